@@ -1,0 +1,20 @@
+# Makefile - what `sam build` calls for `BuildMethod: makefile` (target build-<LogicalId>),
+# plus shortcuts for developers. SAM sets ARTIFACTS_DIR to the function's output folder.
+
+.PHONY: build-EtlFunction static test demo clean
+
+build-EtlFunction: static
+	cp dist/bootstrap "$(ARTIFACTS_DIR)/bootstrap"
+	chmod 0755 "$(ARTIFACTS_DIR)/bootstrap"
+
+static:
+	scripts/build-static.sh
+
+test:
+	scripts/test.sh
+
+demo:
+	scripts/demo.sh
+
+clean:
+	rm -rf build dist
