@@ -1,0 +1,84 @@
+/*
+ * buf.h - owned growable bytes (struct buf) and borrowed byte ranges (struct cur).
+ * Ownership: a buf owns data; buf_cleanup() frees it. A cur borrows and never frees.
+ * Contract: data is always NUL-terminated after len when cap > 0, so text can be read as a
+ * C string; growth is max(2 x cap, needed), overflow-checked; going past max is ERR_TOO_LARGE.
+ * Threads: a buf has one owner at a time.
+ */
+#ifndef ETL_BUF_H
+#define ETL_BUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct buf {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+    size_t max; /* ceiling for len; 0 or SIZE_MAX for none (a zeroed buf is unlimited) */
+};
+
+struct cur {
+    const uint8_t *ptr;
+    size_t len;
+};
+
+#define BUF_NO_LIMIT SIZE_MAX
+#define BUF_INIT(max_b)                                                                            \
+    {                                                                                              \
+        NULL, 0, 0, (max_b)                                                                        \
+    }
+
+void buf_init(struct buf *b, size_t max_bytes);
+/* Frees the bytes and zeroes the struct (max is kept). Accepts NULL and zeroed bufs. */
+void buf_cleanup(struct buf *b);
+/* Like buf_cleanup, but wipes the bytes first (key material). */
+void buf_cleanup_secure(struct buf *b);
+/* Empties without freeing (capacity kept). */
+void buf_reset(struct buf *b);
+
+/* Ensures room for extra more bytes (plus the NUL). */
+MUST_CHECK enum err_code buf_reserve(struct buf *b, size_t extra, struct err *err);
+MUST_CHECK enum err_code buf_append(struct buf *b, const void *p, size_t n, struct err *err);
+MUST_CHECK enum err_code buf_append_str(struct buf *b, const char *s, struct err *err);
+MUST_CHECK enum err_code buf_append_byte(struct buf *b, uint8_t c, struct err *err);
+MUST_CHECK enum err_code buf_append_cur(struct buf *b, struct cur c, struct err *err);
+MUST_CHECK enum err_code buf_printf(struct buf *b, struct err *err, const char *fmt, ...)
+    PRINTF_FMT(3, 4);
+/* Appends n as decimal. */
+MUST_CHECK enum err_code buf_append_i64(struct buf *b, int64_t n, struct err *err);
+/* Appends the bytes as lowercase hex. */
+MUST_CHECK enum err_code buf_append_hex(struct buf *b, const uint8_t *p, size_t n, struct err *err);
+/* Appends s as a JSON string literal, quotes included (control chars escaped; UTF-8 kept). */
+MUST_CHECK enum err_code
+buf_append_json_str(struct buf *b, const char *s, size_t n, struct err *err);
+/* Marks n bytes written in place after buf_reserve (like sdsIncrLen). */
+void buf_commit(struct buf *b, size_t n);
+/* Drops bytes from the end so that len == new_len (new_len <= len). */
+void buf_truncate(struct buf *b, size_t new_len);
+
+/* NUL-terminated view of the bytes ("" for an empty buf). */
+const char *buf_cstr(const struct buf *b);
+struct cur buf_cur(const struct buf *b);
+
+/* Moves the bytes out as a NUL-terminated string the caller frees; b becomes empty. */
+MUST_CHECK enum err_code buf_take_str(struct buf *b, char **out, struct err *err);
+
+struct cur cur_from_str(const char *s);
+struct cur cur_make(const void *p, size_t n);
+bool cur_eq_str(struct cur c, const char *s);
+bool cur_eq_nocase(struct cur c, const char *s);
+bool cur_starts_with(struct cur c, const char *prefix);
+/* Trims ASCII spaces and tabs (and CR/LF) at both ends. */
+struct cur cur_trim(struct cur c);
+/* Parses a whole cur as a non-negative decimal int64 (no sign, no spaces). */
+bool cur_to_i64(struct cur c, int64_t *out);
+/* Copies into a fixed array as a C string; false if it does not fit (dst gets ""). */
+bool cur_copy_to(struct cur c, char *dst, size_t cap);
+/* Duplicates as a malloc'd C string; NULL on allocation failure. */
+char *cur_strdup(struct cur c);
+
+#endif

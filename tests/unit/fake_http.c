@@ -1,0 +1,139 @@
+/*
+ * fake_http.c - scripted transport for unit tests.
+ */
+#include "fake_http.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum err_code fake_http_fill(const struct fake_response *fr,
+                             const struct http_request *req,
+                             struct http_response *resp,
+                             struct err *err)
+{
+    http_response_reset(resp);
+    if (fr->transport_error) {
+        return err_transport(err, req->op != NULL ? req->op : req->method,
+                             "Connection reset by peer (fake)");
+    }
+    resp->status = fr->status;
+    enum err_code rc = ERR_OK;
+    if (fr->headers != NULL) {
+        rc = buf_append_str(&resp->headers, fr->headers, err);
+    }
+    if (rc == ERR_OK && fr->body != NULL) {
+        size_t n = fr->body_len != 0 ? fr->body_len : strlen(fr->body);
+        rc = buf_append(&resp->body, fr->body, n, err);
+    }
+    return rc;
+}
+
+static void record(struct fake_http *f, const struct http_request *req)
+{
+    if (f->n_reqs == f->cap_reqs) {
+        size_t cap = f->cap_reqs == 0 ? 8 : f->cap_reqs * 2;
+        struct fake_request *p = realloc(f->reqs, cap * sizeof(*p));
+        if (p == NULL) {
+            abort(); /* test helper: out of memory is fatal */
+        }
+        f->reqs = p;
+        f->cap_reqs = cap;
+    }
+    struct fake_request *r = &f->reqs[f->n_reqs++];
+    memset(r, 0, sizeof(*r));
+    strncpy(r->method, req->method, sizeof(r->method) - 1);
+    r->url = strdup(req->url);
+    r->timeout_ms = req->timeout_ms;
+    struct err e = ERR_INIT;
+    for (size_t i = 0; i < req->n_headers; i++) {
+        if (buf_printf(&r->headers, &e, "%s: %s\n", req->headers[i].name, req->headers[i].value) !=
+            ERR_OK) {
+            abort();
+        }
+    }
+    if (buf_append(&r->body, req->body.ptr, req->body.len, &e) != ERR_OK) {
+        abort();
+    }
+}
+
+static enum err_code fake_send(struct http_transport *self,
+                               const struct http_request *req,
+                               struct http_response *resp,
+                               struct err *err)
+{
+    struct fake_http *f = (struct fake_http *)self;
+    record(f, req);
+    if (f->next < f->n_script) {
+        return fake_http_fill(&f->script[f->next++], req, resp, err);
+    }
+    if (f->fn != NULL) {
+        http_response_reset(resp);
+        return f->fn(f->fn_ctx, req, resp, err);
+    }
+    return err_transport(err, req->op != NULL ? req->op : req->method, "fake: script exhausted");
+}
+
+void fake_http_clear(struct fake_http *f)
+{
+    for (size_t i = 0; i < f->n_reqs; i++) {
+        free(f->reqs[i].url);
+        buf_cleanup(&f->reqs[i].headers);
+        buf_cleanup(&f->reqs[i].body);
+    }
+    f->n_reqs = 0;
+}
+
+static void fake_destroy(struct http_transport *self)
+{
+    struct fake_http *f = (struct fake_http *)self;
+    fake_http_clear(f);
+    free(f->reqs);
+    free(f);
+}
+
+struct fake_http *fake_http_new(void)
+{
+    struct fake_http *f = calloc(1, sizeof(*f));
+    if (f == NULL) {
+        abort();
+    }
+    f->base.send = fake_send;
+    f->base.destroy = fake_destroy;
+    return f;
+}
+
+void fake_http_script(struct fake_http *f, const struct fake_response *script, size_t n)
+{
+    f->script = script;
+    f->n_script = n;
+    f->next = 0;
+}
+
+void fake_http_set_fn(struct fake_http *f, fake_http_fn fn, void *ctx)
+{
+    f->fn = fn;
+    f->fn_ctx = ctx;
+}
+
+const char *fake_request_header(const struct fake_request *r, const char *name)
+{
+    static char value[4096];
+    size_t nlen = strlen(name);
+    const char *p = buf_cstr(&r->headers);
+    while (*p != '\0') {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
+        if (len > nlen + 1 && strncasecmp(p, name, nlen) == 0 && p[nlen] == ':') {
+            size_t vlen = len - nlen - 2;
+            if (vlen >= sizeof(value)) {
+                vlen = sizeof(value) - 1;
+            }
+            memcpy(value, p + nlen + 2, vlen);
+            value[vlen] = '\0';
+            return value;
+        }
+        p += len + (eol != NULL ? 1 : 0);
+    }
+    return NULL;
+}

@@ -1,0 +1,165 @@
+/*
+ * test_json.c - the validating scanner: accepts RFC 8259, rejects malformed text with an offset,
+ * iterates spans exactly, unescapes strings.
+ */
+#include <string.h>
+
+#include "json.h"
+#include "test_util.h"
+
+struct validate_row {
+    const char *name;
+    const char *input;
+    enum err_code code;
+    enum json_type type;
+};
+
+static const struct validate_row validate_rows[] = {
+    {"object", "{\"a\":1,\"b\":[true,false,null]}", ERR_OK, JSON_OBJECT},
+    {"whitespace", " \n\t{ } \r\n", ERR_OK, JSON_OBJECT},
+    {"string_escapes", "\"a\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\"", ERR_OK, JSON_STRING},
+    {"utf8", "\"\xe1\x88\xb4 \xf0\x9f\x98\x80\"", ERR_OK, JSON_STRING},
+    {"number_exp", "-0.5e+10", ERR_OK, JSON_NUMBER},
+    {"number_38_digits", "12345678901234567890123456789012345678", ERR_OK, JSON_NUMBER},
+    {"empty", "", ERR_INVALID_INPUT, JSON_NULL},
+    {"truncated", "{\"a\":", ERR_INVALID_INPUT, JSON_NULL},
+    {"trailing_comma", "[1,]", ERR_INVALID_INPUT, JSON_NULL},
+    {"trailing_data", "{} x", ERR_INVALID_INPUT, JSON_NULL},
+    {"leading_zero", "01", ERR_INVALID_INPUT, JSON_NULL},
+    {"bare_dot", "1.", ERR_INVALID_INPUT, JSON_NULL},
+    {"single_quotes", "{'a':1}", ERR_INVALID_INPUT, JSON_NULL},
+    {"control_char", "\"a\x01\"", ERR_INVALID_INPUT, JSON_NULL},
+    {"bad_escape", "\"\\x\"", ERR_INVALID_INPUT, JSON_NULL},
+    {"bad_utf8", "\"\xc3\x28\"", ERR_INVALID_INPUT, JSON_NULL},
+    {"surrogate_utf8", "\"\xed\xa0\x80\"", ERR_INVALID_INPUT, JSON_NULL},
+    {"overlong_utf8", "\"\xc0\xaf\"", ERR_INVALID_INPUT, JSON_NULL},
+    {"nan", "NaN", ERR_INVALID_INPUT, JSON_NULL},
+    {"unterminated_string", "\"abc", ERR_INVALID_INPUT, JSON_NULL},
+    {"missing_colon", "{\"a\" 1}", ERR_INVALID_INPUT, JSON_NULL},
+};
+
+static void test_validate_row(void **state)
+{
+    const struct validate_row *row = *state;
+    struct json_val root;
+    struct err err = ERR_INIT;
+    enum err_code rc = json_validate(cur_from_str(row->input), 64, &root, &err);
+    assert_int_equal(rc, row->code);
+    if (rc == ERR_OK) {
+        assert_int_equal(root.type, row->type);
+    } else {
+        assert_non_null(strstr(err.msg, "invalid JSON"));
+    }
+}
+
+static void test_depth_limit(void **state)
+{
+    (void)state;
+    char deep[300];
+    memset(deep, '[', 150);
+    memset(deep + 150, ']', 150);
+    struct json_val root;
+    struct err err = ERR_INIT;
+    assert_int_equal(json_validate(cur_make(deep, 300), 200, &root, &err), ERR_OK);
+    assert_int_equal(json_validate(cur_make(deep, 300), 100, &root, &err), ERR_INVALID_INPUT);
+    assert_non_null(strstr(err.msg, "nesting too deep"));
+}
+
+static void test_error_offset(void **state)
+{
+    (void)state;
+    struct json_val root;
+    struct err err = ERR_INIT;
+    assert_int_equal(json_validate(cur_from_str("{\"a\":tru}"), 8, &root, &err), ERR_INVALID_INPUT);
+    assert_non_null(strstr(err.msg, "at byte 5"));
+}
+
+static void test_iterate_object(void **state)
+{
+    (void)state;
+    const char *text = "{ \"a\" : 1 , \"b\":{\"x\":[1,{\"y\":\"}\"}]}, \"c\":\"q\\\"\" }";
+    struct json_val root, k, v;
+    struct err err = ERR_INIT;
+    assert_int_equal(json_validate(cur_from_str(text), 8, &root, &err), ERR_OK);
+    struct json_iter it;
+    json_iter_init(&it, &root);
+    const char *want_keys[] = {"a", "b", "c"};
+    const char *want_raw[] = {"1", "{\"x\":[1,{\"y\":\"}\"}]}", "\"q\\\"\""};
+    for (int i = 0; i < 3; i++) {
+        assert_true(json_object_next(&it, &k, &v));
+        assert_true(json_string_eq(&k, want_keys[i]));
+        assert_int_equal(v.raw.len, strlen(want_raw[i]));
+        assert_memory_equal(v.raw.ptr, want_raw[i], v.raw.len);
+    }
+    assert_false(json_object_next(&it, &k, &v));
+    assert_int_equal(json_count(&root), 3);
+    struct json_val got;
+    assert_true(json_object_get(&root, "c", &got));
+    assert_int_equal(got.type, JSON_STRING);
+    assert_false(json_string_is_plain(&got));
+    assert_true(json_string_eq(&got, "q\""));
+    assert_false(json_object_get(&root, "zz", &got));
+}
+
+static void test_iterate_array(void **state)
+{
+    (void)state;
+    struct json_val root, v;
+    struct err err = ERR_INIT;
+    assert_int_equal(json_validate(cur_from_str("[ ]"), 8, &root, &err), ERR_OK);
+    assert_int_equal(json_count(&root), 0);
+    assert_int_equal(json_validate(cur_from_str("[1, \"two\" ,[3],null]"), 8, &root, &err), ERR_OK);
+    struct json_iter it;
+    json_iter_init(&it, &root);
+    enum json_type types[] = {JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_NULL};
+    for (int i = 0; i < 4; i++) {
+        assert_true(json_array_next(&it, &v));
+        assert_int_equal(v.type, types[i]);
+    }
+    assert_false(json_array_next(&it, &v));
+}
+
+static void test_unescape(void **state)
+{
+    (void)state;
+    const char *text = "\"a\\u00e9\\ud83d\\ude00\\n\\\\ \\ud800x\"";
+    struct json_val root;
+    struct err err = ERR_INIT;
+    assert_int_equal(json_validate(cur_from_str(text), 8, &root, &err), ERR_OK);
+    struct buf out = BUF_INIT(0);
+    assert_int_equal(json_string_unescape(&root, &out, &err), ERR_OK);
+    const char *want = "a\xc3\xa9\xf0\x9f\x98\x80\n\\ \xef\xbf\xbdx";
+    assert_string_equal(buf_cstr(&out), want);
+    assert_true(json_string_eq(&root, want));
+    char small[4];
+    assert_false(json_string_copy(&root, small, sizeof(small)));
+    buf_cleanup(&out);
+}
+
+static void test_is_number(void **state)
+{
+    (void)state;
+    assert_true(json_is_number("0", 1));
+    assert_true(json_is_number("-1.5E-130", 9));
+    assert_false(json_is_number("+1", 2));
+    assert_false(json_is_number(".5", 2));
+    assert_false(json_is_number("1e", 2));
+    assert_false(json_is_number("", 0));
+}
+
+int main(void)
+{
+    enum { N = sizeof(validate_rows) / sizeof(validate_rows[0]) };
+    struct CMUnitTest tests[N + 7];
+    for (size_t i = 0; i < N; i++) {
+        tests[i] = (struct CMUnitTest){validate_rows[i].name, test_validate_row, NULL, NULL,
+                                       (void *)&validate_rows[i]};
+    }
+    tests[N] = (struct CMUnitTest)cmocka_unit_test(test_depth_limit);
+    tests[N + 1] = (struct CMUnitTest)cmocka_unit_test(test_error_offset);
+    tests[N + 2] = (struct CMUnitTest)cmocka_unit_test(test_iterate_object);
+    tests[N + 3] = (struct CMUnitTest)cmocka_unit_test(test_iterate_array);
+    tests[N + 4] = (struct CMUnitTest)cmocka_unit_test(test_unescape);
+    tests[N + 5] = (struct CMUnitTest)cmocka_unit_test(test_is_number);
+    return _cmocka_run_group_tests("json", tests, N + 6, NULL, NULL);
+}
