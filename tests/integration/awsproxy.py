@@ -1,0 +1,937 @@
+#!/usr/bin/env python3
+"""A verifying, fault-injecting reverse proxy for the local AWS stand-ins (s3rver, dynalite).
+
+Placed in front of s3rver (service "s3") or dynalite (service "dynamodb"), it:
+
+* verifies every request's SigV4 signature independently of the client, with botocore: it parses
+  the Authorization header, rebuilds a botocore.awsrequest.AWSRequest from the method, the URL
+  exactly as received, the signed headers and the body, and signs it with botocore's
+  S3SigV4Auth (s3) or SigV4Auth (dynamodb) using the known secret and the request's own
+  X-Amz-Date, then compares signatures. It also checks the key id, the credential scope, the
+  date skew (15 minutes), x-amz-content-sha256 against the body, and the session token.
+  A failure is answered with the service's own error shape (S3: 403 XML; DynamoDB: 400 JSON
+  com.amazon.coral.service#... like the real service) and recorded with the canonical request
+  botocore built. The secret is never logged or returned.
+* injects faults: every Nth request (fault_every) and/or at random (fault_rate, seeded), of the
+  kinds in fault_kinds, cycled in order (S3: 503 SlowDown; DynamoDB: ThrottlingException,
+  ProvisionedThroughputExceededException, 500 InternalServerError; optionally "reset", which
+  closes the connection without answering, and "slow", which delays then forwards).
+* forwards everything else unchanged (method, path and query as received, headers less the
+  hop-by-hop ones, body) and relays the answer, chunked upstream answers included.
+
+Control endpoints (not counted, not verified): GET /__proxy/stats (JSON), POST /__proxy/reset
+(zero the counters), POST /__proxy/config (JSON: fault_every, fault_rate, seed, fault_kinds,
+slow_seconds, verify).
+
+Standalone:
+  python3 tests/integration/awsproxy.py --listen 127.0.0.1:P --upstream http://127.0.0.1:Q \\
+      --service s3|dynamodb --access-key ID [--secret-key S] [--session-token T] \\
+      [--fault-every N] [--fault-rate p --seed s] [--fault-kinds a,b]
+The secret may instead come from $AWSPROXY_SECRET_KEY or $AWS_SECRET_ACCESS_KEY (keeps it off
+the process list). Prints "ready <port>" on stdout once listening.
+
+Needs botocore: Debian's python3-botocore (/usr/bin/python3) or any botocore on sys.path.
+"""
+import argparse
+import calendar
+import hashlib
+import hmac
+import http.client
+import http.server
+import json
+import os
+import random
+import re
+import signal
+import socket
+import socketserver
+import struct
+import sys
+import threading
+import time
+import urllib.parse
+import uuid
+import zlib
+from xml.sax.saxutils import escape as xml_escape
+
+try:
+    import botocore
+    from botocore.auth import S3SigV4Auth, SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.compat import HTTPHeaders
+    from botocore.credentials import Credentials
+except ImportError as e:  # pragma: no cover - environment problem
+    raise ImportError(
+        "awsproxy needs botocore: run it with /usr/bin/python3 (Debian's python3-botocore)"
+    ) from e
+
+SERVICES = ("s3", "dynamodb")
+SIGV4_TIMESTAMP = "%Y%m%dT%H%M%SZ"
+DDB_ERR = "com.amazonaws.dynamodb.v20120810#"
+CORAL_ERR = "com.amazon.coral.service#"
+FAULT_KINDS = ("slowdown", "throttling", "throughput", "internal", "reset", "slow")
+DEFAULT_FAULT_KINDS = {"s3": ["slowdown"], "dynamodb": ["throttling", "throughput", "internal"]}
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+              "trailer", "trailers", "transfer-encoding", "upgrade", "expect",
+              "proxy-connection"}
+MAX_RECORDED = 200      # signature failures kept with details
+MAX_LOG = 2000          # recent requests kept
+# request headers kept in the log (never Authorization): x-amz-* less the token, and these
+LOGGED_HEADERS = {"content-type", "content-length", "content-md5", "content-encoding",
+                  "transfer-encoding", "expect", "user-agent", "range", "if-match",
+                  "if-none-match"}
+
+
+# --------------------------------------------------------------------------------------------
+# SigV4 verification (pure functions: usable without the server)
+# --------------------------------------------------------------------------------------------
+
+class SigV4Failure(Exception):
+    """A request that real AWS would refuse. code is the S3 error code; ddb_type the DynamoDB
+    one."""
+
+    def __init__(self, code, message, ddb_type="InvalidSignatureException", **details):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.ddb_type = ddb_type
+        self.details = details
+
+
+def parse_authorization(value):
+    """'AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...' -> dict."""
+    value = value.strip()
+    algorithm, _, rest = value.partition(" ")
+    if algorithm != "AWS4-HMAC-SHA256":
+        raise SigV4Failure("AuthorizationHeaderMalformed" if algorithm.startswith("AWS4")
+                           else "InvalidArgument",
+                           f"unsupported Authorization algorithm {algorithm!r}",
+                           "IncompleteSignatureException")
+    parts = {}
+    for comp in rest.split(","):
+        comp = comp.strip()
+        if not comp:
+            continue
+        k, eq, v = comp.partition("=")
+        if not eq:
+            raise SigV4Failure("AuthorizationHeaderMalformed",
+                               f"malformed Authorization component {comp!r}",
+                               "IncompleteSignatureException")
+        if k in parts:
+            raise SigV4Failure("AuthorizationHeaderMalformed",
+                               f"duplicate Authorization component {k!r}",
+                               "IncompleteSignatureException")
+        parts[k.strip()] = v.strip()
+    for need in ("Credential", "SignedHeaders", "Signature"):
+        if need not in parts:
+            raise SigV4Failure("AuthorizationHeaderMalformed",
+                               f"Authorization header lacks {need}",
+                               "IncompleteSignatureException")
+    cred = parts["Credential"].split("/")
+    if len(cred) != 5:
+        raise SigV4Failure("AuthorizationHeaderMalformed",
+                           "Credential must be KEY/DATE/REGION/SERVICE/aws4_request",
+                           "IncompleteSignatureException")
+    return {
+        "algorithm": algorithm,
+        "access_key": cred[0],
+        "scope_date": cred[1],
+        "scope_region": cred[2],
+        "scope_service": cred[3],
+        "scope_terminator": cred[4],
+        "signed_headers": parts["SignedHeaders"],
+        "signature": parts["Signature"],
+    }
+
+
+def _header_text(value):
+    # http.server decodes header bytes as latin-1; SigV4 signs the raw bytes, which clients
+    # produce as UTF-8. Recover the UTF-8 text when the bytes are valid UTF-8.
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
+class _SignedHeadersMixin:
+    """botocore signer restricted to exactly the headers the client says it signed (botocore
+    would otherwise sign every header it is given, minus its own blacklist)."""
+
+    def __init__(self, credentials, service_name, region_name, signed_pairs):
+        super().__init__(credentials, service_name, region_name)
+        self._signed_pairs = signed_pairs
+
+    def headers_to_sign(self, request):
+        hm = HTTPHeaders()
+        for name, value in self._signed_pairs:
+            hm[name] = value
+        return hm
+
+
+class _S3Verifier(_SignedHeadersMixin, S3SigV4Auth):
+    pass
+
+
+class _DynamoDBVerifier(_SignedHeadersMixin, SigV4Auth):
+    pass
+
+
+def botocore_signature(service, region, access_key, secret_key, session_token, method, url,
+                       signed_pairs, body, timestamp):
+    """Signs (method, url, signed headers, body) with botocore as it would at `timestamp`.
+
+    Returns (signature, canonical_request, string_to_sign). This is SigV4Auth.add_auth() minus
+    the steps that would change the request: add_auth() stamps the current time and rewrites
+    X-Amz-Date, X-Amz-Security-Token and (for S3) X-Amz-Content-SHA256, whereas a verifier must
+    sign the request exactly as received, at its own time.
+    """
+    creds = Credentials(access_key, secret_key, session_token)
+    cls = _S3Verifier if service == "s3" else _DynamoDBVerifier
+    signer = cls(creds, service, region, signed_pairs)
+    headers = HTTPHeaders()
+    for name, value in signed_pairs:
+        headers[name] = value
+    request = AWSRequest(method=method, url=url, headers=headers, data=body)
+    request.context["timestamp"] = timestamp
+    canonical_request = signer.canonical_request(request)
+    string_to_sign = signer.string_to_sign(request, canonical_request)
+    signature = signer.signature(string_to_sign, request)
+    return signature, canonical_request, string_to_sign
+
+
+def verify_request(cfg, method, raw_path, header_pairs, body, now=None):
+    """Raises SigV4Failure if the request would not authenticate against real AWS with cfg's
+    credentials; returns the parsed Authorization on success.
+
+    cfg needs: service, region, access_key, secret_key, session_token, max_skew.
+    header_pairs: [(name, value)] as received (duplicates kept)."""
+    now = time.time() if now is None else now
+    lower = {}
+    for name, value in header_pairs:
+        lower.setdefault(name.lower(), []).append(_header_text(value))
+
+    def one(name):
+        vals = lower.get(name)
+        return vals[0] if vals else None
+
+    auth_value = one("authorization")
+    query = urllib.parse.urlsplit(raw_path).query
+    if auth_value is None:
+        if "X-Amz-Algorithm=" in query or "X-Amz-Signature=" in query:
+            raise SigV4Failure("AccessDenied", "presigned (query-string) SigV4 requests are not "
+                               "verified by this proxy", "MissingAuthenticationTokenException")
+        raise SigV4Failure("AccessDenied", "Request is missing an Authorization header",
+                           "MissingAuthenticationTokenException")
+    auth = parse_authorization(auth_value)
+
+    if auth["access_key"] != cfg.access_key:
+        raise SigV4Failure("InvalidAccessKeyId",
+                           "The AWS Access Key Id you provided does not exist in our records.",
+                           "UnrecognizedClientException", access_key=auth["access_key"])
+
+    amz_date = one("x-amz-date")
+    if amz_date is None:
+        raise SigV4Failure("AccessDenied", "AWS authentication requires a valid X-Amz-Date",
+                           "IncompleteSignatureException")
+    try:
+        req_time = calendar.timegm(time.strptime(amz_date, SIGV4_TIMESTAMP))
+    except ValueError:
+        raise SigV4Failure("AccessDenied", f"X-Amz-Date {amz_date!r} is not YYYYMMDDTHHMMSSZ",
+                           "IncompleteSignatureException")
+    skew = req_time - now
+    if abs(skew) > cfg.max_skew:
+        raise SigV4Failure("RequestTimeTooSkewed",
+                           "The difference between the request time and the current time is "
+                           f"too large ({skew:+.0f} s).", "InvalidSignatureException",
+                           request_time=amz_date)
+
+    expect_scope = (amz_date[:8], cfg.region, cfg.service, "aws4_request")
+    got_scope = (auth["scope_date"], auth["scope_region"], auth["scope_service"],
+                 auth["scope_terminator"])
+    if got_scope != expect_scope:
+        raise SigV4Failure("AuthorizationHeaderMalformed",
+                           f"credential scope {'/'.join(got_scope)} should be "
+                           f"{'/'.join(expect_scope)}", "InvalidSignatureException")
+
+    signed = auth["signed_headers"].split(";")
+    if signed != sorted(signed) or any(h != h.lower() or not h for h in signed) or \
+            len(set(signed)) != len(signed):
+        raise SigV4Failure("AuthorizationHeaderMalformed",
+                           f"SignedHeaders {auth['signed_headers']!r} must be lowercase, "
+                           "sorted and unique", "InvalidSignatureException")
+    must_sign = ["host", "x-amz-date"]
+    if cfg.service == "s3":
+        must_sign.append("x-amz-content-sha256")
+    if cfg.session_token:
+        must_sign.append("x-amz-security-token")
+    for h in must_sign:
+        if h not in signed:
+            raise SigV4Failure("SignatureDoesNotMatch", f"'{h}' must be a signed header", "InvalidSignatureException",
+                               signed_headers=auth["signed_headers"])
+    for h in signed:
+        if h not in lower:
+            raise SigV4Failure("SignatureDoesNotMatch", f"signed header '{h}' is not in the "
+                               "request", "InvalidSignatureException",
+                               signed_headers=auth["signed_headers"])
+
+    token = one("x-amz-security-token")
+    if cfg.session_token:
+        if token != cfg.session_token:
+            raise SigV4Failure("InvalidToken", "The provided token is malformed or otherwise "
+                               "invalid." if token else "X-Amz-Security-Token is missing",
+                               "UnrecognizedClientException")
+    elif token is not None:
+        raise SigV4Failure("InvalidToken", "X-Amz-Security-Token sent but these credentials "
+                           "have no session token", "UnrecognizedClientException")
+
+    content_sha = one("x-amz-content-sha256")
+    if cfg.service == "s3" and content_sha is None:
+        raise SigV4Failure("InvalidRequest",
+                           "Missing required header for this request: x-amz-content-sha256",
+                           "InvalidSignatureException")
+    if content_sha is not None and content_sha != "UNSIGNED-PAYLOAD":
+        if content_sha.startswith("STREAMING-"):
+            raise SigV4Failure("InvalidRequest", f"x-amz-content-sha256 {content_sha} (aws-chunked "
+                               "bodies) is not supported by the proxy nor by s3rver, which would "
+                               "store the chunk framing as object data",
+                               "InvalidSignatureException")
+        actual = hashlib.sha256(body).hexdigest()
+        if content_sha.lower() != actual:
+            raise SigV4Failure("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' "
+                               "header does not match what was computed.",
+                               "InvalidSignatureException", client_sha256=content_sha,
+                               computed_sha256=actual)
+
+    host = one("host") or "localhost"
+    url = "http://" + host + raw_path
+    signed_pairs = [(name.lower(), _header_text(value)) for name, value in header_pairs
+                    if name.lower() in signed]
+    expected, creq, sts = botocore_signature(
+        cfg.service, cfg.region, cfg.access_key, cfg.secret_key, cfg.session_token, method, url,
+        signed_pairs, body, amz_date)
+    if not hmac.compare_digest(expected, auth["signature"].lower()):
+        raise SigV4Failure("SignatureDoesNotMatch",
+                           "The request signature we calculated does not match the signature "
+                           "you provided. Check your key and signing method.",
+                           "InvalidSignatureException", canonical_request=creq,
+                           string_to_sign=sts, signed_headers=auth["signed_headers"],
+                           provided_signature=auth["signature"])
+    return auth
+
+
+# --------------------------------------------------------------------------------------------
+# Proxy configuration and state
+# --------------------------------------------------------------------------------------------
+
+class ProxyConfig:
+    def __init__(self, service, upstream, access_key, secret_key, session_token=None,
+                 region="us-east-1", verify=True, fault_every=0, fault_rate=0.0, seed=0,
+                 fault_kinds=None, slow_seconds=1.5, max_skew=900, verbose=False):
+        if service not in SERVICES:
+            raise ValueError(f"service must be one of {SERVICES}")
+        self.service = service
+        u = urllib.parse.urlsplit(upstream)
+        if u.scheme != "http" or not u.hostname:
+            raise ValueError(f"upstream must be http://HOST:PORT, not {upstream!r}")
+        self.upstream = upstream
+        self.upstream_host = u.hostname
+        self.upstream_port = u.port or 80
+        self.access_key = access_key
+        self.secret_key = secret_key
+        self.session_token = session_token or None
+        self.region = region
+        self.verify = verify
+        self.max_skew = max_skew
+        self.verbose = verbose
+        self.slow_seconds = slow_seconds
+        self.fault_every = 0
+        self.fault_rate = 0.0
+        self.seed = seed
+        self.fault_kinds = list(DEFAULT_FAULT_KINDS[service])
+        self.fault_match = None       # compiled regex on "METHOD /path?query": always fault
+        self.fault_match_kind = None
+        self.set_faults(fault_every=fault_every, fault_rate=fault_rate, seed=seed,
+                        fault_kinds=fault_kinds)
+
+    def set_faults(self, fault_every=None, fault_rate=None, seed=None, fault_kinds=None,
+                   slow_seconds=None, fault_match=None, fault_match_kind=None):
+        if fault_match is not None:
+            # "" clears; otherwise every request whose "METHOD /path?query" matches faults.
+            self.fault_match = re.compile(fault_match) if fault_match else None
+            kind = fault_match_kind or DEFAULT_FAULT_KINDS[self.service][0]
+            if kind not in FAULT_KINDS:
+                raise ValueError(f"unknown fault kind {kind!r}")
+            self.fault_match_kind = kind
+        if fault_every is not None:
+            if int(fault_every) < 0:
+                raise ValueError("fault_every must be >= 0")
+            self.fault_every = int(fault_every)
+        if fault_rate is not None:
+            if not 0.0 <= float(fault_rate) <= 1.0:
+                raise ValueError("fault_rate must be in [0, 1]")
+            self.fault_rate = float(fault_rate)
+        if seed is not None:
+            self.seed = seed
+        if fault_kinds is not None:
+            if isinstance(fault_kinds, str):
+                fault_kinds = [k for k in fault_kinds.split(",") if k]
+            kinds = list(fault_kinds) or list(DEFAULT_FAULT_KINDS[self.service])
+            for k in kinds:
+                if k not in FAULT_KINDS:
+                    raise ValueError(f"unknown fault kind {k!r} (known: {', '.join(FAULT_KINDS)})")
+            self.fault_kinds = kinds
+        if slow_seconds is not None:
+            self.slow_seconds = float(slow_seconds)
+
+    def describe(self):
+        return {"service": self.service, "upstream": self.upstream, "region": self.region,
+                "access_key": self.access_key, "session_token": bool(self.session_token),
+                "verify": self.verify, "fault_every": self.fault_every,
+                "fault_rate": self.fault_rate, "seed": self.seed,
+                "fault_kinds": list(self.fault_kinds), "slow_seconds": self.slow_seconds,
+                "fault_match": self.fault_match.pattern if self.fault_match else None,
+                "fault_match_kind": self.fault_match_kind,
+                "max_skew": self.max_skew, "botocore": botocore.__version__}
+
+
+class ProxyState:
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        with self.lock:
+            self.rng = random.Random(self.cfg.seed)
+            self.requests = 0
+            self.verified = 0
+            self.forwarded = 0
+            self.faults = 0
+            self.faults_by_kind = {}
+            self.signature_failures = 0
+            self.failures = []
+            self.upstream_errors = 0
+            self.upstream_error_details = []
+            self.by_operation = {}
+            self.by_status = {}
+            self.log = []
+
+    def next_request(self, op, target=""):
+        """Counts a request; returns (request number, fault kind or None)."""
+        with self.lock:
+            self.requests += 1
+            n = self.requests
+            self.by_operation[op] = self.by_operation.get(op, 0) + 1
+            if self.cfg.fault_match is not None and self.cfg.fault_match.search(target):
+                return n, self.cfg.fault_match_kind
+            fault = False
+            if self.cfg.fault_every and n % self.cfg.fault_every == 0:
+                fault = True
+            if self.cfg.fault_rate and self.rng.random() < self.cfg.fault_rate:
+                fault = True
+            kind = None
+            if fault and self.cfg.fault_kinds:
+                kind = self.cfg.fault_kinds[self.faults % len(self.cfg.fault_kinds)]
+            return n, kind
+
+    def record_fault(self, kind):
+        with self.lock:
+            self.faults += 1
+            self.faults_by_kind[kind] = self.faults_by_kind.get(kind, 0) + 1
+
+    def record_failure(self, entry):
+        with self.lock:
+            self.signature_failures += 1
+            if len(self.failures) < MAX_RECORDED:
+                self.failures.append(entry)
+
+    def record_upstream_error(self, entry):
+        with self.lock:
+            self.upstream_errors += 1
+            if len(self.upstream_error_details) < MAX_RECORDED:
+                self.upstream_error_details.append(entry)
+
+    def record_done(self, n, method, path, op, status, fault, headers=None):
+        with self.lock:
+            key = str(status)
+            self.by_status[key] = self.by_status.get(key, 0) + 1
+            entry = {"n": n, "method": method, "path": path, "op": op, "status": status,
+                     "fault": fault}
+            if headers is not None:
+                entry["headers"] = headers
+            self.log.append(entry)
+            if len(self.log) > MAX_LOG:
+                del self.log[: len(self.log) - MAX_LOG]
+
+    def bump(self, field):
+        with self.lock:
+            setattr(self, field, getattr(self, field) + 1)
+
+    def snapshot(self):
+        with self.lock:
+            return {
+                "config": self.cfg.describe(),
+                "requests": self.requests,
+                "verified": self.verified,
+                "forwarded": self.forwarded,
+                "faults": self.faults,
+                "faults_by_kind": dict(self.faults_by_kind),
+                "signature_failures": self.signature_failures,
+                "failures": list(self.failures),
+                "upstream_errors": self.upstream_errors,
+                "upstream_error_details": list(self.upstream_error_details),
+                "by_operation": dict(self.by_operation),
+                "by_status": dict(self.by_status),
+                "log": list(self.log),
+            }
+
+
+# --------------------------------------------------------------------------------------------
+# Error bodies in each service's shape
+# --------------------------------------------------------------------------------------------
+
+def _request_id():
+    return uuid.uuid4().hex[:16].upper()
+
+
+def s3_error(status, code, message, **extra):
+    rid = _request_id()
+    fields = "".join(f"<{k}>{xml_escape(str(v))}</{k}>" for k, v in extra.items()
+                     if v is not None)
+    body = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Error><Code>{code}</Code><Message>{xml_escape(message)}</Message>{fields}"
+            f"<RequestId>{rid}</RequestId><HostId>awsproxy</HostId></Error>").encode()
+    headers = [("Content-Type", "application/xml"), ("x-amz-request-id", rid),
+               ("x-amz-id-2", "awsproxy")]
+    return status, headers, body
+
+
+def ddb_error(status, type_, message):
+    body = json.dumps({"__type": type_, "message": message}).encode()
+    headers = [("Content-Type", "application/x-amz-json-1.0"),
+               ("x-amzn-RequestId", _request_id() + _request_id()),
+               ("x-amz-crc32", str(zlib.crc32(body) & 0xFFFFFFFF))]
+    return status, headers, body
+
+
+def fault_response(service, kind):
+    if service == "s3":
+        if kind == "internal":
+            return s3_error(500, "InternalError",
+                            "We encountered an internal error. Please try again.")
+        return s3_error(503, "SlowDown", "Please reduce your request rate.")
+    if kind == "internal":
+        return ddb_error(500, DDB_ERR + "InternalServerError", "Internal server error")
+    if kind == "throughput":
+        return ddb_error(400, DDB_ERR + "ProvisionedThroughputExceededException",
+                         "The level of configured provisioned throughput for the table was "
+                         "exceeded. Consider increasing your provisioning level with the "
+                         "UpdateTable API.")
+    return ddb_error(400, DDB_ERR + "ThrottlingException", "Rate exceeded")
+
+
+def auth_failure_response(service, failure):
+    if service == "s3":
+        extra = {}
+        if failure.code == "SignatureDoesNotMatch":
+            extra["StringToSign"] = failure.details.get("string_to_sign")
+            extra["CanonicalRequest"] = failure.details.get("canonical_request")
+        return s3_error(403, failure.code, failure.message, **extra)
+    # The real DynamoDB answers authentication errors with HTTP 400.
+    return ddb_error(400, CORAL_ERR + failure.ddb_type, failure.message)
+
+
+# --------------------------------------------------------------------------------------------
+# The HTTP proxy
+# --------------------------------------------------------------------------------------------
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "awsproxy"
+    timeout = 300           # idle keep-alive connections
+
+    # one upstream connection per client connection (kept alive)
+    _upstream = None
+
+    def log_message(self, fmt, *args):
+        if self.server.cfg.verbose:
+            sys.stderr.write("awsproxy[%s] %s\n" % (self.server.cfg.service, fmt % args))
+
+    def do_GET(self):
+        self._handle()
+
+    do_PUT = do_POST = do_DELETE = do_HEAD = do_OPTIONS = do_PATCH = do_GET
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            if self._upstream is not None:
+                self._upstream.close()
+                self._upstream = None
+
+    # -- request body ---------------------------------------------------------------------
+
+    def _read_body(self):
+        te = (self.headers.get("Transfer-Encoding") or "").lower()
+        if "chunked" in te:
+            chunks = []
+            while True:
+                line = self.rfile.readline(65537)
+                size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+                if size == 0:
+                    while True:  # trailers
+                        t = self.rfile.readline(65537)
+                        if t in (b"\r\n", b"\n", b""):
+                            break
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(chunks), True
+        length = self.headers.get("Content-Length")
+        if length:
+            return self.rfile.read(int(length)), False
+        return b"", False
+
+    # -- responses ------------------------------------------------------------------------
+
+    def _send_simple(self, status, headers, body):
+        self.send_response_only(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Date", self.date_time_string())
+        self.send_header("Content-Length", str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+        self.wfile.flush()
+
+    def _reset_connection(self):
+        # SO_LINGER 0: close() sends a RST instead of a FIN. The server's shutdown_request()
+        # must then skip its shutdown(SHUT_WR), which would send a FIN first.
+        try:
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        self.server.mark_reset(self.connection)
+        self.close_connection = True
+
+    def _control(self, body):
+        st = self.server.state
+        path = urllib.parse.urlsplit(self.path).path
+        if path == "/__proxy/stats" and self.command == "GET":
+            payload = st.snapshot()
+        elif path == "/__proxy/reset" and self.command == "POST":
+            st.reset()
+            payload = {"ok": True}
+        elif path == "/__proxy/config" and self.command == "POST":
+            try:
+                req = json.loads(body or b"{}")
+                with st.lock:
+                    if "verify" in req:
+                        st.cfg.verify = bool(req["verify"])
+                    st.cfg.set_faults(fault_every=req.get("fault_every"),
+                                      fault_rate=req.get("fault_rate"), seed=req.get("seed"),
+                                      fault_kinds=req.get("fault_kinds"),
+                                      slow_seconds=req.get("slow_seconds"),
+                                      fault_match=req.get("fault_match"),
+                                      fault_match_kind=req.get("fault_match_kind"))
+                    if "seed" in req:
+                        st.rng = random.Random(st.cfg.seed)
+                payload = st.cfg.describe()
+            except (ValueError, TypeError) as e:
+                self._send_simple(400, [("Content-Type", "application/json")],
+                                  json.dumps({"error": str(e)}).encode())
+                return
+        else:
+            self._send_simple(404, [("Content-Type", "application/json")],
+                              b'{"error":"unknown proxy control endpoint"}')
+            return
+        self._send_simple(200, [("Content-Type", "application/json")],
+                          json.dumps(payload, indent=1).encode())
+
+    # -- main path ------------------------------------------------------------------------
+
+    def _operation(self):
+        if self.server.cfg.service == "dynamodb":
+            target = self.headers.get("X-Amz-Target") or ""
+            return target.rpartition(".")[2] or self.command
+        path, _, query = self.path.partition("?")
+        params = [p.partition("=")[0] for p in query.split("&") if p]
+        segs = [s for s in path.split("/") if s]
+        what = "service" if not segs else ("bucket" if len(segs) == 1 else "object")
+        sub = next((p for p in params if p in ("uploads", "uploadId", "list-type", "delete",
+                                                 "tagging", "acl", "location")), "")
+        return f"{self.command} {what}{'?' + sub if sub else ''}"
+
+    def _handle(self):
+        cfg, st = self.server.cfg, self.server.state
+        try:
+            body, _ = self._read_body()
+        except (ValueError, OSError):
+            self.close_connection = True
+            return
+        if self.path.startswith("/__proxy/"):
+            self._control(body)
+            return
+
+        op = self._operation()
+        n, fault = st.next_request(op, f"{self.command} {urllib.parse.unquote(self.path)}")
+        header_pairs = list(self.headers.items())
+        logged = {k.lower(): v for k, v in header_pairs
+                  if (k.lower().startswith("x-amz-") and k.lower() != "x-amz-security-token")
+                  or k.lower() in LOGGED_HEADERS}
+
+        if cfg.verify:
+            try:
+                verify_request(cfg, self.command, self.path, header_pairs, body)
+                st.bump("verified")
+            except SigV4Failure as f:
+                entry = {"n": n, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                         "method": self.command, "path": self.path, "operation": op,
+                         "code": f.code, "reason": f.message}
+                entry.update({k: v for k, v in f.details.items() if v is not None})
+                st.record_failure(entry)
+                if cfg.verbose:
+                    sys.stderr.write(f"awsproxy[{cfg.service}] signature failure: "
+                                     f"{json.dumps(entry, indent=1)}\n")
+                status, headers, rbody = auth_failure_response(cfg.service, f)
+                self._send_simple(status, headers, rbody)
+                st.record_done(n, self.command, self.path, op, status, None, logged)
+                return
+
+        if fault is not None:
+            st.record_fault(fault)
+            if fault == "reset":
+                st.record_done(n, self.command, self.path, op, "reset", fault, logged)
+                self._reset_connection()
+                return
+            if fault == "slow":
+                time.sleep(cfg.slow_seconds)
+            else:
+                status, headers, rbody = fault_response(cfg.service, fault)
+                self._send_simple(status, headers, rbody)
+                st.record_done(n, self.command, self.path, op, status, fault, logged)
+                return
+
+        status = self._forward(header_pairs, body)
+        st.record_done(n, self.command, self.path, op, status, fault, logged)
+
+    def _connect_upstream(self):
+        cfg = self.server.cfg
+        self._upstream = http.client.HTTPConnection(cfg.upstream_host, cfg.upstream_port,
+                                                    timeout=120)
+        return self._upstream
+
+    def _forward(self, header_pairs, body):
+        cfg, st = self.server.cfg, self.server.state
+        drop = set(HOP_BY_HOP)
+        for name, value in header_pairs:
+            if name.lower() == "connection":
+                drop.update(t.strip().lower() for t in value.split(",") if t.strip())
+        out_headers = [(k, v) for k, v in header_pairs
+                       if k.lower() not in drop and k.lower() != "content-length"]
+        if body or self.headers.get("Content-Length") is not None or \
+                self.command in ("PUT", "POST"):
+            out_headers.append(("Content-Length", str(len(body))))
+
+        resp = None
+        for attempt in (1, 2):
+            reused = self._upstream is not None
+            conn = self._upstream or self._connect_upstream()
+            try:
+                conn.putrequest(self.command, self.path, skip_host=True,
+                                skip_accept_encoding=True)
+                for k, v in out_headers:
+                    conn.putheader(k, v)
+                conn.endheaders(body if body else None)
+                resp = conn.getresponse()
+                break
+            except (http.client.HTTPException, OSError) as e:
+                conn.close()
+                self._upstream = None
+                if reused and attempt == 1:
+                    continue  # the upstream closed an idle keep-alive connection: retry once
+                st.record_upstream_error({"method": self.command, "path": self.path,
+                                          "error": repr(e)})
+                if cfg.service == "s3":
+                    status, headers, rbody = s3_error(502, "BadGateway",
+                                                      f"awsproxy: upstream failed: {e!r}")
+                else:
+                    status, headers, rbody = ddb_error(502, CORAL_ERR + "BadGateway",
+                                                       f"awsproxy: upstream failed: {e!r}")
+                self._send_simple(status, headers, rbody)
+                return status
+        st.bump("forwarded")
+        try:
+            self._relay(resp)
+        finally:
+            if resp.will_close and self._upstream is not None:
+                self._upstream.close()
+                self._upstream = None
+        return resp.status
+
+    def _relay(self, resp):
+        self.send_response_only(resp.status, resp.reason)
+        drop = set(HOP_BY_HOP)
+        for name, value in resp.getheaders():
+            if name.lower() == "connection":
+                drop.update(t.strip().lower() for t in value.split(",") if t.strip())
+        length = resp.getheader("Content-Length")
+        te = (resp.getheader("Transfer-Encoding") or "").lower()
+        for name, value in resp.getheaders():
+            if name.lower() in drop:
+                continue
+            if name.lower() == "content-length" and "chunked" in te:
+                continue
+            self.send_header(name, value)
+        no_body = self.command == "HEAD" or resp.status in (204, 304) or \
+            100 <= resp.status < 200
+        chunked = not no_body and (length is None or "chunked" in te)
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if no_body:
+            resp.read()
+            self.wfile.flush()
+            return
+        while True:
+            data = resp.read(65536)
+            if not data:
+                break
+            if chunked:
+                self.wfile.write(b"%x\r\n" % len(data) + data + b"\r\n")
+            else:
+                self.wfile.write(data)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+
+class AwsProxy(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    """The proxy server. AwsProxy(cfg, ("127.0.0.1", 0)).start() serves in a thread."""
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+    def __init__(self, cfg, listen=("127.0.0.1", 0)):
+        self.cfg = cfg
+        self.state = ProxyState(cfg)
+        self._thread = None
+        self._reset_lock = threading.Lock()
+        self._reset_socks = set()
+        super().__init__(listen, _Handler)
+
+    def mark_reset(self, sock):
+        with self._reset_lock:
+            self._reset_socks.add(id(sock))
+
+    def shutdown_request(self, request):
+        with self._reset_lock:
+            reset = id(request) in self._reset_socks
+            self._reset_socks.discard(id(request))
+        if reset:
+            self.close_request(request)
+        else:
+            super().shutdown_request(request)
+
+    @property
+    def port(self):
+        return self.server_address[1]
+
+    @property
+    def url(self):
+        return f"http://{self.server_address[0]}:{self.port}"
+
+    def stats(self):
+        return self.state.snapshot()
+
+    def start(self):
+        self._thread = threading.Thread(target=self.serve_forever, name="awsproxy",
+                                        daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self.shutdown()
+        self.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+
+
+def _parse_listen(text):
+    host, _, port = text.rpartition(":")
+    return (host or "127.0.0.1", int(port))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT (port 0 = any free)")
+    ap.add_argument("--upstream", required=True, help="http://HOST:PORT of s3rver or dynalite")
+    ap.add_argument("--service", required=True, choices=SERVICES)
+    ap.add_argument("--access-key", required=True)
+    ap.add_argument("--secret-key", help="default: $AWSPROXY_SECRET_KEY or "
+                    "$AWS_SECRET_ACCESS_KEY")
+    ap.add_argument("--session-token", help="default: $AWSPROXY_SESSION_TOKEN")
+    ap.add_argument("--region", default="us-east-1")
+    ap.add_argument("--no-verify", action="store_true", help="forward without checking "
+                    "signatures")
+    ap.add_argument("--fault-every", type=int, default=0)
+    ap.add_argument("--fault-rate", type=float, default=0.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--fault-kinds", default="",
+                    help=f"comma list of {','.join(FAULT_KINDS)} (default per service)")
+    ap.add_argument("--slow-seconds", type=float, default=1.5)
+    ap.add_argument("--max-skew", type=int, default=900)
+    ap.add_argument("--verbose", "-v", action="store_true")
+    ap.add_argument("--stdin-watchdog", action="store_true",
+                    help="exit when stdin reaches EOF (the parent went away)")
+    args = ap.parse_args(argv)
+
+    secret = args.secret_key or os.environ.get("AWSPROXY_SECRET_KEY") or \
+        os.environ.get("AWS_SECRET_ACCESS_KEY")
+    if not secret and not args.no_verify:
+        ap.error("--secret-key (or $AWSPROXY_SECRET_KEY) is required unless --no-verify")
+    token = args.session_token or os.environ.get("AWSPROXY_SESSION_TOKEN") or None
+    cfg = ProxyConfig(args.service, args.upstream, args.access_key, secret or "", token,
+                      region=args.region, verify=not args.no_verify,
+                      fault_every=args.fault_every, fault_rate=args.fault_rate, seed=args.seed,
+                      fault_kinds=args.fault_kinds or None, slow_seconds=args.slow_seconds,
+                      max_skew=args.max_skew, verbose=args.verbose)
+    server = AwsProxy(cfg, _parse_listen(args.listen))
+
+    stopping = threading.Event()
+
+    def stop(*_):
+        if not stopping.is_set():
+            stopping.set()
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if args.stdin_watchdog:
+        def watch():
+            try:
+                while sys.stdin.buffer.read(4096):
+                    pass
+            except OSError:
+                pass
+            stop()
+        threading.Thread(target=watch, daemon=True).start()
+
+    sys.stdout.write(f"ready {server.port}\n")
+    sys.stdout.flush()
+    try:
+        server.serve_forever(poll_interval=0.2)
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
