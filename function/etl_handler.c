@@ -1,0 +1,116 @@
+/*
+ * etl_handler.c - event dispatch and per-invocation bookkeeping (deadline, metrics).
+ */
+#include "etl_handler.h"
+
+#include <string.h>
+
+#include "etl_event.h"
+#include "etl_metrics.h"
+#include "log.h"
+
+/* Time kept back from the AWS clients so the answer can still be posted. */
+#define HANDLER_REPLY_RESERVE_MS 500
+
+void etl_handler_init(struct etl_handler *h,
+                      const struct etl_config *cfg,
+                      struct etl_sink *sink,
+                      struct aws_client *aws,
+                      const struct sys *sys)
+{
+    memset(h, 0, sizeof(*h));
+    h->sys = sys;
+    h->cfg = cfg;
+    h->aws = aws;
+    h->sink = sink;
+    etl_stream_init(&h->stream, cfg, sink, sys);
+    buf_init(&h->metrics, 64 * 1024);
+}
+
+void etl_handler_cleanup(struct etl_handler *h)
+{
+    if (h == NULL) {
+        return;
+    }
+    etl_stream_cleanup(&h->stream);
+    buf_cleanup(&h->metrics);
+}
+
+static void
+emit_stream_metrics(struct etl_handler *h, const struct etl_stream_stats *st, int64_t duration_ms)
+{
+    struct etl_metrics m;
+    struct err err = ERR_INIT;
+    int64_t now = sys_wall_ms(h->sys);
+    etl_metrics_init(&m);
+    etl_metrics_add(&m, "RecordsIn", "Count", (double)st->records_in);
+    etl_metrics_add(&m, "RecordsOut", "Count", (double)st->records_out);
+    etl_metrics_add(&m, "RecordsFailed", "Count", (double)st->records_failed);
+    etl_metrics_add(&m, "ObjectsWritten", "Count", (double)st->objects_written);
+    etl_metrics_add(&m, "BytesWritten", "Bytes", (double)st->bytes_written);
+    etl_metrics_add(&m, "DurationMs", "Milliseconds", (double)duration_ms);
+    if (st->oldest_ts_ms >= 0) {
+        double freshness = (double)(now - st->oldest_ts_ms) / 1000.0;
+        etl_metrics_add(&m, "FreshnessSeconds", "Seconds", freshness > 0 ? freshness : 0);
+    }
+    buf_reset(&h->metrics);
+    if (etl_metrics_render(&m, h->cfg->metrics_namespace, h->cfg->service_name, now, NULL,
+                           &h->metrics, &err) == ERR_OK) {
+        log_raw_line((const char *)h->metrics.data, h->metrics.len);
+    }
+}
+
+static enum err_code handle_stream(struct etl_handler *h,
+                                   const struct rt_invocation *inv,
+                                   const struct etl_event *ev,
+                                   struct buf *response,
+                                   struct err *err)
+{
+    struct etl_stream_stats st;
+    int64_t t0 = sys_mono_ms(h->sys);
+    enum err_code rc = etl_stream_process(&h->stream, ev, inv->deadline_ms, response, &st, err);
+    int64_t duration = sys_mono_ms(h->sys) - t0;
+    if (rc == ERR_OK) {
+        log_write(LOG_INFO,
+                  (struct log_field[]){
+                      LOG_INT("recordsIn", (int64_t)st.records_in),
+                      LOG_INT("recordsOut", (int64_t)st.records_out),
+                      LOG_INT("recordsFailed", (int64_t)st.records_failed),
+                      LOG_INT("quarantined", (int64_t)st.quarantined),
+                      LOG_INT("objectsWritten", (int64_t)st.objects_written),
+                      LOG_INT("bytesWritten", (int64_t)st.bytes_written),
+                      LOG_STR("retryFrom", st.failed_seq),
+                  },
+                  7, "stream batch processed");
+    }
+    emit_stream_metrics(h, &st, duration);
+    return rc;
+}
+
+enum err_code etl_handler_invoke(void *ctx,
+                                 const struct rt_invocation *inv,
+                                 struct buf *response,
+                                 struct err *err)
+{
+    struct etl_handler *h = ctx;
+    struct etl_event ev;
+    enum err_code rc = etl_event_parse(buf_cur(&inv->event), &ev, err);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    if (h->aws != NULL) {
+        int64_t left = rt_invocation_remaining_ms(inv, h->sys);
+        aws_client_set_deadline(
+            h->aws, left == INT64_MAX ? 0 : sys_mono_ms(h->sys) + left - HANDLER_REPLY_RESERVE_MS);
+    }
+    switch (ev.kind) {
+    case ETL_EVENT_STREAM:
+        return handle_stream(h, inv, &ev, response, err);
+    case ETL_EVENT_SCHEDULED:
+    case ETL_EVENT_EXPORT:
+        break;
+    }
+    (void)err_set(err, ERR_INVALID_INPUT, "snapshot exports are not supported yet");
+    err_set_type(err, "UnsupportedEvent");
+    return ERR_INVALID_INPUT;
+}

@@ -1,0 +1,232 @@
+/*
+ * etl_sink.c - object output to S3 or a directory.
+ */
+#include "etl_sink.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "digest.h"
+
+void etl_sink_init(struct etl_sink *s, const struct etl_config *cfg, struct aws_client *aws)
+{
+    memset(s, 0, sizeof(*s));
+    s->cfg = cfg;
+    s->aws = aws;
+}
+
+void etl_sink_location(const struct etl_sink *s, const char *rel_key, char *out, size_t cap)
+{
+    if (s->cfg->out.is_s3) {
+        snprintf(out, cap, "s3://%s/%s%s", s->cfg->out.bucket, s->cfg->out.prefix, rel_key);
+    } else {
+        snprintf(out, cap, "%s/%s", s->cfg->out.dir, rel_key);
+    }
+}
+
+static enum err_code errno_error(struct err *err, const char *what, const char *path)
+{
+    char buf[128];
+    /* GNU strerror_r (we build with _GNU_SOURCE): returns the message, maybe not in buf. */
+    const char *msg = strerror_r(errno, buf, sizeof(buf));
+    return err_set(err, ERR_TRANSPORT, "%s %s: %s", what, path, msg);
+}
+
+static enum err_code mkdirs(char *path, struct err *err)
+{
+    /* Creates every parent of path (path itself is a file name). */
+    for (char *p = path + 1; *p != '\0'; p++) {
+        if (*p != '/') {
+            continue;
+        }
+        *p = '\0';
+        int r = mkdir(path, 0755);
+        int e = errno;
+        *p = '/';
+        if (r != 0 && e != EEXIST) {
+            errno = e;
+            return errno_error(err, "mkdir", path);
+        }
+    }
+    return ERR_OK;
+}
+
+static enum err_code
+file_put(struct etl_sink *s, const char *rel_key, struct cur body, struct err *err)
+{
+    char path[4096], tmp[4200];
+    int n = snprintf(path, sizeof(path), "%s/%s", s->cfg->out.dir, rel_key);
+    if (n < 0 || (size_t)n >= sizeof(path)) {
+        return err_set(err, ERR_INVALID_INPUT, "output path too long for %s", rel_key);
+    }
+    snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid());
+    enum err_code rc = mkdirs(path, err);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        return errno_error(err, "open", tmp);
+    }
+    const uint8_t *p = body.ptr;
+    size_t left = body.len;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            rc = errno_error(err, "write", tmp);
+            break;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (close(fd) != 0 && rc == ERR_OK) {
+        rc = errno_error(err, "close", tmp);
+    }
+    if (rc == ERR_OK && rename(tmp, path) != 0) {
+        rc = errno_error(err, "rename", path);
+    }
+    if (rc != ERR_OK) {
+        unlink(tmp);
+    }
+    return rc;
+}
+
+enum err_code etl_sink_put(struct etl_sink *s,
+                           const char *rel_key,
+                           struct cur body,
+                           const char *content_type,
+                           struct err *err)
+{
+    enum err_code rc;
+    if (s->cfg->out.is_s3) {
+        char key[S3_MAX_KEY_BYTES + 1];
+        int n = snprintf(key, sizeof(key), "%s%s", s->cfg->out.prefix, rel_key);
+        if (n < 0 || (size_t)n >= sizeof(key)) {
+            return err_set(err, ERR_INVALID_INPUT, "S3 key for %s is over %d bytes", rel_key,
+                           S3_MAX_KEY_BYTES);
+        }
+        struct s3_put_options o = s->cfg->put;
+        if (content_type != NULL) {
+            o.content_type = content_type;
+        }
+        rc = s3_put_object(s->aws, s->cfg->out.bucket, key, body, &o, NULL, err);
+    } else {
+        rc = file_put(s, rel_key, body, err);
+    }
+    if (rc == ERR_OK) {
+        s->objects++;
+        s->bytes += body.len;
+    }
+    return rc;
+}
+
+enum err_code
+etl_sink_get(struct etl_sink *s, const char *rel_key, struct buf *out, bool *found, struct err *err)
+{
+    *found = false;
+    if (s->cfg->out.is_s3) {
+        char key[S3_MAX_KEY_BYTES + 1];
+        snprintf(key, sizeof(key), "%s%s", s->cfg->out.prefix, rel_key);
+        enum err_code rc = s3_get_object(s->aws, s->cfg->out.bucket, key, out, err);
+        if (rc == ERR_HTTP && err->http_status == 404) {
+            err_clear(err);
+            return ERR_OK;
+        }
+        *found = rc == ERR_OK;
+        return rc;
+    }
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", s->cfg->out.dir, rel_key);
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        return errno == ENOENT ? ERR_OK : errno_error(err, "open", path);
+    }
+    char chunk[65536];
+    size_t n;
+    enum err_code rc = ERR_OK;
+    while (rc == ERR_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        rc = buf_append(out, chunk, n, err);
+    }
+    fclose(f);
+    *found = rc == ERR_OK;
+    return rc;
+}
+
+/* The hex MD5 of an existing object at rel_key, "" when absent (or unknown). */
+static enum err_code existing_md5(struct etl_sink *s,
+                                  const char *rel_key,
+                                  bool *exists,
+                                  char md5[DIGEST_MD5_HEX],
+                                  struct err *err)
+{
+    md5[0] = '\0';
+    *exists = false;
+    if (s->cfg->out.is_s3) {
+        char key[S3_MAX_KEY_BYTES + 1];
+        int n = snprintf(key, sizeof(key), "%s%s", s->cfg->out.prefix, rel_key);
+        if (n < 0 || (size_t)n >= sizeof(key)) {
+            return err_set(err, ERR_INVALID_INPUT, "S3 key for %s is over %d bytes", rel_key,
+                           S3_MAX_KEY_BYTES);
+        }
+        struct s3_object_info info;
+        enum err_code rc = s3_head_object(s->aws, s->cfg->out.bucket, key, exists, &info, err);
+        if (rc == ERR_OK && *exists) {
+            memcpy(md5, info.meta_md5, DIGEST_MD5_HEX);
+        }
+        return rc;
+    }
+    struct buf body = BUF_INIT(0);
+    enum err_code rc = etl_sink_get(s, rel_key, &body, exists, err);
+    if (rc == ERR_OK && *exists) {
+        uint8_t sum[DIGEST_MD5_BYTES];
+        digest_md5(body.data, body.len, sum);
+        digest_hex(sum, DIGEST_MD5_BYTES, md5, DIGEST_MD5_HEX);
+    }
+    buf_cleanup(&body);
+    return rc;
+}
+
+enum err_code etl_sink_put_new(struct etl_sink *s,
+                               const char *stem,
+                               const char *ext,
+                               struct cur body,
+                               const char *content_type,
+                               char *key_out,
+                               size_t key_cap,
+                               enum etl_put_outcome *outcome,
+                               struct err *err)
+{
+    uint8_t sum[DIGEST_MD5_BYTES];
+    char ours[DIGEST_MD5_HEX];
+    digest_md5(body.ptr, body.len, sum);
+    digest_hex(sum, DIGEST_MD5_BYTES, ours, sizeof(ours));
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int n = attempt == 0 ? snprintf(key_out, key_cap, "%s.%s", stem, ext)
+                             : snprintf(key_out, key_cap, "%s-%.12s.%s", stem, ours, ext);
+        if (n < 0 || (size_t)n >= key_cap) {
+            return err_set(err, ERR_INVALID_INPUT, "object key too long: %s", stem);
+        }
+        bool exists = false;
+        char theirs[DIGEST_MD5_HEX];
+        enum err_code rc = existing_md5(s, key_out, &exists, theirs, err);
+        if (rc != ERR_OK) {
+            return rc;
+        }
+        if (!exists) {
+            *outcome = attempt == 0 ? ETL_PUT_WRITTEN : ETL_PUT_RENAMED;
+            return etl_sink_put(s, key_out, body, content_type, err);
+        }
+        if (strcmp(theirs, ours) == 0) {
+            *outcome = ETL_PUT_IDENTICAL;
+            return ERR_OK;
+        }
+    }
+    return err_set(err, ERR_INVALID_INPUT, "%s: both candidate names hold other data", stem);
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""scripts/bench.py - the benchmark figures the README quotes (run through scripts/bench.sh).
+
+Every figure comes from scripts/local-invoke's REPORT data (--report-json): Init Duration is
+exec to the first /next, Duration is event handed out to answer posted, Max Memory Used is the
+bootstrap's VmHWM. Nothing here is asserted: it measures and prints a Markdown table.
+Standard library only (plus the project's test helpers for data and the local stack)."""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+import ddbgen  # noqa: E402
+from stack import LocalStack  # noqa: E402
+
+LOCAL_INVOKE = os.path.join(ROOT, "scripts", "local-invoke")
+
+
+def invoke(bootstrap, events, env, timeout=300):
+    with tempfile.NamedTemporaryFile("r", suffix=".jsonl", delete=False) as rep:
+        report = rep.name
+    cmd = [sys.executable, LOCAL_INVOKE, "--quiet", "--bootstrap", bootstrap, "--timeout",
+           str(timeout), "--report-json", report]
+    for e in events:
+        cmd += ["-e", e]
+    full = dict(os.environ)
+    for k, v in env.items():
+        if v is None:
+            full.pop(k, None)
+        else:
+            full[k] = v
+    proc = subprocess.run(cmd, env=full, capture_output=True, text=True)
+    with open(report) as f:
+        rows = [json.loads(l) for l in f if l.strip()]
+    os.unlink(report)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-3000:])
+        raise SystemExit(f"bench: invocation failed ({proc.returncode})")
+    return rows, proc
+
+
+def write_batch(tmp, name, n, seed, first_seq):
+    path = os.path.join(tmp, name)
+    recs = ddbgen.make_records(n, seed=seed, first_seq=first_seq)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(ddbgen.event(recs), f, ensure_ascii=False)
+    return path
+
+
+def med(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bootstrap", default=os.path.join(ROOT, "dist", "bootstrap"))
+    ap.add_argument("--runs", type=int, default=20)
+    args = ap.parse_args()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        lake = os.path.join(tmp, "lake")
+        file_env = {"ETL_OUTPUT": f"file://{lake}/", "AWS_ACCESS_KEY_ID": None,
+                    "AWS_SECRET_ACCESS_KEY": None}
+        # Cold start: exec to the first /next, fresh process each time.
+        sam = os.path.join(ROOT, "tests", "vectors", "events", "aws-sam-cli__DynamoDBUpdate.json")
+        inits, idle_rss = [], []
+        for _ in range(args.runs):
+            rows, _ = invoke(args.bootstrap, [sam], file_env)
+            inits.append(rows[0]["init_ms"])
+            idle_rss.append(rows[0]["max_rss_kb"])
+        results.append(("cold start: exec to first /next (median of %d)" % args.runs,
+                         f"{med(inits):.2f} ms (p90 {sorted(inits)[int(0.9 * len(inits)) - 1]:.2f} ms)"))
+        results.append(("peak RSS after a 3-record batch", f"{max(idle_rss) / 1024:.1f} MiB"))
+
+        # Warm 1,000-record batches: 11 distinct batches in one process; the first is cold.
+        batches = [write_batch(tmp, f"b{i}.json", 1000, 100 + i, 10 ** 20 + i * 10 ** 6)
+                   for i in range(11)]
+        size = os.path.getsize(batches[0])
+        rows, _ = invoke(args.bootstrap, batches, file_env)
+        warm_file = [r["duration_ms"] for r in rows[1:]]
+        results.append((f"warm 1,000-record batch ({size / 1e6:.2f} MB) to file://, gzip, median of 10",
+                        f"{med(warm_file):.1f} ms"))
+        with LocalStack(proxy=False, buckets=("bench",)) as st:
+            s3_env = dict(st.env, ETL_OUTPUT="s3://bench/cdc/")
+            rows, _ = invoke(args.bootstrap, batches, s3_env)
+            warm_s3 = [r["duration_ms"] for r in rows[1:]]
+            results.append(("warm 1,000-record batch to s3rver (HEAD + PutObject per object), median of 10",
+                            f"{med(warm_s3):.1f} ms"))
+            tool = os.path.join(ROOT, "build", "tests", "tools", "aws_tool")
+            if os.path.exists(tool):
+                full = dict(os.environ, **st.env)
+                out = subprocess.run([tool, "upload", "bench", "big/100MiB.bin", str(100 * 1024 * 1024)],
+                                     env=full, capture_output=True, text=True, check=True)
+                up = json.loads(out.stdout)
+                results.append(("100 MiB multipart upload to s3rver, 8 MiB parts (peak RSS of the client)",
+                                f"{up['peak_rss_kb'] / 1024:.1f} MiB ({up['parts']} parts)"))
+        # Peak memory for a near-6 MB batch (fresh process).
+        big = write_batch(tmp, "big.json", 5600, 7, 3 * 10 ** 20)
+        big_mb = os.path.getsize(big) / (1024 * 1024)
+        rows, _ = invoke(args.bootstrap, [big], file_env)
+        rss = rows[0]["max_rss_kb"] / 1024
+        results.append((f"peak RSS, {big_mb:.2f} MiB batch of 5,600 records (budget 3 x payload + 16 MiB = {3 * big_mb + 16:.1f} MiB)",
+                        f"{rss:.1f} MiB ({rows[0]['duration_ms']:.0f} ms)"))
+    print("| figure | value |")
+    print("|---|---|")
+    for k, v in results:
+        print(f"| {k} | {v} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+/*
+ * test_config.c - ETL_* configuration: defaults, every accepted value, and init errors that name
+ * the variable; the partition template and ISO-8601 formatting.
+ */
+#include <string.h>
+
+#include "etl_config.h"
+#include "etl_metrics.h"
+#include "etl_partition.h"
+#include "test_util.h"
+
+static void test_defaults(void **state)
+{
+    (void)state;
+    char *const env[] = {"ETL_OUTPUT=s3://my-lake/raw/ddb", NULL};
+    struct etl_config cfg;
+    struct err err = ERR_INIT;
+    assert_int_equal(etl_config_load(&cfg, env, &err), ERR_OK);
+    assert_true(cfg.out.is_s3);
+    assert_string_equal(cfg.out.bucket, "my-lake");
+    assert_string_equal(cfg.out.prefix, "raw/ddb/");
+    assert_int_equal(cfg.format, ETL_FORMAT_JSONL);
+    assert_int_equal(cfg.compression, ETL_COMPRESSION_GZIP);
+    assert_int_equal(cfg.gzip_level, 6);
+    assert_string_equal(cfg.partition.tmpl, "dt=%Y-%m-%d/hour=%H");
+    assert_int_equal(cfg.max_object_records, ETL_DEFAULT_MAX_OBJECT_RECORDS);
+    assert_int_equal(cfg.max_object_bytes, ETL_DEFAULT_MAX_OBJECT_BYTES);
+    assert_string_equal(cfg.metrics_namespace, "DdbS3Etl");
+    assert_string_equal(etl_config_extension(&cfg), "jsonl.gz");
+    assert_null(cfg.put.sse);
+    assert_int_equal(cfg.put.checksum, S3_CHECKSUM_MD5);
+}
+
+static void test_everything_set(void **state)
+{
+    (void)state;
+    char *const env[] = {"ETL_OUTPUT=file:///tmp/lake/",
+                         "ETL_FORMAT=CSV",
+                         "ETL_COMPRESSION=none",
+                         "ETL_GZIP_LEVEL=9",
+                         "ETL_PARTITION=year=%Y/month=%m",
+                         "ETL_MAX_OBJECT_RECORDS=10",
+                         "ETL_MAX_OBJECT_BYTES=2048",
+                         "ETL_S3_SSE=aws:kms",
+                         "ETL_S3_KMS_KEY_ID=alias/lake",
+                         "ETL_S3_STORAGE_CLASS=INTELLIGENT_TIERING",
+                         "ETL_S3_CHECKSUM=crc32c",
+                         "POWERTOOLS_METRICS_NAMESPACE=Lake",
+                         "POWERTOOLS_SERVICE_NAME=orders-etl",
+                         NULL};
+    struct etl_config cfg;
+    struct err err = ERR_INIT;
+    assert_int_equal(etl_config_load(&cfg, env, &err), ERR_OK);
+    assert_false(cfg.out.is_s3);
+    assert_string_equal(cfg.out.dir, "/tmp/lake");
+    assert_int_equal(cfg.format, ETL_FORMAT_CSV);
+    assert_string_equal(etl_config_extension(&cfg), "csv");
+    assert_string_equal(cfg.put.sse, "aws:kms");
+    assert_string_equal(cfg.put.sse_kms_key_id, "alias/lake");
+    assert_string_equal(cfg.put.storage_class, "INTELLIGENT_TIERING");
+    assert_int_equal(cfg.put.checksum, S3_CHECKSUM_CRC32C);
+    assert_string_equal(cfg.metrics_namespace, "Lake");
+    assert_string_equal(cfg.service_name, "orders-etl");
+}
+
+struct bad_row {
+    const char *name;
+    char *env[3];
+    const char *msg_part;
+};
+
+static const struct bad_row bad_rows[] = {
+    {"no_output", {NULL}, "ETL_OUTPUT is not set"},
+    {"bad_scheme", {"ETL_OUTPUT=http://x/", NULL}, "ETL_OUTPUT"},
+    {"relative_dir", {"ETL_OUTPUT=file://tmp/x", NULL}, "file:///absolute"},
+    {"bad_bucket", {"ETL_OUTPUT=s3://My_Bucket/", NULL}, "ETL_OUTPUT"},
+    {"empty_bucket", {"ETL_OUTPUT=s3:///x/", NULL}, "bucket"},
+    {"double_slash_prefix", {"ETL_OUTPUT=s3://lake/a//b/", NULL}, "empty path segment"},
+    {"format",
+     {"ETL_OUTPUT=s3://lake/", "ETL_FORMAT=parquet", NULL},
+     "ETL_FORMAT=\"parquet\": expected jsonl or csv"},
+    {"compression", {"ETL_OUTPUT=s3://lake/", "ETL_COMPRESSION=zstd", NULL}, "ETL_COMPRESSION"},
+    {"gzip_level",
+     {"ETL_OUTPUT=s3://lake/", "ETL_GZIP_LEVEL=10", NULL},
+     "ETL_GZIP_LEVEL=\"10\": expected an integer from 1 to 9"},
+    {"partition_token", {"ETL_OUTPUT=s3://lake/", "ETL_PARTITION=dt=%x", NULL}, "unknown token %x"},
+    {"partition_char", {"ETL_OUTPUT=s3://lake/", "ETL_PARTITION=dt %Y", NULL}, "not allowed"},
+    {"partition_dotdot", {"ETL_OUTPUT=s3://lake/", "ETL_PARTITION=../%Y", NULL}, "\"..\""},
+    {"partition_empty_segment", {"ETL_OUTPUT=s3://lake/", "ETL_PARTITION=%Y//%m", NULL}, "empty"},
+    {"max_records",
+     {"ETL_OUTPUT=s3://lake/", "ETL_MAX_OBJECT_RECORDS=0", NULL},
+     "ETL_MAX_OBJECT_RECORDS"},
+    {"max_bytes",
+     {"ETL_OUTPUT=s3://lake/", "ETL_MAX_OBJECT_BYTES=12k", NULL},
+     "ETL_MAX_OBJECT_BYTES"},
+    {"sse", {"ETL_OUTPUT=s3://lake/", "ETL_S3_SSE=aws:kms:dsse", NULL}, "ETL_S3_SSE"},
+    {"kms_without_sse",
+     {"ETL_OUTPUT=s3://lake/", "ETL_S3_KMS_KEY_ID=k", NULL},
+     "ETL_S3_SSE is not aws:kms"},
+};
+
+static void test_bad_row(void **state)
+{
+    const struct bad_row *row = *state;
+    struct etl_config cfg;
+    struct err err = ERR_INIT;
+    assert_int_equal(etl_config_load(&cfg, (char *const *)row->env, &err), ERR_CONFIG);
+    if (strstr(err.msg, row->msg_part) == NULL) {
+        fail_msg("\"%s\" lacks \"%s\"", err.msg, row->msg_part);
+    }
+}
+
+struct part_row {
+    const char *name;
+    const char *tmpl;
+    int64_t ms;
+    const char *want;
+};
+
+static const struct part_row part_rows[] = {
+    {"default", "dt=%Y-%m-%d/hour=%H", 1480642020000LL, "dt=2016-12-02/hour=01"},
+    {"midnight_utc", "dt=%Y-%m-%d/hour=%H", 1704067199999LL, "dt=2023-12-31/hour=23"},
+    {"new_year", "dt=%Y-%m-%d/hour=%H", 1704067200000LL, "dt=2024-01-01/hour=00"},
+    {"minutes_and_percent", "y=%Y/m=%M/%%", 1480642020000LL, "y=2016/m=27/%"},
+    {"plain", "year=%Y/month=%m/day=%d", 0, "year=1970/month=01/day=01"},
+};
+
+static void test_part_row(void **state)
+{
+    const struct part_row *row = *state;
+    struct etl_partition p;
+    struct err err = ERR_INIT;
+    char out[ETL_PARTITION_MAX];
+    assert_int_equal(etl_partition_compile(&p, row->tmpl, &err), ERR_OK);
+    assert_int_equal(etl_partition_render(&p, row->ms, out, sizeof(out)), strlen(row->want));
+    assert_string_equal(out, row->want);
+}
+
+static void test_iso8601(void **state)
+{
+    (void)state;
+    char out[ETL_ISO8601_MAX];
+    etl_format_iso8601(1480642020000LL, out);
+    assert_string_equal(out, "2016-12-02T01:27:00.000Z");
+    etl_format_iso8601(1635734407123LL, out);
+    assert_string_equal(out, "2021-11-01T02:40:07.123Z");
+}
+
+static void test_metrics_shape(void **state)
+{
+    (void)state;
+    struct etl_metrics m;
+    struct buf out = BUF_INIT(0);
+    struct err err = ERR_INIT;
+    etl_metrics_init(&m);
+    etl_metrics_add(&m, "RecordsIn", "Count", 3);
+    etl_metrics_add(&m, "FreshnessSeconds", "Seconds", 1.5);
+    static const char *const props[] = {"table", "Orders", NULL};
+    assert_int_equal(etl_metrics_render(&m, "Ns", "svc", 1700000000000LL, props, &out, &err),
+                     ERR_OK);
+    assert_string_equal(
+        buf_cstr(&out),
+        "{\"_aws\":{\"Timestamp\":1700000000000,\"CloudWatchMetrics\":[{\"Namespace\":\"Ns\",\"Dimensions\":[[\"service\"]],\"Metrics\":[{\"Name\":\"RecordsIn\",\"Unit\":\"Count\"},{\"Name\":\"FreshnessSeconds\",\"Unit\":\"Seconds\"}]}]},\"service\":\"svc\",\"table\":\"Orders\",\"RecordsIn\":3,\"FreshnessSeconds\":1.5}");
+    buf_cleanup(&out);
+}
+
+int main(void)
+{
+    enum { NB = sizeof(bad_rows) / sizeof(bad_rows[0]) };
+    enum { NP = sizeof(part_rows) / sizeof(part_rows[0]) };
+    struct CMUnitTest tests[NB + NP + 4];
+    size_t n = 0;
+    for (size_t i = 0; i < NB; i++) {
+        tests[n++] =
+            (struct CMUnitTest){bad_rows[i].name, test_bad_row, NULL, NULL, (void *)&bad_rows[i]};
+    }
+    for (size_t i = 0; i < NP; i++) {
+        tests[n++] = (struct CMUnitTest){part_rows[i].name, test_part_row, NULL, NULL,
+                                         (void *)&part_rows[i]};
+    }
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_defaults);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_everything_set);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_iso8601);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_metrics_shape);
+    return _cmocka_run_group_tests("config", tests, n, NULL, NULL);
+}

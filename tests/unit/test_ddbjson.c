@@ -1,0 +1,184 @@
+/*
+ * test_ddbjson.c - DynamoDB JSON to plain JSON: every type, numbers digit for digit (never via a
+ * double), base64 kept, sets as arrays, nesting limits, and errors that name the attribute.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "etl_ddbjson.h"
+#include "test_util.h"
+
+struct value_row {
+    const char *name;
+    const char *typed;
+    enum err_code code;
+    const char *expected; /* plain JSON, or a fragment of the error message */
+    enum etl_kind kind;
+};
+
+static const struct value_row value_rows[] = {
+    {"S", "{\"S\":\"h\\u00e9llo \\\"q\\\"\"}", ERR_OK, "\"h\\u00e9llo \\\"q\\\"\"",
+     ETL_KIND_STRING},
+    {"S_utf8", "{\"S\":\"\xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80\"}", ERR_OK,
+     "\"\xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80\"", ETL_KIND_STRING},
+    {"S_empty", "{\"S\":\"\"}", ERR_OK, "\"\"", ETL_KIND_STRING},
+    {"N_int", "{\"N\":\"123\"}", ERR_OK, "123", ETL_KIND_NUMBER},
+    {"N_38_digits", "{\"N\":\"12345678901234567890123456789012345678\"}", ERR_OK,
+     "12345678901234567890123456789012345678", ETL_KIND_NUMBER},
+    {"N_38_digits_fraction", "{\"N\":\"-0.12345678901234567890123456789012345678\"}", ERR_OK,
+     "-0.12345678901234567890123456789012345678", ETL_KIND_NUMBER},
+    {"N_trailing_zeros_kept", "{\"N\":\"1.50000\"}", ERR_OK, "1.50000", ETL_KIND_NUMBER},
+    {"N_exponent", "{\"N\":\"9.9999999999999999999999999999999999999E+125\"}", ERR_OK,
+     "9.9999999999999999999999999999999999999E+125", ETL_KIND_NUMBER},
+    {"N_tiny", "{\"N\":\"1E-130\"}", ERR_OK, "1E-130", ETL_KIND_NUMBER},
+    {"N_plus_sign", "{\"N\":\"+5\"}", ERR_OK, "5", ETL_KIND_NUMBER},
+    {"N_leading_zeros", "{\"N\":\"007.25\"}", ERR_OK, "7.25", ETL_KIND_NUMBER},
+    {"N_bare_fraction", "{\"N\":\".5\"}", ERR_OK, "0.5", ETL_KIND_NUMBER},
+    {"N_bare_point", "{\"N\":\"5.\"}", ERR_OK, "5", ETL_KIND_NUMBER},
+    {"N_zero", "{\"N\":\"-0\"}", ERR_OK, "-0", ETL_KIND_NUMBER},
+    {"N_big_integer_not_rounded", "{\"N\":\"9007199254740993\"}", ERR_OK, "9007199254740993",
+     ETL_KIND_NUMBER},
+    {"N_1e39_precision_1", "{\"N\":\"1000000000000000000000000000000000000000\"}", ERR_OK,
+     "1000000000000000000000000000000000000000", ETL_KIND_NUMBER},
+    {"N_39_digits", "{\"N\":\"123456789012345678901234567890123456789\"}", ERR_INVALID_INPUT,
+     "39 significant digits (max 38)", 0},
+    {"N_nan", "{\"N\":\"NaN\"}", ERR_INVALID_INPUT, "not a number", 0},
+    {"N_empty", "{\"N\":\"\"}", ERR_INVALID_INPUT, "not a number", 0},
+    {"N_json_number_not_string", "{\"N\":12}", ERR_INVALID_INPUT, "N must be a string", 0},
+    {"B", "{\"B\":\"AAEqQQ==\"}", ERR_OK, "\"AAEqQQ==\"", ETL_KIND_STRING},
+    {"B_bad", "{\"B\":\"not base64!\"}", ERR_INVALID_INPUT, "B must be a base64 string", 0},
+    {"BOOL_true", "{\"BOOL\":true}", ERR_OK, "true", ETL_KIND_BOOL},
+    {"BOOL_false", "{\"BOOL\":false}", ERR_OK, "false", ETL_KIND_BOOL},
+    {"BOOL_string", "{\"BOOL\":\"true\"}", ERR_INVALID_INPUT, "BOOL must be true or false", 0},
+    {"NULL", "{\"NULL\":true}", ERR_OK, "null", ETL_KIND_NULL},
+    {"M", "{\"M\":{\"a\":{\"N\":\"1\"},\"b\":{\"S\":\"x\"},\"c\":{\"M\":{}}}}", ERR_OK,
+     "{\"a\":1,\"b\":\"x\",\"c\":{}}", ETL_KIND_NESTED},
+    {"L", "{\"L\":[{\"S\":\"Cookies\"},{\"N\":\"3.14159\"},{\"L\":[]},{\"NULL\":true}]}", ERR_OK,
+     "[\"Cookies\",3.14159,[],null]", ETL_KIND_NESTED},
+    {"SS", "{\"SS\":[\"a\",\"b\"]}", ERR_OK, "[\"a\",\"b\"]", ETL_KIND_NESTED},
+    {"SS_empty", "{\"SS\":[]}", ERR_OK, "[]", ETL_KIND_NESTED},
+    {"NS", "{\"NS\":[\"1\",\"-2.50\",\"12345678901234567890123456789012345678\"]}", ERR_OK,
+     "[1,-2.50,12345678901234567890123456789012345678]", ETL_KIND_NESTED},
+    {"BS", "{\"BS\":[\"AAEqQQ==\",\"QSoBAA==\"]}", ERR_OK, "[\"AAEqQQ==\",\"QSoBAA==\"]",
+     ETL_KIND_NESTED},
+    {"NS_bad_member", "{\"NS\":[\"1\",\"x\"]}", ERR_INVALID_INPUT, "attribute \"a[1]\"", 0},
+    {"unknown_type", "{\"Q\":\"1\"}", ERR_INVALID_INPUT, "unknown type \"Q\"", 0},
+    {"two_types", "{\"S\":\"1\",\"N\":\"1\"}", ERR_INVALID_INPUT, "more than one type", 0},
+    {"not_object", "\"x\"", ERR_INVALID_INPUT, "type descriptor", 0},
+    {"nested_error_path", "{\"M\":{\"b\":{\"L\":[{\"S\":\"ok\"},{\"M\":{\"c\":{\"N\":\"1x\"}}}]}}}",
+     ERR_INVALID_INPUT, "attribute \"a.b[1].c\"", 0},
+};
+
+static void test_value_row(void **state)
+{
+    const struct value_row *row = *state;
+    struct json_val v;
+    struct err err = ERR_INIT;
+    assert_int_equal(json_validate(cur_from_str(row->typed), 128, &v, &err), ERR_OK);
+    struct buf out = BUF_INIT(0);
+    struct etl_path path;
+    etl_path_init(&path);
+    memcpy(path.text, "a", 2);
+    path.len = 1;
+    enum etl_kind kind = ETL_KIND_NULL;
+    assert_int_equal(etl_ddbjson_value(&v, &out, &kind, 1, &path, &err), row->code);
+    if (row->code == ERR_OK) {
+        assert_string_equal(buf_cstr(&out), row->expected);
+        assert_int_equal(kind, row->kind);
+        /* The output is valid JSON. */
+        struct json_val back;
+        assert_int_equal(json_validate(buf_cur(&out), 128, &back, &err), ERR_OK);
+    } else {
+        if (strstr(err.msg, row->expected) == NULL) {
+            fail_msg("message \"%s\" lacks \"%s\"", err.msg, row->expected);
+        }
+    }
+    buf_cleanup(&out);
+}
+
+/* {"M":{"n":{"M":{"n":...{"S":"leaf"}}}}} with `levels` maps. */
+static void nested_maps(struct buf *b, int levels)
+{
+    struct err err = ERR_INIT;
+    for (int i = 0; i < levels; i++) {
+        assert_int_equal(buf_append_str(b, "{\"M\":{\"n\":", &err), ERR_OK);
+    }
+    assert_int_equal(buf_append_str(b, "{\"S\":\"leaf\"}", &err), ERR_OK);
+    for (int i = 0; i < levels; i++) {
+        assert_int_equal(buf_append_str(b, "}}", &err), ERR_OK);
+    }
+}
+
+static void test_depth_limit(void **state)
+{
+    (void)state;
+    struct buf in = BUF_INIT(0), out = BUF_INIT(0);
+    struct err err = ERR_INIT;
+    struct json_val v;
+    struct etl_path path;
+    enum etl_kind kind;
+    /* 32 levels of nesting (31 maps around a leaf) are DynamoDB's maximum: accepted. */
+    nested_maps(&in, 31);
+    assert_int_equal(json_validate(buf_cur(&in), 256, &v, &err), ERR_OK);
+    etl_path_init(&path);
+    assert_int_equal(etl_ddbjson_value(&v, &out, &kind, 1, &path, &err), ERR_OK);
+    buf_reset(&in);
+    buf_reset(&out);
+    nested_maps(&in, 40);
+    assert_int_equal(json_validate(buf_cur(&in), 256, &v, &err), ERR_OK);
+    etl_path_init(&path);
+    assert_int_equal(etl_ddbjson_value(&v, &out, &kind, 1, &path, &err), ERR_INVALID_INPUT);
+    assert_non_null(strstr(err.msg, "32 levels"));
+    buf_cleanup(&in);
+    buf_cleanup(&out);
+}
+
+static void test_item_columns(void **state)
+{
+    (void)state;
+    const char *item = "{\"Message\":{\"S\":\"hi\"},\"_op\":{\"S\":\"user\"},\"n\":{\"N\":\"2\"}}";
+    const char *keys = "{\"Id\":{\"N\":\"101\"},\"n\":{\"N\":\"999\"}}";
+    static const char *const reserved[] = {"_op", NULL};
+    struct json_val iv, kv;
+    struct err err = ERR_INIT;
+    assert_int_equal(json_validate(cur_from_str(item), 64, &iv, &err), ERR_OK);
+    assert_int_equal(json_validate(cur_from_str(keys), 64, &kv, &err), ERR_OK);
+    struct buf store = BUF_INIT(0);
+    struct etl_row_builder rb;
+    assert_int_equal(etl_row_begin(&rb, &store, &err), ERR_OK);
+    assert_int_equal(etl_ddbjson_item_columns(&rb, &iv, &kv, reserved, &err), ERR_OK);
+    etl_row_end(&rb);
+    struct etl_row_iter it;
+    struct etl_col col;
+    uint32_t n = 0;
+    etl_row_iter_init(&it, &store, 0);
+    assert_true(etl_row_next(&it, &n));
+    assert_int_equal(n, 4);
+    /* The key the image lacks comes first; the image's own "n" wins over the key's. */
+    const char *want_names[] = {"\"Id\"", "\"Message\"", "\"_item_op\"", "\"n\""};
+    const char *want_values[] = {"101", "\"hi\"", "\"user\"", "2"};
+    enum etl_kind want_kinds[] = {ETL_KIND_NUMBER, ETL_KIND_STRING, ETL_KIND_STRING,
+                                  ETL_KIND_NUMBER};
+    for (int i = 0; i < 4; i++) {
+        assert_true(etl_row_col(&it, &col));
+        assert_true(cur_eq_str(col.name, want_names[i]));
+        assert_true(cur_eq_str(col.value, want_values[i]));
+        assert_int_equal(col.kind, want_kinds[i]);
+    }
+    assert_false(etl_row_col(&it, &col));
+    assert_false(etl_row_next(&it, &n));
+    buf_cleanup(&store);
+}
+
+int main(void)
+{
+    enum { N = sizeof(value_rows) / sizeof(value_rows[0]) };
+    struct CMUnitTest tests[N + 2];
+    for (size_t i = 0; i < N; i++) {
+        tests[i] = (struct CMUnitTest){value_rows[i].name, test_value_row, NULL, NULL,
+                                       (void *)&value_rows[i]};
+    }
+    tests[N] = (struct CMUnitTest)cmocka_unit_test(test_depth_limit);
+    tests[N + 1] = (struct CMUnitTest)cmocka_unit_test(test_item_columns);
+    return _cmocka_run_group_tests("ddbjson", tests, N + 2, NULL, NULL);
+}

@@ -1,0 +1,208 @@
+/*
+ * test_writer.c - JSON Lines and CSV rendering (RFC 4180 quoting, header union, nested values),
+ * deterministic gzip (header bytes, same input gives the same bytes), and round trips.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+
+#include "etl_row.h"
+#include "etl_writer.h"
+#include "test_util.h"
+
+static void add_row(struct buf *store, const char *const *cols, size_t n)
+{
+    /* cols: name_json, kind ("s","n","b","0","j"), value_json triples */
+    struct etl_row_builder rb;
+    struct err err = ERR_INIT;
+    assert_int_equal(etl_row_begin(&rb, store, &err), ERR_OK);
+    for (size_t i = 0; i < n; i += 3) {
+        enum etl_kind k = cols[i + 1][0] == 's'   ? ETL_KIND_STRING
+                          : cols[i + 1][0] == 'n' ? ETL_KIND_NUMBER
+                          : cols[i + 1][0] == 'b' ? ETL_KIND_BOOL
+                          : cols[i + 1][0] == '0' ? ETL_KIND_NULL
+                                                  : ETL_KIND_NESTED;
+        assert_int_equal(
+            etl_row_add(&rb, k, cur_from_str(cols[i]), cur_from_str(cols[i + 2]), &err), ERR_OK);
+    }
+    etl_row_end(&rb);
+}
+
+static void sample_store(struct buf *store, size_t offsets[3])
+{
+    static const char *const r1[] = {
+        "\"id\"", "n", "1", "\"name\"", "s", "\"a,b \\\"q\\\"\"", "\"tags\"", "j", "[\"x\",\"y\"]"};
+    static const char *const r2[] = {"\"id\"",   "n", "12345678901234567890123456789012345678",
+                                     "\"ok\"",   "b", "true",
+                                     "\"note\"", "s", "\"line1\\nline2\""};
+    static const char *const r3[] = {
+        "\"name\"", "s", "\"\xc3\xa9t\xc3\xa9\"", "\"id\"", "n", "3", "\"gone\"", "0", "null"};
+    offsets[0] = store->len;
+    add_row(store, r1, 9);
+    offsets[1] = store->len;
+    add_row(store, r2, 9);
+    offsets[2] = store->len;
+    add_row(store, r3, 9);
+}
+
+static void render(enum etl_format f, enum etl_compression c, struct buf *out)
+{
+    struct buf store = BUF_INIT(0);
+    size_t offsets[3];
+    sample_store(&store, offsets);
+    struct etl_writer w;
+    struct err err = ERR_INIT;
+    assert_int_equal(etl_writer_open(&w, out, f, c, 6, &err), ERR_OK);
+    assert_int_equal(etl_writer_rows(&w, &store, offsets, 3, &err), ERR_OK);
+    assert_int_equal(etl_writer_close(&w, &err), ERR_OK);
+    assert_int_equal(w.rows, 3);
+    etl_writer_cleanup(&w);
+    buf_cleanup(&store);
+}
+
+static void test_jsonl(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT(0);
+    render(ETL_FORMAT_JSONL, ETL_COMPRESSION_NONE, &out);
+    assert_string_equal(
+        buf_cstr(&out),
+        "{\"id\":1,\"name\":\"a,b \\\"q\\\"\",\"tags\":[\"x\",\"y\"]}\n"
+        "{\"id\":12345678901234567890123456789012345678,\"ok\":true,\"note\":\"line1\\nline2\"}\n"
+        "{\"name\":\"\xc3\xa9t\xc3\xa9\",\"id\":3,\"gone\":null}\n");
+    buf_cleanup(&out);
+}
+
+static void test_csv(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT(0);
+    render(ETL_FORMAT_CSV, ETL_COMPRESSION_NONE, &out);
+    assert_string_equal(buf_cstr(&out),
+                        "id,name,tags,ok,note,gone\r\n"
+                        "1,\"a,b \"\"q\"\"\",\"[\"\"x\"\",\"\"y\"\"]\",,,\r\n"
+                        "12345678901234567890123456789012345678,,,true,\"line1\nline2\",\r\n"
+                        "3,\xc3\xa9t\xc3\xa9,,,,\r\n");
+    buf_cleanup(&out);
+}
+
+static void gunzip(const struct buf *in, struct buf *out)
+{
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+    z.next_in = in->data;
+    z.avail_in = (uInt)in->len;
+    struct err err = ERR_INIT;
+    int zr;
+    do {
+        assert_int_equal(buf_reserve(out, 65536, &err), ERR_OK);
+        z.next_out = out->data + out->len;
+        z.avail_out = 65536;
+        zr = inflate(&z, Z_NO_FLUSH);
+        assert_true(zr == Z_OK || zr == Z_STREAM_END);
+        buf_commit(out, 65536 - z.avail_out);
+    } while (zr != Z_STREAM_END);
+    assert_int_equal(z.avail_in, 0); /* one member, nothing after it */
+    inflateEnd(&z);
+}
+
+static void test_gzip_deterministic(void **state)
+{
+    (void)state;
+    struct buf a = BUF_INIT(0), b = BUF_INIT(0), plain = BUF_INIT(0), back = BUF_INIT(0);
+    render(ETL_FORMAT_JSONL, ETL_COMPRESSION_GZIP, &a);
+    render(ETL_FORMAT_JSONL, ETL_COMPRESSION_GZIP, &b);
+    render(ETL_FORMAT_JSONL, ETL_COMPRESSION_NONE, &plain);
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.data, b.data, a.len);
+    /* Header: magic, deflate, no flags, MTIME 0, XFL 0, OS 255 (as DynamoDB's exports). */
+    static const uint8_t header[] = {0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff};
+    assert_memory_equal(a.data, header, sizeof(header));
+    gunzip(&a, &back);
+    assert_int_equal(back.len, plain.len);
+    assert_memory_equal(back.data, plain.data, plain.len);
+    buf_cleanup(&a);
+    buf_cleanup(&b);
+    buf_cleanup(&plain);
+    buf_cleanup(&back);
+}
+
+static void test_large_gzip_round_trip(void **state)
+{
+    (void)state;
+    /* Enough rows to pass the staging threshold many times. */
+    struct buf store = BUF_INIT(0), out = BUF_INIT(0), back = BUF_INIT(0), plain = BUF_INIT(0);
+    enum { ROWS = 20000 };
+    size_t *offsets = calloc(ROWS, sizeof(*offsets));
+    char val[64];
+    for (int i = 0; i < ROWS; i++) {
+        offsets[i] = store.len;
+        snprintf(val, sizeof(val), "\"value-%d\"", i * 7919);
+        const char *cols[] = {"\"k\"", "s", val, "\"n\"", "n", "42"};
+        add_row(&store, cols, 6);
+    }
+    struct etl_writer w;
+    struct err err = ERR_INIT;
+    assert_int_equal(etl_writer_open(&w, &out, ETL_FORMAT_JSONL, ETL_COMPRESSION_GZIP, 1, &err),
+                     ERR_OK);
+    assert_int_equal(etl_writer_rows(&w, &store, offsets, ROWS, &err), ERR_OK);
+    assert_int_equal(etl_writer_close(&w, &err), ERR_OK);
+    uint64_t raw = w.raw_bytes;
+    etl_writer_cleanup(&w);
+    assert_int_equal(etl_writer_open(&w, &plain, ETL_FORMAT_JSONL, ETL_COMPRESSION_NONE, 1, &err),
+                     ERR_OK);
+    assert_int_equal(etl_writer_rows(&w, &store, offsets, ROWS, &err), ERR_OK);
+    assert_int_equal(etl_writer_close(&w, &err), ERR_OK);
+    etl_writer_cleanup(&w);
+    gunzip(&out, &back);
+    assert_int_equal(back.len, plain.len);
+    assert_int_equal(raw, plain.len);
+    assert_memory_equal(back.data, plain.data, plain.len);
+    assert_true(out.len < plain.len / 3);
+    free(offsets);
+    buf_cleanup(&store);
+    buf_cleanup(&out);
+    buf_cleanup(&back);
+    buf_cleanup(&plain);
+}
+
+struct csv_row {
+    const char *name;
+    const char *in;
+    const char *out;
+};
+
+static const struct csv_row csv_rows[] = {
+    {"plain", "abc", "abc"},          {"empty", "", ""},
+    {"comma", "a,b", "\"a,b\""},      {"quote", "say \"hi\"", "\"say \"\"hi\"\"\""},
+    {"newline", "a\nb", "\"a\nb\""},  {"cr", "a\rb", "\"a\rb\""},
+    {"only_quote", "\"", "\"\"\"\""},
+};
+
+static void test_csv_field_row(void **state)
+{
+    const struct csv_row *row = *state;
+    struct buf out = BUF_INIT(0);
+    struct err err = ERR_INIT;
+    assert_int_equal(etl_csv_field(&out, (const uint8_t *)row->in, strlen(row->in), &err), ERR_OK);
+    assert_string_equal(buf_cstr(&out), row->out);
+    buf_cleanup(&out);
+}
+
+int main(void)
+{
+    enum { N = sizeof(csv_rows) / sizeof(csv_rows[0]) };
+    struct CMUnitTest tests[N + 4];
+    for (size_t i = 0; i < N; i++) {
+        tests[i] = (struct CMUnitTest){csv_rows[i].name, test_csv_field_row, NULL, NULL,
+                                       (void *)&csv_rows[i]};
+    }
+    tests[N] = (struct CMUnitTest)cmocka_unit_test(test_jsonl);
+    tests[N + 1] = (struct CMUnitTest)cmocka_unit_test(test_csv);
+    tests[N + 2] = (struct CMUnitTest)cmocka_unit_test(test_gzip_deterministic);
+    tests[N + 3] = (struct CMUnitTest)cmocka_unit_test(test_large_gzip_round_trip);
+    return _cmocka_run_group_tests("writer", tests, N + 4, NULL, NULL);
+}
