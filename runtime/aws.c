@@ -130,6 +130,7 @@ static enum err_code attempt(struct aws_client *c,
         .now_ms = sys_wall_ms(c->sys),
         .s3_mode = req->s3_mode,
         .normalize_path = !req->s3_mode,
+        .payload_hash = req->payload_hash,
     };
     rc = sigv4_sign(&sreq, &sc, &params, &c->keys, &sig, err);
     if (rc != ERR_OK) {
@@ -145,6 +146,7 @@ static enum err_code attempt(struct aws_client *c,
         .headers = headers + 1, /* curl sends Host itself, from the URL */
         .n_headers = n - 1,
         .body = req->body,
+        .body_file = req->body_file,
         .timeout_ms = timeout_ms,
         .op = req->op,
     };
@@ -191,6 +193,9 @@ enum err_code aws_call(struct aws_client *c,
     if (rc != ERR_OK) {
         return rc;
     }
+    if (req->body_file != NULL && req->payload_hash == NULL) {
+        return err_set(err, ERR_INVALID_INPUT, "%s: a streamed body needs its SHA-256", req->op);
+    }
     /* The signed path is what goes on the wire, the endpoint's base path included. */
     int wn = snprintf(wire_path, sizeof(wire_path), "%s%s", req->ep->base_path, req->path);
     if (wn < 0 || (size_t)wn >= sizeof(wire_path)) {
@@ -208,8 +213,8 @@ enum err_code aws_call(struct aws_client *c,
             return err->code;
         }
         int64_t timeout = c->request_timeout_ms;
-        if (left != INT64_MAX && left - 200 < timeout) {
-            timeout = left - 200; /* leave time to report the outcome */
+        if (left != INT64_MAX && left - 50 < timeout) {
+            timeout = left - 50; /* leave time to report the outcome */
         }
         c->stats.attempts++;
         int64_t t0 = sys_mono_ms(c->sys);

@@ -25,7 +25,7 @@
 #define AWS_BASE_DELAY_MS        100    /* SDK v2 standard: non-throttling base delay */
 #define AWS_THROTTLE_BASE_MS     500    /* SDK v2 standard: throttling base delay */
 #define AWS_MAX_BACKOFF_MS       20000  /* SDK standard cap */
-#define AWS_MIN_ATTEMPT_MS       1000   /* do not start an attempt with less time than this left */
+#define AWS_MIN_ATTEMPT_MS       250    /* do not start an attempt with less time than this left */
 #define AWS_REQUEST_TIMEOUT_MS   120000 /* per attempt, unless the deadline is nearer */
 
 struct aws_stats {
@@ -78,6 +78,8 @@ struct aws_request {
     const struct http_header *headers; /* besides Host and the signer's; at most 16 */
     size_t n_headers;
     struct cur body;
+    const struct http_body_file *body_file; /* streamed body instead of `body`, or NULL */
+    const char *payload_hash; /* hex SHA-256 of a streamed body (required with body_file) */
     bool s3_mode;
     aws_error_parser_fn parse_error;
     aws_check_fn check; /* optional */

@@ -42,6 +42,42 @@ void digest_md5_cleanup(struct digest_md5 *d)
     }
 }
 
+enum err_code digest_sha256_init(struct digest_sha256 *d, struct err *err)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(ctx);
+        d->ctx = NULL;
+        return err_set(err, ERR_NOMEM, "SHA-256 context");
+    }
+    d->ctx = ctx;
+    return ERR_OK;
+}
+
+void digest_sha256_update(struct digest_sha256 *d, const void *p, size_t n)
+{
+    if (n > 0) {
+        (void)EVP_DigestUpdate(d->ctx, p, n);
+    }
+}
+
+void digest_sha256_final_hex(struct digest_sha256 *d, char out[DIGEST_SHA256_HEX])
+{
+    uint8_t sum[DIGEST_SHA256_BYTES];
+    unsigned int len = 0;
+    (void)EVP_DigestFinal_ex(d->ctx, sum, &len);
+    (void)EVP_DigestInit_ex(d->ctx, EVP_sha256(), NULL);
+    digest_hex(sum, sizeof(sum), out, DIGEST_SHA256_HEX);
+}
+
+void digest_sha256_cleanup(struct digest_sha256 *d)
+{
+    if (d != NULL && d->ctx != NULL) {
+        EVP_MD_CTX_free(d->ctx);
+        d->ctx = NULL;
+    }
+}
+
 void digest_md5(const void *p, size_t n, uint8_t out[DIGEST_MD5_BYTES])
 {
     unsigned int len = 0;

@@ -28,6 +28,19 @@ void digest_md5_update(struct digest_md5 *d, const void *p, size_t n);
 void digest_md5_final(struct digest_md5 *d, uint8_t out[DIGEST_MD5_BYTES]);
 void digest_md5_cleanup(struct digest_md5 *d);
 
+/* Streaming SHA-256 (x-amz-content-sha256 of spooled bodies). */
+struct digest_sha256 {
+    void *ctx; /* EVP_MD_CTX */
+};
+#define DIGEST_SHA256_BYTES 32
+#define DIGEST_SHA256_HEX   65
+
+MUST_CHECK enum err_code digest_sha256_init(struct digest_sha256 *d, struct err *err);
+void digest_sha256_update(struct digest_sha256 *d, const void *p, size_t n);
+/* Finishes as lowercase hex; the context is then reset for reuse. */
+void digest_sha256_final_hex(struct digest_sha256 *d, char out[DIGEST_SHA256_HEX]);
+void digest_sha256_cleanup(struct digest_sha256 *d);
+
 /* One-shot MD5. */
 void digest_md5(const void *p, size_t n, uint8_t out[DIGEST_MD5_BYTES]);
 

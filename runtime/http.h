@@ -23,12 +23,21 @@ struct http_header {
     const char *value;
 };
 
+/* A request body read from a file with pread(2), so it can be sent again on a retry without
+ * holding it in memory. */
+struct http_body_file {
+    int fd;
+    uint64_t offset;
+    uint64_t length;
+};
+
 struct http_request {
     const char *method;                /* "GET", "PUT", "POST", "HEAD", "DELETE" */
     const char *url;                   /* absolute; path and query already percent-encoded */
     const struct http_header *headers; /* sent as given; the transport adds only Host */
     size_t n_headers;
-    struct cur body;
+    struct cur body;                        /* ignored when body_file is set */
+    const struct http_body_file *body_file; /* streamed body, or NULL */
     int64_t timeout_ms;         /* whole exchange; 0 = no limit (the Runtime API's /next) */
     int64_t connect_timeout_ms; /* 0 = the transport's default */
     const char *op;             /* names the call in messages, e.g. "PutObject" */

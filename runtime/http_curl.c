@@ -7,6 +7,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -29,6 +31,32 @@ struct write_ctx {
     struct err *err;
     bool too_large;
 };
+
+struct read_ctx {
+    const struct http_body_file *file;
+    uint64_t done;
+    bool failed;
+};
+
+static size_t on_read(char *buffer, size_t size, size_t nitems, void *userdata)
+{
+    struct read_ctx *r = userdata;
+    uint64_t left = r->file->length - r->done;
+    size_t want = size * nitems;
+    if (left < want) {
+        want = (size_t)left;
+    }
+    if (want == 0) {
+        return 0;
+    }
+    ssize_t n = pread(r->file->fd, buffer, want, (off_t)(r->file->offset + r->done));
+    if (n <= 0) {
+        r->failed = true;
+        return CURL_READFUNC_ABORT;
+    }
+    r->done += (uint64_t)n;
+    return (size_t)n;
+}
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
@@ -87,6 +115,7 @@ static enum err_code curl_send(struct http_transport *self,
     struct curl_slist *hdrs = NULL;
     enum err_code rc = ERR_OK;
     struct write_ctx w = {resp, err, false};
+    struct read_ctx rd = {req->body_file, 0, false};
     const char *op = req->op != NULL ? req->op : req->method;
     bool has_content_type = false;
 
@@ -158,6 +187,13 @@ static enum err_code curl_send(struct http_transport *self,
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(req->method, "HEAD") == 0) {
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    } else if (req->body_file != NULL) {
+        /* Streamed from the file: curl reads it as it sends (memory stays one 64 KiB chunk). */
+        curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_file->length);
+        curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(c, CURLOPT_READDATA, &rd);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
     } else {
         /* POST-style body with the method replaced: PUT, POST, DELETE. */
         curl_easy_setopt(c, CURLOPT_POST, 1L);
@@ -173,6 +209,11 @@ static enum err_code curl_send(struct http_transport *self,
     if (cc != CURLE_OK) {
         if (w.too_large) {
             rc = err_prefix(err, "%s: response body", op);
+            goto out;
+        }
+        if (rd.failed) {
+            rc = err_set(err, ERR_TRANSPORT,
+                         "%s: reading the request body from its spool file failed", op);
             goto out;
         }
         const char *detail = hc->errbuf[0] != '\0' ? hc->errbuf : curl_easy_strerror(cc);

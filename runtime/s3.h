@@ -108,6 +108,10 @@ struct s3_upload {
     struct digest_md5 whole; /* MD5 of the whole object */
     bool force_multipart;    /* even a small object becomes a 1-part multipart upload */
     bool failed;             /* a write or finish failed: the upload is aborted, finish refuses */
+    int spool_fd;            /* -1: the part is held in memory; else an unlinked temp file */
+    uint64_t spool_len;
+    struct digest_md5 part_md5;
+    struct digest_sha256 part_sha;
 };
 
 MUST_CHECK enum err_code s3_upload_begin(struct s3_upload *u,
@@ -117,6 +121,12 @@ MUST_CHECK enum err_code s3_upload_begin(struct s3_upload *u,
                                          const struct s3_put_options *opts,
                                          size_t part_bytes,
                                          struct err *err);
+/*
+ * Holds parts in an anonymous file in dir (e.g. /tmp) instead of memory, and streams them from
+ * there: memory then stays a few buffers whatever the part size. Call right after begin.
+ */
+MUST_CHECK enum err_code s3_upload_spool_to(struct s3_upload *u, const char *dir, struct err *err);
+
 /* On any failure, write and finish abort the multipart upload themselves before returning, and
  * the upload is then unusable (finish returns ERR_INVALID_INPUT). Parts always carry Content-MD5,
  * whatever opts->checksum says: S3 wants a per-part CRC32C declared at create time otherwise. */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 enum err_code fake_http_fill(const struct fake_response *fr,
                              const struct http_request *req,
@@ -52,7 +53,22 @@ static void record(struct fake_http *f, const struct http_request *req)
             abort();
         }
     }
-    if (buf_append(&r->body, req->body.ptr, req->body.len, &e) != ERR_OK) {
+    if (req->body_file != NULL) {
+        char chunk[65536];
+        uint64_t done = 0;
+        while (done < req->body_file->length) {
+            size_t want = sizeof(chunk);
+            if (req->body_file->length - done < want) {
+                want = (size_t)(req->body_file->length - done);
+            }
+            ssize_t n =
+                pread(req->body_file->fd, chunk, want, (off_t)(req->body_file->offset + done));
+            if (n <= 0 || buf_append(&r->body, chunk, (size_t)n, &e) != ERR_OK) {
+                abort();
+            }
+            done += (uint64_t)n;
+        }
+    } else if (buf_append(&r->body, req->body.ptr, req->body.len, &e) != ERR_OK) {
         abort();
     }
 }
@@ -64,12 +80,18 @@ static enum err_code fake_send(struct http_transport *self,
 {
     struct fake_http *f = (struct fake_http *)self;
     record(f, req);
+    /* Responders see a streamed body as bytes, as a server would. */
+    struct http_request flat = *req;
+    if (req->body_file != NULL) {
+        flat.body = buf_cur(&f->reqs[f->n_reqs - 1].body);
+        flat.body_file = NULL;
+    }
     if (f->next < f->n_script) {
-        return fake_http_fill(&f->script[f->next++], req, resp, err);
+        return fake_http_fill(&f->script[f->next++], &flat, resp, err);
     }
     if (f->fn != NULL) {
         http_response_reset(resp);
-        return f->fn(f->fn_ctx, req, resp, err);
+        return f->fn(f->fn_ctx, &flat, resp, err);
     }
     return err_transport(err, req->op != NULL ? req->op : req->method, "fake: script exhausted");
 }

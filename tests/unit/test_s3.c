@@ -827,6 +827,54 @@ static size_t write_in_chunks(struct s3_upload *u, const uint8_t *data, size_t n
     return max_cap;
 }
 
+/* Spooled parts: memory stays empty, the bytes and checksums are the same as in memory. */
+static void test_multipart_spooled(void **state)
+{
+    (void)state;
+    struct env *e = env_new(local_env);
+    size_t total = 12 * MIB + 3;
+    uint8_t *data = test_bytes(total, 17);
+    struct s3_upload u;
+    struct err err = ERR_INIT;
+    assert_int_equal(s3_upload_begin(&u, &e->c, "bkt", "spooled.bin", NULL, 5 * MIB, &err), ERR_OK);
+    assert_int_equal(s3_upload_spool_to(&u, "/tmp", &err), ERR_OK);
+    (void)write_in_chunks(&u, data, total);
+    assert_int_equal(u.part.cap, 0); /* nothing held in memory */
+    struct s3_object_info info;
+    assert_int_equal(s3_upload_finish(&u, &info, &err), ERR_OK);
+    assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_UPLOAD_PART), 3);
+    assert_int_equal(info.parts, 3);
+    const uint8_t *got = NULL;
+    size_t got_len = 0;
+    assert_true(fake_s3_get(e->s3, "bkt", "spooled.bin", &got, &got_len));
+    assert_int_equal(got_len, total);
+    assert_memory_equal(got, data, total);
+    uint8_t md5[DIGEST_MD5_BYTES];
+    digest_md5(data, total, md5);
+    assert_memory_equal(info.md5, md5, sizeof(md5));
+    /* Each part was signed with the SHA-256 of its own bytes. */
+    for (size_t i = 0; i < 3; i++) {
+        const struct fake_request *r = find_req(e, "PUT", "partNumber=", i);
+        const char *sha = fake_request_header(r, "x-amz-content-sha256");
+        assert_non_null(sha);
+        assert_int_equal(strlen(sha), 64);
+    }
+    s3_upload_cleanup(&u);
+    /* A small spooled object is one PutObject, streamed. */
+    assert_int_equal(s3_upload_begin(&u, &e->c, "bkt", "small.bin", NULL, 5 * MIB, &err), ERR_OK);
+    assert_int_equal(s3_upload_spool_to(&u, "/tmp", &err), ERR_OK);
+    assert_int_equal(s3_upload_write(&u, data, 1000, &err), ERR_OK);
+    assert_int_equal(s3_upload_finish(&u, &info, &err), ERR_OK);
+    assert_true(fake_s3_get(e->s3, "bkt", "small.bin", &got, &got_len));
+    assert_int_equal(got_len, 1000);
+    assert_memory_equal(got, data, 1000);
+    assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_PUT_OBJECT), 1);
+    s3_upload_cleanup(&u);
+    assert_int_equal(s3_upload_spool_to(&u, "/nonexistent-dir", &err), ERR_CONFIG);
+    free(data);
+    env_free(e);
+}
+
 static void test_multipart_odd_chunks(void **state)
 {
     (void)state;
@@ -1254,6 +1302,7 @@ int main(void)
         cmocka_unit_test(test_list_truncated_without_token),
         cmocka_unit_test(test_list_contents_without_key),
         cmocka_unit_test(test_multipart_odd_chunks),
+        cmocka_unit_test(test_multipart_spooled),
         cmocka_unit_test(test_multipart_exact_parts),
         cmocka_unit_test(test_multipart_small_is_put),
         cmocka_unit_test(test_force_multipart_one_part),
