@@ -10,6 +10,12 @@
 #include "http_curl.h"
 #include "log.h"
 
+static struct http_transport *new_curl(void *ctx, struct err *err)
+{
+    const struct http_curl_options *opts = ctx;
+    return http_curl_new(opts, err);
+}
+
 enum err_code
 etl_app_init(struct etl_app *app, char *const *envp, const struct sys *sys, struct err *err)
 {
@@ -50,6 +56,8 @@ etl_app_init(struct etl_app *app, char *const *envp, const struct sys *sys, stru
             return rc;
         }
         aws_client_init(&app->aws, app->http, sys, &app->creds, &app->eps, max_attempts);
+        app->curl_opts = opts;
+        app->max_attempts = max_attempts;
         if (opts.ca_file == NULL) {
             log_warn(
                 "no CA bundle found (set SSL_CERT_FILE): https endpoints will fail verification");
@@ -58,6 +66,10 @@ etl_app_init(struct etl_app *app, char *const *envp, const struct sys *sys, stru
     etl_sink_init(&app->sink, &app->cfg, app->aws_enabled ? &app->aws : NULL);
     etl_handler_init(&app->handler, &app->cfg, &app->sink, app->aws_enabled ? &app->aws : NULL,
                      sys);
+    if (app->aws_enabled) {
+        etl_handler_set_export_clients(&app->handler, new_curl, &app->curl_opts, &app->creds,
+                                       &app->eps, app->max_attempts);
+    }
     app->handler_ready = true;
     return ERR_OK;
 }

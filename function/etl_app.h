@@ -18,6 +18,7 @@
 #include "etl_handler.h"
 #include "etl_sink.h"
 #include "http.h"
+#include "http_curl.h"
 
 struct etl_app {
     struct etl_config cfg;
@@ -29,6 +30,8 @@ struct etl_app {
     struct etl_sink sink;
     struct etl_handler handler;
     bool handler_ready;
+    struct http_curl_options curl_opts; /* for the export's per-thread connections */
+    int max_attempts;
 };
 
 MUST_CHECK enum err_code

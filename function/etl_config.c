@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ddb.h"
 #include "env.h"
 
 enum err_code etl_output_parse(const char *value, struct etl_output *out, struct err *err)
@@ -140,6 +141,55 @@ enum err_code etl_config_load(struct etl_config *cfg, char *const *envp, struct 
     if (rc != ERR_OK) {
         return rc;
     }
+    static const char *const snap_formats[] = {"rows", "ddb-export"};
+    int64_t segments = 0, threads = 0;
+    rc = env_get_i64(envp, "ETL_SEGMENTS", ETL_DEFAULT_SEGMENTS, 1, 1000, &segments, err);
+    if (rc == ERR_OK) {
+        rc = env_get_i64(envp, "ETL_EXPORT_THREADS", segments < 16 ? segments : 16, 1, 64, &threads,
+                         err);
+    }
+    if (rc == ERR_OK) {
+        rc = env_get_i64(envp, "ETL_EXPORT_OBJECT_BYTES", ETL_DEFAULT_EXPORT_OBJECT_BYTES,
+                         1024 * 1024, (int64_t)64 * 1024 * 1024 * 1024, &cfg->export_object_bytes,
+                         err);
+    }
+    if (rc == ERR_OK) {
+        rc = env_get_i64(envp, "ETL_MAX_RCU", 0, 0, 10000000, &cfg->max_rcu, err);
+    }
+    if (rc == ERR_OK) {
+        rc = env_get_i64(envp, "ETL_SCAN_PAGE_LIMIT", ETL_DEFAULT_PAGE_LIMIT, 0, 1000000,
+                         &cfg->page_limit, err);
+    }
+    if (rc == ERR_OK) {
+        rc = env_get_i64(envp, "ETL_EXPORT_MARGIN_MS", ETL_DEFAULT_EXPORT_MARGIN_MS, 0, 600000,
+                         &cfg->export_margin_ms, err);
+    }
+    if (rc == ERR_OK) {
+        rc = env_get_choice(envp, "ETL_SNAPSHOT_FORMAT", snap_formats, 2, 0, &idx, err);
+        cfg->ddb_export_format = idx == 1;
+    }
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    cfg->segments = (int)segments;
+    cfg->threads = (int)threads;
+    const char *table = env_get_nonempty(envp, "ETL_TABLE");
+    if (table != NULL) {
+        struct err terr = ERR_INIT;
+        if (ddb_check_table_name(table, &terr) != ERR_OK) {
+            return err_set(err, ERR_CONFIG, "ETL_TABLE: %s", terr.msg);
+        }
+        snprintf(cfg->table, sizeof(cfg->table), "%s", table);
+    }
+    const char *spool = env_get_nonempty(envp, "ETL_SPOOL_DIR");
+    if (spool == NULL) {
+        spool = "/tmp";
+    }
+    if (spool[0] != '/' || strlen(spool) >= sizeof(cfg->spool_dir)) {
+        return err_set(err, ERR_CONFIG, "ETL_SPOOL_DIR=\"%.100s\": expected an absolute directory",
+                       spool);
+    }
+    snprintf(cfg->spool_dir, sizeof(cfg->spool_dir), "%s", spool);
     const char *kms = env_get_nonempty(envp, "ETL_S3_KMS_KEY_ID");
     if (kms != NULL) {
         if (strcmp(cfg->sse, "aws:kms") != 0) {

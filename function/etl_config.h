@@ -20,6 +20,11 @@ enum etl_compression { ETL_COMPRESSION_GZIP = 0, ETL_COMPRESSION_NONE };
 #define ETL_DEFAULT_MAX_OBJECT_BYTES   (64 * 1024 * 1024)
 #define ETL_DEFAULT_DEADLINE_MARGIN_MS 1000
 #define ETL_DEFAULT_NAMESPACE          "DdbS3Etl"
+#define ETL_DEFAULT_SEGMENTS           4
+/* Items per Scan page: pages of a size independent of the table keep memory flat. */
+#define ETL_DEFAULT_PAGE_LIMIT          500
+#define ETL_DEFAULT_EXPORT_OBJECT_BYTES ((int64_t)128 * 1024 * 1024)
+#define ETL_DEFAULT_EXPORT_MARGIN_MS    10000
 
 struct etl_output {
     bool is_s3;
@@ -43,6 +48,16 @@ struct etl_config {
     char kms_key_id[256];
     char storage_class[32];
     int64_t deadline_margin_ms;
+    /* snapshots */
+    char table[256];             /* ETL_TABLE; "" when unset */
+    int segments;                /* ETL_SEGMENTS: parallel scan segments of a run */
+    int threads;                 /* ETL_EXPORT_THREADS: segments scanned at once per invocation */
+    int64_t export_object_bytes; /* ETL_EXPORT_OBJECT_BYTES: uncompressed bytes per file */
+    int64_t max_rcu;             /* ETL_MAX_RCU: read units per second; 0 = unlimited */
+    int64_t page_limit;          /* ETL_SCAN_PAGE_LIMIT: items per Scan page; 0 = DynamoDB's 1 MB */
+    bool ddb_export_format;      /* ETL_SNAPSHOT_FORMAT=ddb-export */
+    char spool_dir[512];         /* ETL_SPOOL_DIR: where multipart parts wait (default /tmp) */
+    int64_t export_margin_ms; /* ETL_EXPORT_MARGIN_MS: checkpoint this long before the deadline */
 };
 
 MUST_CHECK enum err_code

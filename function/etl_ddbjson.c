@@ -9,6 +9,9 @@
 
 #include "digest.h"
 
+const char *const etl_meta_columns[] = {"_op",       "_seq",        "_ts", "_table",
+                                        "_event_id", "_ttl_delete", NULL};
+
 void etl_path_init(struct etl_path *p)
 {
     p->text[0] = '\0';

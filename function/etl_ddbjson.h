@@ -19,6 +19,9 @@
 #define ETL_DDB_MAX_DIGITS 38 /* DynamoDB: numbers have up to 38 digits of precision */
 #define ETL_PATH_MAX       256
 
+/* The metadata column names rows carry; item attributes with these names become "_item<name>". */
+extern const char *const etl_meta_columns[];
+
 /* The attribute path used in error messages. */
 struct etl_path {
     char text[ETL_PATH_MAX];

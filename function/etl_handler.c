@@ -24,7 +24,19 @@ void etl_handler_init(struct etl_handler *h,
     h->aws = aws;
     h->sink = sink;
     etl_stream_init(&h->stream, cfg, sink, sys);
+    etl_export_init(&h->export_, cfg, sys, sink, aws, NULL, NULL, NULL, NULL, 0);
     buf_init(&h->metrics, 64 * 1024);
+}
+
+void etl_handler_set_export_clients(struct etl_handler *h,
+                                    etl_transport_fn new_transport,
+                                    void *transport_ctx,
+                                    struct creds_provider *creds,
+                                    const struct aws_endpoints *eps,
+                                    int max_attempts)
+{
+    etl_export_init(&h->export_, h->cfg, h->sys, h->sink, h->aws, new_transport, transport_ctx,
+                    creds, eps, max_attempts);
 }
 
 void etl_handler_cleanup(struct etl_handler *h)
@@ -58,6 +70,33 @@ emit_stream_metrics(struct etl_handler *h, const struct etl_stream_stats *st, in
                            &h->metrics, &err) == ERR_OK) {
         log_raw_line((const char *)h->metrics.data, h->metrics.len);
     }
+}
+
+static enum err_code handle_export(struct etl_handler *h,
+                                   const struct rt_invocation *inv,
+                                   const struct etl_event *ev,
+                                   struct buf *response,
+                                   struct err *err)
+{
+    struct etl_export_stats st;
+    int64_t t0 = sys_mono_ms(h->sys);
+    enum err_code rc = etl_export_handle(&h->export_, ev, inv->deadline_ms, response, &st, err);
+    struct etl_metrics m;
+    struct err merr = ERR_INIT;
+    etl_metrics_init(&m);
+    etl_metrics_add(&m, "SnapshotItems", "Count", (double)st.items);
+    etl_metrics_add(&m, "SnapshotFiles", "Count", (double)st.files);
+    etl_metrics_add(&m, "SnapshotBytes", "Bytes", (double)st.bytes);
+    etl_metrics_add(&m, "SnapshotReadUnits", "Count", st.rcu);
+    etl_metrics_add(&m, "SnapshotComplete", "Count", st.complete ? 1 : 0);
+    etl_metrics_add(&m, "SnapshotFailed", "Count", rc != ERR_OK ? 1 : 0);
+    etl_metrics_add(&m, "DurationMs", "Milliseconds", (double)(sys_mono_ms(h->sys) - t0));
+    buf_reset(&h->metrics);
+    if (etl_metrics_render(&m, h->cfg->metrics_namespace, h->cfg->service_name, sys_wall_ms(h->sys),
+                           NULL, &h->metrics, &merr) == ERR_OK) {
+        log_raw_line((const char *)h->metrics.data, h->metrics.len);
+    }
+    return rc;
 }
 
 static enum err_code handle_stream(struct etl_handler *h,
@@ -108,9 +147,7 @@ enum err_code etl_handler_invoke(void *ctx,
         return handle_stream(h, inv, &ev, response, err);
     case ETL_EVENT_SCHEDULED:
     case ETL_EVENT_EXPORT:
-        break;
+        return handle_export(h, inv, &ev, response, err);
     }
-    (void)err_set(err, ERR_INVALID_INPUT, "snapshot exports are not supported yet");
-    err_set_type(err, "UnsupportedEvent");
-    return ERR_INVALID_INPUT;
+    return err_set(err, ERR_INVALID_INPUT, "unhandled event kind");
 }

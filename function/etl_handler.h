@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "err.h"
 #include "etl_config.h"
+#include "etl_export.h"
 #include "etl_sink.h"
 #include "etl_stream.h"
 #include "rt_loop.h"
@@ -23,6 +24,7 @@ struct etl_handler {
     struct aws_client *aws; /* NULL when running without AWS (file output) */
     struct etl_sink *sink;
     struct etl_stream stream;
+    struct etl_export export_;
     struct buf metrics;
 };
 
@@ -32,6 +34,13 @@ void etl_handler_init(struct etl_handler *h,
                       struct aws_client *aws,
                       const struct sys *sys);
 void etl_handler_cleanup(struct etl_handler *h);
+/* Gives the export what it needs to open one connection per segment thread. */
+void etl_handler_set_export_clients(struct etl_handler *h,
+                                    etl_transport_fn new_transport,
+                                    void *transport_ctx,
+                                    struct creds_provider *creds,
+                                    const struct aws_endpoints *eps,
+                                    int max_attempts);
 
 /* An rt_handler_fn: ctx is a struct etl_handler. */
 MUST_CHECK enum err_code etl_handler_invoke(void *ctx,

@@ -3,6 +3,7 @@
  */
 #include "etl_sink.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -229,4 +230,214 @@ enum err_code etl_sink_put_new(struct etl_sink *s,
         }
     }
     return err_set(err, ERR_INVALID_INPUT, "%s: both candidate names hold other data", stem);
+}
+
+enum err_code etl_sink_object_open(struct etl_sink *s,
+                                   struct aws_client *aws,
+                                   const char *rel_key,
+                                   const char *content_type,
+                                   bool force_multipart,
+                                   const char *spool_dir,
+                                   struct etl_object *obj,
+                                   struct err *err)
+{
+    memset(obj, 0, sizeof(*obj));
+    obj->sink = s;
+    obj->fd = -1;
+    obj->up.spool_fd = -1;
+    enum err_code rc = digest_md5_init(&obj->md5, err);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    if (s->cfg->out.is_s3) {
+        char key[S3_MAX_KEY_BYTES + 1];
+        int n = snprintf(key, sizeof(key), "%s%s", s->cfg->out.prefix, rel_key);
+        if (n < 0 || (size_t)n >= sizeof(key)) {
+            return err_set(err, ERR_INVALID_INPUT, "S3 key for %s is over %d bytes", rel_key,
+                           S3_MAX_KEY_BYTES);
+        }
+        struct s3_put_options o = s->cfg->put;
+        if (content_type != NULL) {
+            o.content_type = content_type;
+        }
+        rc = s3_upload_begin(&obj->up, aws, s->cfg->out.bucket, key, &o, S3_MIN_PART_BYTES, err);
+        if (rc == ERR_OK && spool_dir != NULL) {
+            rc = s3_upload_spool_to(&obj->up, spool_dir, err);
+        }
+        obj->up.force_multipart = force_multipart;
+        obj->s3 = true;
+        return rc;
+    }
+    int n = snprintf(obj->path, sizeof(obj->path), "%s/%s", s->cfg->out.dir, rel_key);
+    if (n < 0 || (size_t)n >= sizeof(obj->path)) {
+        return err_set(err, ERR_INVALID_INPUT, "output path too long for %s", rel_key);
+    }
+    snprintf(obj->tmp_path, sizeof(obj->tmp_path), "%.1100s.tmp-%ld", obj->path, (long)getpid());
+    rc = mkdirs(obj->path, err);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    obj->fd = open(obj->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (obj->fd < 0) {
+        return errno_error(err, "open", obj->tmp_path);
+    }
+    return ERR_OK;
+}
+
+enum err_code etl_object_write(struct etl_object *obj, const void *p, size_t n, struct err *err)
+{
+    digest_md5_update(&obj->md5, p, n);
+    obj->bytes += n;
+    if (obj->s3) {
+        return s3_upload_write(&obj->up, p, n, err);
+    }
+    const uint8_t *b = p;
+    while (n > 0) {
+        ssize_t w = write(obj->fd, b, n);
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return errno_error(err, "write", obj->tmp_path);
+        }
+        b += w;
+        n -= (size_t)w;
+    }
+    return ERR_OK;
+}
+
+enum err_code
+etl_object_finish(struct etl_object *obj, struct s3_object_info *info, struct err *err)
+{
+    enum err_code rc = ERR_OK;
+    memset(info, 0, sizeof(*info));
+    if (obj->s3) {
+        rc = s3_upload_finish(&obj->up, info, err);
+        s3_upload_cleanup(&obj->up);
+    } else {
+        if (close(obj->fd) != 0) {
+            rc = errno_error(err, "close", obj->tmp_path);
+        }
+        obj->fd = -1;
+        if (rc == ERR_OK && rename(obj->tmp_path, obj->path) != 0) {
+            rc = errno_error(err, "rename", obj->path);
+        }
+        if (rc != ERR_OK) {
+            unlink(obj->tmp_path);
+        }
+        obj->tmp_path[0] = '\0';
+        info->size = obj->bytes;
+    }
+    digest_md5_final(&obj->md5, info->md5);
+    if (!obj->s3 && rc == ERR_OK) {
+        digest_hex(info->md5, DIGEST_MD5_BYTES, info->etag, sizeof(info->etag));
+    }
+    digest_md5_cleanup(&obj->md5);
+    if (rc == ERR_OK) {
+        obj->sink->objects++;
+        obj->sink->bytes += obj->bytes;
+    }
+    return rc;
+}
+
+void etl_object_abort(struct etl_object *obj)
+{
+    if (obj == NULL || obj->sink == NULL) {
+        return;
+    }
+    if (obj->s3) {
+        s3_upload_abort(&obj->up);
+        s3_upload_cleanup(&obj->up);
+    } else if (obj->fd >= 0) {
+        close(obj->fd);
+        obj->fd = -1;
+        unlink(obj->tmp_path);
+    }
+    digest_md5_cleanup(&obj->md5);
+}
+
+struct list_adapter {
+    const struct etl_sink *sink;
+    s3_list_fn fn;
+    void *ctx;
+};
+
+static enum err_code
+strip_prefix(void *ctx, const char *key, uint64_t size, const char *etag, struct err *err)
+{
+    struct list_adapter *a = ctx;
+    size_t plen = strlen(a->sink->cfg->out.prefix);
+    return a->fn(a->ctx, key + plen, size, etag, err);
+}
+
+/* Depth-first walk of dir; rel is the path relative to the output directory. */
+static enum err_code walk(const char *base,
+                          const char *rel,
+                          const char *want_prefix,
+                          s3_list_fn fn,
+                          void *ctx,
+                          struct err *err)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s%s%s", base, rel[0] != '\0' ? "/" : "", rel);
+    DIR *d = opendir(path);
+    if (d == NULL) {
+        return errno == ENOENT || errno == ENOTDIR ? ERR_OK : errno_error(err, "opendir", path);
+    }
+    enum err_code rc = ERR_OK;
+    struct dirent *e;
+    while (rc == ERR_OK && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+            strstr(e->d_name, ".tmp-") != NULL) {
+            continue;
+        }
+        char child[4096];
+        snprintf(child, sizeof(child), "%s%s%s", rel, rel[0] != '\0' ? "/" : "", e->d_name);
+        char full[4200];
+        snprintf(full, sizeof(full), "%s/%s", base, child);
+        struct stat st;
+        if (stat(full, &st) != 0) {
+            continue;
+        }
+        size_t clen = strlen(child);
+        size_t wlen = strlen(want_prefix);
+        bool related = strncmp(child, want_prefix, clen < wlen ? clen : wlen) == 0;
+        if (!related) {
+            continue;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            rc = walk(base, child, want_prefix, fn, ctx, err);
+        } else if (clen >= wlen) {
+            rc = fn(ctx, child, (uint64_t)st.st_size, "", err);
+        }
+    }
+    closedir(d);
+    return rc;
+}
+
+enum err_code
+etl_sink_list(struct etl_sink *s, const char *rel_prefix, s3_list_fn fn, void *ctx, struct err *err)
+{
+    if (s->cfg->out.is_s3) {
+        char prefix[S3_MAX_KEY_BYTES + 1];
+        snprintf(prefix, sizeof(prefix), "%s%s", s->cfg->out.prefix, rel_prefix);
+        struct list_adapter a = {s, fn, ctx};
+        return s3_list_objects(s->aws, s->cfg->out.bucket, prefix, strip_prefix, &a, err);
+    }
+    return walk(s->cfg->out.dir, "", rel_prefix, fn, ctx, err);
+}
+
+enum err_code etl_sink_delete(struct etl_sink *s, const char *rel_key, struct err *err)
+{
+    if (s->cfg->out.is_s3) {
+        char key[S3_MAX_KEY_BYTES + 1];
+        snprintf(key, sizeof(key), "%s%s", s->cfg->out.prefix, rel_key);
+        return s3_delete_object(s->aws, s->cfg->out.bucket, key, err);
+    }
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", s->cfg->out.dir, rel_key);
+    if (unlink(path) != 0 && errno != ENOENT) {
+        return errno_error(err, "unlink", path);
+    }
+    return ERR_OK;
 }

@@ -10,6 +10,7 @@
 
 #include "aws.h"
 #include "buf.h"
+#include "digest.h"
 #include "err.h"
 #include "etl_config.h"
 #include "s3.h"
@@ -58,6 +59,49 @@ MUST_CHECK enum err_code etl_sink_get(struct etl_sink *s,
                                       struct buf *out,
                                       bool *found,
                                       struct err *err);
+
+/* A streamed object: S3 multipart (parts spooled to spool_dir) or a temporary file renamed into
+ * place at finish. Memory stays a few small buffers whatever the object's size. */
+struct etl_object {
+    struct etl_sink *sink;
+    bool s3;
+    struct s3_upload up;
+    int fd;
+    char tmp_path[1200];
+    char path[1100];
+    struct digest_md5 md5;
+    uint64_t bytes;
+};
+
+/*
+ * Opens {prefix}{rel_key} for streaming. aws is the client to use (threads bring their own);
+ * force_multipart makes even a small S3 object a 1-part multipart upload (whose ETag has the
+ * "-1" form DynamoDB's export manifests carry).
+ */
+MUST_CHECK enum err_code etl_sink_object_open(struct etl_sink *s,
+                                              struct aws_client *aws,
+                                              const char *rel_key,
+                                              const char *content_type,
+                                              bool force_multipart,
+                                              const char *spool_dir,
+                                              struct etl_object *obj,
+                                              struct err *err);
+MUST_CHECK enum err_code
+etl_object_write(struct etl_object *obj, const void *p, size_t n, struct err *err);
+/* Completes the object; info gets size, MD5, ETag (S3) and part count. */
+MUST_CHECK enum err_code
+etl_object_finish(struct etl_object *obj, struct s3_object_info *info, struct err *err);
+/* Drops an unfinished object (aborts the upload, removes the temporary file); accepts finished
+ * and zeroed objects. */
+void etl_object_abort(struct etl_object *obj);
+
+/* Calls fn for every object under {prefix}{rel_prefix} (keys relative to the output prefix). */
+MUST_CHECK enum err_code etl_sink_list(struct etl_sink *s,
+                                       const char *rel_prefix,
+                                       s3_list_fn fn,
+                                       void *ctx,
+                                       struct err *err);
+MUST_CHECK enum err_code etl_sink_delete(struct etl_sink *s, const char *rel_key, struct err *err);
 
 /* Human-readable location of a key ("s3://bucket/prefix/key" or "/dir/key") for logs. */
 void etl_sink_location(const struct etl_sink *s, const char *rel_key, char *out, size_t cap);

@@ -65,9 +65,6 @@ struct batch {
     size_t cap_chunks;
 };
 
-static const char *const reserved_columns[] = {"_op",       "_seq",        "_ts", "_table",
-                                               "_event_id", "_ttl_delete", NULL};
-
 void etl_stream_init(struct etl_stream *s,
                      const struct etl_config *cfg,
                      struct etl_sink *sink,
@@ -278,7 +275,7 @@ static enum err_code build_row(struct etl_stream *s,
     r->row_offset = s->store.len;
     enum err_code rc = etl_row_begin(&rb, &s->store, err);
     if (rc == ERR_OK) {
-        rc = etl_ddbjson_item_columns(&rb, &image, has_keys ? &keys : NULL, reserved_columns, err);
+        rc = etl_ddbjson_item_columns(&rb, &image, has_keys ? &keys : NULL, etl_meta_columns, err);
     }
     if (rc == ERR_OK) {
         rc = meta_str(&rb, "\"_op\"", op, strlen(op), err);

@@ -3,6 +3,7 @@
  * transports, clocks), then serves the Runtime API until SIGTERM. Configuration errors go to
  * /runtime/init/error and end the process with a non-zero status.
  */
+#include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -70,6 +71,11 @@ int main(void)
     int status = 1;
 
     install_signals();
+    /* Buffers of 128 KiB and more (pages, objects, events) come from mmap and go back to the
+     * kernel when freed. glibc's default raises this threshold after the first large free, and
+     * then big transient buffers fragment the heap: peak RSS creeps up with the amount of data
+     * processed instead of staying bounded by the largest batch or page. */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "curl_global_init failed\n");
         return 1;

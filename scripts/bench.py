@@ -91,6 +91,27 @@ def main():
             warm_s3 = [r["duration_ms"] for r in rows[1:]]
             results.append(("warm 1,000-record batch to s3rver (HEAD + PutObject per object), median of 10",
                             f"{med(warm_s3):.1f} ms"))
+            # Snapshot memory is bounded: peak RSS for 10,000 and 50,000 items (fresh processes).
+            seed = os.path.join(ROOT, "tests", "integration", "seed_table.py")
+            sched = os.path.join(tmp, "sched.json")
+            with open(sched, "w") as f:
+                json.dump({"version": "0", "id": "bench", "detail-type": "Scheduled Event",
+                           "source": "aws.events", "time": "2026-11-24T00:00:00Z",
+                           "region": "us-east-1", "resources": [], "detail": {}}, f)
+            rss = {}
+            for n in (10000, 50000):
+                table = f"Bench{n}"
+                subprocess.run(["/usr/bin/python3", seed, "--endpoint", st.dynamodb_url, "--table",
+                                table, "--items", str(n)], env=dict(os.environ, **st.env), check=True)
+                rows, _ = invoke(args.bootstrap, [sched],
+                                 dict(st.env, ETL_OUTPUT="s3://bench/snap/", ETL_TABLE=table,
+                                      ETL_SEGMENTS="4"))
+                rss[n] = (rows[0]["max_rss_kb"] / 1024, rows[0]["duration_ms"])
+            results.append(("snapshot of 10,000 items, 4 segments, to s3rver: peak RSS (duration)",
+                            f"{rss[10000][0]:.1f} MiB ({rss[10000][1]:.0f} ms)"))
+            results.append(("snapshot of 50,000 items, 4 segments, to s3rver: peak RSS (duration)",
+                            f"{rss[50000][0]:.1f} MiB ({rss[50000][1]:.0f} ms), "
+                            f"{100 * (rss[50000][0] / rss[10000][0] - 1):+.1f}% vs 10,000"))
             tool = os.path.join(ROOT, "build", "tests", "tools", "aws_tool")
             if os.path.exists(tool):
                 full = dict(os.environ, **st.env)

@@ -5,7 +5,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ETL_ROOT"
 
-files=$(git ls-files 'runtime/*.[ch]' 'function/*.[ch]' 'tests/*.[ch]' 2>/dev/null || true)
+files=$(git ls-files --cached --others --exclude-standard 'runtime/*.[ch]' 'function/*.[ch]' 'tests/*.[ch]' 2>/dev/null || true)
 [ -n "$files" ] || files=$(find runtime function tests -name '*.[ch]' | sort)
 
 banned='\b(sprintf|vsprintf|strcpy|strcat|strtok|atoi|atol|gets|gmtime|localtime|strerror)[[:space:]]*\('

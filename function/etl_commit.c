@@ -1,0 +1,351 @@
+/*
+ * etl_commit.c - the end of a snapshot run. Everything here is idempotent: a commit that fails
+ * half way is simply run again (orphan removal finds nothing more, the documents are rewritten
+ * with the same content, _SUCCESS comes last).
+ */
+#include "etl_commit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "digest.h"
+#include "etl_ddl.h"
+#include "etl_partition.h"
+#include "log.h"
+
+void etl_commit_run_dir(const char *table, const char *run_id, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/snapshots/run=%s/", table, run_id);
+}
+
+struct orphan_scan {
+    struct etl_sink *sink;
+    const char *run_dir;
+    const struct etl_ckpt *cks;
+    int n;
+    int removed;
+};
+
+static bool named_by_checkpoints(const struct orphan_scan *o, const char *key)
+{
+    for (int s = 0; s < o->n; s++) {
+        for (size_t i = 0; i < o->cks[s].n_files; i++) {
+            if (strcmp(o->cks[s].files[i].key, key) == 0) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static enum err_code
+check_orphan(void *ctx, const char *key, uint64_t size, const char *etag, struct err *err)
+{
+    (void)size;
+    (void)etag;
+    struct orphan_scan *o = ctx;
+    const char *rest = key + strlen(o->run_dir);
+    bool data = strncmp(rest, "part-", 5) == 0 || strstr(rest, "/data/") != NULL;
+    if (!data || named_by_checkpoints(o, key)) {
+        return ERR_OK;
+    }
+    log_warn("removing %s: no checkpoint names it (left by an interrupted attempt)", key);
+    o->removed++;
+    return etl_sink_delete(o->sink, key, err);
+}
+
+static enum err_code put_doc(struct etl_sink *sink,
+                             const char *run_dir,
+                             const char *name,
+                             const struct buf *doc,
+                             const char *content_type,
+                             struct err *err)
+{
+    char key[1200];
+    snprintf(key, sizeof(key), "%s%s", run_dir, name);
+    return etl_sink_put(sink, key, buf_cur(doc), content_type, err);
+}
+
+static void location_root(const struct etl_config *cfg, char *out, size_t cap)
+{
+    if (cfg->out.is_s3) {
+        snprintf(out, cap, "s3://%s/%s", cfg->out.bucket, cfg->out.prefix);
+    } else {
+        snprintf(out, cap, "file://%s/", cfg->out.dir);
+    }
+}
+
+static enum err_code manifest_json(const struct etl_config *cfg,
+                                   const struct etl_run *run,
+                                   const struct etl_ckpt *cks,
+                                   int n,
+                                   const struct etl_commit_summary *sum,
+                                   int64_t end_ms,
+                                   struct buf *out,
+                                   struct err *err)
+{
+    char started[ETL_ISO8601_MAX], ended[ETL_ISO8601_MAX], at[ETL_ISO8601_MAX];
+    etl_format_iso8601(run->started_ms, started);
+    etl_format_iso8601(end_ms, ended);
+    etl_format_iso8601(run->run_ms, at);
+    enum err_code rc = buf_printf(out, err, "{\n  \"run_id\": \"%s\",\n  \"table\": ", run->run_id);
+    if (rc == ERR_OK) {
+        rc = buf_append_json_str(out, run->table, strlen(run->table), err);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_append_str(out, ",\n  \"table_arn\": ", err);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_append_json_str(out, run->table_arn, strlen(run->table_arn), err);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_printf(
+            out, err,
+            ",\n  \"run_time\": \"%s\",\n  \"start\": \"%s\",\n  \"end\": \"%s\",\n  \"snapshot_format\": \"%s\",\n  \"format\": \"%s\",\n  \"compression\": \"%s\",\n  \"segments\": %d,\n  \"item_count\": %llu,\n  \"scanned_count\": %llu,\n  \"consumed_read_units\": %.1f,\n  \"segment_invocations\": %u,\n  \"estimate\": {\"items\": %lld, \"bytes\": %lld, \"read_units\": %.1f, \"seconds_at_max_rcu\": %.1f, \"max_rcu\": %lld},\n  \"files\": [",
+            at, started, ended, run->format,
+            cfg->ddb_export_format ? "dynamodb_json"
+                                   : (cfg->format == ETL_FORMAT_CSV ? "csv" : "jsonl"),
+            cfg->compression == ETL_COMPRESSION_GZIP ? "gzip" : "none", n,
+            (unsigned long long)sum->items, (unsigned long long)sum->scanned, sum->rcu,
+            sum->invocations, (long long)run->est_items, (long long)run->est_bytes, run->est_rcu,
+            run->est_seconds, (long long)run->max_rcu);
+    }
+    bool first = true;
+    for (int s = 0; rc == ERR_OK && s < n; s++) {
+        for (size_t i = 0; rc == ERR_OK && i < cks[s].n_files; i++) {
+            const struct etl_ckpt_file *f = &cks[s].files[i];
+            rc = buf_append_str(out, first ? "\n    {\"key\": " : ",\n    {\"key\": ", err);
+            first = false;
+            if (rc == ERR_OK) {
+                rc = buf_append_json_str(out, f->key, strlen(f->key), err);
+            }
+            if (rc == ERR_OK) {
+                rc = buf_printf(
+                    out, err,
+                    ", \"segment\": %d, \"records\": %llu, \"bytes\": %llu, \"uncompressed_bytes\": %llu, \"md5\": \"%s\", \"etag\": \"%s\"}",
+                    s, (unsigned long long)f->records, (unsigned long long)f->bytes,
+                    (unsigned long long)f->raw_bytes, f->md5, f->etag);
+            }
+        }
+    }
+    if (rc == ERR_OK) {
+        rc = buf_append_str(out, "\n  ]\n}\n", err);
+    }
+    return rc;
+}
+
+static void hex_md5_to_b64(const char *hex, char out[DIGEST_MD5_B64])
+{
+    uint8_t raw[DIGEST_MD5_BYTES];
+    for (int i = 0; i < DIGEST_MD5_BYTES; i++) {
+        unsigned v = 0;
+        sscanf(hex + 2 * i, "%2x", &v);
+        raw[i] = (uint8_t)v;
+    }
+    digest_base64(raw, sizeof(raw), out, DIGEST_MD5_B64);
+}
+
+static void b64_md5_of(const struct buf *b, char out[DIGEST_MD5_B64])
+{
+    uint8_t sum[DIGEST_MD5_BYTES];
+    digest_md5(b->data, b->len, sum);
+    digest_base64(sum, sizeof(sum), out, DIGEST_MD5_B64);
+}
+
+/* DynamoDB Export's own manifests, as S3DataExport.Output documents them. */
+static enum err_code export_manifests(const struct etl_config *cfg,
+                                      struct etl_sink *sink,
+                                      const struct etl_run *run,
+                                      const char *run_dir,
+                                      const struct etl_ckpt *cks,
+                                      int n,
+                                      const struct etl_commit_summary *sum,
+                                      int64_t end_ms,
+                                      struct err *err)
+{
+    struct buf files = BUF_INIT(0), summary = BUF_INIT(0), md5 = BUF_INIT(64);
+    char export_dir[1200], key[1400];
+    snprintf(export_dir, sizeof(export_dir), "%sAWSDynamoDB/%s/", run_dir, run->export_id);
+    enum err_code rc = ERR_OK;
+    for (int s = 0; rc == ERR_OK && s < n; s++) {
+        for (size_t i = 0; rc == ERR_OK && i < cks[s].n_files; i++) {
+            const struct etl_ckpt_file *f = &cks[s].files[i];
+            char b64[DIGEST_MD5_B64];
+            hex_md5_to_b64(f->md5, b64);
+            rc = buf_printf(
+                &files, err,
+                "{\"itemCount\":%llu,\"md5Checksum\":\"%s\",\"etag\":\"%s\",\"dataFileS3Key\":\"%s%s\"}\n",
+                (unsigned long long)f->records, b64, f->etag, cfg->out.is_s3 ? cfg->out.prefix : "",
+                f->key);
+        }
+    }
+    char started[ETL_ISO8601_MAX], ended[ETL_ISO8601_MAX], at[ETL_ISO8601_MAX];
+    etl_format_iso8601(run->started_ms, started);
+    etl_format_iso8601(end_ms, ended);
+    etl_format_iso8601(run->run_ms, at);
+    const char *sse =
+        cfg->put.sse == NULL ? "AES256" : (strcmp(cfg->put.sse, "aws:kms") == 0 ? "KMS" : "AES256");
+    if (rc == ERR_OK) {
+        rc = buf_printf(
+            &summary, err,
+            "{\"version\":\"2020-06-30\",\"exportArn\":\"%s/export/%s\",\"startTime\":\"%s\",\"endTime\":\"%s\",\"tableArn\":\"%s\",\"tableId\":\"%s\",\"exportTime\":\"%s\",\"s3Bucket\":\"%s\",\"s3Prefix\":\"%s%.*s\",\"s3SseAlgorithm\":\"%s\",\"s3SseKmsKeyId\":%s%s%s,\"manifestFilesS3Key\":\"%s%smanifest-files.json\",\"billedSizeBytes\":%llu,\"itemCount\":%llu,\"outputFormat\":\"DYNAMODB_JSON\",\"exportType\":\"FULL_EXPORT\"}",
+            run->table_arn, run->export_id, started, ended, run->table_arn, run->table_id, at,
+            cfg->out.is_s3 ? cfg->out.bucket : "", cfg->out.is_s3 ? cfg->out.prefix : "",
+            (int)(strlen(run_dir) - 1), run_dir, sse,
+            cfg->put.sse_kms_key_id != NULL ? "\"" : "null",
+            cfg->put.sse_kms_key_id != NULL ? cfg->put.sse_kms_key_id : "",
+            cfg->put.sse_kms_key_id != NULL ? "\"" : "", cfg->out.is_s3 ? cfg->out.prefix : "",
+            export_dir, (unsigned long long)sum->bytes, (unsigned long long)sum->items);
+    }
+    char b64[DIGEST_MD5_B64];
+    if (rc == ERR_OK) {
+        snprintf(key, sizeof(key), "%smanifest-files.json", export_dir);
+        rc = etl_sink_put(sink, key, buf_cur(&files), "application/json", err);
+    }
+    if (rc == ERR_OK) {
+        b64_md5_of(&files, b64);
+        rc = buf_append_str(&md5, b64, err);
+        snprintf(key, sizeof(key), "%smanifest-files.md5", export_dir);
+    }
+    if (rc == ERR_OK) {
+        rc = etl_sink_put(sink, key, buf_cur(&md5), "text/plain", err);
+    }
+    if (rc == ERR_OK) {
+        snprintf(key, sizeof(key), "%smanifest-summary.json", export_dir);
+        rc = etl_sink_put(sink, key, buf_cur(&summary), "application/json", err);
+    }
+    if (rc == ERR_OK) {
+        buf_reset(&md5);
+        b64_md5_of(&summary, b64);
+        rc = buf_append_str(&md5, b64, err);
+        snprintf(key, sizeof(key), "%smanifest-summary.md5", export_dir);
+    }
+    if (rc == ERR_OK) {
+        rc = etl_sink_put(sink, key, buf_cur(&md5), "text/plain", err);
+    }
+    if (rc == ERR_OK) {
+        snprintf(key, sizeof(key), "%s_started", export_dir);
+        rc = etl_sink_put(sink, key, cur_make("", 0), "text/plain", err);
+    }
+    buf_cleanup(&files);
+    buf_cleanup(&summary);
+    buf_cleanup(&md5);
+    return rc;
+}
+
+/* changes.ddl once per table; current.sql each time (it names the latest snapshot). */
+static enum err_code table_documents(const struct etl_config *cfg,
+                                     struct etl_sink *sink,
+                                     const struct etl_run *run,
+                                     const struct etl_schema *schema,
+                                     struct err *err)
+{
+    char root[1200], key[1200];
+    location_root(cfg, root, sizeof(root));
+    struct etl_ddl_ctx ctx = {cfg, run->table, root, run->hash_key, run->range_key};
+    struct buf doc = BUF_INIT(0);
+    bool exists = false;
+    snprintf(key, sizeof(key), "%s/changes.ddl", run->table);
+    enum err_code rc = etl_sink_get(sink, key, &doc, &exists, err);
+    if (rc == ERR_OK && !exists) {
+        buf_reset(&doc);
+        rc = etl_ddl_changes(&doc, &ctx, schema, err);
+        if (rc == ERR_OK) {
+            rc = etl_sink_put(sink, key, buf_cur(&doc), "text/plain; charset=utf-8", err);
+        }
+    }
+    if (rc == ERR_OK && !cfg->ddb_export_format) {
+        buf_reset(&doc);
+        snprintf(key, sizeof(key), "%s/current.sql", run->table);
+        rc = etl_ddl_current_view(&doc, &ctx, schema, run->run_id, run->run_ms, err);
+        if (rc == ERR_OK) {
+            rc = etl_sink_put(sink, key, buf_cur(&doc), "text/plain; charset=utf-8", err);
+        }
+    }
+    buf_cleanup(&doc);
+    return rc;
+}
+
+enum err_code etl_commit_run(const struct etl_config *cfg,
+                             struct etl_sink *sink,
+                             const struct sys *sys,
+                             const struct etl_run *run,
+                             const char *run_dir,
+                             struct etl_ckpt *cks,
+                             int n,
+                             struct etl_commit_summary *out,
+                             struct err *err)
+{
+    struct etl_schema schema;
+    struct buf doc = BUF_INIT(0);
+    etl_schema_init(&schema);
+    memset(out, 0, sizeof(*out));
+    enum err_code rc = ERR_OK;
+    for (int s = 0; rc == ERR_OK && s < n; s++) {
+        out->items += cks[s].items;
+        out->scanned += cks[s].scanned;
+        out->rcu += cks[s].rcu;
+        out->invocations += cks[s].invocations;
+        for (size_t i = 0; i < cks[s].n_files; i++) {
+            out->files++;
+            out->bytes += cks[s].files[i].bytes;
+        }
+        rc = etl_schema_merge(&schema, &cks[s].schema, err);
+    }
+    struct orphan_scan o = {sink, run_dir, cks, n, 0};
+    if (rc == ERR_OK) {
+        rc = etl_sink_list(sink, run_dir, check_orphan, &o, err);
+        out->orphans_removed = o.removed;
+    }
+    int64_t end_ms = sys_wall_ms(sys);
+    if (rc == ERR_OK) {
+        rc = manifest_json(cfg, run, cks, n, out, end_ms, &doc, err);
+    }
+    if (rc == ERR_OK) {
+        rc = put_doc(sink, run_dir, "_meta/manifest.json", &doc, "application/json", err);
+    }
+    if (rc == ERR_OK) {
+        buf_reset(&doc);
+        rc = etl_schema_to_json(&schema, &doc, err);
+    }
+    if (rc == ERR_OK) {
+        rc = put_doc(sink, run_dir, "_meta/schema.json", &doc, "application/json", err);
+    }
+    if (rc == ERR_OK) {
+        char root[1200], data_loc[2600];
+        location_root(cfg, root, sizeof(root));
+        struct etl_ddl_ctx ctx = {cfg, run->table, root, run->hash_key, run->range_key};
+        buf_reset(&doc);
+        if (cfg->ddb_export_format) {
+            snprintf(data_loc, sizeof(data_loc), "%s%sAWSDynamoDB/%s/data/", root, run_dir,
+                     run->export_id);
+            rc = etl_ddl_export_table(&doc, &ctx, &schema, data_loc, err);
+        } else {
+            rc = etl_ddl_snapshot(&doc, &ctx, &schema, err);
+        }
+    }
+    if (rc == ERR_OK) {
+        rc = put_doc(sink, run_dir, "_meta/table.ddl", &doc, "text/plain; charset=utf-8", err);
+    }
+    if (rc == ERR_OK && cfg->ddb_export_format) {
+        rc = export_manifests(cfg, sink, run, run_dir, cks, n, out, end_ms, err);
+    }
+    if (rc == ERR_OK) {
+        rc = table_documents(cfg, sink, run, &schema, err);
+    }
+    if (rc == ERR_OK) {
+        buf_reset(&doc);
+        rc = buf_printf(
+            &doc, err,
+            "{\"run_id\":\"%s\",\"segments\":%d,\"items\":%llu,\"files\":%llu,\"bytes\":%llu,\"consumed_read_units\":%.1f}\n",
+            run->run_id, n, (unsigned long long)out->items, (unsigned long long)out->files,
+            (unsigned long long)out->bytes, out->rcu);
+    }
+    if (rc == ERR_OK) {
+        rc = put_doc(sink, run_dir, "_SUCCESS", &doc, "application/json", err);
+    }
+    buf_cleanup(&doc);
+    etl_schema_cleanup(&schema);
+    return rc;
+}

@@ -1,0 +1,76 @@
+/*
+ * etl_schema.h - what a crawler would infer: each top-level attribute's observed DynamoDB types
+ * with counts, and for numbers the widest integer part and scale, so the DDL can choose bigint,
+ * decimal(38,s) or string without losing a digit.
+ * Ownership: a schema owns its attributes (etl_schema_cleanup); inputs are borrowed.
+ * Threads: one owner at a time (each export segment has its own; they are merged at the end).
+ */
+#ifndef ETL_SCHEMA_H
+#define ETL_SCHEMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+#include "json.h"
+
+enum etl_ddb_type {
+    ETL_T_S = 0,
+    ETL_T_N,
+    ETL_T_B,
+    ETL_T_BOOL,
+    ETL_T_NULL,
+    ETL_T_M,
+    ETL_T_L,
+    ETL_T_SS,
+    ETL_T_NS,
+    ETL_T_BS,
+    ETL_T_COUNT
+};
+
+struct etl_schema_attr {
+    char *name; /* unescaped UTF-8 */
+    uint64_t counts[ETL_T_COUNT];
+    int int_digits; /* widest integer part among N values */
+    int scale;      /* most digits after the point among N values */
+    bool exponent;  /* some N value used an exponent */
+};
+
+struct etl_schema {
+    struct etl_schema_attr *attrs;
+    size_t n;
+    size_t cap;
+    uint64_t items;
+    uint32_t *slots; /* open addressing on names: index + 1, 0 = empty */
+    size_t n_slots;
+};
+
+void etl_schema_init(struct etl_schema *s);
+void etl_schema_cleanup(struct etl_schema *s);
+void etl_schema_reset(struct etl_schema *s);
+
+/* Counts one item (a DynamoDB JSON object of typed attributes). */
+MUST_CHECK enum err_code
+etl_schema_observe(struct etl_schema *s, const struct json_val *item, struct err *err);
+MUST_CHECK enum err_code
+etl_schema_merge(struct etl_schema *dst, const struct etl_schema *src, struct err *err);
+
+/* {"items":N,"attributes":[{"name":...,"types":{"S":n,...},"number":{...}}]} sorted by name. */
+MUST_CHECK enum err_code
+etl_schema_to_json(const struct etl_schema *s, struct buf *out, struct err *err);
+/* Reads what etl_schema_to_json wrote (merging into s). */
+MUST_CHECK enum err_code
+etl_schema_from_json(struct etl_schema *s, struct cur text, struct err *err);
+
+/* The Athena type for an attribute (string, bigint, decimal(38,s), boolean, array<string>). */
+void etl_schema_athena_type(const struct etl_schema_attr *a, char *out, size_t cap);
+
+const char *etl_schema_type_name(enum etl_ddb_type t);
+
+/* The attributes in name order (pointers into s; valid until s changes). */
+MUST_CHECK enum err_code
+etl_schema_sorted(const struct etl_schema *s, const struct etl_schema_attr ***out, struct err *err);
+
+#endif

@@ -1,0 +1,369 @@
+/*
+ * test_snapshot.c - the pure parts of snapshots: schema statistics and Athena types, checkpoint
+ * and run documents (round trips, the LastEvaluatedKey byte for byte), run ids, the DDL with
+ * partition projection for several templates, and the read-capacity limiter.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "etl_checkpoint.h"
+#include "etl_config.h"
+#include "etl_ddl.h"
+#include "etl_rate.h"
+#include "etl_schema.h"
+#include "json.h"
+#include "test_util.h"
+
+static void observe(struct etl_schema *s, const char *item)
+{
+    struct json_val v;
+    struct err err = ERR_INIT;
+    assert_int_equal(json_validate(cur_from_str(item), 64, &v, &err), ERR_OK);
+    assert_int_equal(etl_schema_observe(s, &v, &err), ERR_OK);
+}
+
+static const struct etl_schema_attr *attr(const struct etl_schema *s, const char *name)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (strcmp(s->attrs[i].name, name) == 0) {
+            return &s->attrs[i];
+        }
+    }
+    fail_msg("no attribute %s", name);
+    return NULL;
+}
+
+static void test_schema_types(void **state)
+{
+    (void)state;
+    struct etl_schema s;
+    etl_schema_init(&s);
+    observe(
+        &s,
+        "{\"id\":{\"N\":\"1\"},\"price\":{\"N\":\"12.50\"},\"name\":{\"S\":\"a\"},\"x\":{\"S\":\"s\"},\"flag\":{\"BOOL\":true},\"tags\":{\"SS\":[\"a\"]}}");
+    observe(
+        &s,
+        "{\"id\":{\"N\":\"123456789012\"},\"price\":{\"N\":\"-0.125\"},\"name\":{\"NULL\":true},\"x\":{\"N\":\"1\"},\"big\":{\"N\":\"12345678901234567890123456789012345678\"},\"e\":{\"N\":\"1E+10\"},\"m\":{\"M\":{}}}");
+    assert_int_equal(s.items, 2);
+    char type[64];
+    etl_schema_athena_type(attr(&s, "id"), type, sizeof(type));
+    assert_string_equal(type, "bigint");
+    etl_schema_athena_type(attr(&s, "price"), type, sizeof(type));
+    assert_string_equal(type, "decimal(38,3)");
+    etl_schema_athena_type(attr(&s, "name"), type, sizeof(type)); /* S plus NULL: still string */
+    assert_string_equal(type, "string");
+    assert_int_equal(attr(&s, "name")->counts[ETL_T_NULL], 1);
+    etl_schema_athena_type(attr(&s, "x"), type, sizeof(type)); /* S and N mixed */
+    assert_string_equal(type, "string");
+    etl_schema_athena_type(attr(&s, "big"), type, sizeof(type)); /* 38 digits: decimal(38,0) */
+    assert_string_equal(type, "decimal(38,0)");
+    etl_schema_athena_type(attr(&s, "e"), type, sizeof(type)); /* exponent: keep the text */
+    assert_string_equal(type, "string");
+    etl_schema_athena_type(attr(&s, "flag"), type, sizeof(type));
+    assert_string_equal(type, "boolean");
+    etl_schema_athena_type(attr(&s, "tags"), type, sizeof(type));
+    assert_string_equal(type, "array<string>");
+    etl_schema_athena_type(attr(&s, "m"), type, sizeof(type));
+    assert_string_equal(type, "string");
+    /* JSON round trip and merge double the counts. */
+    struct buf doc = BUF_INIT(0);
+    struct err err = ERR_INIT;
+    assert_int_equal(etl_schema_to_json(&s, &doc, &err), ERR_OK);
+    struct etl_schema back;
+    etl_schema_init(&back);
+    assert_int_equal(etl_schema_from_json(&back, buf_cur(&doc), &err), ERR_OK);
+    assert_int_equal(etl_schema_merge(&back, &s, &err), ERR_OK);
+    assert_int_equal(back.items, 4);
+    assert_int_equal(attr(&back, "price")->counts[ETL_T_N], 4);
+    assert_int_equal(attr(&back, "price")->scale, 3);
+    assert_true(attr(&back, "e")->exponent);
+    assert_non_null(strstr(
+        buf_cstr(&doc), "\"name\":\"big\",\"types\":{\"N\":1},\"athena_type\":\"decimal(38,0)\""));
+    etl_schema_cleanup(&back);
+    etl_schema_cleanup(&s);
+    buf_cleanup(&doc);
+}
+
+static void test_schema_many_attributes(void **state)
+{
+    (void)state;
+    struct etl_schema s;
+    etl_schema_init(&s);
+    struct buf item = BUF_INIT(0);
+    struct err err = ERR_INIT;
+    assert_int_equal(buf_append_byte(&item, '{', &err), ERR_OK);
+    for (int i = 0; i < 500; i++) {
+        assert_int_equal(buf_printf(&item, &err, "%s\"a%d\":{\"S\":\"v\"}", i > 0 ? "," : "", i),
+                         ERR_OK);
+    }
+    assert_int_equal(buf_append_byte(&item, '}', &err), ERR_OK);
+    observe(&s, buf_cstr(&item));
+    observe(&s, buf_cstr(&item));
+    assert_int_equal(s.n, 500);
+    assert_int_equal(attr(&s, "a499")->counts[ETL_T_S], 2);
+    etl_schema_cleanup(&s);
+    buf_cleanup(&item);
+}
+
+static void test_checkpoint_round_trip(void **state)
+{
+    (void)state;
+    struct etl_ckpt ck, back;
+    struct err err = ERR_INIT;
+    etl_ckpt_init(&ck, 2, 4);
+    const char *lek =
+        "{\"pk\":{\"S\":\"order#\\u00e9 \\\"x\\\"\"},\"sk\":{\"N\":\"12345678901234567890123456789012345678\"}}";
+    assert_int_equal(buf_append_str(&ck.lek, lek, &err), ERR_OK);
+    ck.next_file = 3;
+    ck.items = 1234;
+    ck.rcu = 12.5;
+    struct etl_ckpt_file f = {"T/snapshots/run=x/part-00002-00000.jsonl.gz",
+                              1000,
+                              4096,
+                              9999,
+                              "0123456789abcdef0123456789abcdef",
+                              "abc-1",
+                              1};
+    assert_int_equal(etl_ckpt_add_file(&ck, &f, &err), ERR_OK);
+    observe(&ck.schema, "{\"pk\":{\"S\":\"a\"}}");
+    struct buf doc = BUF_INIT(0);
+    assert_int_equal(etl_ckpt_to_json(&ck, "T", "2026-11-24T000000Z", &doc, &err), ERR_OK);
+    etl_ckpt_init(&back, 2, 4);
+    assert_int_equal(etl_ckpt_from_json(&back, buf_cur(&doc), &err), ERR_OK);
+    assert_false(back.done);
+    assert_int_equal(back.next_file, 3);
+    assert_int_equal(back.items, 1234);
+    assert_int_equal(back.n_files, 1);
+    assert_string_equal(back.files[0].key, f.key);
+    assert_int_equal(back.files[0].raw_bytes, 9999);
+    assert_string_equal(back.files[0].md5, f.md5);
+    /* The key to resume from comes back with the same members and values. */
+    struct json_val a, b, v1, v2;
+    assert_int_equal(json_validate(cur_from_str(lek), 16, &a, &err), ERR_OK);
+    assert_int_equal(json_validate(buf_cur(&back.lek), 16, &b, &err), ERR_OK);
+    assert_true(json_object_get(&b, "sk", &v2) && json_object_get(&a, "sk", &v1));
+    assert_true(v1.raw.len == v2.raw.len && memcmp(v1.raw.ptr, v2.raw.ptr, v1.raw.len) == 0);
+    assert_int_equal(back.schema.items, 1);
+    /* A checkpoint of another segment is refused. */
+    struct etl_ckpt other;
+    etl_ckpt_init(&other, 1, 4);
+    assert_int_equal(etl_ckpt_from_json(&other, buf_cur(&doc), &err), ERR_INVALID_INPUT);
+    assert_non_null(strstr(err.msg, "segment 2 of 4"));
+    etl_ckpt_cleanup(&other);
+    etl_ckpt_cleanup(&back);
+    etl_ckpt_cleanup(&ck);
+    buf_cleanup(&doc);
+}
+
+static void test_run_document(void **state)
+{
+    (void)state;
+    struct etl_run run, back;
+    struct err err = ERR_INIT;
+    memset(&run, 0, sizeof(run));
+    snprintf(run.table, sizeof(run.table), "Orders");
+    snprintf(run.run_id, sizeof(run.run_id), "2026-11-24T000000Z");
+    run.run_ms = 1795478400000LL;
+    run.started_ms = 1795478401234LL;
+    run.total_segments = 8;
+    snprintf(run.format, sizeof(run.format), "rows");
+    snprintf(run.hash_key, sizeof(run.hash_key), "pk");
+    snprintf(run.range_key, sizeof(run.range_key), "sk");
+    run.est_items = 50000;
+    run.est_rcu = 1500.5;
+    struct buf doc = BUF_INIT(0);
+    assert_int_equal(etl_run_to_json(&run, &doc, &err), ERR_OK);
+    assert_int_equal(etl_run_from_json(&back, buf_cur(&doc), &err), ERR_OK);
+    assert_string_equal(back.table, "Orders");
+    assert_int_equal(back.total_segments, 8);
+    assert_int_equal(back.run_ms, run.run_ms);
+    assert_string_equal(back.range_key, "sk");
+    assert_int_equal(back.est_items, 50000);
+    assert_non_null(strstr(buf_cstr(&doc), "\"run_time\":\"2026-11-24T00:00:00.000Z\""));
+    buf_cleanup(&doc);
+}
+
+struct runid_row {
+    const char *name;
+    const char *time;
+    enum err_code code;
+    const char *run_id;
+};
+
+static const struct runid_row runid_rows[] = {
+    {"eventbridge", "2026-11-24T00:00:00Z", ERR_OK, "2026-11-24T000000Z"},
+    {"fraction_dropped", "2026-11-24T13:05:09.999Z", ERR_OK, "2026-11-24T130509Z"},
+    {"offset", "2026-11-24T01:00:00+01:00", ERR_OK, "2026-11-24T000000Z"},
+    {"garbage", "yesterday", ERR_INVALID_INPUT, NULL},
+};
+
+static void test_runid_row(void **state)
+{
+    const struct runid_row *row = *state;
+    char id[ETL_RUN_ID_MAX];
+    int64_t ms = 0, back = 0;
+    struct err err = ERR_INIT;
+    assert_int_equal(etl_run_id_from_time(row->time, id, &ms, &err), row->code);
+    if (row->code == ERR_OK) {
+        assert_string_equal(id, row->run_id);
+        assert_int_equal(etl_run_id_parse(id, &back, &err), ERR_OK);
+        assert_int_equal(back, ms);
+    }
+}
+
+static void test_runid_parse_rejects(void **state)
+{
+    (void)state;
+    int64_t ms;
+    struct err err = ERR_INIT;
+    assert_int_equal(etl_run_id_parse("2026-02-30T000000Z", &ms, &err), ERR_INVALID_INPUT);
+    assert_int_equal(etl_run_id_parse("2026-11-24T00:00:00Z", &ms, &err), ERR_INVALID_INPUT);
+    assert_int_equal(etl_run_id_parse("../../etc", &ms, &err), ERR_INVALID_INPUT);
+    assert_int_equal(etl_run_id_parse(NULL, &ms, &err), ERR_INVALID_INPUT);
+}
+
+static void ddl_setup(struct etl_config *cfg, const char *tmpl, struct etl_schema *s)
+{
+    char partition[160];
+    snprintf(partition, sizeof(partition), "ETL_PARTITION=%s", tmpl);
+    char *env[] = {"ETL_OUTPUT=s3://lake/raw/", partition, NULL};
+    struct err err = ERR_INIT;
+    assert_int_equal(etl_config_load(cfg, env, &err), ERR_OK);
+    etl_schema_init(s);
+    observe(
+        s,
+        "{\"Order Id\":{\"S\":\"a\"},\"it's\":{\"N\":\"1.5\"},\"_op\":{\"S\":\"x\"},\"ORDER ID\":{\"S\":\"b\"},\"sk\":{\"N\":\"7\"}}");
+}
+
+struct proj_row {
+    const char *name;
+    const char *tmpl;
+    const char *expect[4];
+};
+
+static const struct proj_row proj_rows[] = {
+    {"default",
+     "dt=%Y-%m-%d/hour=%H",
+     {"PARTITIONED BY (`dt` string, `hour` string)", "'projection.dt.format' = 'yyyy-MM-dd'",
+      "'projection.hour.type' = 'integer'",
+      "'storage.location.template' = 's3://lake/raw/Orders/changes/dt=${dt}/hour=${hour}/'"}},
+    {"hourly_date",
+     "dh=%Y-%m-%d-%H",
+     {"'projection.dh.format' = 'yyyy-MM-dd-HH'", "'projection.dh.interval.unit' = 'HOURS'",
+      "'projection.dh.range' = '2015-01-01-00,NOW+1HOURS'", "changes/dh=${dh}/'"}},
+    {"unnamed_segments",
+     "%Y/%m/%d",
+     {"PARTITIONED BY (`p1` string, `p2` string, `p3` string)", "'projection.p1.format' = 'yyyy'",
+      "'projection.p2.type' = 'integer'", "changes/${p1}/${p2}/${p3}/'"}},
+    {"literal_letters",
+     "y%Yq",
+     {"'projection.p1.format' = '''y''yyyy''q'''", "PARTITIONED BY (`p1` string)",
+      "changes/${p1}/'", "'projection.p1.interval.unit' = 'YEARS'"}},
+};
+
+static void test_proj_row(void **state)
+{
+    const struct proj_row *row = *state;
+    struct etl_config cfg;
+    struct etl_schema s;
+    ddl_setup(&cfg, row->tmpl, &s);
+    struct etl_ddl_ctx ctx = {&cfg, "Orders", "s3://lake/raw/", "Order Id", ""};
+    struct buf out = BUF_INIT(0);
+    struct err err = ERR_INIT;
+    assert_int_equal(etl_ddl_changes(&out, &ctx, &s, &err), ERR_OK);
+    for (int i = 0; i < 4 && row->expect[i] != NULL; i++) {
+        if (strstr(buf_cstr(&out), row->expect[i]) == NULL) {
+            fail_msg("missing <%s> in:\n%s", row->expect[i], buf_cstr(&out));
+        }
+    }
+    etl_schema_cleanup(&s);
+    buf_cleanup(&out);
+}
+
+static void test_ddl_names_and_views(void **state)
+{
+    (void)state;
+    struct etl_config cfg;
+    struct etl_schema s;
+    ddl_setup(&cfg, "dt=%Y-%m-%d/hour=%H", &s);
+    struct etl_ddl_ctx ctx = {&cfg, "Orders-2024", "s3://lake/raw/", "Order Id", "sk"};
+    struct buf out = BUF_INIT(0);
+    struct err err = ERR_INIT;
+    assert_int_equal(etl_ddl_snapshot(&out, &ctx, &s, &err), ERR_OK);
+    const char *ddl = buf_cstr(&out);
+    /* Names Athena cannot take are sanitised, unique, and mapped back to the JSON keys. */
+    assert_non_null(strstr(ddl, "`orders_2024_snapshot`"));
+    assert_non_null(strstr(ddl, "`order_id` string"));
+    assert_non_null(strstr(ddl, "`order_id_2` string"));
+    assert_non_null(strstr(ddl, "'mapping.order_id' = 'ORDER ID'"));
+    assert_non_null(strstr(ddl, "'mapping.order_id_2' = 'Order Id'"));
+    assert_non_null(strstr(ddl, "'mapping.it_s' = 'it''s'"));
+    assert_non_null(strstr(ddl, "`it_s` decimal(38,1)"));
+    assert_non_null(strstr(ddl, "`_item_op` string")); /* the item's own _op */
+    assert_non_null(strstr(ddl, "`_op` string"));
+    assert_non_null(strstr(ddl, "'projection.run.type' = 'injected'"));
+    buf_reset(&out);
+    assert_int_equal(
+        etl_ddl_current_view(&out, &ctx, &s, "2026-11-24T000000Z", 1795478400000LL, &err), ERR_OK);
+    const char *view = buf_cstr(&out);
+    assert_non_null(strstr(view, "CREATE OR REPLACE VIEW `orders_2024_current`"));
+    assert_non_null(strstr(view, "PARTITION BY `order_id`, `sk`"));
+    assert_non_null(strstr(view, "ORDER BY lpad(`_seq`, 40, '0') DESC"));
+    assert_non_null(strstr(view, "`_ts` >= '2026-11-24T00:00:00.000Z' AND `dt` >= '2026-11-24'"));
+    assert_non_null(strstr(view, "l.`order_id` = s.`order_id` AND l.`sk` = s.`sk`"));
+    assert_non_null(strstr(view, "WHERE `_op` <> 'REMOVE'"));
+    /* CSV output gets an explanation instead of a table that cannot fit. */
+    cfg.format = ETL_FORMAT_CSV;
+    buf_reset(&out);
+    assert_int_equal(etl_ddl_snapshot(&out, &ctx, &s, &err), ERR_OK);
+    assert_null(strstr(buf_cstr(&out), "CREATE"));
+    etl_schema_cleanup(&s);
+    buf_cleanup(&out);
+}
+
+static void test_rate_limiter(void **state)
+{
+    (void)state;
+    struct etl_rate r;
+    etl_rate_init(&r, 100, 0);
+    assert_int_equal(etl_rate_wait_ms(&r, 0), 0);
+    etl_rate_consume(&r, 300, 0); /* 200 over the one-second bucket */
+    assert_int_equal(etl_rate_wait_ms(&r, 0), 2001);
+    assert_int_equal(etl_rate_wait_ms(&r, 1000), 1001);
+    assert_int_equal(etl_rate_wait_ms(&r, 2001), 0);
+    /* Idle time refills at most one second of budget. */
+    etl_rate_consume(&r, 100, 100000);
+    assert_int_equal(etl_rate_wait_ms(&r, 100000), 0);
+    etl_rate_consume(&r, 1, 100000);
+    assert_true(etl_rate_wait_ms(&r, 100000) > 0);
+    etl_rate_cleanup(&r);
+    etl_rate_init(&r, 0, 0); /* unlimited */
+    etl_rate_consume(&r, 1e9, 0);
+    assert_int_equal(etl_rate_wait_ms(&r, 0), 0);
+    etl_rate_cleanup(&r);
+}
+
+int main(void)
+{
+    enum { NR = sizeof(runid_rows) / sizeof(runid_rows[0]) };
+    enum { NP = sizeof(proj_rows) / sizeof(proj_rows[0]) };
+    struct CMUnitTest tests[NR + NP + 8];
+    size_t n = 0;
+    for (size_t i = 0; i < NR; i++) {
+        tests[n++] = (struct CMUnitTest){runid_rows[i].name, test_runid_row, NULL, NULL,
+                                         (void *)&runid_rows[i]};
+    }
+    for (size_t i = 0; i < NP; i++) {
+        tests[n++] = (struct CMUnitTest){proj_rows[i].name, test_proj_row, NULL, NULL,
+                                         (void *)&proj_rows[i]};
+    }
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_schema_types);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_schema_many_attributes);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_checkpoint_round_trip);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_run_document);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_runid_parse_rejects);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_ddl_names_and_views);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_rate_limiter);
+    return _cmocka_run_group_tests("snapshot", tests, n, NULL, NULL);
+}
