@@ -97,6 +97,9 @@ static enum err_code parse_request(const struct etl_export *x,
         }
         if (json_object_get(o, "run_id", &v)) {
             int64_t ms = 0;
+            if (when[0] != '\0') {
+                return bad_request(err, "export: give either run_id or time, not both");
+            }
             if (v.type != JSON_STRING || !json_string_copy(&v, r->run_id, sizeof(r->run_id)) ||
                 etl_run_id_parse(r->run_id, &ms, err) != ERR_OK) {
                 return bad_request(err, "export.run_id must look like 2026-11-24T000000Z");
@@ -127,8 +130,9 @@ static enum err_code parse_request(const struct etl_export *x,
             r->segment = (int)n;
             r->segments = (int)total;
         }
-        if (r->kind != REQ_RUN && r->run_id[0] == '\0') {
-            return bad_request(err, "export: a segment or commit request needs the run_id");
+        if (r->kind != REQ_RUN && r->run_id[0] == '\0' && when[0] == '\0') {
+            return bad_request(
+                err, "export: a segment or commit request needs the run_id or the run's time");
         }
     }
     if (r->table[0] == '\0') {

@@ -4,7 +4,8 @@
  *   requests: an EventBridge Scheduled Event (run id from its time, table from ETL_TABLE);
  *     {"export":{"table","segments"}} (a run in this invocation); {"export":{"table","run_id",
  *     "segment","total_segments"}} (one segment, for fan-out); {"export":{"table","run_id",
- *     "commit":true}} (the finisher).
+ *     "commit":true}} (the finisher). Instead of run_id, a request may give the run's "time"
+ *     (ISO-8601), from which the run id is derived as for scheduled events.
  *   answers: {"status":"complete"|"incomplete", "run_id", ...counts}; a request for a run that
  *     has completed changes nothing and answers "complete" again.
  *   commit: orphaned files removed, _meta/manifest.json, _meta/schema.json, _meta/table.ddl (or

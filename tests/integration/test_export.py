@@ -257,8 +257,12 @@ class ExportTest(unittest.TestCase):
         # Bad requests are refused with a clear error.
         bad = self.event_file("bad.json", {"export": {"table": table, "run_id": run_id,
                                                       "segment": 5, "total_segments": 3}})
-        r = self.invoke([bad], "fan/")
+        both = self.event_file("both.json", {"export": {"table": table, "run_id": run_id,
+                                                        "time": "2026-11-26T00:00:00Z", "commit": True}})
+        r = self.invoke([bad, both], "fan/")
         self.assertEqual(r.json(0)["errorType"], "InvalidExportRequest")
+        self.assertEqual(r.json(1)["errorType"], "InvalidExportRequest")
+        self.assertIn("not both", r.json(1)["errorMessage"])
 
     def test_dynamodb_export_format(self):
         table = "OrdersNative"
