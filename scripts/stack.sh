@@ -14,7 +14,8 @@
 # (dynamodb/, LevelDB: kept across restarts until `reset`).
 # Settings (environment): ETL_STACK_S3_PORT (4569), ETL_STACK_DDB_PORT (4567),
 # ETL_STACK_S3_PROXY_PORT (4579), ETL_STACK_DDB_PROXY_PORT (4577), ETL_STACK_BUCKETS ("lake",
-# space-separated), ETL_STACK_ACCESS_KEY (AKIDLOCALSTACK), ETL_STACK_SECRET_KEY.
+# space-separated), ETL_STACK_ACCESS_KEY (AKIDLOCALSTACK), ETL_STACK_SECRET_KEY, ETL_STACK_HOST
+# (127.0.0.1; 0.0.0.0 lets `sam local invoke` containers reach it via host.docker.internal).
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
@@ -28,10 +29,11 @@ DDB_PROXY_PORT="${ETL_STACK_DDB_PROXY_PORT:-4577}"
 BUCKETS="${ETL_STACK_BUCKETS:-lake}"
 ACCESS_KEY="${ETL_STACK_ACCESS_KEY:-AKIDLOCALSTACK}"
 SECRET_KEY="${ETL_STACK_SECRET_KEY:-localstack/secret/KEY+never+logged}"
+HOST="${ETL_STACK_HOST:-127.0.0.1}"
 REGION=us-east-1
 SERVICES=(s3rver dynalite awsproxy-s3 awsproxy-dynamodb)
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 
 # pid_of NAME: the pid from NAME.pid if that process is alive and still ours, else nothing.
 pid_of() {
@@ -92,16 +94,16 @@ start() {
   mkdir -p "$STATE/s3" "$STATE/dynamodb"
   local bucket_args=() b
   for b in $BUCKETS; do bucket_args+=(--bucket "$b"); done
-  launch s3rver node scripts/stack/s3rver.js --port "$S3_PORT" --dir "$STATE/s3" \
+  launch s3rver node scripts/stack/s3rver.js --port "$S3_PORT" --host "$HOST" --dir "$STATE/s3" \
     --access-key "$ACCESS_KEY:$SECRET_KEY" "${bucket_args[@]}" --verbose
-  launch dynalite node scripts/stack/dynalite.js --port "$DDB_PORT" --path "$STATE/dynamodb"
+  launch dynalite node scripts/stack/dynalite.js --port "$DDB_PORT" --host "$HOST" --path "$STATE/dynamodb"
   if [ "$proxy" = 1 ]; then
     local py; py="$(proxy_python)"
     AWSPROXY_SECRET_KEY="$SECRET_KEY" launch awsproxy-s3 "$py" tests/integration/awsproxy.py \
-      --listen "127.0.0.1:$S3_PROXY_PORT" --upstream "http://127.0.0.1:$S3_PORT" \
+      --listen "$HOST:$S3_PROXY_PORT" --upstream "http://127.0.0.1:$S3_PORT" \
       --service s3 --access-key "$ACCESS_KEY" --region "$REGION" --verbose
     AWSPROXY_SECRET_KEY="$SECRET_KEY" launch awsproxy-dynamodb "$py" tests/integration/awsproxy.py \
-      --listen "127.0.0.1:$DDB_PROXY_PORT" --upstream "http://127.0.0.1:$DDB_PORT" \
+      --listen "$HOST:$DDB_PROXY_PORT" --upstream "http://127.0.0.1:$DDB_PORT" \
       --service dynamodb --access-key "$ACCESS_KEY" --region "$REGION" --verbose
     echo proxy > "$STATE/mode"
   else
