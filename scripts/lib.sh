@@ -35,7 +35,7 @@ ensure_packages() {
 ensure_build_packages() {
   ensure_packages build-essential cmake pkg-config file zip unzip \
     libssl-dev zlib1g-dev libcurl4-openssl-dev libcjson-dev libcmocka-dev \
-    python3 python3-botocore valgrind
+    python3 python3-botocore python3-yaml python3-jsonschema valgrind
 }
 
 # ensure_node_modules: Node.js and the pinned npm packages (package-lock.json) for the stand-ins.
