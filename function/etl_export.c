@@ -255,6 +255,13 @@ load_checkpoint(struct etl_sink *sink, const char *run_dir, struct etl_ckpt *ck,
     enum err_code rc = etl_sink_get(sink, key, &doc, &found, err);
     if (rc == ERR_OK && found) {
         rc = etl_ckpt_from_json(ck, buf_cur(&doc), err);
+        if (rc != ERR_OK) {
+            /* Not the invocation's event: a stored file that needs a human. */
+            char where[1400];
+            etl_sink_location(sink, key, where, sizeof(where));
+            (void)err_prefix(err, "%s", where);
+            err_set_type(err, "CheckpointCorrupt");
+        }
     }
     buf_cleanup(&doc);
     return rc;
@@ -573,9 +580,27 @@ enum err_code etl_export_handle(struct etl_export *x,
     if (rc == ERR_OK && pool.rc != ERR_OK) {
         *err = pool.err;
         rc = pool.rc;
-        err_set_type(err, "ExportFailed");
+        if (strcmp(err->aws_code, "CheckpointCorrupt") != 0) {
+            err_set_type(err, "ExportFailed");
+        }
     }
     if (rc != ERR_OK) {
+        goto out;
+    }
+    if (r.kind == REQ_SEGMENT) {
+        /* A segment answers for itself only: reading the other segments' checkpoints, which
+         * their own invocations may be rewriting, would cost n reads per invocation and let
+         * one segment's trouble fail another. */
+        const struct etl_ckpt *ck = &cks[r.segment];
+        st->complete = ck->done;
+        st->segments_done = ck->done ? 1 : 0;
+        st->items = ck->items;
+        st->files = ck->n_files;
+        for (size_t i = 0; i < ck->n_files; i++) {
+            st->bytes += ck->files[i].bytes;
+        }
+        st->rcu = ck->rcu;
+        rc = answer(response, st->complete ? "complete" : "incomplete", &run, &r, st, err);
         goto out;
     }
     /* Which segments are done (those not worked on here are read from their checkpoints). */
@@ -601,12 +626,6 @@ enum err_code etl_export_handle(struct etl_export *x,
         st->rcu += cks[s].rcu;
     }
     bool all_done = st->segments_done == n;
-    if (r.kind == REQ_SEGMENT) {
-        st->complete = cks[r.segment].done;
-        st->items = cks[r.segment].items;
-        rc = answer(response, st->complete ? "complete" : "incomplete", &run, &r, st, err);
-        goto out;
-    }
     if (!all_done) {
         log_info("snapshot run %s of %s: %d of %d segments done; invoke again to continue",
                  run.run_id, run.table, st->segments_done, n);

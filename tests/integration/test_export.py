@@ -250,6 +250,10 @@ class ExportTest(unittest.TestCase):
         self.assertEqual([a["status"] for a in answers],
                          ["complete", "complete", "incomplete", "complete", "complete"])
         self.assertEqual(answers[0]["segment"], 0)
+        # A segment answers for itself; the commit for the run.
+        self.assertEqual([answers[i]["segments_done"] for i in (0, 1, 3)], [1, 1, 1])
+        self.assertEqual(sum(answers[i]["items"] for i in (0, 1, 3)), 3000)
+        self.assertEqual(answers[2]["segments_done"], 2)
         self.assertEqual(answers[4]["items"], 3000)
         run_prefix = f"fan/{table}/snapshots/run={run_id}/"
         self.assert_exactly_once(self.snapshot_rows(run_prefix), self.aws_scan(table), table, run_id)
@@ -263,6 +267,19 @@ class ExportTest(unittest.TestCase):
         self.assertEqual(r.json(0)["errorType"], "InvalidExportRequest")
         self.assertEqual(r.json(1)["errorType"], "InvalidExportRequest")
         self.assertIn("not both", r.json(1)["errorMessage"])
+        # A damaged checkpoint is named, with its own error type, and nothing else is touched.
+        run2 = "2026-11-26T120000Z"
+        first = self.event_file("seg0b.json", {"export": {"table": table, "run_id": run2,
+                                                          "segment": 0, "total_segments": 2}})
+        self.assertEqual(self.invoke([first], "fan/").json(0)["status"], "complete")
+        ck = f"fan/{table}/snapshots/run={run2}/_checkpoint/segment-0.json"
+        garbage = os.path.join(self.tmp.name, "garbage.json")
+        with open(garbage, "w") as f:
+            f.write("{not json")
+        self.stack.aws("s3api", "put-object", "--bucket", BUCKET, "--key", ck, "--body", garbage)
+        r = self.invoke([first], "fan/")
+        self.assertEqual(r.json(0)["errorType"], "CheckpointCorrupt", r.stdout)
+        self.assertIn(ck, r.json(0)["errorMessage"])
 
     def test_dynamodb_export_format(self):
         table = "OrdersNative"
