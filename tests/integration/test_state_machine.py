@@ -1,0 +1,790 @@
+"""Issue 5/6: the Step Functions definition statemachine/snapshot.asl.json drives the function
+correctly, proved without AWS. asl_sim.py interprets the definition (after CloudFormation's
+DefinitionSubstitutions) and every lambda:invoke goes to the real bootstrap under
+`scripts/local-invoke --serve` (one server per concurrent execution environment), against the
+local stand-ins (s3rver and dynalite behind the SigV4-verifying proxy):
+
+  * a scheduled event fans the snapshot out over the segments (one invocation per segment, again
+    while it answers "incomplete"), then the commit runs, and the execution succeeds; the run
+    folder holds every item exactly once, the manifest, _SUCCESS; running it again changes nothing;
+  * input {} names the run after $$.Execution.StartTime;
+  * a bad table name fails the execution with InvalidExportRequest at once (Retry MaxAttempts 0);
+  * the interpreter's own behaviour (intrinsics, result processing, Retry, Catch, Choice, Map,
+    strictness about unknown fields) is pinned by small inline definitions.
+
+Standard library only (seed_table.py runs under /usr/bin/python3 with botocore)."""
+import collections
+import gzip
+import json
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ddbgen  # noqa: E402
+import itlib  # noqa: E402
+from asl_sim import (DefinitionError, SimulationLimit, StateMachine, StatesError,  # noqa: E402
+                     TaskFailed, UnsupportedError, evaluate_intrinsic, substitute)
+from stack import LocalStack  # noqa: E402
+
+BUCKET = "lake"
+TABLE = "OrdersSfn"
+N_ITEMS = 3000
+SEGMENTS = 3
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:ddb-s3-etl-EtlFunction"
+DEFINITION = os.path.join(itlib.SOURCE_DIR, "statemachine", "snapshot.asl.json")
+SEED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "seed_table.py")
+INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+
+
+def definition_text():
+    with open(DEFINITION, encoding="utf-8") as f:
+        return f.read()
+
+
+def snapshot_definition(table=TABLE, segments=str(SEGMENTS), function_arn=FUNCTION_ARN):
+    return substitute(definition_text(), {"EtlFunctionArn": function_arn, "TableName": table,
+                                          "Segments": segments})
+
+
+def scheduled(time_):
+    """What an EventBridge schedule rule (SAM's Schedule event) passes to the state machine."""
+    return {"version": "0", "id": "7bf73129-1428-4cd3-a780-95db273d1602",
+            "detail-type": "Scheduled Event", "source": "aws.events", "account": "123456789012",
+            "time": time_, "region": "us-east-1",
+            "resources": ["arn:aws:events:us-east-1:123456789012:rule/snapshot-schedule"],
+            "detail": {}}
+
+
+def run_iso(run_id):
+    return f"{run_id[:10]}T{run_id[11:13]}:{run_id[13:15]}:{run_id[15:17]}.000Z"
+
+
+def pid_alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+# ---- the function: scripts/local-invoke --serve, a few at once -------------------------------------
+
+class LambdaServers:
+    """n `scripts/local-invoke --serve PORT` processes running the real bootstrap: n concurrent
+    execution environments (one --serve server takes one invoke at a time). invoke() is the
+    asl_sim callback: it takes a free server, posts the payload and tells a function error from
+    a success by the server's --report-json status for that invoke (local-invoke does not send
+    X-Amz-Function-Error)."""
+
+    def __init__(self, n, env, timeout_s, log_dir):
+        self.n, self.env, self.timeout_s, self.log_dir = n, env, timeout_s, log_dir
+        self.servers = []
+        self.free = queue.Queue()
+        self.calls = []  # (port, payload, report status, answer)
+        self._lock = threading.Lock()
+
+    def start(self):
+        for i in range(self.n):
+            port = itlib.free_port()
+            log_path = os.path.join(self.log_dir, f"local-invoke-{port}.log")
+            report = os.path.join(self.log_dir, f"report-{port}.jsonl")
+            log = open(log_path, "ab")
+            argv = [sys.executable, itlib.LOCAL_INVOKE, "--serve", str(port),
+                    "--timeout", str(self.timeout_s), "--bootstrap", itlib.bootstrap(),
+                    "--function-name", "ddb-s3-etl-EtlFunction", "--report-json", report]
+            proc = subprocess.Popen(argv, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=log, start_new_session=True)
+            srv = {"port": port, "proc": proc, "log": log, "log_path": log_path,
+                   "report": report, "bootstraps": set()}
+            self.servers.append(srv)
+            if not itlib.wait_port(port, 15):
+                raise RuntimeError(f"local-invoke on port {port} did not start:\n{self.log_tail(srv)}")
+            self.free.put(srv)
+        return self
+
+    def log_tail(self, srv, n=3000):
+        srv["log"].flush()
+        with open(srv["log_path"], "rb") as f:
+            return f.read()[-n:].decode(errors="replace")
+
+    def logs(self):
+        return "\n".join(f"--- port {s['port']}\n{self.log_tail(s)}" for s in self.servers)
+
+    def _last_report(self, srv):
+        try:
+            with open(srv["report"]) as f:
+                lines = [json.loads(line) for line in f if line.strip()]
+        except OSError:
+            return None
+        return lines[-1] if lines else None
+
+    def invoke(self, function_name, payload):
+        srv = self.free.get(timeout=600)
+        try:
+            # the bootstraps this server runs (for the check that they all end with it)
+            srv["bootstraps"].update(itlib.children_of(srv["proc"].pid))
+            before = self._last_report(srv)
+            req = urllib.request.Request(f"http://127.0.0.1:{srv['port']}{INVOKE_PATH}",
+                                         data=json.dumps(payload).encode(), method="POST")
+            try:
+                with urllib.request.urlopen(req, timeout=self.timeout_s + 60) as r:
+                    status, body = r.status, r.read()
+            except urllib.error.HTTPError as e:
+                status, body = e.code, e.read()
+            srv["bootstraps"].update(itlib.children_of(srv["proc"].pid))
+            if status == 429:
+                raise TaskFailed("Lambda.TooManyRequestsException", body.decode(errors="replace"))
+            if status == 413:
+                raise TaskFailed("Lambda.RequestTooLargeException", body.decode(errors="replace"))
+            if status != 200:
+                raise TaskFailed("Lambda.ServiceException", f"HTTP {status}: {body[:500]!r}")
+            rep = self._last_report(srv)
+            if rep is None or rep == before:
+                raise RuntimeError(f"no --report-json line for the invoke on port {srv['port']}")
+            try:
+                answer = json.loads(body)
+            except ValueError:
+                answer = {"errorMessage": body.decode(errors="replace")}  # "Task timed out ..."
+            ok = rep["status"] == "ok"
+            with self._lock:
+                self.calls.append((srv["port"], payload, rep["status"], answer))
+            return ok, answer
+        finally:
+            self.free.put(srv)
+
+    def stop(self):
+        """SIGTERM to every local-invoke (it stops its bootstrap: SIGTERM, SIGKILL after 2 s),
+        SIGKILL if one lingers; then any bootstrap still alive is killed. Returns the pids that
+        had to be killed after their local-invoke ended (should be none)."""
+        leftovers = []
+        for srv in self.servers:
+            srv["bootstraps"].update(itlib.children_of(srv["proc"].pid))
+            if srv["proc"].poll() is None:
+                srv["proc"].send_signal(signal.SIGTERM)
+        for srv in self.servers:
+            try:
+                srv["proc"].wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(srv["proc"].pid, signal.SIGKILL)
+                srv["proc"].wait(timeout=5)
+            for pid in srv["bootstraps"]:
+                if pid_alive(pid):
+                    leftovers.append(pid)
+                    try:
+                        os.killpg(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+            srv["log"].close()
+        self.servers = []
+        return leftovers
+
+
+# ---- the interpreter itself --------------------------------------------------------------------
+
+def tiny(states, start=None, **extra):
+    d = {"StartAt": start or next(iter(states)), "States": states}
+    d.update(extra)
+    return d
+
+
+def task(next_=None, **fields):
+    st = {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+          "Parameters": {"FunctionName": "f", "Payload.$": "$"}}
+    st.update(fields)
+    if next_:
+        st["Next"] = next_
+    elif "End" not in st:
+        st["End"] = True
+    return st
+
+
+class ScriptedFunction:
+    """An invoke callback answering from a list (or a function of the payload)."""
+
+    def __init__(self, answers):
+        self.answers = answers
+        self.payloads = []
+        self.lock = threading.Lock()
+
+    def __call__(self, fn, payload):
+        with self.lock:
+            self.payloads.append(payload)
+            n = len(self.payloads)
+        a = self.answers(payload, n) if callable(self.answers) else self.answers[n - 1]
+        if isinstance(a, Exception):
+            raise a
+        return a
+
+
+class SimulatorTest(unittest.TestCase):
+    def test_substitutions_as_cloudformation(self):
+        self.assertEqual(substitute('{"a":"${X}-${X}","b":"${Y}"}', {"X": "1", "Y": "arn:x"}),
+                         '{"a":"1-1","b":"arn:x"}')
+        with self.assertRaisesRegex(DefinitionError, r"\$\{Z\}"):
+            substitute('"${Z}"', {"X": "1"})
+        self.assertEqual(substitute('"${Z}"', {}, strict=False), '"${Z}"')
+        with self.assertRaises(DefinitionError):
+            substitute("{}", {"X": 3})
+        # the real definition: nothing left over, and it loads
+        text = snapshot_definition()
+        self.assertNotIn("${", text)
+        StateMachine(text, ScriptedFunction([]))
+
+    def test_intrinsics(self):
+        self.assertEqual(evaluate_intrinsic("States.ArrayRange(0, States.MathAdd(States.StringToJson('3'), -1), 1)"),
+                         [0, 1, 2])
+        self.assertEqual(evaluate_intrinsic("States.ArrayRange(1, 9, 2)"), [1, 3, 5, 7, 9])
+        self.assertEqual(evaluate_intrinsic(
+            "States.ArrayRange(0, States.MathAdd(States.StringToJson('1'), -1), 1)"), [0])
+        self.assertEqual(evaluate_intrinsic("States.StringToJson('{\"a\": [1, 2]}')"), {"a": [1, 2]})
+        self.assertEqual(evaluate_intrinsic("States.StringToJson($.s)", {"s": "12"}), 12)
+        self.assertEqual(evaluate_intrinsic("States.MathAdd($.n, -1)", {"n": 5}), 4)
+        self.assertEqual(evaluate_intrinsic("States.Format('it\\'s {} \\{\\}', $.a.b)", {"a": {"b": "x"}}),
+                         "it's x {}")
+        self.assertEqual(evaluate_intrinsic("States.ArrayLength(States.Array(1, 'a', true, null))"), 4)
+        self.assertEqual(evaluate_intrinsic("States.JsonToString($$.Map.Item)", {},
+                                            {"Map": {"Item": {"Index": 1}}}), '{"Index":1}')
+        for bad in ("States.ArrayRange(0, 2, 0)", "States.ArrayRange(0, 1000, 1)",
+                    "States.ArrayRange(0, 1.5, 1)", "States.MathAdd('1', 1)",
+                    "States.StringToJson('{nope')", "States.ArrayGetItem(States.Array(1), 3)"):
+            with self.assertRaises(StatesError, msg=bad) as cm:
+                evaluate_intrinsic(bad)
+            self.assertEqual(cm.exception.error, "States.IntrinsicFailure", bad)
+        with self.assertRaises(StatesError) as cm:
+            evaluate_intrinsic("States.MathAdd($.missing, 1)", {})
+        self.assertEqual(cm.exception.error, "States.Runtime")
+        with self.assertRaisesRegex(UnsupportedError, "States.UUID"):
+            evaluate_intrinsic("States.UUID()")
+        with self.assertRaises(DefinitionError):
+            evaluate_intrinsic("States.MathAdd(1, 2")
+        with self.assertRaises(DefinitionError):
+            evaluate_intrinsic("States.Array('open)")
+        deep = "1"
+        for _ in range(11):
+            deep = f"States.MathAdd({deep}, 1)"
+        with self.assertRaisesRegex(DefinitionError, "nested"):
+            evaluate_intrinsic(deep)
+
+    def test_pass_paths_and_result_path(self):
+        d = tiny({
+            "A": {"Type": "Pass", "InputPath": "$.in", "Parameters": {"x.$": "$.v", "k": {"y.$": "$.v"},
+                                                                      "list": [{"z.$": "$.v"}]},
+                  "ResultPath": "$.made.here", "Next": "B"},
+            "B": {"Type": "Pass", "Result": {"r": 1}, "ResultPath": "$.res", "OutputPath": "$.made",
+                  "Next": "C"},
+            "C": {"Type": "Pass", "ResultPath": None, "Next": "D"},
+            "D": {"Type": "Succeed", "InputPath": "$.here"},
+        })
+        ex = StateMachine(d, ScriptedFunction([])).start_execution({"in": {"v": 7}})
+        self.assertEqual(ex.status, "SUCCEEDED", ex.cause)
+        self.assertEqual(ex.output, {"x": 7, "k": {"y": 7}, "list": [{"z": 7}]})
+        self.assertEqual(ex.transitions, 4)
+        # a ResultPath into a non-object is States.ResultPathMatchFailure
+        d = tiny({"A": {"Type": "Pass", "Result": 1, "ResultPath": "$.a.b", "End": True}})
+        ex = StateMachine(d, ScriptedFunction([])).start_execution({"a": "text"})
+        self.assertEqual((ex.status, ex.error), ("FAILED", "States.ResultPathMatchFailure"))
+
+    def test_task_result_shape_selector_and_path(self):
+        fn = ScriptedFunction([(True, {"status": "complete", "items": 3, "extra": "x"})])
+        d = tiny({"T": task(ResultSelector={"status.$": "$.Payload.status", "code.$": "$.StatusCode",
+                                             "items.$": "$.Payload.items"},
+                            ResultPath="$.result",
+                            Parameters={"FunctionName": "fn-arn", "Payload": {"p.$": "$.a", "lit": 1}})})
+        ex = StateMachine(d, fn).start_execution({"a": "A"})
+        self.assertEqual(ex.status, "SUCCEEDED", ex.cause)
+        self.assertEqual(fn.payloads, [{"p": "A", "lit": 1}])
+        self.assertEqual(ex.output, {"a": "A", "result": {"status": "complete", "code": 200, "items": 3}})
+        inv = ex.invocations()
+        self.assertEqual([(i["function"], i["ok"]) for i in inv], [("fn-arn", True)])
+        succeeded = ex.events("TaskSucceeded")[0]["output"]
+        self.assertEqual(set(succeeded), {"ExecutedVersion", "Payload", "SdkHttpMetadata",
+                                          "SdkResponseMetadata", "StatusCode"})
+        # ResultPath null keeps the input; default "$" replaces it with the whole result
+        ex = StateMachine(tiny({"T": task(ResultPath=None)}), ScriptedFunction([(True, {"x": 1})])) \
+            .start_execution({"keep": 1})
+        self.assertEqual(ex.output, {"keep": 1})
+        ex = StateMachine(tiny({"T": task()}), ScriptedFunction([(True, {"x": 1})])).start_execution({})
+        self.assertEqual(ex.output["Payload"], {"x": 1})
+
+    def test_missing_result_field_is_states_runtime_and_never_retried(self):
+        fn = ScriptedFunction(lambda p, n: (True, {"status": "complete"}))
+        d = tiny({"T": task(ResultSelector={"items.$": "$.Payload.items"},
+                            Retry=[{"ErrorEquals": ["States.ALL"], "MaxAttempts": 5}])})
+        ex = StateMachine(d, fn).start_execution({})
+        self.assertEqual((ex.status, ex.error), ("FAILED", "States.Runtime"))
+        self.assertIn("$.Payload.items", ex.cause)
+        self.assertEqual(len(fn.payloads), 1)
+
+    def test_retry_counting_backoff_and_exhaustion(self):
+        boom = (False, {"errorType": "Boom", "errorMessage": "no"})
+        retry = [{"ErrorEquals": ["Boom"], "IntervalSeconds": 2, "MaxAttempts": 3, "BackoffRate": 2}]
+        fn = ScriptedFunction([boom, boom, (True, {"ok": 1})])
+        ex = StateMachine(tiny({"T": task(Retry=retry)}), fn).start_execution({})
+        self.assertEqual(ex.status, "SUCCEEDED", ex.cause)
+        self.assertEqual(len(fn.payloads), 3)
+        self.assertEqual([e["delay_seconds"] for e in ex.events("RetryScheduled")], [2, 4])
+        self.assertEqual(ex.transitions, 1 + 2)  # one state entry, two retries
+        # exhausted: MaxAttempts 3 means 4 calls in all, then the state fails with the error
+        fn = ScriptedFunction(lambda p, n: boom)
+        ex = StateMachine(tiny({"T": task(Retry=retry)}), fn).start_execution({})
+        self.assertEqual((ex.status, ex.error), ("FAILED", "Boom"))
+        self.assertEqual(json.loads(ex.cause), boom[1])
+        self.assertEqual(len(fn.payloads), 4)
+        self.assertEqual([e["delay_seconds"] for e in ex.events("RetryScheduled")], [2, 4, 8])
+        # MaxDelaySeconds caps; FULL jitter stays within [0, delay]; time_scale sleeps scaled
+        slept = []
+        retry = [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 30, "MaxAttempts": 5,
+                  "BackoffRate": 2, "MaxDelaySeconds": 100, "JitterStrategy": "FULL"}]
+        ex = StateMachine(tiny({"T": task(Retry=retry)}), ScriptedFunction(lambda p, n: boom),
+                          time_scale=0.001, sleep=slept.append, seed=3).start_execution({})
+        delays = [e["delay_seconds"] for e in ex.events("RetryScheduled")]
+        self.assertEqual(len(delays), 5)
+        for d, cap in zip(delays, (30, 60, 100, 100, 100)):
+            self.assertTrue(0 <= d <= cap, delays)
+        self.assertEqual(len(slept), 5)
+        self.assertAlmostEqual(slept[0], delays[0] * 0.001)
+
+    def test_first_matching_retrier_decides_max_attempts_zero(self):
+        retry = [{"ErrorEquals": ["InvalidExportRequest", "Runtime.ConfigInvalid"], "MaxAttempts": 0},
+                 {"ErrorEquals": ["States.ALL"], "IntervalSeconds": 30, "MaxAttempts": 5}]
+        fn = ScriptedFunction(lambda p, n: (False, {"errorType": "InvalidExportRequest",
+                                                    "errorMessage": "bad"}))
+        ex = StateMachine(tiny({"T": task(Retry=retry)}), fn).start_execution({})
+        self.assertEqual((ex.status, ex.error), ("FAILED", "InvalidExportRequest"))
+        self.assertEqual(len(fn.payloads), 1)
+        self.assertEqual(ex.events("RetryScheduled"), [])
+        # another error falls through to States.ALL
+        fn = ScriptedFunction([(False, {"errorType": "ExportFailed", "errorMessage": "x"}), (True, {})])
+        ex = StateMachine(tiny({"T": task(Retry=retry)}), fn).start_execution({})
+        self.assertEqual(ex.status, "SUCCEEDED")
+        self.assertEqual(len(fn.payloads), 2)
+
+    def test_lambda_errors(self):
+        # no errorType (a timeout, a crash without one): Lambda.Unknown, as Step Functions reports
+        fn = ScriptedFunction([(False, {"errorMessage": "Task timed out after 3.00 seconds"})])
+        ex = StateMachine(tiny({"T": task()}), fn).start_execution({})
+        self.assertEqual((ex.status, ex.error), ("FAILED", "Lambda.Unknown"))
+        self.assertIn("timed out", ex.cause)
+        # a service error from the callback, retried by a matching retrier
+        fn = ScriptedFunction([TaskFailed("Lambda.TooManyRequestsException", "Rate exceeded"),
+                               (True, {"fine": True})])
+        retry = [{"ErrorEquals": ["Lambda.TooManyRequestsException"], "MaxAttempts": 1}]
+        ex = StateMachine(tiny({"T": task(Retry=retry)}), fn).start_execution({})
+        self.assertEqual(ex.status, "SUCCEEDED")
+        self.assertEqual(ex.events("RetryScheduled")[0]["error"], "Lambda.TooManyRequestsException")
+
+    def test_catch(self):
+        d = tiny({"T": task(Catch=[{"ErrorEquals": ["Nope"], "Next": "Bad"},
+                                   {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.err",
+                                    "Next": "Handled"}]),
+                  "Handled": {"Type": "Succeed"}, "Bad": {"Type": "Fail", "Error": "Wrong"}})
+        fn = ScriptedFunction([(False, {"errorType": "Boom", "errorMessage": "m"})])
+        ex = StateMachine(d, fn).start_execution({"in": 1})
+        self.assertEqual(ex.status, "SUCCEEDED")
+        self.assertEqual(ex.output["in"], 1)
+        self.assertEqual(ex.output["err"]["Error"], "Boom")
+        self.assertEqual(json.loads(ex.output["err"]["Cause"])["errorMessage"], "m")
+
+    def test_choice_rules(self):
+        def route(doc):
+            d = tiny({
+                "C": {"Type": "Choice", "Choices": [
+                    {"Variable": "$.time", "IsPresent": True, "Next": "Has"},
+                    {"And": [{"Variable": "$.n", "NumericGreaterThan": 2},
+                             {"Not": {"Variable": "$.s", "StringEquals": "no"}}], "Next": "Big"},
+                    {"Variable": "$.s", "StringMatches": "pre*", "Next": "Pre"},
+                    {"Variable": "$.n", "NumericEqualsPath": "$.m", "Next": "Same"},
+                ], "Default": "Other"},
+                "Has": {"Type": "Succeed"}, "Big": {"Type": "Succeed"}, "Pre": {"Type": "Succeed"},
+                "Same": {"Type": "Succeed"}, "Other": {"Type": "Succeed"}})
+            ex = StateMachine(d, ScriptedFunction([])).start_execution(doc)
+            if ex.status != "SUCCEEDED":
+                return ex.error
+            return ex.events("SucceedStateEntered")[0]["state"]
+
+        self.assertEqual(route({"time": None}), "Has")
+        self.assertEqual(route({"n": 3, "s": "yes"}), "Big")
+        self.assertEqual(route({"n": 3, "s": "no", "m": 1}), "Other")
+        self.assertEqual(route({"n": "3", "s": "prefix"}), "Pre")  # a string never compares as a number
+        self.assertEqual(route({"n": 1, "s": "x", "m": 1}), "Same")
+        self.assertEqual(route({"s": "x"}), "States.Runtime")  # $.n missing outside IsPresent
+        d = tiny({"C": {"Type": "Choice", "Choices": [{"Variable": "$.a", "BooleanEquals": True,
+                                                      "Next": "S"}]},
+                  "S": {"Type": "Succeed"}})
+        ex = StateMachine(d, ScriptedFunction([])).start_execution({"a": False})
+        self.assertEqual(ex.error, "States.NoChoiceMatched")
+
+    def test_map_item_selector_concurrency_and_failure(self):
+        running, peak, lock = [0], [0], threading.Lock()
+
+        def slow(payload, n):
+            with lock:
+                running[0] += 1
+                peak[0] = max(peak[0], running[0])
+            time.sleep(0.05)
+            with lock:
+                running[0] -= 1
+            if payload.get("v") == "boom":
+                return False, {"errorType": "ItemFailed", "errorMessage": str(payload)}
+            return True, {"echo": payload}
+
+        d = tiny({"M": {"Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 2,
+                        "ItemSelector": {"v.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index",
+                                         "c.$": "$.common"},
+                        "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, "StartAt": "T",
+                                          "States": {"T": task(ResultSelector={"e.$": "$.Payload.echo"})}},
+                        "ResultPath": "$.out", "End": True}})
+        fn = ScriptedFunction(slow)
+        ex = StateMachine(d, fn).start_execution({"items": ["a", "b", "c", "d", "e"], "common": 9})
+        self.assertEqual(ex.status, "SUCCEEDED", ex.cause)
+        self.assertEqual(ex.output["out"], [{"e": {"v": v, "i": i, "c": 9}} for i, v in enumerate("abcde")])
+        self.assertEqual(peak[0], 2)
+        peak[0] = 0
+        ex = StateMachine(d, ScriptedFunction(slow), parallel=False).start_execution(
+            {"items": ["a", "b"], "common": 0})
+        self.assertEqual((ex.status, peak[0]), ("SUCCEEDED", 1))
+        # an iteration that fails fails the Map state with its error
+        ex = StateMachine(d, ScriptedFunction(slow)).start_execution({"items": ["a", "boom", "c"], "common": 0})
+        self.assertEqual((ex.status, ex.error), ("FAILED", "ItemFailed"))
+        self.assertEqual(len(ex.events("MapIterationFailed")), 1)
+        # $$.Map is the ItemSelector's only: inside the iteration it does not resolve
+        d2 = json.loads(json.dumps(d))
+        d2["States"]["M"]["ItemProcessor"]["States"]["T"]["Parameters"] = {
+            "FunctionName": "f", "Payload": {"v.$": "$$.Map.Item.Value"}}
+        ex = StateMachine(d2, ScriptedFunction(slow)).start_execution({"items": ["a"], "common": 0})
+        self.assertEqual(ex.error, "States.Runtime")
+
+    def test_context_object(self):
+        d = tiny({"P": {"Type": "Pass", "Parameters": {"t.$": "$$.Execution.StartTime",
+                                                       "n.$": "$$.State.Name"}, "End": True}})
+        ex = StateMachine(d, ScriptedFunction([])).start_execution({})
+        self.assertRegex(ex.output["t"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        self.assertEqual(ex.output["n"], "P")
+        ex = StateMachine(d, ScriptedFunction([])).start_execution({}, start_time="2026-11-25T10:11:12.345Z")
+        self.assertEqual(ex.output["t"], "2026-11-25T10:11:12.345Z")
+
+    def test_unsupported_and_invalid_definitions_raise(self):
+        fn = ScriptedFunction([])
+        cases = [
+            (UnsupportedError, "Foo", tiny({"P": {"Type": "Pass", "End": True, "Foo": 1}})),
+            (UnsupportedError, "TimeoutSeconds", tiny({"T": task(TimeoutSeconds=30)})),
+            (UnsupportedError, "Wait", tiny({"W": {"Type": "Wait", "Seconds": 1, "End": True}})),
+            (UnsupportedError, "Resource", tiny({"T": task(Resource="arn:aws:states:::sqs:sendMessage")})),
+            (UnsupportedError, "Qualifier", tiny({"T": task(Parameters={"FunctionName": "f", "Payload": {},
+                                                                        "Qualifier": "1"})})),
+            (UnsupportedError, "DISTRIBUTED", tiny({"M": {"Type": "Map", "End": True, "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED"}, "StartAt": "S", "States": {"S": {"Type": "Succeed"}}}}})),
+            (UnsupportedError, "unknown field 'Jitter'",
+             tiny({"T": task(Retry=[{"ErrorEquals": ["X"], "Jitter": 1}])})),
+            (UnsupportedError, "wildcards", tiny({"P": {"Type": "Pass", "InputPath": "$.a[*]", "End": True}})),
+            (UnsupportedError, "QueryLanguage", dict(tiny({"S": {"Type": "Succeed"}}), QueryLanguage="JSONata")),
+            (UnsupportedError, "TimestampEquals", tiny({"C": {"Type": "Choice", "Default": "S", "Choices": [
+                {"Variable": "$.t", "TimestampEquals": "2026-01-01T00:00:00Z", "Next": "S"}]},
+                "S": {"Type": "Succeed"}})),
+            (DefinitionError, "States.ALL", tiny({"T": task(Retry=[{"ErrorEquals": ["States.ALL", "X"]}])})),
+            (DefinitionError, "last", tiny({"T": task(Retry=[{"ErrorEquals": ["States.ALL"]},
+                                                             {"ErrorEquals": ["X"]}])})),
+            (DefinitionError, "Nowhere", tiny({"P": {"Type": "Pass", "Next": "Nowhere"}})),
+            (DefinitionError, "Next and End", tiny({"P": {"Type": "Pass"}})),
+            (DefinitionError, "MaxAttempts", tiny({"T": task(Retry=[{"ErrorEquals": ["X"], "MaxAttempts": -1}])})),
+            (DefinitionError, "neither", tiny({"P": {"Type": "Pass", "Parameters": {"a.$": "nope"}, "End": True}})),
+            (DefinitionError, "StartAt", {"StartAt": "Q", "States": {"S": {"Type": "Succeed"}}}),
+        ]
+        for exc, pattern, d in cases:
+            with self.assertRaisesRegex(exc, pattern, msg=json.dumps(d)):
+                StateMachine(d, fn)
+        with self.assertRaises(DefinitionError):
+            StateMachine("{not json", fn)
+
+    def test_runaway_loop_is_stopped(self):
+        d = tiny({"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "Next": "A"}})
+        with self.assertRaises(SimulationLimit):
+            StateMachine(d, ScriptedFunction([]), max_transitions=50).start_execution({})
+
+    def test_data_limit(self):
+        fn = ScriptedFunction([(True, {"big": "x" * 300000})])
+        ex = StateMachine(tiny({"T": task(Retry=[{"ErrorEquals": ["States.ALL"]}])}), fn).start_execution({})
+        self.assertEqual((ex.status, ex.error), ("FAILED", "States.DataLimitExceeded"))
+        self.assertEqual(len(fn.payloads), 1)
+
+    # -- the real definition with a scripted function ------------------------------------------
+
+    def scripted_snapshot(self, segments, incomplete_rounds, commit_status="complete", throttle=(),
+                          segment_status=None):
+        def answer(payload, n):
+            e = payload["export"]
+            if "segment" in e:
+                key = e["segment"]
+                with lock:
+                    count[key] += 1
+                    k = count[key]
+                if (key, k) in throttle:
+                    return TaskFailed("Lambda.TooManyRequestsException", "Rate exceeded")
+                status = "incomplete" if k <= incomplete_rounds.get(key, 0) else "complete"
+                status = segment_status or status
+                return True, {"status": status, "run_id": "2026-11-20T000000Z", "items": 10 * k}
+            return True, {"status": commit_status, "run_id": "2026-11-20T000000Z", "items": 30,
+                          "files": 3}
+
+        lock, count = threading.Lock(), collections.Counter()
+        fn = ScriptedFunction(answer)
+        sm = StateMachine(snapshot_definition(segments=segments), fn, seed=1)
+        return sm.start_execution(scheduled("2026-11-20T00:00:00Z")), fn
+
+    def test_snapshot_definition_with_a_scripted_function(self):
+        ex, fn = self.scripted_snapshot("4", {1: 2, 3: 1})
+        self.assertEqual(ex.status, "SUCCEEDED", ex.cause)
+        segs = collections.Counter(p["export"].get("segment") for p in fn.payloads)
+        self.assertEqual(segs, {0: 1, 1: 3, 2: 1, 3: 2, None: 1})
+        self.assertTrue(fn.payloads[-1]["export"]["commit"])
+        self.assertEqual({p["export"]["total_segments"] for p in fn.payloads[:-1]}, {4})
+        self.assertEqual(ex.output["result"], {"status": "complete", "run_id": "2026-11-20T000000Z",
+                                               "items": 30, "files": 3})
+        self.assertEqual(ex.events("SucceedStateEntered")[-1]["state"], "SnapshotComplete")
+        # one segment: ArrayRange(0, 0, 1)
+        ex, fn = self.scripted_snapshot("1", {})
+        self.assertEqual([p["export"].get("segment") for p in fn.payloads], [0, None])
+        # a throttled invoke is retried by the Lambda.* retrier (2 s, FULL jitter)
+        ex, fn = self.scripted_snapshot("2", {}, throttle={(1, 1)})
+        self.assertEqual(ex.status, "SUCCEEDED", ex.cause)
+        retries = ex.events("RetryScheduled")
+        self.assertEqual([r["error"] for r in retries], ["Lambda.TooManyRequestsException"])
+        self.assertLessEqual(retries[0]["delay_seconds"], 2)
+        # a commit that finds segments not done ends in SnapshotIncomplete
+        ex, fn = self.scripted_snapshot("2", {}, commit_status="incomplete")
+        self.assertEqual((ex.status, ex.error), ("FAILED", "SnapshotIncomplete"))
+        # a segment answer that is neither complete nor incomplete fails, without a commit
+        ex, fn = self.scripted_snapshot("2", {}, segment_status="done")
+        self.assertEqual((ex.status, ex.error), ("FAILED", "UnexpectedAnswer"))
+        self.assertNotIn(True, [p["export"].get("commit") for p in fn.payloads])
+
+
+# ---- the definition driving the real function ---------------------------------------------------
+
+class StateMachineTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.stack = LocalStack(proxy=True, buckets=(BUCKET,))
+        cls.stack.start()
+        try:
+            cls.tmp = tempfile.TemporaryDirectory()
+            env = dict(os.environ, **cls.stack.env)
+            subprocess.run(["/usr/bin/python3", SEED, "--endpoint", cls.stack.dynamodb_upstream_url,
+                            "--table", TABLE, "--items", str(N_ITEMS), "--seed", "11"],
+                           env=env, check=True, capture_output=True)
+            cls.items = cls.stack.aws("dynamodb", "scan", "--table-name", TABLE)["Items"]
+        except BaseException:
+            cls.stack.stop()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stack.stop()
+        cls.tmp.cleanup()
+
+    def setUp(self):
+        self.stack.reset_proxy_stats()
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def servers(self, prefix, timeout_s, n=1, **extra_env):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(self.stack.env)
+        env.update({"ETL_OUTPUT": f"s3://{BUCKET}/{prefix}", "ETL_TABLE": TABLE,
+                    "ETL_SEGMENTS": str(SEGMENTS), "AWS_LAMBDA_LOG_LEVEL": "INFO"})
+        env.update(extra_env)
+        log_dir = tempfile.mkdtemp(prefix="servers-", dir=self.tmp.name)
+        servers = LambdaServers(n, env, timeout_s, log_dir)
+        self.addCleanup(self.stop_servers, servers)
+        return servers.start()
+
+    def stop_servers(self, servers):
+        procs = [s["proc"] for s in servers.servers]
+        leftovers = servers.stop()
+        self.assertEqual(leftovers, [], "bootstraps outlived their local-invoke")
+        for p in procs:
+            self.assertIsNotNone(p.poll())
+
+    def execute(self, servers, exec_input, table=TABLE, start_time=None):
+        sm = StateMachine(snapshot_definition(table=table), servers.invoke, name="SnapshotStateMachine")
+        t0 = time.monotonic()
+        ex = sm.start_execution(exec_input, start_time=start_time)
+        ex.seconds = time.monotonic() - t0
+        return ex
+
+    def s3_keys(self, prefix):
+        out = self.stack.aws("s3api", "list-objects-v2", "--bucket", BUCKET, "--prefix", prefix)
+        return {o["Key"]: o for o in (out or {}).get("Contents", [])}
+
+    def get(self, key):
+        dest = os.path.join(self.tmp.name, "obj")
+        self.stack.aws("s3api", "get-object", "--bucket", BUCKET, "--key", key, dest)
+        with open(dest, "rb") as f:
+            return f.read()
+
+    def segment_calls(self, ex):
+        return [(c["payload"]["export"].get("segment"), c["answer"].get("status") if c["ok"] else None)
+                for c in ex.invocations()]
+
+    def assert_drove_the_function(self, ex, servers, failures_retried=False):
+        """The execution succeeded; each segment was invoked until it answered "complete" (again
+        only after "incomplete"; after a function error only with failures_retried, and then
+        each failure was retried by the Retry); the commit ran last and ended the run."""
+        self.assertEqual(ex.status, "SUCCEEDED",
+                         f"{ex.error}: {ex.cause}\n{servers.logs()[-6000:]}")
+        calls = self.segment_calls(ex)
+        failed = [c for c in ex.invocations() if not c["ok"]]
+        if failures_retried:
+            retried = collections.Counter(e["path"] for e in ex.events("RetryScheduled"))
+            self.assertEqual(collections.Counter(c["path"] for c in failed), retried)
+        else:
+            self.assertEqual(failed, [])
+            self.assertEqual(ex.events("RetryScheduled"), [])
+        by_segment = collections.defaultdict(list)
+        for seg, status in calls[:-1]:
+            by_segment[seg].append(status)
+        self.assertEqual(sorted(by_segment), list(range(SEGMENTS)), calls)
+        for seg, statuses in by_segment.items():
+            # invoked again exactly while it answered "incomplete" (or failed and was retried)
+            self.assertEqual(statuses[-1], "complete", (seg, statuses))
+            self.assertEqual(set(statuses[:-1]) - {"incomplete", None}, set(), (seg, statuses))
+        # the Map started every iteration at once (MaxConcurrency 40)
+        started = [e["id"] for e in ex.events("MapIterationStarted")]
+        self.assertEqual(len(started), SEGMENTS)
+        self.assertLess(max(started), min(e["id"] for e in ex.events("MapIterationSucceeded")))
+        self.assertEqual(calls[-1], (None, "complete"), "the commit runs last")
+        self.assertTrue(ex.invocations()[-1]["payload"]["export"]["commit"])
+        self.assertEqual(ex.events("SucceedStateEntered")[-1]["state"], "SnapshotComplete")
+        self.assertEqual(ex.output["result"]["items"], N_ITEMS)
+        self.assertEqual(self.stack.proxy_stats()["signature_failures"], 0)
+        return by_segment
+
+    def assert_run_folder(self, prefix, run_id):
+        run_prefix = f"{prefix}{TABLE}/snapshots/run={run_id}/"
+        objects = self.s3_keys(run_prefix)
+        self.assertIn(run_prefix + "_SUCCESS", objects)
+        manifest = json.loads(self.get(run_prefix + "_meta/manifest.json"))
+        self.assertEqual(manifest["item_count"], N_ITEMS)
+        self.assertEqual(manifest["segments"], SEGMENTS)
+        parts = sorted(k for k in objects if k[len(run_prefix):].startswith("part-"))
+        self.assertEqual(len(manifest["files"]), len(parts))
+        self.assertEqual(sum(f["records"] for f in manifest["files"]), N_ITEMS)
+        rows = []
+        for key in parts:
+            rows.extend(json.loads(line) for line in gzip.decompress(self.get(key)).decode().splitlines())
+        # every seeded key exactly once ...
+        pks = collections.Counter(r["pk"] for r in rows)
+        self.assertEqual(set(pks), {it["pk"]["S"] for it in self.items})
+        self.assertEqual(max(pks.values()), 1)
+        self.assertEqual(len(rows), len(self.items))
+        # ... and every row exactly as the table holds it (numbers digit for digit)
+        want = collections.Counter()
+        for it in self.items:
+            row = {k: ddbgen.plain(v) for k, v in it.items()}
+            row.update({"_op": "SNAPSHOT", "_seq": None, "_ts": run_iso(run_id), "_table": TABLE,
+                        "_event_id": None})
+            want[ddbgen.freeze(row)] += 1
+        got = collections.Counter()
+        for key in parts:
+            for r in ddbgen.read_object(key, self.get(key)):
+                got[ddbgen.freeze(r)] += 1
+        self.assertEqual(sum((want - got).values()), 0, "rows missing")
+        self.assertEqual(sum((got - want).values()), 0, "rows unexpected")
+        return manifest
+
+    # -- tests --------------------------------------------------------------------------------
+
+    SHORT = dict(ETL_MAX_RCU="3", ETL_SCAN_PAGE_LIMIT="50", ETL_EXPORT_OBJECT_BYTES=str(1024 * 1024))
+
+    def test_scheduled_snapshot_resumed_across_short_invocations(self):
+        """3-second invocations and a read-capacity budget of 3 units/s (as test_export's
+        resumption test) make every segment answer "incomplete" before it is done. One
+        --serve server: the Map's iterations take turns on it (a reserved concurrency of 1)."""
+        prefix = "sfn-short/"
+        servers = self.servers(prefix, 3, **self.SHORT)
+        event = scheduled("2026-11-20T00:00:00Z")
+        ex = self.execute(servers, event)
+        by_segment = self.assert_drove_the_function(ex, servers)
+        self.assertTrue(all(len(s) > 1 for s in by_segment.values()), by_segment)
+        self.assertTrue(all(r[2] == "ok" for r in servers.calls))
+        run_id = "2026-11-20T000000Z"
+        self.assertEqual(ex.output["result"]["run_id"], run_id)
+        manifest = self.assert_run_folder(prefix, run_id)
+        self.assertEqual(manifest["segment_invocations"], sum(len(s) for s in by_segment.values()))
+        print(f"\n  short-timeout execution: {ex.seconds:.1f} s, {len(ex.invocations())} invocations "
+              f"({ {k: len(v) for k, v in sorted(by_segment.items())} } per segment + commit), "
+              f"{ex.transitions} transitions, {len(ex.history)} history events", file=sys.stderr)
+
+        # The same execution again (a redelivered schedule, a re-run by hand): nothing changes.
+        before = self.s3_keys(f"{prefix}{TABLE}/")
+        again = self.execute(servers, event)
+        self.assertEqual(self.assert_drove_the_function(again, servers),
+                         {s: ["complete"] for s in range(SEGMENTS)})
+        after = self.s3_keys(f"{prefix}{TABLE}/")
+        self.assertEqual({k: (v["ETag"], v["LastModified"], v["Size"]) for k, v in before.items()},
+                         {k: (v["ETag"], v["LastModified"], v["Size"]) for k, v in after.items()})
+
+    def test_concurrent_segments(self):
+        """One --serve server per segment, so the segments' invocations overlap as on Lambda.
+        A segment invocation reads only its own checkpoint (and the run's run.json), never the
+        others', so overlapping segments cannot fail one another. The one shared document is
+        run.json, which the first invocations of a run may create at the same moment; s3rver
+        rewrites an object in place (real S3 PUTs are atomic), so a read of it can come back torn
+        here: only that failure is tolerated, and it must be retried by the definition's
+        States.ALL retrier. The run must still be exactly once."""
+        prefix = "sfn-concurrent/"
+        servers = self.servers(prefix, 3, n=SEGMENTS, **self.SHORT)
+        ex = self.execute(servers, scheduled("2026-11-22T00:00:00Z"))
+        by_segment = self.assert_drove_the_function(ex, servers, failures_retried=True)
+        self.assertGreater(len({c[0] for c in servers.calls}), 1, "the invocations overlapped")
+        failed = [c for c in ex.invocations() if not c["ok"]]
+        for c in failed:
+            self.assertIn("run.json", c["answer"]["errorMessage"], c)
+        self.assert_run_folder(prefix, "2026-11-22T000000Z")
+        print(f"\n  concurrent execution: {ex.seconds:.1f} s, {len(ex.invocations())} invocations, "
+              f"{len(failed)} failed and retried "
+              f"({', '.join(c['answer']['errorMessage'][:90] for c in failed) or 'none'})",
+              file=sys.stderr)
+
+    def test_input_without_time_uses_execution_start_time(self):
+        prefix = "sfn-start/"
+        servers = self.servers(prefix, 60)
+        ex = self.execute(servers, {}, start_time="2026-11-25T10:11:12.345Z")
+        by_segment = self.assert_drove_the_function(ex, servers)
+        self.assertEqual(by_segment, {s: ["complete"] for s in range(SEGMENTS)})
+        self.assertEqual({c["payload"]["export"]["time"] for c in ex.invocations()},
+                         {"2026-11-25T10:11:12.345Z"})
+        run_id = "2026-11-25T101112Z"
+        self.assertEqual(ex.output["result"]["run_id"], run_id)
+        self.assert_run_folder(prefix, run_id)
+
+    def test_bad_table_name_fails_without_retry(self):
+        prefix = "sfn-bad/"
+        servers = self.servers(prefix, 60)
+        ex = self.execute(servers, scheduled("2026-11-21T00:00:00Z"), table="x")
+        self.assertEqual(ex.status, "FAILED")
+        self.assertEqual(ex.error, "InvalidExportRequest", ex.cause)
+        self.assertEqual(json.loads(ex.cause)["errorType"], "InvalidExportRequest")
+        self.assertEqual(ex.events("RetryScheduled"), [], "MaxAttempts 0: not retried")
+        calls = ex.invocations()
+        segs = [c["payload"]["export"]["segment"] for c in calls]
+        self.assertTrue(1 <= len(segs) <= SEGMENTS and len(set(segs)) == len(segs), segs)
+        self.assertFalse(any(c["ok"] for c in calls))
+        self.assertTrue(all(r[2] == "error" for r in servers.calls))
+        self.assertFalse(any("commit" in c["payload"]["export"] for c in calls))
+        self.assertEqual(ex.events("MapStateFailed")[0]["error"], "InvalidExportRequest")
+        self.assertEqual(self.s3_keys(prefix), {})
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
