@@ -55,6 +55,9 @@ MUST_CHECK enum err_code buf_append_hex(struct buf *b, const uint8_t *p, size_t 
 /* Appends s as a JSON string literal, quotes included (control chars escaped; UTF-8 kept). */
 MUST_CHECK enum err_code
 buf_append_json_str(struct buf *b, const char *s, size_t n, struct err *err);
+/* Writes the UTF-8 form of a Unicode scalar value (at most 0x10FFFF, not a surrogate) into out;
+ * returns its length, 1 to 4. */
+size_t buf_utf8_encode(uint32_t cp, uint8_t out[4]);
 /* Marks n bytes written in place after buf_reserve (like sdsIncrLen). */
 void buf_commit(struct buf *b, size_t n);
 /* Drops bytes from the end so that len == new_len (new_len <= len). */

@@ -8,73 +8,85 @@
 
 #include <openssl/evp.h>
 
-enum err_code digest_md5_init(struct digest_md5 *d, struct err *err)
+/* The streaming digests share one EVP life cycle: new + init, update, final + re-init, free. */
+static enum err_code evp_start(void **ctx_out, const EVP_MD *md, const char *what, struct err *err)
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_md5(), NULL) != 1) {
+    if (ctx == NULL || EVP_DigestInit_ex(ctx, md, NULL) != 1) {
         EVP_MD_CTX_free(ctx);
-        d->ctx = NULL;
-        return err_set(err, ERR_NOMEM, "MD5 context");
+        *ctx_out = NULL;
+        return err_set(err, ERR_NOMEM, "%s context", what);
     }
-    d->ctx = ctx;
+    *ctx_out = ctx;
     return ERR_OK;
+}
+
+static void evp_update(void *ctx, const void *p, size_t n)
+{
+    if (n > 0) {
+        (void)EVP_DigestUpdate(ctx, p, n);
+    }
+}
+
+/* Finishes into out and restarts the context, so it can be reused at once. */
+static void evp_finish(void *ctx, const EVP_MD *md, uint8_t *out)
+{
+    unsigned int len = 0;
+    (void)EVP_DigestFinal_ex(ctx, out, &len);
+    (void)EVP_DigestInit_ex(ctx, md, NULL);
+}
+
+static void evp_free(void **ctx)
+{
+    if (*ctx != NULL) {
+        EVP_MD_CTX_free(*ctx);
+        *ctx = NULL;
+    }
+}
+
+enum err_code digest_md5_init(struct digest_md5 *d, struct err *err)
+{
+    return evp_start(&d->ctx, EVP_md5(), "MD5", err);
 }
 
 void digest_md5_update(struct digest_md5 *d, const void *p, size_t n)
 {
-    if (n > 0) {
-        (void)EVP_DigestUpdate(d->ctx, p, n);
-    }
+    evp_update(d->ctx, p, n);
 }
 
 void digest_md5_final(struct digest_md5 *d, uint8_t out[DIGEST_MD5_BYTES])
 {
-    unsigned int len = 0;
-    (void)EVP_DigestFinal_ex(d->ctx, out, &len);
-    (void)EVP_DigestInit_ex(d->ctx, EVP_md5(), NULL);
+    evp_finish(d->ctx, EVP_md5(), out);
 }
 
 void digest_md5_cleanup(struct digest_md5 *d)
 {
-    if (d != NULL && d->ctx != NULL) {
-        EVP_MD_CTX_free(d->ctx);
-        d->ctx = NULL;
+    if (d != NULL) {
+        evp_free(&d->ctx);
     }
 }
 
 enum err_code digest_sha256_init(struct digest_sha256 *d, struct err *err)
 {
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-        EVP_MD_CTX_free(ctx);
-        d->ctx = NULL;
-        return err_set(err, ERR_NOMEM, "SHA-256 context");
-    }
-    d->ctx = ctx;
-    return ERR_OK;
+    return evp_start(&d->ctx, EVP_sha256(), "SHA-256", err);
 }
 
 void digest_sha256_update(struct digest_sha256 *d, const void *p, size_t n)
 {
-    if (n > 0) {
-        (void)EVP_DigestUpdate(d->ctx, p, n);
-    }
+    evp_update(d->ctx, p, n);
 }
 
 void digest_sha256_final_hex(struct digest_sha256 *d, char out[DIGEST_SHA256_HEX])
 {
     uint8_t sum[DIGEST_SHA256_BYTES];
-    unsigned int len = 0;
-    (void)EVP_DigestFinal_ex(d->ctx, sum, &len);
-    (void)EVP_DigestInit_ex(d->ctx, EVP_sha256(), NULL);
+    evp_finish(d->ctx, EVP_sha256(), sum);
     digest_hex(sum, sizeof(sum), out, DIGEST_SHA256_HEX);
 }
 
 void digest_sha256_cleanup(struct digest_sha256 *d)
 {
-    if (d != NULL && d->ctx != NULL) {
-        EVP_MD_CTX_free(d->ctx);
-        d->ctx = NULL;
+    if (d != NULL) {
+        evp_free(&d->ctx);
     }
 }
 

@@ -69,6 +69,19 @@ void err_set_type(struct err *err, const char *type)
     copy_str(err->aws_code, sizeof(err->aws_code), type);
 }
 
+static bool in_list(const char *aws_code, const char *const *codes, size_t n)
+{
+    if (aws_code == NULL) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(aws_code, codes[i]) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 bool err_is_throttling_code(const char *aws_code)
 {
     /* The AWS SDKs' standard retry mode treats these as throttling (retry with backoff). */
@@ -88,15 +101,7 @@ bool err_is_throttling_code(const char *aws_code)
         "PriorRequestNotComplete",
         "EC2ThrottledException",
     };
-    if (aws_code == NULL || aws_code[0] == '\0') {
-        return false;
-    }
-    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
-        if (strcmp(aws_code, codes[i]) == 0) {
-            return true;
-        }
-    }
-    return false;
+    return in_list(aws_code, codes, sizeof(codes) / sizeof(codes[0]));
 }
 
 static bool is_transient_code(const char *aws_code)
@@ -106,15 +111,7 @@ static bool is_transient_code(const char *aws_code)
         "RequestTimeout",      "RequestTimeoutException", "InternalError",
         "InternalServerError", "ServiceUnavailable",      "InternalFailure",
     };
-    if (aws_code == NULL) {
-        return false;
-    }
-    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
-        if (strcmp(aws_code, codes[i]) == 0) {
-            return true;
-        }
-    }
-    return false;
+    return in_list(aws_code, codes, sizeof(codes) / sizeof(codes[0]));
 }
 
 enum err_code err_from_http(struct err *err,

@@ -22,11 +22,17 @@ static enum err_code fail(struct scan *s, const char *what)
                    (size_t)(s->p - s->start), what);
 }
 
+static const uint8_t *skip_ws_p(const uint8_t *p, const uint8_t *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) {
+        p++;
+    }
+    return p;
+}
+
 static void skip_ws(struct scan *s)
 {
-    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r')) {
-        s->p++;
-    }
+    s->p = skip_ws_p(s->p, s->end);
 }
 
 static int hexval(uint8_t c)
@@ -311,14 +317,6 @@ enum err_code json_validate(struct cur text, int max_depth, struct json_val *roo
 
 /* ---- iteration over validated text ---- */
 
-static const uint8_t *skip_ws_p(const uint8_t *p, const uint8_t *end)
-{
-    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) {
-        p++;
-    }
-    return p;
-}
-
 static const uint8_t *skip_string_p(const uint8_t *p, const uint8_t *end)
 {
     p++;
@@ -517,25 +515,7 @@ static size_t decode_escape(const uint8_t *p, const uint8_t *end, uint8_t *out, 
         if (cp >= 0xD800 && cp <= 0xDFFF) {
             cp = 0xFFFD; /* a lone surrogate has no UTF-8 form */
         }
-        if (cp < 0x80) {
-            out[0] = (uint8_t)cp;
-            *out_len = 1;
-        } else if (cp < 0x800) {
-            out[0] = (uint8_t)(0xC0 | (cp >> 6));
-            out[1] = (uint8_t)(0x80 | (cp & 0x3F));
-            *out_len = 2;
-        } else if (cp < 0x10000) {
-            out[0] = (uint8_t)(0xE0 | (cp >> 12));
-            out[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-            out[2] = (uint8_t)(0x80 | (cp & 0x3F));
-            *out_len = 3;
-        } else {
-            out[0] = (uint8_t)(0xF0 | (cp >> 18));
-            out[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3F));
-            out[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3F));
-            out[3] = (uint8_t)(0x80 | (cp & 0x3F));
-            *out_len = 4;
-        }
+        *out_len = buf_utf8_encode(cp, out);
         return used;
     }
     default:
@@ -574,11 +554,11 @@ bool json_string_eq(const struct json_val *str, const char *s)
         return false;
     }
     struct cur in = json_string_inner(str);
-    size_t n = strlen(s);
     if (json_string_is_plain(str)) {
-        return in.len == n && (n == 0 || memcmp(in.ptr, s, n) == 0);
+        return cur_eq_str(in, s);
     }
     /* Rare: compare through a decode without allocating. */
+    size_t n = strlen(s);
     const uint8_t *p = in.ptr;
     const uint8_t *end = in.ptr + in.len;
     size_t i = 0;
@@ -606,10 +586,8 @@ bool json_string_copy(const struct json_val *str, char *dst, size_t cap)
     }
     struct buf b = BUF_INIT(cap - 1);
     struct err e = ERR_INIT;
-    bool ok = json_string_unescape(str, &b, &e) == ERR_OK && b.len < cap;
-    if (ok) {
-        memcpy(dst, buf_cstr(&b), b.len + 1);
-    } else {
+    bool ok = json_string_unescape(str, &b, &e) == ERR_OK && cur_copy_to(buf_cur(&b), dst, cap);
+    if (!ok) {
         dst[0] = '\0';
     }
     buf_cleanup(&b);

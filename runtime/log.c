@@ -17,6 +17,8 @@
 
 #include <openssl/crypto.h>
 
+#include "sys.h"
+
 #define LOG_MAX_SECRETS    16
 #define LOG_MESSAGE_MAX    4096
 #define LOG_REQUEST_ID_MAX 128
@@ -40,10 +42,11 @@ static struct log_state g_log = {
 };
 
 static const char *const level_names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
+#define LOG_LEVEL_COUNT (sizeof(level_names) / sizeof(level_names[0]))
 
 const char *log_level_name(enum log_level level)
 {
-    if ((int)level < 0 || (size_t)level >= sizeof(level_names) / sizeof(level_names[0])) {
+    if ((int)level < 0 || (size_t)level >= LOG_LEVEL_COUNT) {
         return "INFO";
     }
     return level_names[level];
@@ -63,12 +66,12 @@ enum err_code log_configure(const char *format, const char *level, struct err *e
     }
     if (level != NULL && level[0] != '\0') {
         size_t i = 0;
-        for (; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+        for (; i < LOG_LEVEL_COUNT; i++) {
             if (strcasecmp(level, level_names[i]) == 0) {
                 break;
             }
         }
-        if (i == sizeof(level_names) / sizeof(level_names[0])) {
+        if (i == LOG_LEVEL_COUNT) {
             return err_set(
                 err, ERR_CONFIG,
                 "AWS_LAMBDA_LOG_LEVEL=\"%.64s\": expected TRACE, DEBUG, INFO, WARN, ERROR or FATAL",
@@ -347,8 +350,15 @@ static void default_sink(void *ctx, const char *line, size_t len)
     }
 }
 
+/* Redacts line, ends it with a newline and hands it to the sink; the caller holds the lock. */
 static void emit(struct buf *line)
 {
+    struct err err = ERR_INIT;
+    line->len = log_redact((char *)line->data, line->len, (const char *const *)g_log.secrets,
+                           g_log.n_secrets);
+    if (buf_append_byte(line, '\n', &err) != ERR_OK) {
+        return;
+    }
     log_sink_fn sink = g_log.sink != NULL ? g_log.sink : default_sink;
     sink(g_log.sink_ctx, (const char *)line->data, line->len);
 }
@@ -368,21 +378,13 @@ void log_write(enum log_level level,
     (void)vsnprintf(message, sizeof(message), fmt, ap);
     va_end(ap);
 
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t now_ms = sys_wall_ms(sys_real());
 
     struct buf line = BUF_INIT(0);
     struct err err = ERR_INIT;
     pthread_mutex_lock(&g_log.lock);
-    enum err_code rc = log_render(&line, g_log.format, now_ms, level, g_log.request_id, message,
-                                  fields, n_fields, &err);
-    if (rc == ERR_OK) {
-        line.len = log_redact((char *)line.data, line.len, (const char *const *)g_log.secrets,
-                              g_log.n_secrets);
-        rc = buf_append_byte(&line, '\n', &err);
-    }
-    if (rc == ERR_OK) {
+    if (log_render(&line, g_log.format, now_ms, level, g_log.request_id, message, fields, n_fields,
+                   &err) == ERR_OK) {
         emit(&line);
     }
     pthread_mutex_unlock(&g_log.lock);
@@ -394,9 +396,7 @@ void log_raw_line(const char *line, size_t len)
     struct buf b = BUF_INIT(0);
     struct err err = ERR_INIT;
     pthread_mutex_lock(&g_log.lock);
-    if (buf_append(&b, line, len, &err) == ERR_OK && buf_append_byte(&b, '\n', &err) == ERR_OK) {
-        b.len =
-            log_redact((char *)b.data, b.len, (const char *const *)g_log.secrets, g_log.n_secrets);
+    if (buf_append(&b, line, len, &err) == ERR_OK) {
         emit(&b);
     }
     pthread_mutex_unlock(&g_log.lock);

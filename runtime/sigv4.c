@@ -15,15 +15,16 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#define SHA256_BYTES 32
+#include "digest.h"
+
 /* 9999-12-31T23:59:59Z: X-Amz-Date has four year digits. */
 #define AMZ_DATE_MAX_EPOCH_S 253402300799LL
 
 _Static_assert(SIGV4_ADDED_HEADERS_MAX == 4, "token, date, content hash, authorization");
-_Static_assert(2 * SHA256_BYTES <= SIGV4_PAYLOAD_HASH_MAX, "a hex SHA-256 fits payload_hash");
+_Static_assert(2 * DIGEST_SHA256_BYTES <= SIGV4_PAYLOAD_HASH_MAX,
+               "a hex SHA-256 fits payload_hash");
 
 static const char HEX_UPPER[] = "0123456789ABCDEF";
-static const char HEX_LOWER[] = "0123456789abcdef";
 
 /* RFC 3986 unreserved characters: the only bytes SigV4 leaves unencoded. */
 static bool is_unreserved(uint8_t c)
@@ -65,15 +66,6 @@ static int hex_value(uint8_t c)
     return -1;
 }
 
-static void hex_lower(char *out, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = HEX_LOWER[p[i] >> 4];
-        out[2 * i + 1] = HEX_LOWER[p[i] & 0x0f];
-    }
-    out[2 * n] = '\0';
-}
-
 /* Byte order with the shorter string first on a tie, so "Param" sorts before "Param-3". */
 static int compare_bytes(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
 {
@@ -86,10 +78,11 @@ static int compare_bytes(const uint8_t *a, size_t a_len, const uint8_t *b, size_
 }
 
 static enum err_code
-sha256_digest(const void *p, size_t n, uint8_t out[SHA256_BYTES], struct err *err)
+sha256_digest(const void *p, size_t n, uint8_t out[DIGEST_SHA256_BYTES], struct err *err)
 {
     unsigned int len = 0;
-    if (EVP_Digest(n > 0 ? p : "", n, out, &len, EVP_sha256(), NULL) != 1 || len != SHA256_BYTES) {
+    if (EVP_Digest(n > 0 ? p : "", n, out, &len, EVP_sha256(), NULL) != 1 ||
+        len != DIGEST_SHA256_BYTES) {
         return err_set(err, ERR_NOMEM, "sigv4: libcrypto SHA-256 failed");
     }
     return ERR_OK;
@@ -99,13 +92,13 @@ static enum err_code hmac_sha256(const uint8_t *key,
                                  size_t key_len,
                                  const void *msg,
                                  size_t n,
-                                 uint8_t out[SHA256_BYTES],
+                                 uint8_t out[DIGEST_SHA256_BYTES],
                                  struct err *err)
 {
     unsigned int len = 0;
     if (key_len > INT_MAX ||
         HMAC(EVP_sha256(), key, (int)key_len, n > 0 ? msg : "", n, out, &len) == NULL ||
-        len != SHA256_BYTES) {
+        len != DIGEST_SHA256_BYTES) {
         return err_set(err, ERR_NOMEM, "sigv4: libcrypto HMAC-SHA256 failed");
     }
     return ERR_OK;
@@ -593,8 +586,8 @@ enum err_code sigv4_string_to_sign(struct buf *out,
                                    struct cur canonical_request,
                                    struct err *err)
 {
-    uint8_t digest[SHA256_BYTES];
-    char digest_hex[2 * SHA256_BYTES + 1];
+    uint8_t digest[DIGEST_SHA256_BYTES];
+    char hash_hex[DIGEST_SHA256_HEX];
     if (amz_date == NULL || strlen(amz_date) != SIGV4_AMZ_DATE_LEN) {
         return err_set(err, ERR_INVALID_INPUT, "sigv4: X-Amz-Date must be 16 characters");
     }
@@ -605,9 +598,9 @@ enum err_code sigv4_string_to_sign(struct buf *out,
     if (rc != ERR_OK) {
         return rc;
     }
-    hex_lower(digest_hex, digest, sizeof(digest));
+    digest_hex(digest, sizeof(digest), hash_hex, sizeof(hash_hex));
     return buf_printf(out, err, "%s\n%s\n%.8s/%s/%s/aws4_request\n%s", SIGV4_ALGORITHM, amz_date,
-                      amz_date, region, service, digest_hex);
+                      amz_date, region, service, hash_hex);
 }
 
 static void put_digits(char *p, int value, int width)
@@ -653,9 +646,9 @@ enum err_code sigv4_signing_key(const char *secret_access_key,
                                 struct err *err)
 {
     uint8_t k_secret[4 + SIGV4_SECRET_MAX];
-    uint8_t k_date[SHA256_BYTES];
-    uint8_t k_region[SHA256_BYTES];
-    uint8_t k_service[SHA256_BYTES];
+    uint8_t k_date[DIGEST_SHA256_BYTES];
+    uint8_t k_region[DIGEST_SHA256_BYTES];
+    uint8_t k_service[DIGEST_SHA256_BYTES];
     enum err_code rc = ERR_OK;
     size_t secret_len = secret_access_key != NULL ? strlen(secret_access_key) : 0;
     if (date == NULL || region == NULL || service == NULL) {
@@ -691,16 +684,6 @@ out:
     return rc;
 }
 
-static bool copy_str(char *dst, size_t cap, const char *src)
-{
-    size_t n = strlen(src);
-    if (n >= cap) {
-        return false;
-    }
-    memcpy(dst, src, n + 1);
-    return true;
-}
-
 enum err_code sigv4_key_cache_get(struct sigv4_key_cache *cache,
                                   const struct sigv4_credentials *creds,
                                   const char *date,
@@ -721,10 +704,12 @@ enum err_code sigv4_key_cache_get(struct sigv4_key_cache *cache,
         return ERR_OK;
     }
     sigv4_key_cache_cleanup(cache);
-    if (!copy_str(cache->date, sizeof(cache->date), date) ||
-        !copy_str(cache->region, sizeof(cache->region), region) ||
-        !copy_str(cache->service, sizeof(cache->service), service) ||
-        !copy_str(cache->access_key_id, sizeof(cache->access_key_id), creds->access_key_id)) {
+    /* The cache stays invalid if one does not fit, so a partial copy is never matched. */
+    if (!cur_copy_to(cur_from_str(date), cache->date, sizeof(cache->date)) ||
+        !cur_copy_to(cur_from_str(region), cache->region, sizeof(cache->region)) ||
+        !cur_copy_to(cur_from_str(service), cache->service, sizeof(cache->service)) ||
+        !cur_copy_to(cur_from_str(creds->access_key_id), cache->access_key_id,
+                     sizeof(cache->access_key_id))) {
         return err_set(err, ERR_INVALID_INPUT,
                        "sigv4: scope too long to cache (date 8, region and service %d, access key "
                        "id %d characters at most)",
@@ -918,10 +903,10 @@ static enum err_code set_payload_hash(const struct sigv4_request *req,
         memcpy(res->payload_hash, params->payload_hash, strlen(params->payload_hash) + 1);
         return ERR_OK;
     }
-    uint8_t digest[SHA256_BYTES];
+    uint8_t digest[DIGEST_SHA256_BYTES];
     enum err_code rc = sha256_digest(req->body.ptr, req->body.len, digest, err);
     if (rc == ERR_OK) {
-        hex_lower(res->payload_hash, digest, sizeof(digest));
+        digest_hex(digest, sizeof(digest), res->payload_hash, sizeof(res->payload_hash));
     }
     return rc;
 }
@@ -935,7 +920,7 @@ enum err_code sigv4_sign(const struct sigv4_request *req,
 {
     struct buf signed_headers = BUF_INIT(SIGV4_TEXT_MAX_BYTES);
     uint8_t key[SIGV4_KEY_BYTES] = {0};
-    uint8_t mac[SHA256_BYTES] = {0};
+    uint8_t mac[DIGEST_SHA256_BYTES] = {0};
     struct http_header all[SIGV4_MAX_HEADERS];
     enum err_code rc = check_inputs(req, creds, params, res, err);
     if (rc != ERR_OK) {
@@ -997,7 +982,7 @@ enum err_code sigv4_sign(const struct sigv4_request *req,
     if (rc != ERR_OK) {
         goto out;
     }
-    hex_lower(res->signature, mac, sizeof(mac));
+    digest_hex(mac, sizeof(mac), res->signature, sizeof(res->signature));
 
     /* Task 4 */
     rc = buf_printf(&res->authorization, err,

@@ -3,8 +3,6 @@
  */
 #include "xml.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 bool xml_next(struct cur doc, const char *tag, size_t *pos, struct cur *inner)
@@ -59,30 +57,6 @@ bool xml_next(struct cur doc, const char *tag, size_t *pos, struct cur *inner)
         i = at + 1;
     }
     return false;
-}
-
-static size_t utf8_encode(unsigned long cp, char out[4])
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
 }
 
 /*
@@ -153,8 +127,8 @@ enum err_code xml_decode(struct cur raw, struct buf *out, struct err *err)
             const char *semi = memchr(p, ';', (size_t)(end - p));
             unsigned long cp = 0;
             if (semi != NULL && char_ref(p + 1, semi, &cp)) {
-                char u[4];
-                rc = buf_append(out, u, utf8_encode(cp, u), err);
+                uint8_t u[4];
+                rc = buf_append(out, u, buf_utf8_encode((uint32_t)cp, u), err);
                 p = semi + 1;
                 continue;
             }
@@ -176,10 +150,8 @@ bool xml_text_copy(struct cur doc, const char *tag, char *dst, size_t cap)
     }
     struct buf b = BUF_INIT(cap - 1); /* cap 1 gives max 0, which buf reads as "no limit" */
     struct err e = ERR_INIT;
-    bool ok = xml_decode(inner, &b, &e) == ERR_OK && b.len < cap;
-    if (ok) {
-        memcpy(dst, buf_cstr(&b), b.len + 1);
-    } else {
+    bool ok = xml_decode(inner, &b, &e) == ERR_OK && cur_copy_to(buf_cur(&b), dst, cap);
+    if (!ok) {
         dst[0] = '\0';
     }
     buf_cleanup(&b);

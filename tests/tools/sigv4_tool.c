@@ -134,7 +134,7 @@ static enum err_code run(struct err *err)
     if (rc != ERR_OK) {
         goto out;
     }
-    req.body = cur_from_str(get_str(spec, "body") != NULL ? get_str(spec, "body") : "");
+    req.body = cur_from_str(get_str(spec, "body")); /* absent is an empty body */
     struct sigv4_credentials creds = {
         .access_key_id = get_str(spec, "access_key"),
         .secret_access_key = get_str(spec, "secret_key"),

@@ -71,6 +71,33 @@ static void test_json_escape(void **state)
     buf_cleanup(&b);
 }
 
+static void test_utf8_encode(void **state)
+{
+    (void)state;
+    static const struct {
+        uint32_t cp;
+        const char *utf8;
+    } rows[] = {
+        {0x41, "A"},
+        {0x7F, "\x7f"},
+        {0x80, "\xc2\x80"},
+        {0xE9, "\xc3\xa9"},
+        {0x7FF, "\xdf\xbf"},
+        {0x800, "\xe0\xa0\x80"},
+        {0x65E5, "\xe6\x97\xa5"},
+        {0xFFFD, "\xef\xbf\xbd"},
+        {0x10000, "\xf0\x90\x80\x80"},
+        {0x1F600, "\xf0\x9f\x98\x80"},
+        {0x10FFFF, "\xf4\x8f\xbf\xbf"},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        uint8_t out[4];
+        size_t n = buf_utf8_encode(rows[i].cp, out);
+        assert_int_equal(n, strlen(rows[i].utf8));
+        assert_memory_equal(out, rows[i].utf8, n);
+    }
+}
+
 static void test_cursors(void **state)
 {
     (void)state;
@@ -93,11 +120,9 @@ static void test_cursors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_append_and_ceiling),
-        cmocka_unit_test(test_growth_is_geometric),
-        cmocka_unit_test(test_printf_and_hex),
-        cmocka_unit_test(test_json_escape),
-        cmocka_unit_test(test_cursors),
+        cmocka_unit_test(test_append_and_ceiling), cmocka_unit_test(test_growth_is_geometric),
+        cmocka_unit_test(test_printf_and_hex),     cmocka_unit_test(test_json_escape),
+        cmocka_unit_test(test_utf8_encode),        cmocka_unit_test(test_cursors),
     };
     return cmocka_run_group_tests_name("buf", tests, NULL, NULL);
 }
