@@ -211,9 +211,7 @@ static enum err_code fetch_container(struct creds_provider *p, struct creds *out
 out:
     OPENSSL_cleanse(token, sizeof(token));
     /* The response held secrets: wipe before freeing. */
-    if (resp.body.data != NULL) {
-        OPENSSL_cleanse(resp.body.data, resp.body.cap);
-    }
+    buf_cleanup_secure(&resp.body);
     http_response_cleanup(&resp);
     return rc;
 }

@@ -172,13 +172,12 @@ enum err_code aws_endpoints_load(struct aws_endpoints *eps, char *const *envp, s
 
 void endpoint_host_header(const struct endpoint *ep, const char *bucket, char *out, size_t cap)
 {
+    char port[sizeof(":65535")] = "";
     if (ep->port != 0) {
-        snprintf(out, cap, "%s%s%s:%d", bucket != NULL ? bucket : "", bucket != NULL ? "." : "",
-                 ep->host, ep->port);
-    } else {
-        snprintf(out, cap, "%s%s%s", bucket != NULL ? bucket : "", bucket != NULL ? "." : "",
-                 ep->host);
+        snprintf(port, sizeof(port), ":%d", ep->port);
     }
+    snprintf(out, cap, "%s%s%s%s", bucket != NULL ? bucket : "", bucket != NULL ? "." : "",
+             ep->host, port);
 }
 
 bool aws_endpoints_s3_path_style(const struct aws_endpoints *eps, const char *bucket)

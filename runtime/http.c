@@ -3,7 +3,6 @@
  */
 #include "http.h"
 
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -85,35 +84,4 @@ const char *http_ca_bundle_probe(const char *ssl_cert_file, bool (*exists)(const
         }
     }
     return NULL;
-}
-
-static bool is_secret_header(const char *name)
-{
-    static const char *const secret[] = {
-        "authorization",
-        "x-amz-security-token",
-        "x-amz-content-sha256-signature",
-        "x-aws-ec2-metadata-token",
-        "cookie",
-    };
-    for (size_t i = 0; i < sizeof(secret) / sizeof(secret[0]); i++) {
-        if (strcasecmp(name, secret[i]) == 0) {
-            return true;
-        }
-    }
-    return false;
-}
-
-enum err_code
-http_headers_for_log(const struct http_header *headers, size_t n, struct buf *out, struct err *err)
-{
-    for (size_t i = 0; i < n; i++) {
-        bool secret = is_secret_header(headers[i].name);
-        enum err_code rc = buf_printf(out, err, "%s%s: %s", i > 0 ? "; " : "", headers[i].name,
-                                      secret ? "(redacted)" : headers[i].value);
-        if (rc != ERR_OK) {
-            return rc;
-        }
-    }
-    return ERR_OK;
 }

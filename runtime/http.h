@@ -83,9 +83,4 @@ void http_transport_free(struct http_transport *t);
  */
 const char *http_ca_bundle_probe(const char *ssl_cert_file, bool (*exists)(const char *path));
 
-/* Adds to out the header block ("Name: value" lines) of resp for debugging, with no values of
- * headers that may carry secrets. */
-MUST_CHECK enum err_code
-http_headers_for_log(const struct http_header *headers, size_t n, struct buf *out, struct err *err);
-
 #endif

@@ -85,6 +85,17 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+/* Appends one header line; false when out of memory (the list is then unchanged). */
+static bool add_header_line(struct curl_slist **list, const char *line)
+{
+    struct curl_slist *next = curl_slist_append(*list, line);
+    if (next == NULL) {
+        return false;
+    }
+    *list = next;
+    return true;
+}
+
 static bool is_retryable_curl(CURLcode cc)
 {
     switch (cc) {
@@ -134,25 +145,17 @@ static enum err_code curl_send(struct http_transport *self,
         if (strcasecmp(req->headers[i].name, "content-type") == 0) {
             has_content_type = true;
         }
-        struct curl_slist *next = curl_slist_append(hdrs, line);
-        if (next == NULL) {
+        if (!add_header_line(&hdrs, line)) {
             rc = err_set(err, ERR_NOMEM, "%s: out of memory building headers", op);
             goto out;
         }
-        hdrs = next;
     }
     /* curl's defaults that we never want: Expect: 100-continue and a form Content-Type. */
-    static const char *const removals[] = {"Expect:", "Content-Type:", "Accept:"};
-    for (size_t i = 0; i < sizeof(removals) / sizeof(removals[0]); i++) {
-        if (i == 1 && has_content_type) {
-            continue;
-        }
-        struct curl_slist *next = curl_slist_append(hdrs, removals[i]);
-        if (next == NULL) {
-            rc = err_set(err, ERR_NOMEM, "%s: out of memory building headers", op);
-            goto out;
-        }
-        hdrs = next;
+    if (!add_header_line(&hdrs, "Expect:") ||
+        (!has_content_type && !add_header_line(&hdrs, "Content-Type:")) ||
+        !add_header_line(&hdrs, "Accept:")) {
+        rc = err_set(err, ERR_NOMEM, "%s: out of memory building headers", op);
+        goto out;
     }
 
     int64_t connect_ms =

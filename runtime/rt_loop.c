@@ -11,9 +11,8 @@
 
 #include "log.h"
 
-#define RT_API_TIMEOUT_MS                                                                          \
-    30000 /* /response and /error: the API is local; 30 s means it is gone                         \
-           */
+/* /response and /error: the API is local; 30 s means it is gone. */
+#define RT_API_TIMEOUT_MS 30000
 
 void rt_invocation_init(struct rt_invocation *inv)
 {
@@ -191,8 +190,7 @@ enum err_code rt_next(struct rt_client *rt, struct rt_invocation *inv, struct er
     struct http_request req = {
         .method = "GET", .url = url, .timeout_ms = 0, .op = "Runtime API /next"};
     struct http_response resp;
-    resp.status = 0;
-    resp.headers = (struct buf)BUF_INIT(HTTP_HEADERS_MAX_BYTES);
+    http_response_init(&resp, RT_MAX_EVENT_BYTES);
     resp.body = inv->event; /* reuse the event buffer's capacity across invocations */
     resp.body.max = RT_MAX_EVENT_BYTES;
     enum err_code rc = http_send(rt->http, &req, &resp, err);
@@ -211,8 +209,7 @@ enum err_code rt_next(struct rt_client *rt, struct rt_invocation *inv, struct er
         goto out;
     }
     if (resp.status != 200) {
-        rc = err_from_http(err, "Runtime API /next", resp.status, NULL,
-                           (const char *)buf_cstr(&resp.body), NULL);
+        rc = err_from_http(err, "Runtime API /next", resp.status, NULL, buf_cstr(&resp.body), NULL);
         goto out;
     }
     rc = rt_parse_next_headers(&resp, inv, err);

@@ -90,7 +90,6 @@ enum err_code s3_object_path(struct buf *out,
     return rc;
 }
 
-/* One S3 request on bucket[/key]; key NULL addresses the bucket. */
 /* A request body: bytes in memory, or a spool file with its precomputed SHA-256. */
 struct s3_body {
     struct cur mem;
@@ -100,6 +99,7 @@ struct s3_body {
 
 static const struct s3_body no_body = {{NULL, 0}, NULL, NULL};
 
+/* One S3 request on bucket[/key]; key NULL addresses the bucket. */
 static enum err_code s3_call(struct aws_client *c,
                              const char *op_name,
                              const char *bucket,
@@ -179,21 +179,28 @@ static size_t object_headers(const struct s3_put_options *o, struct http_header 
     return n;
 }
 
-/* Adds the checksum header for body; value storage is the caller's. */
-static size_t checksum_header(const struct s3_put_options *o,
-                              struct cur body,
-                              const uint8_t md5[DIGEST_MD5_BYTES],
-                              char value[DIGEST_MD5_B64],
-                              struct http_header *h)
+/* The checksum header of kind for body; value storage is the caller's. */
+static struct http_header checksum_header(enum s3_checksum kind,
+                                          struct cur body,
+                                          const uint8_t md5[DIGEST_MD5_BYTES],
+                                          char value[DIGEST_MD5_B64])
 {
-    if (o->checksum == S3_CHECKSUM_CRC32C) {
+    if (kind == S3_CHECKSUM_CRC32C) {
         digest_crc32c_base64(digest_crc32c(0, body.ptr, body.len), value);
-        *h = (struct http_header){"x-amz-checksum-crc32c", value};
-    } else {
-        digest_base64(md5, DIGEST_MD5_BYTES, value, DIGEST_MD5_B64);
-        *h = (struct http_header){"Content-MD5", value};
+        return (struct http_header){"x-amz-checksum-crc32c", value};
     }
-    return 1;
+    digest_base64(md5, DIGEST_MD5_BYTES, value, DIGEST_MD5_B64);
+    return (struct http_header){"Content-MD5", value};
+}
+
+/* Drops the quotes S3 puts around an ETag, in place. */
+static void strip_etag_quotes(char *etag)
+{
+    size_t n = strlen(etag);
+    if (n >= 2 && etag[0] == '"' && etag[n - 1] == '"') {
+        memmove(etag, etag + 1, n - 2);
+        etag[n - 2] = '\0';
+    }
 }
 
 static bool etag_is_md5(const struct s3_put_options *o)
@@ -218,12 +225,9 @@ static enum err_code put_object(struct aws_client *c,
     char md5_hex[DIGEST_MD5_HEX];
     digest_hex(md5, DIGEST_MD5_BYTES, md5_hex, sizeof(md5_hex));
     size_t n = object_headers(o, headers);
-    if (o->checksum == S3_CHECKSUM_CRC32C && body->file == NULL) {
-        n += checksum_header(o, body->mem, md5, sum, &headers[n]);
-    } else {
-        static const struct s3_put_options md5_only = {.checksum = S3_CHECKSUM_MD5};
-        n += checksum_header(&md5_only, body->mem, md5, sum, &headers[n]);
-    }
+    /* A spooled body is not in memory to take its CRC32C: it goes with its MD5. */
+    enum s3_checksum kind = body->file == NULL ? o->checksum : S3_CHECKSUM_MD5;
+    headers[n++] = checksum_header(kind, body->mem, md5, sum);
     headers[n++] = (struct http_header){"x-amz-meta-md5", md5_hex};
     struct http_response resp;
     http_response_init(&resp, 64 * 1024);
@@ -269,8 +273,7 @@ enum err_code s3_get_object(struct aws_client *c,
     size_t max = out->max;
     size_t limit = max == 0 ? BUF_NO_LIMIT : max;
     struct http_response resp;
-    resp.status = 0;
-    buf_init(&resp.headers, HTTP_HEADERS_MAX_BYTES);
+    http_response_init(&resp, 0);
     resp.body = *out; /* the response lands in the caller's buffer */
     if (limit < S3_ERROR_BODY_MAX) {
         /* A small limit must not turn S3's 404 <Error> document into ERR_TOO_LARGE. */
@@ -368,11 +371,7 @@ static enum err_code list_page(struct cur doc, s3_list_fn fn, void *ctx, struct 
         }
         (void)xml_text_copy(contents, "Size", size_text, sizeof(size_text));
         (void)xml_text_copy(contents, "ETag", etag, sizeof(etag));
-        size_t el = strlen(etag);
-        if (el >= 2 && etag[0] == '"' && etag[el - 1] == '"') {
-            memmove(etag, etag + 1, el - 2);
-            etag[el - 2] = '\0';
-        }
+        strip_etag_quotes(etag);
         rc = fn(ctx, buf_cstr(&key), strtoull(size_text, NULL, 10), etag, err);
     }
     buf_cleanup(&key);
@@ -503,6 +502,18 @@ static enum err_code create_upload(struct s3_upload *u, struct err *err)
     return rc;
 }
 
+/* The spooled part as a request body; finishes the part's digests into md5 and sha. */
+static struct s3_body spooled_part(struct s3_upload *u,
+                                   struct http_body_file *file,
+                                   uint8_t md5[DIGEST_MD5_BYTES],
+                                   char sha[DIGEST_SHA256_HEX])
+{
+    digest_md5_final(&u->part_md5, md5);
+    digest_sha256_final_hex(&u->part_sha, sha);
+    *file = (struct http_body_file){u->spool_fd, 0, u->spool_len};
+    return (struct s3_body){{NULL, 0}, file, sha};
+}
+
 /* Uploads the current part: the memory buffer, or the spool file's first spool_len bytes. */
 static enum err_code upload_part(struct s3_upload *u, struct err *err)
 {
@@ -529,25 +540,22 @@ static enum err_code upload_part(struct s3_upload *u, struct err *err)
     struct s3_part *part = &u->parts[u->n_parts];
     memset(part, 0, sizeof(*part));
     char sha[DIGEST_SHA256_HEX];
-    struct http_body_file file = {u->spool_fd, 0, u->spool_len};
+    struct http_body_file file;
     struct s3_body body = {buf_cur(&u->part), NULL, NULL};
     if (u->spool_fd >= 0) {
-        digest_md5_final(&u->part_md5, part->md5);
-        digest_sha256_final_hex(&u->part_sha, sha);
-        body = (struct s3_body){{NULL, 0}, &file, sha};
+        body = spooled_part(u, &file, part->md5, sha);
     } else {
         digest_md5(body.mem.ptr, body.mem.len, part->md5);
     }
-    struct http_header headers[1];
     char sum[DIGEST_MD5_B64];
     /* Content-MD5 for every part (see s3.h). */
-    static const struct s3_put_options md5_only = {.checksum = S3_CHECKSUM_MD5};
-    (void)checksum_header(&md5_only, body.mem, part->md5, sum, &headers[0]);
+    const struct http_header headers[] = {
+        checksum_header(S3_CHECKSUM_MD5, body.mem, part->md5, sum),
+    };
     struct buf query = BUF_INIT(0);
-    rc = buf_printf(&query, err, "partNumber=%zu&uploadId=", u->n_parts + 1);
+    rc = buf_printf(&query, err, "partNumber=%zu", u->n_parts + 1);
     if (rc == ERR_OK) {
-        rc = sigv4_uri_encode(&query, (const uint8_t *)u->upload_id, strlen(u->upload_id), true,
-                              err);
+        rc = append_query_param(&query, "uploadId", u->upload_id, err);
     }
     if (rc != ERR_OK) {
         buf_cleanup(&query);
@@ -689,10 +697,7 @@ complete_upload(struct s3_upload *u, struct s3_object_info *out, struct err *err
         rc = buf_append_str(&body, "</CompleteMultipartUpload>", err);
     }
     if (rc == ERR_OK) {
-        rc = buf_append_str(&id, "uploadId=", err);
-    }
-    if (rc == ERR_OK) {
-        rc = sigv4_uri_encode(&id, (const uint8_t *)u->upload_id, strlen(u->upload_id), true, err);
+        rc = append_query_param(&id, "uploadId", u->upload_id, err);
     }
     if (rc != ERR_OK) {
         goto out;
@@ -716,11 +721,7 @@ complete_upload(struct s3_upload *u, struct s3_object_info *out, struct err *err
         }
     } else if (rc == ERR_OK) {
         (void)xml_text_copy(buf_cur(&resp.body), "ETag", out->etag, sizeof(out->etag));
-        size_t el = strlen(out->etag);
-        if (el >= 2 && out->etag[0] == '"' && out->etag[el - 1] == '"') {
-            memmove(out->etag, out->etag + 1, el - 2);
-            out->etag[el - 2] = '\0';
-        }
+        strip_etag_quotes(out->etag);
         if (out->etag[0] != '\0' && strcmp(out->etag, expected) != 0) {
             /* S3 answers with exactly this form; some stand-ins (s3rver) with a plain MD5. The
              * caller gets S3's documented form, which is what readers of a manifest expect. */
@@ -753,10 +754,8 @@ enum err_code s3_upload_finish(struct s3_upload *u, struct s3_object_info *out, 
         if (u->spool_fd >= 0) {
             char sha[DIGEST_SHA256_HEX];
             uint8_t md5[DIGEST_MD5_BYTES];
-            struct http_body_file file = {u->spool_fd, 0, u->spool_len};
-            digest_md5_final(&u->part_md5, md5);
-            digest_sha256_final_hex(&u->part_sha, sha);
-            struct s3_body body = {{NULL, 0}, &file, sha};
+            struct http_body_file file;
+            struct s3_body body = spooled_part(u, &file, md5, sha);
             rc = put_object(u->aws, u->bucket, u->key, &body, u->spool_len, md5, &u->opts, &put,
                             err);
         } else {
@@ -796,9 +795,7 @@ void s3_upload_abort(struct s3_upload *u)
     struct err err = ERR_INIT;
     struct http_response resp;
     http_response_init(&resp, 64 * 1024);
-    if (buf_append_str(&id, "uploadId=", &err) == ERR_OK &&
-        sigv4_uri_encode(&id, (const uint8_t *)u->upload_id, strlen(u->upload_id), true, &err) ==
-            ERR_OK &&
+    if (append_query_param(&id, "uploadId", u->upload_id, &err) == ERR_OK &&
         s3_call(u->aws, "AbortMultipartUpload", u->bucket, u->key, "DELETE", buf_cstr(&id), NULL, 0,
                 &no_body, NULL, &resp, &err) != ERR_OK) {
         log_warn("%s (the bucket's lifecycle rule for incomplete uploads will remove the parts)",

@@ -3,6 +3,7 @@
  */
 #include "fake_http.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -30,6 +31,17 @@ enum err_code fake_http_fill(const struct fake_response *fr,
     return rc;
 }
 
+void fake_http_headers_text(const struct http_request *req, struct buf *out)
+{
+    struct err e = ERR_INIT;
+    for (size_t i = 0; i < req->n_headers; i++) {
+        if (buf_printf(out, &e, "%s: %s\n", req->headers[i].name, req->headers[i].value) !=
+            ERR_OK) {
+            abort(); /* test helper: out of memory is fatal */
+        }
+    }
+}
+
 static void record(struct fake_http *f, const struct http_request *req)
 {
     if (f->n_reqs == f->cap_reqs) {
@@ -46,13 +58,8 @@ static void record(struct fake_http *f, const struct http_request *req)
     strncpy(r->method, req->method, sizeof(r->method) - 1);
     r->url = strdup(req->url);
     r->timeout_ms = req->timeout_ms;
+    fake_http_headers_text(req, &r->headers);
     struct err e = ERR_INIT;
-    for (size_t i = 0; i < req->n_headers; i++) {
-        if (buf_printf(&r->headers, &e, "%s: %s\n", req->headers[i].name, req->headers[i].value) !=
-            ERR_OK) {
-            abort();
-        }
-    }
     if (req->body_file != NULL) {
         char chunk[65536];
         uint64_t done = 0;
@@ -138,24 +145,26 @@ void fake_http_set_fn(struct fake_http *f, fake_http_fn fn, void *ctx)
     f->fn_ctx = ctx;
 }
 
+bool fake_header_lines_find(const char *lines, const char *name, char *out, size_t cap)
+{
+    if (cap == 0) {
+        return false;
+    }
+    size_t nlen = strlen(name);
+    const char *p = lines;
+    while (*p != '\0') {
+        size_t len = strcspn(p, "\n");
+        if (len > nlen + 1 && strncasecmp(p, name, nlen) == 0 && p[nlen] == ':') {
+            snprintf(out, cap, "%.*s", (int)(len - nlen - 2), p + nlen + 2);
+            return true;
+        }
+        p += len + (p[len] == '\n' ? 1 : 0);
+    }
+    return false;
+}
+
 const char *fake_request_header(const struct fake_request *r, const char *name)
 {
     static char value[4096];
-    size_t nlen = strlen(name);
-    const char *p = buf_cstr(&r->headers);
-    while (*p != '\0') {
-        const char *eol = strchr(p, '\n');
-        size_t len = eol != NULL ? (size_t)(eol - p) : strlen(p);
-        if (len > nlen + 1 && strncasecmp(p, name, nlen) == 0 && p[nlen] == ':') {
-            size_t vlen = len - nlen - 2;
-            if (vlen >= sizeof(value)) {
-                vlen = sizeof(value) - 1;
-            }
-            memcpy(value, p + nlen + 2, vlen);
-            value[vlen] = '\0';
-            return value;
-        }
-        p += len + (eol != NULL ? 1 : 0);
-    }
-    return NULL;
+    return fake_header_lines_find(buf_cstr(&r->headers), name, value, sizeof(value)) ? value : NULL;
 }

@@ -52,6 +52,11 @@ void fake_http_clear(struct fake_http *f);
 /* The value of a header of a recorded request (case-insensitive), or NULL; copied to a static
  * per-call buffer valid until the next call. */
 const char *fake_request_header(const struct fake_request *r, const char *name);
+/* Appends req's headers to out as "name: value\n" lines (the form fake_request keeps). */
+void fake_http_headers_text(const struct http_request *req, struct buf *out);
+/* Copies the value of header name (case-insensitive) from "name: value\n" lines into out,
+ * truncated to fit; false when absent (or cap is 0). */
+bool fake_header_lines_find(const char *lines, const char *name, char *out, size_t cap);
 /* Fills resp from a fake_response (used by scripted and dynamic fakes). */
 enum err_code fake_http_fill(const struct fake_response *fr,
                              const struct http_request *req,

@@ -262,15 +262,6 @@ static void xml_elem(struct buf *out, const char *tag, const char *text)
     must(buf_printf(out, &e, "</%s>", tag));
 }
 
-static void headers_of(const struct http_request *req, struct buf *out)
-{
-    struct err e = ERR_INIT;
-    buf_reset(out);
-    for (size_t i = 0; i < req->n_headers; i++) {
-        must(buf_printf(out, &e, "%s: %s\n", req->headers[i].name, req->headers[i].value));
-    }
-}
-
 /* ---- responses ---------------------------------------------------------------------- */
 
 static enum err_code reply(const struct s3_req *r,
@@ -463,18 +454,13 @@ static bool is_kms(const struct http_request *h)
 /* ---- operations ----------------------------------------------------------------------- */
 
 static enum err_code
-put_object(struct fake_s3 *s, const struct s3_req *r, struct http_response *resp, struct err *err)
+put_object(struct fake_s3 *s, const struct s3_req *r, struct http_response *resp)
 {
-    bool ok = false;
-    enum err_code rc = check_body(r, resp, err, &ok);
-    if (rc != ERR_OK || !ok) {
-        return rc;
-    }
     struct err e = ERR_INIT;
     const struct http_request *h = r->http;
     struct fake_object *o = new_object(s, r->bucket, r->key);
     must(buf_append(&o->data, h->body.ptr, h->body.len, &e));
-    headers_of(h, &o->headers);
+    fake_http_headers_text(h, &o->headers); /* new_object emptied them */
     uint8_t sum[16];
     if (is_kms(h)) {
         /* With SSE-KMS the ETag is not the MD5 of the data. */
@@ -639,11 +625,6 @@ static enum err_code create_multipart(struct fake_s3 *s,
                                       struct http_response *resp,
                                       struct err *err)
 {
-    bool ok = false;
-    enum err_code rc = check_body(r, resp, err, &ok);
-    if (rc != ERR_OK || !ok) {
-        return rc;
-    }
     if (s->n_uploads == s->cap_uploads) {
         s->cap_uploads = s->cap_uploads == 0 ? 4 : 2 * s->cap_uploads;
         s->uploads = xrealloc(s->uploads, s->cap_uploads * sizeof(*s->uploads));
@@ -654,7 +635,7 @@ static enum err_code create_multipart(struct fake_s3 *s,
     snprintf(u->id, sizeof(u->id), "up/load+id=%zu&v=2", ++s->next_upload_no);
     u->bucket = xstrndup(r->bucket, strlen(r->bucket));
     u->key = xstrndup(r->key, strlen(r->key));
-    headers_of(r->http, &u->headers);
+    fake_http_headers_text(r->http, &u->headers);
     struct buf body = BUF_INIT(0);
     struct err e = ERR_INIT;
     must(buf_append_str(&body,
@@ -666,7 +647,8 @@ static enum err_code create_multipart(struct fake_s3 *s,
     xml_elem(&body, "Key", r->key);
     xml_elem(&body, "UploadId", u->id);
     must(buf_append_str(&body, "</InitiateMultipartUploadResult>", &e));
-    rc = reply(r, resp, 200, "Content-Type: application/xml\r\n", body.data, body.len);
+    enum err_code rc =
+        reply(r, resp, 200, "Content-Type: application/xml\r\n", body.data, body.len);
     buf_cleanup(&body);
     if (rc != ERR_OK) {
         return err_set(err, rc, "%s: response body over its limit", r->http->op);
@@ -1019,9 +1001,9 @@ static enum err_code perform(struct fake_s3 *s,
                              struct http_response *resp,
                              struct err *err)
 {
-    if (op != FAKE_S3_UNKNOWN && op != FAKE_S3_PUT_OBJECT && op != FAKE_S3_CREATE_MULTIPART &&
-        op != FAKE_S3_UPLOAD_PART && op != FAKE_S3_COMPLETE_MULTIPART) {
-        /* Body-less requests still get the signature-presence and payload-hash checks. */
+    if (op != FAKE_S3_UNKNOWN && op != FAKE_S3_UPLOAD_PART && op != FAKE_S3_COMPLETE_MULTIPART) {
+        /* Signature presence and the body's digests; the two requests on an upload check them
+         * once they have found it (NoSuchUpload comes first). */
         bool ok = false;
         enum err_code rc = check_body(r, resp, err, &ok);
         if (rc != ERR_OK || !ok) {
@@ -1030,7 +1012,7 @@ static enum err_code perform(struct fake_s3 *s,
     }
     switch (op) {
     case FAKE_S3_PUT_OBJECT:
-        return put_object(s, r, resp, err);
+        return put_object(s, r, resp);
     case FAKE_S3_GET_OBJECT:
     case FAKE_S3_HEAD_OBJECT:
         return get_object(s, r, resp, err);
@@ -1179,20 +1161,7 @@ bool fake_s3_object_header(const struct fake_s3 *s,
                            size_t cap)
 {
     const struct fake_object *o = find_object(s, bucket, key);
-    if (o == NULL || cap == 0) {
-        return false;
-    }
-    size_t nlen = strlen(name);
-    const char *p = buf_cstr(&o->headers);
-    while (*p != '\0') {
-        size_t len = strcspn(p, "\n");
-        if (len > nlen + 1 && strncasecmp(p, name, nlen) == 0 && p[nlen] == ':') {
-            snprintf(out, cap, "%.*s", (int)(len - nlen - 2), p + nlen + 2);
-            return true;
-        }
-        p += len + (p[len] == '\n' ? 1 : 0);
-    }
-    return false;
+    return o != NULL && fake_header_lines_find(buf_cstr(&o->headers), name, out, cap);
 }
 
 size_t fake_s3_count(const struct fake_s3 *s)

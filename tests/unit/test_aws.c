@@ -47,6 +47,27 @@ static void fixture_cleanup(struct fixture *f)
     http_transport_free(&f->fh->base);
 }
 
+static void parse_ddb_error(const struct http_response *resp,
+                            char *code,
+                            size_t code_cap,
+                            char *message,
+                            size_t message_cap)
+{
+    const char *b = buf_cstr(&resp->body);
+    const char *hash = strchr(b, '#');
+    code[0] = '\0';
+    message[0] = '\0';
+    (void)message_cap;
+    if (hash != NULL) {
+        size_t n = strcspn(hash + 1, "\"");
+        if (n < code_cap) {
+            memcpy(code, hash + 1, n);
+            code[n] = '\0';
+        }
+    }
+}
+
+/* One DynamoDB Scan through aws_call, as ddb.c makes it. */
 static enum err_code call(struct fixture *f, struct http_response *resp, struct err *err)
 {
     static const struct http_header headers[] = {
@@ -62,6 +83,7 @@ static enum err_code call(struct fixture *f, struct http_response *resp, struct 
         .headers = headers,
         .n_headers = 2,
         .body = cur_from_str("{\"TableName\":\"t\"}"),
+        .parse_error = parse_ddb_error,
     };
     return aws_call(&f->c, &req, resp, err);
 }
@@ -117,26 +139,6 @@ static const struct retry_row retry_rows[] = {
     {"429_retried", {{429, NULL, "", 0, false}, OK_200}, 2, 3, ERR_OK, 2},
 };
 
-static void parse_ddb_error(const struct http_response *resp,
-                            char *code,
-                            size_t code_cap,
-                            char *message,
-                            size_t message_cap)
-{
-    const char *b = buf_cstr(&resp->body);
-    const char *hash = strchr(b, '#');
-    code[0] = '\0';
-    message[0] = '\0';
-    (void)message_cap;
-    if (hash != NULL) {
-        size_t n = strcspn(hash + 1, "\"");
-        if (n < code_cap) {
-            memcpy(code, hash + 1, n);
-            code[n] = '\0';
-        }
-    }
-}
-
 static void test_retry_row(void **state)
 {
     const struct retry_row *row = *state;
@@ -146,19 +148,7 @@ static void test_retry_row(void **state)
     struct http_response resp;
     http_response_init(&resp, 1024);
     struct err err = ERR_INIT;
-    static const struct http_header headers[] = {{"X-Amz-Target", "DynamoDB_20120810.Scan"}};
-    struct aws_request req = {
-        .op = "Scan t",
-        .service = "dynamodb",
-        .ep = &f.eps.dynamodb,
-        .method = "POST",
-        .path = "/",
-        .headers = headers,
-        .n_headers = 1,
-        .body = cur_from_str("{}"),
-        .parse_error = parse_ddb_error,
-    };
-    assert_int_equal(aws_call(&f.c, &req, &resp, &err), row->code);
+    assert_int_equal(call(&f, &resp, &err), row->code);
     assert_int_equal(f.fh->n_reqs, row->requests);
     assert_int_equal(f.fs.n_sleeps, row->requests - 1);
     if (row->code != ERR_OK) {
@@ -276,18 +266,7 @@ static void test_stats(void **state)
     struct http_response resp;
     http_response_init(&resp, 1024);
     struct err err = ERR_INIT;
-    static const struct http_header headers[] = {{"X-Amz-Target", "DynamoDB_20120810.Scan"}};
-    struct aws_request req = {
-        .op = "Scan t",
-        .service = "dynamodb",
-        .ep = &f.eps.dynamodb,
-        .method = "POST",
-        .path = "/",
-        .headers = headers,
-        .n_headers = 1,
-        .parse_error = parse_ddb_error,
-    };
-    assert_int_equal(aws_call(&f.c, &req, &resp, &err), ERR_OK);
+    assert_int_equal(call(&f, &resp, &err), ERR_OK);
     assert_int_equal(f.c.stats.calls, 1);
     assert_int_equal(f.c.stats.attempts, 2);
     assert_int_equal(f.c.stats.retries, 1);

@@ -67,6 +67,18 @@ static void crc_header(const char *body, char *out, size_t cap)
 
 static const char empty_page[] = "{\"Count\":0,\"Items\":[],\"ScannedCount\":0}";
 
+/* One Scan with params (NULL: of "orders") into a page of its own; for tests of the call, not of
+ * the page. */
+static enum err_code scan(struct env *e, const struct ddb_scan_params *params, struct err *err)
+{
+    static const struct ddb_scan_params orders = {.table = "orders"};
+    struct ddb_scan_page page;
+    ddb_scan_page_init(&page);
+    enum err_code rc = ddb_scan(&e->c, params != NULL ? params : &orders, &page, err);
+    ddb_scan_page_cleanup(&page);
+    return rc;
+}
+
 /* ---- Scan requests -------------------------------------------------------------------- */
 
 struct scan_body_row {
@@ -211,15 +223,11 @@ static void test_bad_page_row(void **state)
                                      {200, NULL, row->body, 0, false},
                                      {200, NULL, row->body, 0, false}};
     fake_http_script(e->fh, script, 3);
-    struct ddb_scan_page page;
-    ddb_scan_page_init(&page);
     struct err err = ERR_INIT;
-    struct ddb_scan_params params = {.table = "orders"};
-    assert_int_equal(ddb_scan(&e->c, &params, &page, &err), row->code);
+    assert_int_equal(scan(e, NULL, &err), row->code);
     assert_int_equal(e->fh->n_reqs, row->code == ERR_TRANSPORT ? 3 : 1);
     assert_non_null(strstr(err.msg, row->msg));
     assert_non_null(strstr(err.msg, "Scan orders"));
-    ddb_scan_page_cleanup(&page);
     env_free(e);
 }
 
@@ -240,18 +248,15 @@ static void test_throughput_exceeded_retried(void **state)
         {200, hdr, empty_page, 0, false},
     };
     fake_http_script(e->fh, script, 2);
-    struct ddb_scan_page page;
-    ddb_scan_page_init(&page);
     struct err err = ERR_INIT;
     struct ddb_scan_params params = {.table = "orders", .segment = 1, .total_segments = 2};
-    assert_int_equal(ddb_scan(&e->c, &params, &page, &err), ERR_OK);
+    assert_int_equal(scan(e, &params, &err), ERR_OK);
     assert_int_equal(e->fh->n_reqs, 2);
     assert_string_equal(buf_cstr(&e->fh->reqs[0].body), buf_cstr(&e->fh->reqs[1].body));
     assert_int_equal(e->c.stats.retries, 1);
     assert_int_equal(e->c.stats.throttled, 1);
     assert_int_equal(e->fs.n_sleeps, 1);
     assert_true(e->fs.sleeps[0] <= AWS_THROTTLE_BASE_MS);
-    ddb_scan_page_cleanup(&page);
     env_free(e);
 }
 
@@ -266,11 +271,8 @@ static void test_throughput_exceeded_exhausted(void **state)
         0, false};
     struct fake_response script[] = {t, t, t, t};
     fake_http_script(e->fh, script, 4);
-    struct ddb_scan_page page;
-    ddb_scan_page_init(&page);
     struct err err = ERR_INIT;
-    struct ddb_scan_params params = {.table = "orders"};
-    assert_int_equal(ddb_scan(&e->c, &params, &page, &err), ERR_HTTP);
+    assert_int_equal(scan(e, NULL, &err), ERR_HTTP);
     assert_int_equal(e->fh->n_reqs, 3);
     assert_int_equal(err.http_status, 400);
     assert_string_equal(err.aws_code, "ProvisionedThroughputExceededException");
@@ -279,7 +281,6 @@ static void test_throughput_exceeded_exhausted(void **state)
     assert_non_null(strstr(err.msg, "after 3 attempts"));
     assert_non_null(strstr(err.msg, "Scan orders"));
     assert_non_null(strstr(err.msg, "Rate exceeded"));
-    ddb_scan_page_cleanup(&page);
     env_free(e);
 }
 
@@ -295,18 +296,14 @@ static void test_validation_not_retried(void **state)
         {200, NULL, "{\"Items\":[]}", 0, false},
     };
     fake_http_script(e->fh, script, 2);
-    struct ddb_scan_page page;
-    ddb_scan_page_init(&page);
     struct err err = ERR_INIT;
-    struct ddb_scan_params params = {.table = "orders"};
-    assert_int_equal(ddb_scan(&e->c, &params, &page, &err), ERR_HTTP);
+    assert_int_equal(scan(e, NULL, &err), ERR_HTTP);
     assert_int_equal(e->fh->n_reqs, 1);
     assert_string_equal(err.aws_code, "ValidationException");
     assert_string_equal(err.request_id, "VAL123");
     assert_false(err.retryable);
     assert_non_null(strstr(err.msg, "1 validation error detected"));
     assert_int_equal(e->fs.n_sleeps, 0);
-    ddb_scan_page_cleanup(&page);
     env_free(e);
 }
 
@@ -323,14 +320,10 @@ static void test_server_error_retried(void **state)
         {200, hdr, empty_page, 0, false},
     };
     fake_http_script(e->fh, script, 3);
-    struct ddb_scan_page page;
-    ddb_scan_page_init(&page);
     struct err err = ERR_INIT;
-    struct ddb_scan_params params = {.table = "orders"};
-    assert_int_equal(ddb_scan(&e->c, &params, &page, &err), ERR_OK);
+    assert_int_equal(scan(e, NULL, &err), ERR_OK);
     assert_int_equal(e->fh->n_reqs, 3);
     assert_int_equal(e->c.stats.throttled, 0);
-    ddb_scan_page_cleanup(&page);
     env_free(e);
 }
 
@@ -386,13 +379,9 @@ static void test_crc32_high_bit_passes(void **state)
         {200, "x-amz-crc32: 3413411624\r\n", empty_page, 0, false},
     };
     fake_http_script(e->fh, script, 1);
-    struct ddb_scan_page page;
-    ddb_scan_page_init(&page);
     struct err err = ERR_INIT;
-    struct ddb_scan_params params = {.table = "orders"};
-    assert_int_equal(ddb_scan(&e->c, &params, &page, &err), ERR_OK);
+    assert_int_equal(scan(e, NULL, &err), ERR_OK);
     assert_int_equal(e->fh->n_reqs, 1);
-    ddb_scan_page_cleanup(&page);
     env_free(e);
 }
 
@@ -407,14 +396,10 @@ static void test_crc32_wrong_retried(void **state)
         {200, hdr, empty_page, 0, false},
     };
     fake_http_script(e->fh, script, 2);
-    struct ddb_scan_page page;
-    ddb_scan_page_init(&page);
     struct err err = ERR_INIT;
-    struct ddb_scan_params params = {.table = "orders"};
-    assert_int_equal(ddb_scan(&e->c, &params, &page, &err), ERR_OK);
+    assert_int_equal(scan(e, NULL, &err), ERR_OK);
     assert_int_equal(e->fh->n_reqs, 2);
     assert_int_equal(e->c.stats.retries, 1);
-    ddb_scan_page_cleanup(&page);
     env_free(e);
 }
 
@@ -425,16 +410,12 @@ static void test_crc32_wrong_exhausted(void **state)
     static const struct fake_response bad = {200, "x-amz-crc32: 1\r\n", empty_page, 0, false};
     struct fake_response script[] = {bad, bad, bad, bad};
     fake_http_script(e->fh, script, 4);
-    struct ddb_scan_page page;
-    ddb_scan_page_init(&page);
     struct err err = ERR_INIT;
-    struct ddb_scan_params params = {.table = "orders"};
-    assert_int_equal(ddb_scan(&e->c, &params, &page, &err), ERR_TRANSPORT);
+    assert_int_equal(scan(e, NULL, &err), ERR_TRANSPORT);
     assert_int_equal(e->fh->n_reqs, 3);
     assert_true(err.retryable);
     assert_non_null(strstr(err.msg, "after 3 attempts"));
     assert_non_null(strstr(err.msg, "CRC32 3413411624 does not match x-amz-crc32 1"));
-    ddb_scan_page_cleanup(&page);
     env_free(e);
 }
 
@@ -448,14 +429,10 @@ static void test_crc32_absent_or_unparsable(void **state)
         {200, "x-amz-crc32: -1\r\n", empty_page, 0, false},
     };
     fake_http_script(e->fh, script, 2);
-    struct ddb_scan_page page;
-    ddb_scan_page_init(&page);
     struct err err = ERR_INIT;
-    struct ddb_scan_params params = {.table = "orders"};
-    assert_int_equal(ddb_scan(&e->c, &params, &page, &err), ERR_OK);
-    assert_int_equal(ddb_scan(&e->c, &params, &page, &err), ERR_OK);
+    assert_int_equal(scan(e, NULL, &err), ERR_OK);
+    assert_int_equal(scan(e, NULL, &err), ERR_OK);
     assert_int_equal(e->fh->n_reqs, 2);
-    ddb_scan_page_cleanup(&page);
     env_free(e);
 }
 
@@ -621,15 +598,12 @@ static void test_segment_row(void **state)
 {
     const struct segment_row *row = *state;
     struct env *e = env_new();
-    struct ddb_scan_page page;
-    ddb_scan_page_init(&page);
     struct err err = ERR_INIT;
     struct ddb_scan_params params = {
         .table = "orders", .segment = row->segment, .total_segments = row->total_segments};
-    assert_int_equal(ddb_scan(&e->c, &params, &page, &err), ERR_INVALID_INPUT);
+    assert_int_equal(scan(e, &params, &err), ERR_INVALID_INPUT);
     assert_non_null(strstr(err.msg, "out of range"));
     assert_int_equal(e->fh->n_reqs, 0);
-    ddb_scan_page_cleanup(&page);
     env_free(e);
 }
 
@@ -637,15 +611,12 @@ static void test_bad_table_sends_nothing(void **state)
 {
     (void)state;
     struct env *e = env_new();
-    struct ddb_scan_page page;
-    ddb_scan_page_init(&page);
     struct err err = ERR_INIT;
     struct ddb_scan_params params = {.table = "no such table"};
-    assert_int_equal(ddb_scan(&e->c, &params, &page, &err), ERR_INVALID_INPUT);
+    assert_int_equal(scan(e, &params, &err), ERR_INVALID_INPUT);
     struct ddb_table_desc d;
     assert_int_equal(ddb_describe_table(&e->c, "x", &d, &err), ERR_INVALID_INPUT);
     assert_int_equal(e->fh->n_reqs, 0);
-    ddb_scan_page_cleanup(&page);
     env_free(e);
 }
 

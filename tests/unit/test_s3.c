@@ -743,42 +743,38 @@ static void test_list_callback_error_stops(void **state)
     env_free(e);
 }
 
-static void test_list_truncated_without_token(void **state)
-{
-    (void)state;
-    struct env *e = env_new(local_env);
-    static const struct fake_response page[] = {
-        {200, NULL,
-         "<ListBucketResult><IsTruncated>true</IsTruncated><Contents><Key>a</Key><Size>1</Size>"
-         "</Contents></ListBucketResult>",
-         0, false},
-    };
-    fake_http_script(e->fh, page, 1);
-    struct listed l = {.keys = BUF_INIT(0)};
-    struct err err = ERR_INIT;
-    assert_int_equal(s3_list_objects(&e->c, "bkt", "p", collect, &l, &err), ERR_INVALID_INPUT);
-    assert_non_null(strstr(err.msg, "NextContinuationToken"));
-    assert_int_equal(l.n, 1);
-    buf_cleanup(&l.keys);
-    env_free(e);
-}
+/* A malformed ListObjectsV2 page stops the listing with ERR_INVALID_INPUT. */
+struct bad_list_row {
+    const char *name;
+    const char *prefix;
+    const char *page;
+    const char *msg; /* part of the message */
+    size_t listed;   /* keys passed to the callback before the failure */
+};
 
-static void test_list_contents_without_key(void **state)
+static const struct bad_list_row bad_list_rows[] = {
+    {"test_list_truncated_without_token", "p",
+     "<ListBucketResult><IsTruncated>true</IsTruncated><Contents><Key>a</Key><Size>1</Size>"
+     "</Contents></ListBucketResult>",
+     "NextContinuationToken", 1},
+    {"test_list_contents_without_key", NULL,
+     "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><KeyMarker>a</KeyMarker>"
+     "</Contents></ListBucketResult>",
+     "without <Key>", 0},
+};
+
+static void test_bad_list_row(void **state)
 {
-    (void)state;
+    const struct bad_list_row *row = *state;
     struct env *e = env_new(local_env);
-    static const struct fake_response page[] = {
-        {200, NULL,
-         "<ListBucketResult><IsTruncated>false</IsTruncated><Contents><KeyMarker>a</KeyMarker>"
-         "</Contents></ListBucketResult>",
-         0, false},
-    };
+    const struct fake_response page[] = {{200, NULL, row->page, 0, false}};
     fake_http_script(e->fh, page, 1);
     struct listed l = {.keys = BUF_INIT(0)};
     struct err err = ERR_INIT;
-    assert_int_equal(s3_list_objects(&e->c, "bkt", NULL, collect, &l, &err), ERR_INVALID_INPUT);
-    assert_non_null(strstr(err.msg, "without <Key>"));
-    assert_int_equal(l.n, 0);
+    assert_int_equal(s3_list_objects(&e->c, "bkt", row->prefix, collect, &l, &err),
+                     ERR_INVALID_INPUT);
+    assert_non_null(strstr(err.msg, row->msg));
+    assert_int_equal(l.n, row->listed);
     buf_cleanup(&l.keys);
     env_free(e);
 }
@@ -1162,16 +1158,23 @@ static void test_upload_part_503_retried(void **state)
     env_free(e);
 }
 
+/* Begins a 1-part multipart upload of "abc" at bkt/key, ready to finish. */
+static void begin_tiny_multipart(struct env *e, struct s3_upload *u, const char *key)
+{
+    struct err err = ERR_INIT;
+    assert_int_equal(s3_upload_begin(u, &e->c, "bkt", key, NULL, 5 * MIB, &err), ERR_OK);
+    u->force_multipart = true;
+    assert_int_equal(s3_upload_write(u, "abc", 3, &err), ERR_OK);
+}
+
 static void test_complete_200_error_retried(void **state)
 {
     (void)state;
     struct env *e = env_new(local_env);
     fake_s3_fail_next(e->s3, FAKE_S3_COMPLETE_MULTIPART, 1, 200, "InternalError");
     struct s3_upload u;
+    begin_tiny_multipart(e, &u, "c200");
     struct err err = ERR_INIT;
-    assert_int_equal(s3_upload_begin(&u, &e->c, "bkt", "c200", NULL, 5 * MIB, &err), ERR_OK);
-    u.force_multipart = true;
-    assert_int_equal(s3_upload_write(&u, "abc", 3, &err), ERR_OK);
     struct s3_object_info info;
     assert_int_equal(s3_upload_finish(&u, &info, &err), ERR_OK);
     assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_COMPLETE_MULTIPART), 2);
@@ -1188,10 +1191,8 @@ static void test_complete_200_error_exhausted(void **state)
     struct env *e = env_new(local_env);
     fake_s3_fail_next(e->s3, FAKE_S3_COMPLETE_MULTIPART, 3, 200, "InternalError");
     struct s3_upload u;
+    begin_tiny_multipart(e, &u, "c200");
     struct err err = ERR_INIT;
-    assert_int_equal(s3_upload_begin(&u, &e->c, "bkt", "c200", NULL, 5 * MIB, &err), ERR_OK);
-    u.force_multipart = true;
-    assert_int_equal(s3_upload_write(&u, "abc", 3, &err), ERR_OK);
     struct s3_object_info info;
     memset(&info, 0x5a, sizeof(info));
     assert_int_equal(s3_upload_finish(&u, &info, &err), ERR_HTTP);
@@ -1215,10 +1216,8 @@ static void test_complete_answer_lost(void **state)
     struct env *e = env_new(local_env);
     fake_s3_lose_next(e->s3, FAKE_S3_COMPLETE_MULTIPART, 1);
     struct s3_upload u;
+    begin_tiny_multipart(e, &u, "lost");
     struct err err = ERR_INIT;
-    assert_int_equal(s3_upload_begin(&u, &e->c, "bkt", "lost", NULL, 5 * MIB, &err), ERR_OK);
-    u.force_multipart = true;
-    assert_int_equal(s3_upload_write(&u, "abc", 3, &err), ERR_OK);
     struct s3_object_info info;
     assert_int_equal(s3_upload_finish(&u, &info, &err), ERR_OK);
     assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_COMPLETE_MULTIPART), 2);
@@ -1282,6 +1281,7 @@ int main(void)
         N_ADDR = sizeof(addr_rows) / sizeof(addr_rows[0]),
         N_PARSE = sizeof(parse_error_rows) / sizeof(parse_error_rows[0]),
         N_LOC = sizeof(location_rows) / sizeof(location_rows[0]),
+        N_LIST = sizeof(bad_list_rows) / sizeof(bad_list_rows[0]),
     };
     static const struct CMUnitTest plain[] = {
         cmocka_unit_test(test_put_get_round_trip),
@@ -1299,8 +1299,6 @@ int main(void)
         cmocka_unit_test(test_invalid_location_sends_nothing),
         cmocka_unit_test(test_list_pagination),
         cmocka_unit_test(test_list_callback_error_stops),
-        cmocka_unit_test(test_list_truncated_without_token),
-        cmocka_unit_test(test_list_contents_without_key),
         cmocka_unit_test(test_multipart_odd_chunks),
         cmocka_unit_test(test_multipart_spooled),
         cmocka_unit_test(test_multipart_exact_parts),
@@ -1317,7 +1315,7 @@ int main(void)
         cmocka_unit_test(test_upload_begin_part_size),
     };
     enum { N_PLAIN = sizeof(plain) / sizeof(plain[0]) };
-    static struct CMUnitTest tests[N_KEY + N_ADDR + N_PARSE + N_LOC + N_PLAIN];
+    static struct CMUnitTest tests[N_KEY + N_ADDR + N_PARSE + N_LOC + N_LIST + N_PLAIN];
     size_t n = 0;
     for (size_t i = 0; i < N_KEY; i++) {
         tests[n++] =
@@ -1334,6 +1332,10 @@ int main(void)
     for (size_t i = 0; i < N_LOC; i++) {
         tests[n++] = (struct CMUnitTest){location_rows[i].name, test_location_row, NULL, NULL,
                                          (void *)&location_rows[i]};
+    }
+    for (size_t i = 0; i < N_LIST; i++) {
+        tests[n++] = (struct CMUnitTest){bad_list_rows[i].name, test_bad_list_row, NULL, NULL,
+                                         (void *)&bad_list_rows[i]};
     }
     for (size_t i = 0; i < N_PLAIN; i++) {
         tests[n++] = plain[i];
