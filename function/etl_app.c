@@ -70,7 +70,6 @@ etl_app_init(struct etl_app *app, char *const *envp, const struct sys *sys, stru
         etl_handler_set_export_clients(&app->handler, new_curl, &app->curl_opts, &app->creds,
                                        &app->eps, app->max_attempts);
     }
-    app->handler_ready = true;
     return ERR_OK;
 }
 
@@ -79,9 +78,7 @@ void etl_app_cleanup(struct etl_app *app)
     if (app == NULL) {
         return;
     }
-    if (app->handler_ready) {
-        etl_handler_cleanup(&app->handler);
-    }
+    etl_handler_cleanup(&app->handler); /* zeroed when init stopped before it */
     if (app->aws_enabled) {
         aws_client_cleanup(&app->aws);
         creds_provider_cleanup(&app->creds);

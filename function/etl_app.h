@@ -29,7 +29,6 @@ struct etl_app {
     struct aws_client aws;
     struct etl_sink sink;
     struct etl_handler handler;
-    bool handler_ready;
     struct http_curl_options curl_opts; /* for the export's per-thread connections */
     int max_attempts;
 };

@@ -226,12 +226,17 @@ enum err_code etl_config_load(struct etl_config *cfg, char *const *envp, struct 
     return ERR_OK;
 }
 
+const char *etl_format_extension(enum etl_format format, enum etl_compression compression)
+{
+    if (format == ETL_FORMAT_CSV) {
+        return compression == ETL_COMPRESSION_GZIP ? "csv.gz" : "csv";
+    }
+    return compression == ETL_COMPRESSION_GZIP ? "jsonl.gz" : "jsonl";
+}
+
 const char *etl_config_extension(const struct etl_config *cfg)
 {
-    if (cfg->format == ETL_FORMAT_CSV) {
-        return cfg->compression == ETL_COMPRESSION_GZIP ? "csv.gz" : "csv";
-    }
-    return cfg->compression == ETL_COMPRESSION_GZIP ? "jsonl.gz" : "jsonl";
+    return etl_format_extension(cfg->format, cfg->compression);
 }
 
 const char *etl_config_content_type(const struct etl_config *cfg)

@@ -68,6 +68,8 @@ MUST_CHECK enum err_code
 etl_output_parse(const char *value, struct etl_output *out, struct err *err);
 
 /* "jsonl" or "csv", plus ".gz" when compressed. */
+const char *etl_format_extension(enum etl_format format, enum etl_compression compression);
+/* The extension of the configured format and compression. */
 const char *etl_config_extension(const struct etl_config *cfg);
 const char *etl_config_content_type(const struct etl_config *cfg);
 

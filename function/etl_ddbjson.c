@@ -18,31 +18,31 @@ void etl_path_init(struct etl_path *p)
     p->len = 0;
 }
 
-static size_t path_push_key(struct etl_path *p, const struct json_val *key)
+/* Counts n bytes just printed at the end of the path (snprintf's count: clipped to the text). */
+static void path_grow(struct etl_path *p, int n)
 {
-    size_t saved = p->len;
-    struct cur name = json_string_inner(key);
-    int n = snprintf(p->text + p->len, sizeof(p->text) - p->len, "%s%.*s", p->len > 0 ? "." : "",
-                     (int)(name.len > 80 ? 80 : name.len), (const char *)name.ptr);
     if (n > 0) {
         p->len += (size_t)n;
         if (p->len >= sizeof(p->text)) {
             p->len = sizeof(p->text) - 1;
         }
     }
+}
+
+static size_t path_push_key(struct etl_path *p, const struct json_val *key)
+{
+    size_t saved = p->len;
+    struct cur name = json_string_inner(key);
+    path_grow(p,
+              snprintf(p->text + p->len, sizeof(p->text) - p->len, "%s%.*s", p->len > 0 ? "." : "",
+                       (int)(name.len > 80 ? 80 : name.len), (const char *)name.ptr));
     return saved;
 }
 
 static size_t path_push_index(struct etl_path *p, size_t i)
 {
     size_t saved = p->len;
-    int n = snprintf(p->text + p->len, sizeof(p->text) - p->len, "[%zu]", i);
-    if (n > 0) {
-        p->len += (size_t)n;
-        if (p->len >= sizeof(p->text)) {
-            p->len = sizeof(p->text) - 1;
-        }
-    }
+    path_grow(p, snprintf(p->text + p->len, sizeof(p->text) - p->len, "[%zu]", i));
     return saved;
 }
 
@@ -57,9 +57,41 @@ static enum err_code fail(struct err *err, const struct etl_path *path, const ch
     return err_set(err, ERR_INVALID_INPUT, "attribute \"%s\": %s", path->text, what);
 }
 
+/* An N (or NS member) at path: its error names the attribute. */
+static enum err_code
+number_at(const struct etl_path *path, struct cur text, struct buf *out, struct err *err)
+{
+    enum err_code rc = etl_ddbjson_number(text, out, err);
+    if (rc != ERR_OK) {
+        (void)err_prefix(err, "attribute \"%s\"", path->text);
+    }
+    return rc;
+}
+
+/* A B value (or BS member): a string of plain base64, with no JSON escapes. */
+static bool is_base64_string(const struct json_val *v)
+{
+    struct cur in = json_string_inner(v);
+    return v->type == JSON_STRING && json_string_is_plain(v) &&
+           digest_is_base64((const char *)in.ptr, in.len);
+}
+
 static bool is_digit(uint8_t c)
 {
     return c >= '0' && c <= '9';
+}
+
+/* Notes the positions of non-zero digits among n more digits (*idx counts all seen so far). */
+static void note_nonzero(const uint8_t *digits, size_t n, size_t *idx, size_t *first, size_t *last)
+{
+    for (size_t i = 0; i < n; i++, (*idx)++) {
+        if (digits[i] != '0') {
+            if (*first == SIZE_MAX) {
+                *first = *idx;
+            }
+            *last = *idx;
+        }
+    }
 }
 
 enum err_code etl_ddbjson_number(struct cur text, struct buf *out, struct err *err)
@@ -113,22 +145,8 @@ enum err_code etl_ddbjson_number(struct cur text, struct buf *out, struct err *e
     }
     /* Significant digits: from the first non-zero digit to the last non-zero digit. */
     size_t first = SIZE_MAX, last = 0, idx = 0;
-    for (const uint8_t *q = int_start; q < int_end; q++, idx++) {
-        if (*q != '0') {
-            if (first == SIZE_MAX) {
-                first = idx;
-            }
-            last = idx;
-        }
-    }
-    for (size_t i = 0; i < frac_len; i++, idx++) {
-        if (frac_start[i] != '0') {
-            if (first == SIZE_MAX) {
-                first = idx;
-            }
-            last = idx;
-        }
-    }
+    note_nonzero(int_start, int_len, &idx, &first, &last);
+    note_nonzero(frac_start, frac_len, &idx, &first, &last);
     size_t sig = first == SIZE_MAX ? 0 : last - first + 1;
     if (sig > ETL_DDB_MAX_DIGITS) {
         return err_set(err, ERR_INVALID_INPUT, "N has %zu significant digits (max %d)", sig,
@@ -183,14 +201,9 @@ static enum err_code append_set(const struct json_val *arr,
         }
         if (rc == ERR_OK) {
             if (type == 'N') {
-                rc = etl_ddbjson_number(json_string_inner(&v), out, err);
-                if (rc != ERR_OK) {
-                    (void)err_prefix(err, "attribute \"%s\"", path->text);
-                }
+                rc = number_at(path, json_string_inner(&v), out, err);
             } else {
-                if (type == 'B' && (!json_string_is_plain(&v) ||
-                                    !digest_is_base64((const char *)json_string_inner(&v).ptr,
-                                                      json_string_inner(&v).len))) {
+                if (type == 'B' && !is_base64_string(&v)) {
                     rc = fail(err, path, "BS member is not base64");
                 }
                 if (rc == ERR_OK) {
@@ -243,16 +256,10 @@ enum err_code etl_ddbjson_value(const struct json_val *typed,
             return fail(err, path, "N must be a string");
         }
         *kind = ETL_KIND_NUMBER;
-        rc = etl_ddbjson_number(json_string_inner(&v), out, err);
-        if (rc != ERR_OK) {
-            (void)err_prefix(err, "attribute \"%s\"", path->text);
-        }
-        return rc;
+        return number_at(path, json_string_inner(&v), out, err);
     }
     if (cur_eq_str(t, "B")) {
-        struct cur in = json_string_inner(&v);
-        if (v.type != JSON_STRING || !json_string_is_plain(&v) ||
-            !digest_is_base64((const char *)in.ptr, in.len)) {
+        if (!is_base64_string(&v)) {
             return fail(err, path, "B must be a base64 string");
         }
         *kind = ETL_KIND_STRING;

@@ -48,11 +48,21 @@ void etl_handler_cleanup(struct etl_handler *h)
     buf_cleanup(&h->metrics);
 }
 
+/* Logs m as one EMF document; a failure to render only loses the metrics. */
+static void emit_metrics(struct etl_handler *h, const struct etl_metrics *m, int64_t now_ms)
+{
+    struct err err = ERR_INIT;
+    buf_reset(&h->metrics);
+    if (etl_metrics_render(m, h->cfg->metrics_namespace, h->cfg->service_name, now_ms, NULL,
+                           &h->metrics, &err) == ERR_OK) {
+        log_raw_line((const char *)h->metrics.data, h->metrics.len);
+    }
+}
+
 static void
 emit_stream_metrics(struct etl_handler *h, const struct etl_stream_stats *st, int64_t duration_ms)
 {
     struct etl_metrics m;
-    struct err err = ERR_INIT;
     int64_t now = sys_wall_ms(h->sys);
     etl_metrics_init(&m);
     etl_metrics_add(&m, "RecordsIn", "Count", (double)st->records_in);
@@ -65,11 +75,7 @@ emit_stream_metrics(struct etl_handler *h, const struct etl_stream_stats *st, in
         double freshness = (double)(now - st->oldest_ts_ms) / 1000.0;
         etl_metrics_add(&m, "FreshnessSeconds", "Seconds", freshness > 0 ? freshness : 0);
     }
-    buf_reset(&h->metrics);
-    if (etl_metrics_render(&m, h->cfg->metrics_namespace, h->cfg->service_name, now, NULL,
-                           &h->metrics, &err) == ERR_OK) {
-        log_raw_line((const char *)h->metrics.data, h->metrics.len);
-    }
+    emit_metrics(h, &m, now);
 }
 
 static enum err_code handle_export(struct etl_handler *h,
@@ -82,7 +88,6 @@ static enum err_code handle_export(struct etl_handler *h,
     int64_t t0 = sys_mono_ms(h->sys);
     enum err_code rc = etl_export_handle(&h->export_, ev, inv->deadline_ms, response, &st, err);
     struct etl_metrics m;
-    struct err merr = ERR_INIT;
     etl_metrics_init(&m);
     etl_metrics_add(&m, "SnapshotItems", "Count", (double)st.items);
     etl_metrics_add(&m, "SnapshotFiles", "Count", (double)st.files);
@@ -91,11 +96,7 @@ static enum err_code handle_export(struct etl_handler *h,
     etl_metrics_add(&m, "SnapshotComplete", "Count", st.complete ? 1 : 0);
     etl_metrics_add(&m, "SnapshotFailed", "Count", rc != ERR_OK ? 1 : 0);
     etl_metrics_add(&m, "DurationMs", "Milliseconds", (double)(sys_mono_ms(h->sys) - t0));
-    buf_reset(&h->metrics);
-    if (etl_metrics_render(&m, h->cfg->metrics_namespace, h->cfg->service_name, sys_wall_ms(h->sys),
-                           NULL, &h->metrics, &merr) == ERR_OK) {
-        log_raw_line((const char *)h->metrics.data, h->metrics.len);
-    }
+    emit_metrics(h, &m, sys_wall_ms(h->sys));
     return rc;
 }
 

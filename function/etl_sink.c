@@ -56,37 +56,43 @@ static enum err_code mkdirs(char *path, struct err *err)
     return ERR_OK;
 }
 
-static enum err_code
-file_put(struct etl_sink *s, const char *rel_key, struct cur body, struct err *err)
+/* Creates path's parent directories and opens tmp (beside path) for writing. */
+static enum err_code open_tmp(char *path, const char *tmp, int *fd, struct err *err)
 {
-    char path[4096], tmp[4200];
-    int n = snprintf(path, sizeof(path), "%s/%s", s->cfg->out.dir, rel_key);
-    if (n < 0 || (size_t)n >= sizeof(path)) {
-        return err_set(err, ERR_INVALID_INPUT, "output path too long for %s", rel_key);
-    }
-    snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid());
     enum err_code rc = mkdirs(path, err);
     if (rc != ERR_OK) {
         return rc;
     }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
+    *fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (*fd < 0) {
         return errno_error(err, "open", tmp);
     }
-    const uint8_t *p = body.ptr;
-    size_t left = body.len;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
+    return ERR_OK;
+}
+
+/* Writes all n bytes (write may take fewer, or be interrupted); tmp names fd in errors. */
+static enum err_code write_all(int fd, const void *p, size_t n, const char *tmp, struct err *err)
+{
+    const uint8_t *b = p;
+    while (n > 0) {
+        ssize_t w = write(fd, b, n);
         if (w < 0) {
             if (errno == EINTR) {
                 continue;
             }
-            rc = errno_error(err, "write", tmp);
-            break;
+            return errno_error(err, "write", tmp);
         }
-        p += w;
-        left -= (size_t)w;
+        b += w;
+        n -= (size_t)w;
     }
+    return ERR_OK;
+}
+
+/* Closes fd and, if all went well (rc), renames tmp to path, so a reader never sees half an
+ * object; otherwise removes tmp. Returns the first failure. */
+static enum err_code
+commit_tmp(int fd, const char *tmp, const char *path, enum err_code rc, struct err *err)
+{
     if (close(fd) != 0 && rc == ERR_OK) {
         rc = errno_error(err, "close", tmp);
     }
@@ -99,6 +105,48 @@ file_put(struct etl_sink *s, const char *rel_key, struct cur body, struct err *e
     return rc;
 }
 
+/* The S3 key of rel_key: the configured prefix, then rel_key. */
+static enum err_code s3_key(const struct etl_sink *s,
+                            const char *rel_key,
+                            char key[S3_MAX_KEY_BYTES + 1],
+                            struct err *err)
+{
+    int n = snprintf(key, S3_MAX_KEY_BYTES + 1, "%s%s", s->cfg->out.prefix, rel_key);
+    if (n < 0 || (size_t)n > S3_MAX_KEY_BYTES) {
+        return err_set(err, ERR_INVALID_INPUT, "S3 key for %s is over %d bytes", rel_key,
+                       S3_MAX_KEY_BYTES);
+    }
+    return ERR_OK;
+}
+
+/* The configured PutObject options, with content_type instead when one is given. */
+static struct s3_put_options put_options(const struct etl_sink *s, const char *content_type)
+{
+    struct s3_put_options o = s->cfg->put;
+    if (content_type != NULL) {
+        o.content_type = content_type;
+    }
+    return o;
+}
+
+static enum err_code
+file_put(struct etl_sink *s, const char *rel_key, struct cur body, struct err *err)
+{
+    char path[4096], tmp[4200];
+    int n = snprintf(path, sizeof(path), "%s/%s", s->cfg->out.dir, rel_key);
+    if (n < 0 || (size_t)n >= sizeof(path)) {
+        return err_set(err, ERR_INVALID_INPUT, "output path too long for %s", rel_key);
+    }
+    snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid());
+    int fd = -1;
+    enum err_code rc = open_tmp(path, tmp, &fd, err);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    rc = write_all(fd, body.ptr, body.len, tmp, err);
+    return commit_tmp(fd, tmp, path, rc, err);
+}
+
 enum err_code etl_sink_put(struct etl_sink *s,
                            const char *rel_key,
                            struct cur body,
@@ -108,15 +156,11 @@ enum err_code etl_sink_put(struct etl_sink *s,
     enum err_code rc;
     if (s->cfg->out.is_s3) {
         char key[S3_MAX_KEY_BYTES + 1];
-        int n = snprintf(key, sizeof(key), "%s%s", s->cfg->out.prefix, rel_key);
-        if (n < 0 || (size_t)n >= sizeof(key)) {
-            return err_set(err, ERR_INVALID_INPUT, "S3 key for %s is over %d bytes", rel_key,
-                           S3_MAX_KEY_BYTES);
+        rc = s3_key(s, rel_key, key, err);
+        if (rc != ERR_OK) {
+            return rc;
         }
-        struct s3_put_options o = s->cfg->put;
-        if (content_type != NULL) {
-            o.content_type = content_type;
-        }
+        struct s3_put_options o = put_options(s, content_type);
         rc = s3_put_object(s->aws, s->cfg->out.bucket, key, body, &o, NULL, err);
     } else {
         rc = file_put(s, rel_key, body, err);
@@ -171,13 +215,12 @@ static enum err_code existing_md5(struct etl_sink *s,
     *exists = false;
     if (s->cfg->out.is_s3) {
         char key[S3_MAX_KEY_BYTES + 1];
-        int n = snprintf(key, sizeof(key), "%s%s", s->cfg->out.prefix, rel_key);
-        if (n < 0 || (size_t)n >= sizeof(key)) {
-            return err_set(err, ERR_INVALID_INPUT, "S3 key for %s is over %d bytes", rel_key,
-                           S3_MAX_KEY_BYTES);
-        }
         struct s3_object_info info;
-        enum err_code rc = s3_head_object(s->aws, s->cfg->out.bucket, key, exists, &info, err);
+        enum err_code rc = s3_key(s, rel_key, key, err);
+        if (rc != ERR_OK) {
+            return rc;
+        }
+        rc = s3_head_object(s->aws, s->cfg->out.bucket, key, exists, &info, err);
         if (rc == ERR_OK && *exists) {
             memcpy(md5, info.meta_md5, DIGEST_MD5_HEX);
         }
@@ -245,21 +288,14 @@ enum err_code etl_sink_object_open(struct etl_sink *s,
     obj->sink = s;
     obj->fd = -1;
     obj->up.spool_fd = -1;
-    enum err_code rc = digest_md5_init(&obj->md5, err);
-    if (rc != ERR_OK) {
-        return rc;
-    }
+    enum err_code rc;
     if (s->cfg->out.is_s3) {
         char key[S3_MAX_KEY_BYTES + 1];
-        int n = snprintf(key, sizeof(key), "%s%s", s->cfg->out.prefix, rel_key);
-        if (n < 0 || (size_t)n >= sizeof(key)) {
-            return err_set(err, ERR_INVALID_INPUT, "S3 key for %s is over %d bytes", rel_key,
-                           S3_MAX_KEY_BYTES);
+        rc = s3_key(s, rel_key, key, err);
+        if (rc != ERR_OK) {
+            return rc;
         }
-        struct s3_put_options o = s->cfg->put;
-        if (content_type != NULL) {
-            o.content_type = content_type;
-        }
+        struct s3_put_options o = put_options(s, content_type);
         rc = s3_upload_begin(&obj->up, aws, s->cfg->out.bucket, key, &o, S3_MIN_PART_BYTES, err);
         if (rc == ERR_OK && spool_dir != NULL) {
             rc = s3_upload_spool_to(&obj->up, spool_dir, err);
@@ -268,42 +304,27 @@ enum err_code etl_sink_object_open(struct etl_sink *s,
         obj->s3 = true;
         return rc;
     }
+    /* The S3 upload hashes the object itself; a file's MD5 (its ETag) is ours to compute. */
+    rc = digest_md5_init(&obj->md5, err);
+    if (rc != ERR_OK) {
+        return rc;
+    }
     int n = snprintf(obj->path, sizeof(obj->path), "%s/%s", s->cfg->out.dir, rel_key);
     if (n < 0 || (size_t)n >= sizeof(obj->path)) {
         return err_set(err, ERR_INVALID_INPUT, "output path too long for %s", rel_key);
     }
     snprintf(obj->tmp_path, sizeof(obj->tmp_path), "%.1100s.tmp-%ld", obj->path, (long)getpid());
-    rc = mkdirs(obj->path, err);
-    if (rc != ERR_OK) {
-        return rc;
-    }
-    obj->fd = open(obj->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (obj->fd < 0) {
-        return errno_error(err, "open", obj->tmp_path);
-    }
-    return ERR_OK;
+    return open_tmp(obj->path, obj->tmp_path, &obj->fd, err);
 }
 
 enum err_code etl_object_write(struct etl_object *obj, const void *p, size_t n, struct err *err)
 {
-    digest_md5_update(&obj->md5, p, n);
     obj->bytes += n;
     if (obj->s3) {
         return s3_upload_write(&obj->up, p, n, err);
     }
-    const uint8_t *b = p;
-    while (n > 0) {
-        ssize_t w = write(obj->fd, b, n);
-        if (w < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return errno_error(err, "write", obj->tmp_path);
-        }
-        b += w;
-        n -= (size_t)w;
-    }
-    return ERR_OK;
+    digest_md5_update(&obj->md5, p, n);
+    return write_all(obj->fd, p, n, obj->tmp_path, err);
 }
 
 enum err_code
@@ -312,25 +333,17 @@ etl_object_finish(struct etl_object *obj, struct s3_object_info *info, struct er
     enum err_code rc = ERR_OK;
     memset(info, 0, sizeof(*info));
     if (obj->s3) {
-        rc = s3_upload_finish(&obj->up, info, err);
+        rc = s3_upload_finish(&obj->up, info, err); /* size, MD5, ETag and parts */
         s3_upload_cleanup(&obj->up);
     } else {
-        if (close(obj->fd) != 0) {
-            rc = errno_error(err, "close", obj->tmp_path);
-        }
+        rc = commit_tmp(obj->fd, obj->tmp_path, obj->path, ERR_OK, err);
         obj->fd = -1;
-        if (rc == ERR_OK && rename(obj->tmp_path, obj->path) != 0) {
-            rc = errno_error(err, "rename", obj->path);
-        }
-        if (rc != ERR_OK) {
-            unlink(obj->tmp_path);
-        }
         obj->tmp_path[0] = '\0';
         info->size = obj->bytes;
-    }
-    digest_md5_final(&obj->md5, info->md5);
-    if (!obj->s3 && rc == ERR_OK) {
-        digest_hex(info->md5, DIGEST_MD5_BYTES, info->etag, sizeof(info->etag));
+        digest_md5_final(&obj->md5, info->md5);
+        if (rc == ERR_OK) {
+            digest_hex(info->md5, DIGEST_MD5_BYTES, info->etag, sizeof(info->etag));
+        }
     }
     digest_md5_cleanup(&obj->md5);
     if (rc == ERR_OK) {

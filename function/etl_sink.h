@@ -69,7 +69,7 @@ struct etl_object {
     int fd;
     char tmp_path[1200];
     char path[1100];
-    struct digest_md5 md5;
+    struct digest_md5 md5; /* file output (an S3 upload hashes the object itself) */
     uint64_t bytes;
 };
 

@@ -74,9 +74,6 @@ void etl_stream_init(struct etl_stream *s,
     s->cfg = cfg;
     s->sink = sink;
     s->sys = sys;
-    buf_init(&s->store, 0);
-    buf_init(&s->object, 0);
-    buf_init(&s->text, 0);
 }
 
 void etl_stream_cleanup(struct etl_stream *s)
@@ -317,26 +314,32 @@ static enum err_code build_row(struct etl_stream *s,
     return ERR_OK;
 }
 
-/* Reads what every record needs before conversion: raw span, sequence number, time, table. */
-static void read_envelope(const struct json_val *record, struct rec *r, char *table, size_t cap)
+/* Reads what every record needs before conversion: raw span, sequence number, time. */
+static void read_envelope(const struct json_val *record, struct rec *r)
 {
     struct json_val ddb, v;
     r->raw = *record;
-    snprintf(table, cap, "%s", UNKNOWN_TABLE);
-    if (record->type != JSON_OBJECT) {
+    if (record->type != JSON_OBJECT ||
+        !json_object_get_type(record, "dynamodb", JSON_OBJECT, &ddb)) {
         return;
     }
-    if (json_object_get_type(record, "dynamodb", JSON_OBJECT, &ddb)) {
-        if (json_object_get_type(&ddb, "SequenceNumber", JSON_STRING, &v) &&
-            json_string_copy(&v, r->seq, sizeof(r->seq)) && !seq_ok(r->seq)) {
-            r->seq[0] = '\0';
-        }
-        if (json_object_get_type(&ddb, "ApproximateCreationDateTime", JSON_NUMBER, &v)) {
-            r->has_ts = etl_stream_parse_time(v.raw, &r->ts_ms);
-        }
+    if (json_object_get_type(&ddb, "SequenceNumber", JSON_STRING, &v) &&
+        json_string_copy(&v, r->seq, sizeof(r->seq)) && !seq_ok(r->seq)) {
+        r->seq[0] = '\0';
     }
+    if (json_object_get_type(&ddb, "ApproximateCreationDateTime", JSON_NUMBER, &v)) {
+        r->has_ts = etl_stream_parse_time(v.raw, &r->ts_ms);
+    }
+}
+
+/* The record's table, from its eventSourceARN; UNKNOWN_TABLE when that names none. */
+static void record_table(const struct json_val *record, char *table, size_t cap)
+{
+    struct json_val v;
     char arn[512];
-    if (json_object_get_type(record, "eventSourceARN", JSON_STRING, &v) &&
+    snprintf(table, cap, "%s", UNKNOWN_TABLE);
+    if (record->type == JSON_OBJECT &&
+        json_object_get_type(record, "eventSourceARN", JSON_STRING, &v) &&
         json_string_copy(&v, arn, sizeof(arn))) {
         (void)etl_stream_table_from_arn(arn, table, cap);
     }
@@ -396,6 +399,12 @@ static enum err_code plan_chunks(struct etl_stream *s, struct batch *b, struct e
     return ERR_OK;
 }
 
+/* Quarantine objects are always JSON Lines: each line holds the error and the raw record. */
+static enum etl_format group_format(const struct etl_stream *s, const struct group *grp)
+{
+    return grp->quarantine ? ETL_FORMAT_JSONL : s->cfg->format;
+}
+
 static enum err_code render_quarantine(struct etl_stream *s,
                                        struct etl_writer *w,
                                        const struct batch *b,
@@ -434,9 +443,8 @@ render_chunk(struct etl_stream *s, const struct batch *b, const struct chunk *c,
     struct etl_writer w;
     size_t *offsets = NULL;
     buf_reset(&s->object);
-    enum err_code rc =
-        etl_writer_open(&w, &s->object, grp->quarantine ? ETL_FORMAT_JSONL : s->cfg->format,
-                        s->cfg->compression, s->cfg->gzip_level, err);
+    enum err_code rc = etl_writer_open(&w, &s->object, group_format(s, grp), s->cfg->compression,
+                                       s->cfg->gzip_level, err);
     if (rc != ERR_OK) {
         goto out;
     }
@@ -475,10 +483,9 @@ static enum err_code chunk_stem(struct etl_stream *s,
     const struct group *grp = &b->groups[c->group];
     const char *first = b->recs[grp->recs[c->begin]].seq;
     const char *last = b->recs[grp->recs[c->end - 1]].seq;
-    *ext = etl_config_extension(s->cfg);
+    *ext = etl_format_extension(group_format(s, grp), s->cfg->compression);
     int n;
     if (grp->quarantine) {
-        *ext = s->cfg->compression == ETL_COMPRESSION_GZIP ? "jsonl.gz" : "jsonl";
         n = snprintf(stem, cap, "%s/%s/%s/%s-%s", QUARANTINE_DIR, grp->table, grp->partition,
                      first[0] != '\0' ? first : "noseq", last[0] != '\0' ? last : "noseq");
     } else {
@@ -619,10 +626,9 @@ enum err_code etl_stream_process(struct etl_stream *s,
     struct json_iter it;
     struct json_val record;
     json_iter_init(&it, &ev->records);
-    char table[256];
     while (json_array_next(&it, &record) && b.n_recs < ev->n_records) {
         struct rec *r = &b.recs[b.n_recs++];
-        read_envelope(&record, r, table, sizeof(table));
+        read_envelope(&record, r);
         if (r->has_ts && fallback_ms < 0) {
             fallback_ms = r->ts_ms;
         }
@@ -638,7 +644,8 @@ enum err_code etl_stream_process(struct etl_stream *s,
     for (size_t i = 0; i < b.n_recs && rc == ERR_OK; i++) {
         (void)json_array_next(&it, &record);
         struct rec *r = &b.recs[i];
-        read_envelope(&record, r, table, sizeof(table));
+        char table[256];
+        record_table(&record, table, sizeof(table));
         if (strcmp(table, UNKNOWN_TABLE) == 0) {
             log_warn("Records[%zu]: eventSourceARN names no table; filing it under %s", i,
                      UNKNOWN_TABLE);

@@ -22,8 +22,6 @@ enum err_code etl_writer_open(struct etl_writer *w,
     w->format = format;
     w->compression = compression;
     w->out = out;
-    buf_init(&w->stage, 0);
-    buf_init(&w->tmp, 0);
     if (compression == ETL_COMPRESSION_GZIP) {
         /* windowBits 15 + 16 selects the gzip wrapper. */
         if (deflateInit2(&w->z, gzip_level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
@@ -275,9 +273,8 @@ static enum err_code csv_rows(struct etl_writer *w,
         struct etl_row_iter it;
         struct etl_col col;
         uint32_t nc = 0;
-        memset(row, 0, cols.n * sizeof(*row));
         for (size_t i = 0; i < cols.n; i++) {
-            row[i].kind = ETL_KIND_NULL;
+            row[i] = (struct etl_col){.kind = ETL_KIND_NULL};
         }
         etl_row_iter_init(&it, store, offsets[r]);
         (void)etl_row_next(&it, &nc);
