@@ -101,14 +101,11 @@ enum err_code etl_ckpt_to_json(const struct etl_ckpt *ck,
     return rc;
 }
 
+/* Copies a string member into a fixed array; false (dst "" if it was too long) otherwise. */
 static bool copy_str(const cJSON *obj, const char *key, char *dst, size_t cap)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!cJSON_IsString(v) || strlen(v->valuestring) >= cap) {
-        return false;
-    }
-    memcpy(dst, v->valuestring, strlen(v->valuestring) + 1);
-    return true;
+    return cJSON_IsString(v) && cur_copy_to(cur_from_str(v->valuestring), dst, cap);
 }
 
 static double num(const cJSON *obj, const char *key)

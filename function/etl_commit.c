@@ -76,19 +76,29 @@ static void location_root(const struct etl_config *cfg, char *out, size_t cap)
     }
 }
 
+/* A run's times in ISO-8601, as the manifests give them. */
+struct run_times {
+    char at[ETL_ISO8601_MAX]; /* the time the run id stands for */
+    char started[ETL_ISO8601_MAX];
+    char ended[ETL_ISO8601_MAX];
+};
+
+static void format_run_times(const struct etl_run *run, int64_t end_ms, struct run_times *t)
+{
+    etl_format_iso8601(run->run_ms, t->at);
+    etl_format_iso8601(run->started_ms, t->started);
+    etl_format_iso8601(end_ms, t->ended);
+}
+
 static enum err_code manifest_json(const struct etl_config *cfg,
                                    const struct etl_run *run,
                                    const struct etl_ckpt *cks,
                                    int n,
                                    const struct etl_commit_summary *sum,
-                                   int64_t end_ms,
+                                   const struct run_times *t,
                                    struct buf *out,
                                    struct err *err)
 {
-    char started[ETL_ISO8601_MAX], ended[ETL_ISO8601_MAX], at[ETL_ISO8601_MAX];
-    etl_format_iso8601(run->started_ms, started);
-    etl_format_iso8601(end_ms, ended);
-    etl_format_iso8601(run->run_ms, at);
     enum err_code rc = buf_printf(out, err, "{\n  \"run_id\": \"%s\",\n  \"table\": ", run->run_id);
     if (rc == ERR_OK) {
         rc = buf_append_json_str(out, run->table, strlen(run->table), err);
@@ -103,7 +113,7 @@ static enum err_code manifest_json(const struct etl_config *cfg,
         rc = buf_printf(
             out, err,
             ",\n  \"run_time\": \"%s\",\n  \"start\": \"%s\",\n  \"end\": \"%s\",\n  \"snapshot_format\": \"%s\",\n  \"format\": \"%s\",\n  \"compression\": \"%s\",\n  \"segments\": %d,\n  \"item_count\": %llu,\n  \"scanned_count\": %llu,\n  \"consumed_read_units\": %.1f,\n  \"segment_invocations\": %u,\n  \"estimate\": {\"items\": %lld, \"bytes\": %lld, \"read_units\": %.1f, \"seconds_at_max_rcu\": %.1f, \"max_rcu\": %lld},\n  \"files\": [",
-            at, started, ended, run->format,
+            t->at, t->started, t->ended, run->format,
             cfg->ddb_export_format ? "dynamodb_json"
                                    : (cfg->format == ETL_FORMAT_CSV ? "csv" : "jsonl"),
             cfg->compression == ETL_COMPRESSION_GZIP ? "gzip" : "none", n,
@@ -153,6 +163,24 @@ static void b64_md5_of(const struct buf *b, char out[DIGEST_MD5_B64])
     digest_base64(sum, sizeof(sum), out, DIGEST_MD5_B64);
 }
 
+/* Writes {export_dir}{name}.json and its base64 MD5 as {export_dir}{name}.md5. */
+static enum err_code put_with_md5(struct etl_sink *sink,
+                                  const char *export_dir,
+                                  const char *name,
+                                  const struct buf *doc,
+                                  struct err *err)
+{
+    char key[1400], b64[DIGEST_MD5_B64];
+    snprintf(key, sizeof(key), "%s%s.json", export_dir, name);
+    enum err_code rc = etl_sink_put(sink, key, buf_cur(doc), "application/json", err);
+    if (rc == ERR_OK) {
+        b64_md5_of(doc, b64);
+        snprintf(key, sizeof(key), "%s%s.md5", export_dir, name);
+        rc = etl_sink_put(sink, key, cur_from_str(b64), "text/plain", err);
+    }
+    return rc;
+}
+
 /* DynamoDB Export's own manifests, as S3DataExport.Output documents them. */
 static enum err_code export_manifests(const struct etl_config *cfg,
                                       struct etl_sink *sink,
@@ -161,10 +189,10 @@ static enum err_code export_manifests(const struct etl_config *cfg,
                                       const struct etl_ckpt *cks,
                                       int n,
                                       const struct etl_commit_summary *sum,
-                                      int64_t end_ms,
+                                      const struct run_times *t,
                                       struct err *err)
 {
-    struct buf files = BUF_INIT(0), summary = BUF_INIT(0), md5 = BUF_INIT(64);
+    struct buf files = BUF_INIT(0), summary = BUF_INIT(0);
     char export_dir[1200], key[1400];
     snprintf(export_dir, sizeof(export_dir), "%sAWSDynamoDB/%s/", run_dir, run->export_id);
     enum err_code rc = ERR_OK;
@@ -180,49 +208,25 @@ static enum err_code export_manifests(const struct etl_config *cfg,
                 f->key);
         }
     }
-    char started[ETL_ISO8601_MAX], ended[ETL_ISO8601_MAX], at[ETL_ISO8601_MAX];
-    etl_format_iso8601(run->started_ms, started);
-    etl_format_iso8601(end_ms, ended);
-    etl_format_iso8601(run->run_ms, at);
     const char *sse =
         cfg->put.sse == NULL ? "AES256" : (strcmp(cfg->put.sse, "aws:kms") == 0 ? "KMS" : "AES256");
     if (rc == ERR_OK) {
         rc = buf_printf(
             &summary, err,
             "{\"version\":\"2020-06-30\",\"exportArn\":\"%s/export/%s\",\"startTime\":\"%s\",\"endTime\":\"%s\",\"tableArn\":\"%s\",\"tableId\":\"%s\",\"exportTime\":\"%s\",\"s3Bucket\":\"%s\",\"s3Prefix\":\"%s%.*s\",\"s3SseAlgorithm\":\"%s\",\"s3SseKmsKeyId\":%s%s%s,\"manifestFilesS3Key\":\"%s%smanifest-files.json\",\"billedSizeBytes\":%llu,\"itemCount\":%llu,\"outputFormat\":\"DYNAMODB_JSON\",\"exportType\":\"FULL_EXPORT\"}",
-            run->table_arn, run->export_id, started, ended, run->table_arn, run->table_id, at,
-            cfg->out.is_s3 ? cfg->out.bucket : "", cfg->out.is_s3 ? cfg->out.prefix : "",
+            run->table_arn, run->export_id, t->started, t->ended, run->table_arn, run->table_id,
+            t->at, cfg->out.is_s3 ? cfg->out.bucket : "", cfg->out.is_s3 ? cfg->out.prefix : "",
             (int)(strlen(run_dir) - 1), run_dir, sse,
             cfg->put.sse_kms_key_id != NULL ? "\"" : "null",
             cfg->put.sse_kms_key_id != NULL ? cfg->put.sse_kms_key_id : "",
             cfg->put.sse_kms_key_id != NULL ? "\"" : "", cfg->out.is_s3 ? cfg->out.prefix : "",
             export_dir, (unsigned long long)sum->bytes, (unsigned long long)sum->items);
     }
-    char b64[DIGEST_MD5_B64];
     if (rc == ERR_OK) {
-        snprintf(key, sizeof(key), "%smanifest-files.json", export_dir);
-        rc = etl_sink_put(sink, key, buf_cur(&files), "application/json", err);
+        rc = put_with_md5(sink, export_dir, "manifest-files", &files, err);
     }
     if (rc == ERR_OK) {
-        b64_md5_of(&files, b64);
-        rc = buf_append_str(&md5, b64, err);
-        snprintf(key, sizeof(key), "%smanifest-files.md5", export_dir);
-    }
-    if (rc == ERR_OK) {
-        rc = etl_sink_put(sink, key, buf_cur(&md5), "text/plain", err);
-    }
-    if (rc == ERR_OK) {
-        snprintf(key, sizeof(key), "%smanifest-summary.json", export_dir);
-        rc = etl_sink_put(sink, key, buf_cur(&summary), "application/json", err);
-    }
-    if (rc == ERR_OK) {
-        buf_reset(&md5);
-        b64_md5_of(&summary, b64);
-        rc = buf_append_str(&md5, b64, err);
-        snprintf(key, sizeof(key), "%smanifest-summary.md5", export_dir);
-    }
-    if (rc == ERR_OK) {
-        rc = etl_sink_put(sink, key, buf_cur(&md5), "text/plain", err);
+        rc = put_with_md5(sink, export_dir, "manifest-summary", &summary, err);
     }
     if (rc == ERR_OK) {
         snprintf(key, sizeof(key), "%s_started", export_dir);
@@ -230,35 +234,32 @@ static enum err_code export_manifests(const struct etl_config *cfg,
     }
     buf_cleanup(&files);
     buf_cleanup(&summary);
-    buf_cleanup(&md5);
     return rc;
 }
 
 /* changes.ddl once per table; current.sql each time (it names the latest snapshot). */
-static enum err_code table_documents(const struct etl_config *cfg,
+static enum err_code table_documents(const struct etl_ddl_ctx *ctx,
                                      struct etl_sink *sink,
                                      const struct etl_run *run,
                                      const struct etl_schema *schema,
                                      struct err *err)
 {
-    char root[1200], key[1200];
-    location_root(cfg, root, sizeof(root));
-    struct etl_ddl_ctx ctx = {cfg, run->table, root, run->hash_key, run->range_key};
+    char key[1200];
     struct buf doc = BUF_INIT(0);
     bool exists = false;
     snprintf(key, sizeof(key), "%s/changes.ddl", run->table);
     enum err_code rc = etl_sink_get(sink, key, &doc, &exists, err);
     if (rc == ERR_OK && !exists) {
         buf_reset(&doc);
-        rc = etl_ddl_changes(&doc, &ctx, schema, err);
+        rc = etl_ddl_changes(&doc, ctx, schema, err);
         if (rc == ERR_OK) {
             rc = etl_sink_put(sink, key, buf_cur(&doc), "text/plain; charset=utf-8", err);
         }
     }
-    if (rc == ERR_OK && !cfg->ddb_export_format) {
+    if (rc == ERR_OK && !ctx->cfg->ddb_export_format) {
         buf_reset(&doc);
         snprintf(key, sizeof(key), "%s/current.sql", run->table);
-        rc = etl_ddl_current_view(&doc, &ctx, schema, run->run_id, run->run_ms, err);
+        rc = etl_ddl_current_view(&doc, ctx, schema, run->run_id, run->run_ms, err);
         if (rc == ERR_OK) {
             rc = etl_sink_put(sink, key, buf_cur(&doc), "text/plain; charset=utf-8", err);
         }
@@ -272,13 +273,16 @@ enum err_code etl_commit_run(const struct etl_config *cfg,
                              const struct sys *sys,
                              const struct etl_run *run,
                              const char *run_dir,
-                             struct etl_ckpt *cks,
+                             const struct etl_ckpt *cks,
                              int n,
                              struct etl_commit_summary *out,
                              struct err *err)
 {
     struct etl_schema schema;
     struct buf doc = BUF_INIT(0);
+    char root[1200];
+    location_root(cfg, root, sizeof(root));
+    const struct etl_ddl_ctx ctx = {cfg, run->table, root, run->hash_key, run->range_key};
     etl_schema_init(&schema);
     memset(out, 0, sizeof(*out));
     enum err_code rc = ERR_OK;
@@ -298,9 +302,10 @@ enum err_code etl_commit_run(const struct etl_config *cfg,
         rc = etl_sink_list(sink, run_dir, check_orphan, &o, err);
         out->orphans_removed = o.removed;
     }
-    int64_t end_ms = sys_wall_ms(sys);
+    struct run_times t;
+    format_run_times(run, sys_wall_ms(sys), &t);
     if (rc == ERR_OK) {
-        rc = manifest_json(cfg, run, cks, n, out, end_ms, &doc, err);
+        rc = manifest_json(cfg, run, cks, n, out, &t, &doc, err);
     }
     if (rc == ERR_OK) {
         rc = put_doc(sink, run_dir, "_meta/manifest.json", &doc, "application/json", err);
@@ -313,9 +318,7 @@ enum err_code etl_commit_run(const struct etl_config *cfg,
         rc = put_doc(sink, run_dir, "_meta/schema.json", &doc, "application/json", err);
     }
     if (rc == ERR_OK) {
-        char root[1200], data_loc[2600];
-        location_root(cfg, root, sizeof(root));
-        struct etl_ddl_ctx ctx = {cfg, run->table, root, run->hash_key, run->range_key};
+        char data_loc[2600];
         buf_reset(&doc);
         if (cfg->ddb_export_format) {
             snprintf(data_loc, sizeof(data_loc), "%s%sAWSDynamoDB/%s/data/", root, run_dir,
@@ -329,10 +332,10 @@ enum err_code etl_commit_run(const struct etl_config *cfg,
         rc = put_doc(sink, run_dir, "_meta/table.ddl", &doc, "text/plain; charset=utf-8", err);
     }
     if (rc == ERR_OK && cfg->ddb_export_format) {
-        rc = export_manifests(cfg, sink, run, run_dir, cks, n, out, end_ms, err);
+        rc = export_manifests(cfg, sink, run, run_dir, cks, n, out, &t, err);
     }
     if (rc == ERR_OK) {
-        rc = table_documents(cfg, sink, run, &schema, err);
+        rc = table_documents(&ctx, sink, run, &schema, err);
     }
     if (rc == ERR_OK) {
         buf_reset(&doc);

@@ -35,7 +35,7 @@ MUST_CHECK enum err_code etl_commit_run(const struct etl_config *cfg,
                                         const struct sys *sys,
                                         const struct etl_run *run,
                                         const char *run_dir,
-                                        struct etl_ckpt *cks,
+                                        const struct etl_ckpt *cks,
                                         int n,
                                         struct etl_commit_summary *out,
                                         struct err *err);

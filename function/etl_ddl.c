@@ -10,11 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "etl_ddbjson.h"
 #include "etl_partition.h"
 
-#define NAME_MAX_LEN 256
-#define MAX_COLS     4096
+#define NAME_MAX_LEN  256
+#define MAX_COLS      4096
+#define MAX_PART_COLS 16 /* partition columns taken from ETL_PARTITION */
 
+/* The metadata columns of etl_meta_columns, with their Athena types. */
 static const char *const meta_cols[][2] = {
     {"_op", "string"},    {"_seq", "string"},      {"_ts", "string"},
     {"_table", "string"}, {"_event_id", "string"}, {"_ttl_delete", "boolean"},
@@ -55,8 +58,8 @@ static void columns_free(struct columns *c)
 
 static bool is_meta(const char *name)
 {
-    for (size_t m = 0; m < sizeof(meta_cols) / sizeof(meta_cols[0]); m++) {
-        if (strcmp(name, meta_cols[m][0]) == 0) {
+    for (const char *const *m = etl_meta_columns; *m != NULL; m++) {
+        if (strcmp(name, *m) == 0) {
             return true;
         }
     }
@@ -126,36 +129,45 @@ column_list(struct buf *out, const struct columns *c, bool with_meta, struct err
     return rc;
 }
 
-/* WITH SERDEPROPERTIES: mapping.<column> for every name that sanitising changed. */
-static enum err_code serde_properties(struct buf *out, const struct columns *c, struct err *err)
+/* Appends s for the inside of a SQL string literal: single quotes doubled. */
+static enum err_code sql_text(struct buf *out, const char *s, struct err *err)
 {
-    enum err_code rc =
-        buf_append_str(out, "WITH SERDEPROPERTIES (\n  'ignore.malformed.json' = 'false'", err);
+    enum err_code rc = ERR_OK;
+    for (const char *p = s; rc == ERR_OK && *p != '\0'; p++) {
+        rc = *p == '\'' ? buf_append_str(out, "''", err) : buf_append_byte(out, (uint8_t)*p, err);
+    }
+    return rc;
+}
+
+/* Every table's row format: the OpenX JSON SerDe over text files, WITH SERDEPROPERTIES
+ * mapping.<column> for every name that sanitising changed. */
+static enum err_code row_format(struct buf *out, const struct columns *c, struct err *err)
+{
+    enum err_code rc = buf_append_str(out,
+                                      "ROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'\n"
+                                      "WITH SERDEPROPERTIES (\n  'ignore.malformed.json' = 'false'",
+                                      err);
     for (size_t i = 0; rc == ERR_OK && i < c->n; i++) {
         const char *orig = c->keys[i];
         if (strcmp(orig, c->names[i]) == 0) {
             continue;
         }
         rc = buf_printf(out, err, ",\n  'mapping.%s' = '", c->names[i]);
-        /* Single quotes in the original name are doubled in the SQL literal. */
-        for (const char *p = orig; rc == ERR_OK && *p != '\0'; p++) {
-            rc = *p == '\'' ? buf_append_str(out, "''", err)
-                            : buf_append_byte(out, (uint8_t)*p, err);
+        if (rc == ERR_OK) {
+            rc = sql_text(out, orig, err);
         }
         if (rc == ERR_OK) {
             rc = buf_append_byte(out, '\'', err);
         }
     }
     if (rc == ERR_OK) {
-        rc = buf_append_str(out, ")\n", err);
+        rc = buf_append_str(
+            out,
+            ")\nSTORED AS INPUTFORMAT 'org.apache.hadoop.mapred.TextInputFormat'\n"
+            "  OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'\n",
+            err);
     }
     return rc;
-}
-
-static const char *text_formats(void)
-{
-    return "STORED AS INPUTFORMAT 'org.apache.hadoop.mapred.TextInputFormat'\n"
-           "  OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'\n";
 }
 
 static enum err_code csv_note(struct buf *out, const struct etl_ddl_ctx *ctx, struct err *err)
@@ -193,22 +205,18 @@ enum err_code etl_ddl_snapshot(struct buf *out,
         rc = column_list(out, &c, true, err);
     }
     if (rc == ERR_OK) {
-        rc = buf_append_str(
-            out,
-            "\n)\nPARTITIONED BY (`run` string)\nROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'\n",
-            err);
+        rc = buf_append_str(out, "\n)\nPARTITIONED BY (`run` string)\n", err);
     }
     if (rc == ERR_OK) {
-        rc = serde_properties(out, &c, err);
+        rc = row_format(out, &c, err);
     }
     if (rc == ERR_OK) {
         rc = buf_printf(out, err,
-                        "%sLOCATION '%s%s/snapshots/'\nTBLPROPERTIES (\n"
+                        "LOCATION '%s%s/snapshots/'\nTBLPROPERTIES (\n"
                         "  'projection.enabled' = 'true',\n"
                         "  'projection.run.type' = 'injected',\n"
                         "  'storage.location.template' = '%s%s/snapshots/run=${run}/');\n",
-                        text_formats(), ctx->location_root, ctx->table, ctx->location_root,
-                        ctx->table);
+                        ctx->location_root, ctx->table, ctx->location_root, ctx->table);
     }
     columns_free(&c);
     return rc;
@@ -218,6 +226,7 @@ enum err_code etl_ddl_snapshot(struct buf *out,
 
 struct proj_col {
     char name[64];
+    char key[ETL_PARTITION_MAX]; /* the segment's "dt=" as written; "" for an unnamed segment */
     char fmt[ETL_PARTITION_MAX]; /* the segment's value template, e.g. "%Y-%m-%d" */
 };
 
@@ -235,9 +244,11 @@ static size_t split_template(const char *tmpl, struct proj_col *cols, size_t max
             char raw[64];
             snprintf(raw, sizeof(raw), "%.*s", (int)(eq - piece), piece);
             etl_ddl_name(raw, cols[n].name, sizeof(cols[n].name));
+            snprintf(cols[n].key, sizeof(cols[n].key), "%.*s", (int)(eq - piece + 1), piece);
             snprintf(cols[n].fmt, sizeof(cols[n].fmt), "%s", eq + 1);
         } else {
             snprintf(cols[n].name, sizeof(cols[n].name), "p%zu", n + 1);
+            cols[n].key[0] = '\0';
             snprintf(cols[n].fmt, sizeof(cols[n].fmt), "%s", piece);
         }
         n++;
@@ -247,6 +258,18 @@ static size_t split_template(const char *tmpl, struct proj_col *cols, size_t max
         }
     }
     return n;
+}
+
+/* Renders a value template for epoch_ms into out; the length, 0 if it is not a valid template
+ * or did not fit. */
+static size_t render_value(const char *fmt, int64_t epoch_ms, char *out, size_t cap)
+{
+    struct etl_partition p;
+    struct err ignored = ERR_INIT;
+    if (etl_partition_compile(&p, fmt, &ignored) != ERR_OK) {
+        return 0;
+    }
+    return etl_partition_render(&p, epoch_ms, out, cap);
 }
 
 /* Java DateTimeFormatter pattern for a value template; literals quoted. */
@@ -307,7 +330,7 @@ static void java_pattern(const char *fmt, char *out, size_t cap)
 
 static enum err_code projection(struct buf *out, const struct proj_col *c, struct err *err)
 {
-    bool has[128] = {false};
+    bool has[256] = {false};
     int tokens = 0;
     for (const char *p = c->fmt; *p != '\0'; p++) {
         if (*p == '%' && p[1] != '\0' && p[1] != '%') {
@@ -333,11 +356,7 @@ static enum err_code projection(struct buf *out, const struct proj_col *c, struc
     }
     if (tokens == 0) {
         char lit[ETL_PARTITION_MAX];
-        struct etl_partition p;
-        struct err ignored = ERR_INIT;
-        size_t n = etl_partition_compile(&p, c->fmt, &ignored) == ERR_OK
-                       ? etl_partition_render(&p, 0, lit, sizeof(lit))
-                       : 0;
+        size_t n = render_value(c->fmt, 0, lit, sizeof(lit));
         return buf_printf(out, err,
                           "  'projection.%s.type' = 'enum',\n  'projection.%s.values' = '%s',\n",
                           c->name, c->name, n > 0 ? lit : c->fmt);
@@ -348,33 +367,30 @@ static enum err_code projection(struct buf *out, const struct proj_col *c, struc
                            : has['d'] ? "DAYS"
                            : has['m'] ? "MONTHS"
                                       : "YEARS";
-        char raw_pattern[ETL_PARTITION_MAX * 2], pattern[ETL_PARTITION_MAX * 4];
-        java_pattern(c->fmt, raw_pattern, sizeof(raw_pattern));
-        /* Quotes in the Java pattern are doubled inside the SQL literal. */
-        size_t o = 0;
-        for (const char *q = raw_pattern; *q != '\0' && o + 2 < sizeof(pattern); q++) {
-            if (*q == '\'') {
-                pattern[o++] = '\'';
-            }
-            pattern[o++] = *q;
-        }
-        pattern[o] = '\0';
+        char pattern[ETL_PARTITION_MAX * 2];
+        java_pattern(c->fmt, pattern, sizeof(pattern));
+        const int64_t from_ms = 1420070400000LL; /* 2015-01-01T00:00Z */
         char start[ETL_PARTITION_MAX];
-        struct etl_partition p;
-        struct err ignored = ERR_INIT;
-        if (etl_partition_compile(&p, c->fmt, &ignored) != ERR_OK ||
-            etl_partition_render(&p, 1420070400000LL /* 2015-01-01T00:00Z */, start,
-                                 sizeof(start)) == 0) {
+        if (render_value(c->fmt, from_ms, start, sizeof(start)) == 0) {
             snprintf(start, sizeof(start), "2015");
         }
+        enum err_code rc = buf_printf(out, err,
+                                      "  'projection.%s.type' = 'date',\n"
+                                      "  'projection.%s.format' = '",
+                                      c->name, c->name);
+        if (rc == ERR_OK) {
+            rc = sql_text(out, pattern, err); /* the Java pattern's quotes, doubled */
+        }
         /* The range ends a step past NOW: zones ahead of UTC write "tomorrow" already. */
-        return buf_printf(out, err,
-                          "  'projection.%s.type' = 'date',\n"
-                          "  'projection.%s.format' = '%s',\n"
-                          "  'projection.%s.range' = '%s,NOW+1%s',\n"
-                          "  'projection.%s.interval' = '1',\n"
-                          "  'projection.%s.interval.unit' = '%s',\n",
-                          c->name, c->name, pattern, c->name, start, unit, c->name, c->name, unit);
+        if (rc == ERR_OK) {
+            rc = buf_printf(out, err,
+                            "',\n"
+                            "  'projection.%s.range' = '%s,NOW+1%s',\n"
+                            "  'projection.%s.interval' = '1',\n"
+                            "  'projection.%s.interval.unit' = '%s',\n",
+                            c->name, start, unit, c->name, c->name, unit);
+        }
+        return rc;
     }
     /* Anything else: the query names the value (WHERE col = '...'). */
     return buf_printf(out, err, "  'projection.%s.type' = 'injected',\n", c->name);
@@ -389,8 +405,8 @@ enum err_code etl_ddl_changes(struct buf *out,
         return csv_note(out, ctx, err);
     }
     struct columns c;
-    struct proj_col parts[16];
-    size_t n_parts = split_template(ctx->cfg->partition.tmpl, parts, 16);
+    struct proj_col parts[MAX_PART_COLS];
+    size_t n_parts = split_template(ctx->cfg->partition.tmpl, parts, MAX_PART_COLS);
     char tname[NAME_MAX_LEN];
     etl_ddl_name(ctx->table, tname, sizeof(tname));
     enum err_code rc = columns_build(schema, true, &c, err);
@@ -414,16 +430,16 @@ enum err_code etl_ddl_changes(struct buf *out,
         rc = buf_printf(out, err, "%s`%s` string", i > 0 ? ", " : "", parts[i].name);
     }
     if (rc == ERR_OK) {
-        rc = buf_append_str(out, ")\nROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'\n", err);
+        rc = buf_append_str(out, ")\n", err);
     }
     if (rc == ERR_OK) {
-        rc = serde_properties(out, &c, err);
+        rc = row_format(out, &c, err);
     }
     if (rc == ERR_OK) {
         rc = buf_printf(
             out, err,
-            "%sLOCATION '%s%s/changes/'\nTBLPROPERTIES (\n  'projection.enabled' = 'true',\n",
-            text_formats(), ctx->location_root, ctx->table);
+            "LOCATION '%s%s/changes/'\nTBLPROPERTIES (\n  'projection.enabled' = 'true',\n",
+            ctx->location_root, ctx->table);
     }
     for (size_t i = 0; rc == ERR_OK && i < n_parts; i++) {
         rc = projection(out, &parts[i], err);
@@ -433,17 +449,8 @@ enum err_code etl_ddl_changes(struct buf *out,
                         ctx->location_root, ctx->table);
     }
     /* The template: each column's value template replaced by ${column}. */
-    const char *seg = ctx->cfg->partition.tmpl;
     for (size_t i = 0; rc == ERR_OK && i < n_parts; i++) {
-        size_t len = strcspn(seg, "/");
-        const char *eq = memchr(seg, '=', len);
-        const char *pct = memchr(seg, '%', len);
-        if (eq != NULL && (pct == NULL || eq < pct)) {
-            rc = buf_printf(out, err, "%.*s${%s}/", (int)(eq - seg + 1), seg, parts[i].name);
-        } else {
-            rc = buf_printf(out, err, "${%s}/", parts[i].name);
-        }
-        seg += len + (seg[len] == '/' ? 1 : 0);
+        rc = buf_printf(out, err, "%s${%s}/", parts[i].key, parts[i].name);
     }
     if (rc == ERR_OK) {
         rc = buf_append_str(out, "');\n", err);
@@ -475,8 +482,8 @@ enum err_code etl_ddl_current_view(struct buf *out,
         return csv_note(out, ctx, err);
     }
     struct columns c;
-    struct proj_col parts[16];
-    size_t n_parts = split_template(ctx->cfg->partition.tmpl, parts, 16);
+    struct proj_col parts[MAX_PART_COLS];
+    size_t n_parts = split_template(ctx->cfg->partition.tmpl, parts, MAX_PART_COLS);
     char tname[NAME_MAX_LEN], hk[NAME_MAX_LEN], rk[NAME_MAX_LEN], iso[ETL_ISO8601_MAX];
     etl_ddl_name(ctx->table, tname, sizeof(tname));
     etl_ddl_name(ctx->hash_key, hk, sizeof(hk));
@@ -497,11 +504,8 @@ enum err_code etl_ddl_current_view(struct buf *out,
     }
     /* Prune partitions when the first partition column sorts like time (yyyy first). */
     if (rc == ERR_OK && n_parts > 0 && strncmp(parts[0].fmt, "%Y", 2) == 0) {
-        struct etl_partition p;
-        struct err ignored = ERR_INIT;
         char first[ETL_PARTITION_MAX];
-        if (etl_partition_compile(&p, parts[0].fmt, &ignored) == ERR_OK &&
-            etl_partition_render(&p, run_ms, first, sizeof(first)) > 0) {
+        if (render_value(parts[0].fmt, run_ms, first, sizeof(first)) > 0) {
             rc = buf_printf(out, err, " AND `%s` >= '%s'", parts[0].name, first);
         }
     }
@@ -564,13 +568,13 @@ enum err_code etl_ddl_export_table(struct buf *out,
         }
     }
     if (rc == ERR_OK) {
-        rc = buf_printf(out, err, ">\n)\nROW FORMAT SERDE 'org.openx.data.jsonserde.JsonSerDe'\n");
+        rc = buf_append_str(out, ">\n)\n", err);
     }
     if (rc == ERR_OK) {
-        rc = serde_properties(out, &c, err);
+        rc = row_format(out, &c, err);
     }
     if (rc == ERR_OK) {
-        rc = buf_printf(out, err, "%sLOCATION '%s';\n", text_formats(), data_location);
+        rc = buf_printf(out, err, "LOCATION '%s';\n", data_location);
     }
     columns_free(&c);
     return rc;

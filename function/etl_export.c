@@ -77,7 +77,7 @@ static enum err_code parse_request(const struct etl_export *x,
     r->kind = REQ_RUN;
     r->segments = x->cfg->segments;
     snprintf(r->table, sizeof(r->table), "%s", x->cfg->table);
-    char when[64] = "";
+    char when[ETL_ISO8601_MAX] = "";
     if (ev->kind == ETL_EVENT_SCHEDULED) {
         if (ev->time.type == JSON_STRING) {
             (void)json_string_copy(&ev->time, when, sizeof(when));
@@ -149,9 +149,7 @@ static enum err_code parse_request(const struct etl_export *x,
     if (r->run_id[0] == '\0') {
         if (when[0] == '\0') {
             /* A direct request without a time starts a run named after now. */
-            char iso[ETL_ISO8601_MAX];
-            etl_format_iso8601(sys_wall_ms(x->sys), iso);
-            snprintf(when, sizeof(when), "%s", iso);
+            etl_format_iso8601(sys_wall_ms(x->sys), when);
         }
         if (etl_run_id_from_time(when, r->run_id, &r->run_ms, err) != ERR_OK) {
             err_set_type(err, "InvalidExportRequest");
@@ -276,35 +274,30 @@ struct worker_pool {
     struct etl_rate rate;
     int64_t stop_at_ms;
     struct etl_ckpt *cks; /* all segments; workers own the ones they take */
-    const int *todo;
+    int first;            /* the segments to work: first .. first + n_todo - 1 */
     int n_todo;
     int next;
     pthread_mutex_t lock;
     enum err_code rc;
     struct err err;
-    uint64_t items;
-    uint64_t files;
-    double rcu;
 };
 
 static int take_segment(struct worker_pool *p)
 {
     pthread_mutex_lock(&p->lock);
-    int s = (p->rc == ERR_OK && p->next < p->n_todo) ? p->todo[p->next++] : -1;
+    int s = (p->rc == ERR_OK && p->next < p->n_todo) ? p->first + p->next++ : -1;
     pthread_mutex_unlock(&p->lock);
     return s;
 }
 
-static void report(struct worker_pool *p,
-                   enum err_code rc,
-                   const struct err *e,
-                   const struct etl_scan_stats *st)
+/* Keeps the first failure; it stops the pool. */
+static void report(struct worker_pool *p, enum err_code rc, const struct err *e)
 {
+    if (rc == ERR_OK) {
+        return;
+    }
     pthread_mutex_lock(&p->lock);
-    p->items += st->items;
-    p->files += st->files;
-    p->rcu += st->rcu;
-    if (rc != ERR_OK && p->rc == ERR_OK) {
+    if (p->rc == ERR_OK) {
         p->rc = rc;
         p->err = *e;
     }
@@ -344,7 +337,7 @@ static void work(struct worker_pool *p, struct aws_client *aws)
                                  LOG_INT("pages", (int64_t)st.pages),
                                  LOG_INT("files", (int64_t)st.files), LOG_BOOL("done", ck->done)},
             5, "snapshot segment %s", rc != ERR_OK ? "failed" : (ck->done ? "done" : "paused"));
-        report(p, rc, &e, &st);
+        report(p, rc, &e);
     }
 }
 
@@ -453,20 +446,20 @@ static enum err_code already_done(struct etl_export *x,
     run_key(run_dir, "_SUCCESS", key, sizeof(key));
     enum err_code rc = etl_sink_get(x->sink, key, &doc, done, err);
     if (rc == ERR_OK && *done) {
-        struct json_val root, v;
+        struct json_val root;
         struct err ignored = ERR_INIT;
         if (json_validate(buf_cur(&doc), 8, &root, &ignored) == ERR_OK) {
             int64_t n = 0;
-            if (json_object_get_type(&root, "items", JSON_NUMBER, &v) && cur_to_i64(v.raw, &n)) {
+            if (int_member(&root, "items", &n)) {
                 st->items = (uint64_t)n;
             }
-            if (json_object_get_type(&root, "files", JSON_NUMBER, &v) && cur_to_i64(v.raw, &n)) {
+            if (int_member(&root, "files", &n)) {
                 st->files = (uint64_t)n;
             }
-            if (json_object_get_type(&root, "bytes", JSON_NUMBER, &v) && cur_to_i64(v.raw, &n)) {
+            if (int_member(&root, "bytes", &n)) {
                 st->bytes = (uint64_t)n;
             }
-            if (json_object_get_type(&root, "segments", JSON_NUMBER, &v) && cur_to_i64(v.raw, &n)) {
+            if (int_member(&root, "segments", &n)) {
                 st->segments = st->segments_done = (int)n;
             }
         }
@@ -474,6 +467,20 @@ static enum err_code already_done(struct etl_export *x,
     }
     buf_cleanup(&doc);
     return rc;
+}
+
+/* Adds a segment's counts (from its checkpoint) to the answer's. */
+static void add_segment(struct etl_export_stats *st, const struct etl_ckpt *ck)
+{
+    if (ck->done) {
+        st->segments_done++;
+    }
+    st->items += ck->items;
+    st->files += ck->n_files;
+    for (size_t i = 0; i < ck->n_files; i++) {
+        st->bytes += ck->files[i].bytes;
+    }
+    st->rcu += ck->rcu;
 }
 
 static int64_t stop_time(const struct etl_export *x, int64_t deadline_wall_ms)
@@ -502,7 +509,6 @@ enum err_code etl_export_handle(struct etl_export *x,
     struct etl_run run;
     char run_dir[640];
     struct etl_ckpt *cks = NULL;
-    int *todo = NULL;
     struct worker_pool pool;
     bool pool_ready = false;
     memset(st, 0, sizeof(*st));
@@ -551,8 +557,7 @@ enum err_code etl_export_handle(struct etl_export *x,
     int n = run.total_segments;
     st->segments = n;
     cks = calloc((size_t)n, sizeof(*cks));
-    todo = calloc((size_t)n, sizeof(*todo));
-    if (cks == NULL || todo == NULL) {
+    if (cks == NULL) {
         rc = err_set(err, ERR_NOMEM, "out of memory for %d segments", n);
         goto out;
     }
@@ -564,17 +569,15 @@ enum err_code etl_export_handle(struct etl_export *x,
     pool.run = &run;
     pool.run_dir = run_dir;
     pool.cks = cks;
-    pool.todo = todo;
     pool.stop_at_ms = stop_time(x, deadline_wall_ms);
     etl_rate_init(&pool.rate, (double)x->cfg->max_rcu, sys_wall_ms(x->sys));
     pthread_mutex_init(&pool.lock, NULL);
     pool_ready = true;
     if (r.kind == REQ_RUN) {
-        for (int s = 0; s < n; s++) {
-            todo[pool.n_todo++] = s;
-        }
+        pool.n_todo = n;
     } else if (r.kind == REQ_SEGMENT) {
-        todo[pool.n_todo++] = r.segment;
+        pool.first = r.segment;
+        pool.n_todo = 1;
     }
     rc = run_segments(x, &pool, err);
     if (rc == ERR_OK && pool.rc != ERR_OK) {
@@ -591,39 +594,21 @@ enum err_code etl_export_handle(struct etl_export *x,
         /* A segment answers for itself only: reading the other segments' checkpoints, which
          * their own invocations may be rewriting, would cost n reads per invocation and let
          * one segment's trouble fail another. */
-        const struct etl_ckpt *ck = &cks[r.segment];
-        st->complete = ck->done;
-        st->segments_done = ck->done ? 1 : 0;
-        st->items = ck->items;
-        st->files = ck->n_files;
-        for (size_t i = 0; i < ck->n_files; i++) {
-            st->bytes += ck->files[i].bytes;
-        }
-        st->rcu = ck->rcu;
+        add_segment(st, &cks[r.segment]);
+        st->complete = cks[r.segment].done;
         rc = answer(response, st->complete ? "complete" : "incomplete", &run, &r, st, err);
         goto out;
     }
     /* Which segments are done (those not worked on here are read from their checkpoints). */
     for (int s = 0; s < n; s++) {
-        bool worked = false;
-        for (int i = 0; i < pool.n_todo; i++) {
-            worked = worked || todo[i] == s;
-        }
+        bool worked = s >= pool.first && s < pool.first + pool.n_todo;
         if (!worked) {
             rc = load_checkpoint(x->sink, run_dir, &cks[s], err);
             if (rc != ERR_OK) {
                 goto out;
             }
         }
-        if (cks[s].done) {
-            st->segments_done++;
-        }
-        st->items += cks[s].items;
-        for (size_t i = 0; i < cks[s].n_files; i++) {
-            st->files++;
-            st->bytes += cks[s].files[i].bytes;
-        }
-        st->rcu += cks[s].rcu;
+        add_segment(st, &cks[s]);
     }
     bool all_done = st->segments_done == n;
     if (!all_done) {
@@ -658,6 +643,5 @@ out:
         etl_ckpt_cleanup(&cks[s]);
     }
     free(cks);
-    free(todo);
     return rc;
 }

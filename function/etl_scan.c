@@ -31,7 +31,8 @@ struct open_file {
     size_t n_rows;
     size_t cap_rows;
     uint64_t records;
-    struct etl_schema pending; /* schema of the rows in this file */
+    struct etl_schema pending;      /* schema of the rows in this file */
+    char run_time[ETL_ISO8601_MAX]; /* every row's _ts: the run's time */
 };
 
 void etl_scan_checkpoint_key(const char *run_dir, int segment, char *out, size_t cap)
@@ -39,7 +40,9 @@ void etl_scan_checkpoint_key(const char *run_dir, int segment, char *out, size_t
     snprintf(out, cap, "%s_checkpoint/segment-%d.json", run_dir, segment);
 }
 
-enum err_code etl_scan_save(struct etl_scan_job *job, const struct etl_ckpt *ck, struct err *err)
+/* Saves ck (overwriting the previous checkpoint). */
+static enum err_code
+save_checkpoint(struct etl_scan_job *job, const struct etl_ckpt *ck, struct err *err)
 {
     struct buf doc = BUF_INIT(0);
     char key[700];
@@ -50,6 +53,12 @@ enum err_code etl_scan_save(struct etl_scan_job *job, const struct etl_ckpt *ck,
     }
     buf_cleanup(&doc);
     return rc;
+}
+
+/* CSV rows wait in the file's row store: the header needs them all. */
+static bool csv_rows(const struct etl_config *cfg)
+{
+    return !cfg->ddb_export_format && cfg->format == ETL_FORMAT_CSV;
 }
 
 static const char *file_ext(const struct etl_config *cfg)
@@ -130,6 +139,20 @@ static enum err_code add_offset(struct open_file *f, size_t offset, struct err *
     return ERR_OK;
 }
 
+/* Adds a string column whose value is the JSON string of s. */
+static enum err_code
+add_str_col(struct etl_row_builder *rb, const char *name_json, const char *s, struct err *err)
+{
+    enum err_code rc = etl_row_col_begin(rb, ETL_KIND_STRING, cur_from_str(name_json), err);
+    if (rc == ERR_OK) {
+        rc = buf_append_json_str(rb->store, s, strlen(s), err);
+    }
+    if (rc == ERR_OK) {
+        etl_row_col_end(rb);
+    }
+    return rc;
+}
+
 /* Appends one item as a row (or an export line) to the open file. */
 static enum err_code add_item(struct etl_scan_job *job,
                               struct open_file *f,
@@ -150,8 +173,6 @@ static enum err_code add_item(struct etl_scan_job *job,
     }
     struct etl_row_builder rb;
     size_t start = f->store.len;
-    char iso[ETL_ISO8601_MAX];
-    etl_format_iso8601(job->run->run_ms, iso);
     rc = etl_row_begin(&rb, &f->store, err);
     if (rc == ERR_OK) {
         rc = etl_ddbjson_item_columns(&rb, item, NULL, etl_meta_columns, err);
@@ -164,22 +185,10 @@ static enum err_code add_item(struct etl_scan_job *job,
         rc = etl_row_add(&rb, ETL_KIND_NULL, cur_from_str("\"_seq\""), cur_from_str("null"), err);
     }
     if (rc == ERR_OK) {
-        rc = etl_row_col_begin(&rb, ETL_KIND_STRING, cur_from_str("\"_ts\""), err);
-        if (rc == ERR_OK) {
-            rc = buf_append_json_str(&f->store, iso, strlen(iso), err);
-        }
-        if (rc == ERR_OK) {
-            etl_row_col_end(&rb);
-        }
+        rc = add_str_col(&rb, "\"_ts\"", f->run_time, err);
     }
     if (rc == ERR_OK) {
-        rc = etl_row_col_begin(&rb, ETL_KIND_STRING, cur_from_str("\"_table\""), err);
-        if (rc == ERR_OK) {
-            rc = buf_append_json_str(&f->store, job->run->table, strlen(job->run->table), err);
-        }
-        if (rc == ERR_OK) {
-            etl_row_col_end(&rb);
-        }
+        rc = add_str_col(&rb, "\"_table\"", job->run->table, err);
     }
     if (rc == ERR_OK) {
         rc = etl_row_add(&rb, ETL_KIND_NULL, cur_from_str("\"_event_id\""), cur_from_str("null"),
@@ -190,7 +199,7 @@ static enum err_code add_item(struct etl_scan_job *job,
         return rc;
     }
     etl_row_end(&rb);
-    if (job->cfg->format == ETL_FORMAT_CSV) {
+    if (csv_rows(job->cfg)) {
         return add_offset(f, start, err); /* CSV rows wait for the file's header */
     }
     /* JSON Lines: render now, so memory holds one row, not a page of them. */
@@ -199,17 +208,9 @@ static enum err_code add_item(struct etl_scan_job *job,
     return rc;
 }
 
-/* Moves what the writer produced for the page to the object (CSV rows stay until the end). */
-static enum err_code flush_rows(struct etl_scan_job *job, struct open_file *f, struct err *err)
-{
-    (void)job;
-    return drain(f, err);
-}
-
 static int64_t file_limit(const struct etl_config *cfg)
 {
-    if (!cfg->ddb_export_format && cfg->format == ETL_FORMAT_CSV &&
-        cfg->export_object_bytes > CSV_FILE_MAX_BYTES) {
+    if (csv_rows(cfg) && cfg->export_object_bytes > CSV_FILE_MAX_BYTES) {
         return CSV_FILE_MAX_BYTES;
     }
     return cfg->export_object_bytes;
@@ -225,7 +226,7 @@ static enum err_code finish_file(struct etl_scan_job *job,
                                  struct err *err)
 {
     enum err_code rc = ERR_OK;
-    if (!job->cfg->ddb_export_format && job->cfg->format == ETL_FORMAT_CSV && f->n_rows > 0) {
+    if (csv_rows(job->cfg) && f->n_rows > 0) {
         rc = etl_writer_rows(&f->w, &f->store, f->offsets, f->n_rows, err);
         f->n_rows = 0;
     }
@@ -268,7 +269,7 @@ static enum err_code finish_file(struct etl_scan_job *job,
     }
     ck->done = done;
     if (rc == ERR_OK) {
-        rc = etl_scan_save(job, ck, err);
+        rc = save_checkpoint(job, ck, err);
     }
     log_write(LOG_DEBUG,
               (struct log_field[]){LOG_STR("file", cf.key), LOG_INT("records", (int64_t)cf.records),
@@ -313,6 +314,7 @@ enum err_code etl_scan_segment(struct etl_scan_job *job,
     buf_init(&f.out, 0);
     buf_init(&f.store, 0);
     etl_schema_init(&f.pending);
+    etl_format_iso8601(job->run->run_ms, f.run_time);
     ddb_scan_page_init(&page);
     int limit = (int)job->cfg->page_limit;
     int soft_failures = 0;
@@ -348,7 +350,6 @@ enum err_code etl_scan_segment(struct etl_scan_job *job,
                 break;
             }
             /* Throttled (or flaky) beyond the client's retries: smaller pages, then a pause. */
-            st->throttled++;
             limit = limit == 0
                         ? 1000
                         : (limit / 2 < SCAN_MIN_PAGE_LIMIT ? SCAN_MIN_PAGE_LIMIT : limit / 2);
@@ -363,7 +364,6 @@ enum err_code etl_scan_segment(struct etl_scan_job *job,
         soft_failures = 0;
         etl_rate_consume(job->rate, page.consumed_capacity, sys_wall_ms(job->sys));
         st->pages++;
-        st->rcu += page.consumed_capacity;
         ck->rcu += page.consumed_capacity;
         ck->scanned += page.scanned_count;
         struct json_iter it;
@@ -379,7 +379,7 @@ enum err_code etl_scan_segment(struct etl_scan_job *job,
             st->items++;
         }
         if (rc == ERR_OK && f.open) {
-            rc = flush_rows(job, &f, err);
+            rc = drain(&f, err); /* what the writer made of the page (CSV rows stay in the store) */
         }
         if (rc != ERR_OK) {
             break;
@@ -387,9 +387,8 @@ enum err_code etl_scan_segment(struct etl_scan_job *job,
         buf_reset(&next_key);
         rc = buf_append_cur(&next_key, page.last_evaluated_key, err);
         bool done = page.last_evaluated_key.len == 0;
-        /* CSV rows wait in the store (their header needs them all); other rows are rendered. */
-        bool csv = !job->cfg->ddb_export_format && job->cfg->format == ETL_FORMAT_CSV;
-        uint64_t size = csv ? f.store.len : f.w.raw_bytes + f.w.stage.len;
+        /* CSV rows wait in the store; other rows are rendered. */
+        uint64_t size = csv_rows(job->cfg) ? f.store.len : f.w.raw_bytes + f.w.stage.len;
         if (rc == ERR_OK && f.open && (done || (int64_t)size >= file_limit(job->cfg))) {
             rc = finish_file(job, ck, &f, buf_cur(&next_key), done, st, err);
         } else if (rc == ERR_OK && !f.open) {
@@ -398,7 +397,7 @@ enum err_code etl_scan_segment(struct etl_scan_job *job,
             rc = buf_append_cur(&ck->lek, buf_cur(&next_key), err);
             ck->done = done;
             if (rc == ERR_OK && done) {
-                rc = etl_scan_save(job, ck, err);
+                rc = save_checkpoint(job, ck, err);
             }
         }
     }
@@ -406,7 +405,7 @@ enum err_code etl_scan_segment(struct etl_scan_job *job,
     if (rc == ERR_OK && f.open) {
         rc = finish_file(job, ck, &f, buf_cur(&next_key), false, st, err);
     } else if (rc == ERR_OK && st->stopped_for_deadline) {
-        rc = etl_scan_save(job, ck, err);
+        rc = save_checkpoint(job, ck, err);
     }
     if (rc != ERR_OK) {
         abort_file(&f); /* the checkpoint still names the last completed file */

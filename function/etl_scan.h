@@ -39,17 +39,11 @@ struct etl_scan_stats {
     uint64_t items;
     uint64_t pages;
     uint64_t files;
-    double rcu;
-    uint32_t throttled;
     bool stopped_for_deadline;
 };
 
 /* The checkpoint key of a segment: "{run_dir}_checkpoint/segment-N.json". */
 void etl_scan_checkpoint_key(const char *run_dir, int segment, char *out, size_t cap);
-
-/* Saves ck (overwriting the previous checkpoint). */
-MUST_CHECK enum err_code
-etl_scan_save(struct etl_scan_job *job, const struct etl_ckpt *ck, struct err *err);
 
 /* Scans from ck's position until the segment is done or stop_at_ms; updates and saves ck. */
 MUST_CHECK enum err_code etl_scan_segment(struct etl_scan_job *job,

@@ -12,11 +12,6 @@
 static const char *const type_names[ETL_T_COUNT] = {"S", "N", "B",  "BOOL", "NULL",
                                                     "M", "L", "SS", "NS",   "BS"};
 
-const char *etl_schema_type_name(enum etl_ddb_type t)
-{
-    return (unsigned)t < ETL_T_COUNT ? type_names[t] : "?";
-}
-
 void etl_schema_init(struct etl_schema *s)
 {
     memset(s, 0, sizeof(*s));
@@ -42,6 +37,7 @@ void etl_schema_cleanup(struct etl_schema *s)
     etl_schema_reset(s);
     free(s->attrs);
     free(s->slots);
+    buf_cleanup(&s->name);
     memset(s, 0, sizeof(*s));
 }
 
@@ -89,7 +85,7 @@ static enum err_code find_attr(struct etl_schema *s,
     size_t j = hash_name(name, n) & (s->n_slots - 1);
     while (s->slots[j] != 0) {
         struct etl_schema_attr *a = &s->attrs[s->slots[j] - 1];
-        if (strlen(a->name) == n && memcmp(a->name, name, n) == 0) {
+        if (cur_eq_str(cur_make(name, n), a->name)) {
             *out = a;
             return ERR_OK;
         }
@@ -106,12 +102,10 @@ static enum err_code find_attr(struct etl_schema *s,
     }
     struct etl_schema_attr *a = &s->attrs[s->n];
     memset(a, 0, sizeof(*a));
-    a->name = malloc(n + 1);
+    a->name = cur_strdup(cur_make(name, n));
     if (a->name == NULL) {
         return err_set(err, ERR_NOMEM, "out of memory in the schema");
     }
-    memcpy(a->name, name, n);
-    a->name[n] = '\0';
     s->slots[j] = (uint32_t)(s->n + 1);
     s->n++;
     *out = a;
@@ -158,7 +152,6 @@ enum err_code etl_schema_observe(struct etl_schema *s, const struct json_val *it
     }
     struct json_iter it;
     struct json_val k, v, tk, tv;
-    struct buf name = BUF_INIT(0);
     enum err_code rc = ERR_OK;
     json_iter_init(&it, item);
     while (rc == ERR_OK && json_object_next(&it, &k, &v)) {
@@ -168,10 +161,10 @@ enum err_code etl_schema_observe(struct etl_schema *s, const struct json_val *it
             continue; /* not a typed value: the row conversion reports it */
         }
         struct etl_schema_attr *a = NULL;
-        buf_reset(&name);
-        rc = json_string_unescape(&k, &name, err);
+        buf_reset(&s->name);
+        rc = json_string_unescape(&k, &s->name, err);
         if (rc == ERR_OK) {
-            rc = find_attr(s, (const char *)name.data, name.len, &a, err);
+            rc = find_attr(s, (const char *)s->name.data, s->name.len, &a, err);
         }
         if (rc != ERR_OK) {
             break;
@@ -189,7 +182,6 @@ enum err_code etl_schema_observe(struct etl_schema *s, const struct json_val *it
     if (rc == ERR_OK) {
         s->items++;
     }
-    buf_cleanup(&name);
     return rc;
 }
 

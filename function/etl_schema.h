@@ -45,6 +45,7 @@ struct etl_schema {
     uint64_t items;
     uint32_t *slots; /* open addressing on names: index + 1, 0 = empty */
     size_t n_slots;
+    struct buf name; /* etl_schema_observe's scratch: the unescaped attribute name */
 };
 
 void etl_schema_init(struct etl_schema *s);
@@ -66,8 +67,6 @@ etl_schema_from_json(struct etl_schema *s, struct cur text, struct err *err);
 
 /* The Athena type for an attribute (string, bigint, decimal(38,s), boolean, array<string>). */
 void etl_schema_athena_type(const struct etl_schema_attr *a, char *out, size_t cap);
-
-const char *etl_schema_type_name(enum etl_ddb_type t);
 
 /* The attributes in name order (pointers into s; valid until s changes). */
 MUST_CHECK enum err_code
