@@ -16,40 +16,23 @@ import tempfile
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 import ddbgen  # noqa: E402
+import itlib  # noqa: E402
 from stack import LocalStack  # noqa: E402
-
-LOCAL_INVOKE = os.path.join(ROOT, "scripts", "local-invoke")
 
 
 def invoke(bootstrap, events, env, timeout=300):
-    with tempfile.NamedTemporaryFile("r", suffix=".jsonl", delete=False) as rep:
-        report = rep.name
-    cmd = [sys.executable, LOCAL_INVOKE, "--quiet", "--bootstrap", bootstrap, "--timeout",
-           str(timeout), "--report-json", report]
-    for e in events:
-        cmd += ["-e", e]
-    full = dict(os.environ)
-    for k, v in env.items():
-        if v is None:
-            full.pop(k, None)
-        else:
-            full[k] = v
-    proc = subprocess.run(cmd, env=full, capture_output=True, text=True)
-    with open(report) as f:
-        rows = [json.loads(l) for l in f if l.strip()]
-    os.unlink(report)
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr[-3000:])
-        raise SystemExit(f"bench: invocation failed ({proc.returncode})")
-    return rows, proc
+    """The --report-json rows of one local-invoke run (exits if any invocation failed)."""
+    r = itlib.invoke(events, env=env, timeout=timeout, extra=["--quiet"], wall_timeout=None,
+                     bootstrap_path=bootstrap)
+    if r.code != 0:
+        sys.stderr.write(r.stderr[-3000:])
+        raise SystemExit(f"bench: invocation failed ({r.code})")
+    return r.reports
 
 
 def write_batch(tmp, name, n, seed, first_seq):
-    path = os.path.join(tmp, name)
     recs = ddbgen.make_records(n, seed=seed, first_seq=first_seq)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(ddbgen.event(recs), f, ensure_ascii=False)
-    return path
+    return ddbgen.write_event(os.path.join(tmp, name), recs)
 
 
 def med(xs):
@@ -70,7 +53,7 @@ def main():
         sam = os.path.join(ROOT, "tests", "vectors", "events", "aws-sam-cli__DynamoDBUpdate.json")
         inits, idle_rss = [], []
         for _ in range(args.runs):
-            rows, _ = invoke(args.bootstrap, [sam], file_env)
+            rows = invoke(args.bootstrap, [sam], file_env)
             inits.append(rows[0]["init_ms"])
             idle_rss.append(rows[0]["max_rss_kb"])
         results.append(("cold start: exec to first /next (median of %d)" % args.runs,
@@ -81,13 +64,13 @@ def main():
         batches = [write_batch(tmp, f"b{i}.json", 1000, 100 + i, 10 ** 20 + i * 10 ** 6)
                    for i in range(11)]
         size = os.path.getsize(batches[0])
-        rows, _ = invoke(args.bootstrap, batches, file_env)
+        rows = invoke(args.bootstrap, batches, file_env)
         warm_file = [r["duration_ms"] for r in rows[1:]]
         results.append((f"warm 1,000-record batch ({size / 1e6:.2f} MB) to file://, gzip, median of 10",
                         f"{med(warm_file):.1f} ms"))
         with LocalStack(proxy=False, buckets=("bench",)) as st:
             s3_env = dict(st.env, ETL_OUTPUT="s3://bench/cdc/")
-            rows, _ = invoke(args.bootstrap, batches, s3_env)
+            rows = invoke(args.bootstrap, batches, s3_env)
             warm_s3 = [r["duration_ms"] for r in rows[1:]]
             results.append(("warm 1,000-record batch to s3rver (HEAD + PutObject per object), median of 10",
                             f"{med(warm_s3):.1f} ms"))
@@ -103,9 +86,9 @@ def main():
                 table = f"Bench{n}"
                 subprocess.run(["/usr/bin/python3", seed, "--endpoint", st.dynamodb_url, "--table",
                                 table, "--items", str(n)], env=dict(os.environ, **st.env), check=True)
-                rows, _ = invoke(args.bootstrap, [sched],
-                                 dict(st.env, ETL_OUTPUT="s3://bench/snap/", ETL_TABLE=table,
-                                      ETL_SEGMENTS="4"))
+                rows = invoke(args.bootstrap, [sched],
+                              dict(st.env, ETL_OUTPUT="s3://bench/snap/", ETL_TABLE=table,
+                                   ETL_SEGMENTS="4"))
                 rss[n] = (rows[0]["max_rss_kb"] / 1024, rows[0]["duration_ms"])
             results.append(("snapshot of 10,000 items, 4 segments, to s3rver: peak RSS (duration)",
                             f"{rss[10000][0]:.1f} MiB ({rss[10000][1]:.0f} ms)"))
@@ -123,7 +106,7 @@ def main():
         # Peak memory for a near-6 MB batch (fresh process).
         big = write_batch(tmp, "big.json", 5600, 7, 3 * 10 ** 20)
         big_mb = os.path.getsize(big) / (1024 * 1024)
-        rows, _ = invoke(args.bootstrap, [big], file_env)
+        rows = invoke(args.bootstrap, [big], file_env)
         rss = rows[0]["max_rss_kb"] / 1024
         results.append((f"peak RSS, {big_mb:.2f} MiB batch of 5,600 records (budget 3 x payload + 16 MiB = {3 * big_mb + 16:.1f} MiB)",
                         f"{rss:.1f} MiB ({rows[0]['duration_ms']:.0f} ms)"))

@@ -20,27 +20,21 @@ ensure_node_modules
 ensure_awscli
 scripts/build-static.sh
 
-scripts/stack.sh stop >/dev/null 2>&1 || true
-scripts/stack.sh start --proxy
-if [ "$keep" -eq 0 ]; then
-  trap 'scripts/stack.sh stop >/dev/null 2>&1 || true' EXIT
-fi
-eval "$(scripts/stack.sh env)"
-# The bootstrap talks to the verifying proxies, which forward to s3rver and dynalite.
-export AWS_ENDPOINT_URL_S3="http://127.0.0.1:${ETL_STACK_S3_PROXY_PORT:-4579}"
-export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:${ETL_STACK_DDB_PROXY_PORT:-4577}"
-export ETL_OUTPUT="s3://lake/demo/"
-
 work="$(mktemp -d)"
 trap 'rm -rf "$work"; [ "$keep" -eq 1 ] || scripts/stack.sh stop >/dev/null 2>&1 || true' EXIT
 
+scripts/stack.sh stop >/dev/null 2>&1 || true
+scripts/stack.sh start --proxy
+# In --proxy mode the endpoints are the verifying proxies, which forward to s3rver and dynalite.
+eval "$(scripts/stack.sh env)"
+export ETL_OUTPUT="s3://lake/demo/"
+
 log "generating a realistic 1,000-record change batch (every DynamoDB type, 38-digit numbers)"
 python3 - "$work/batch.json" <<'PY'
-import json, sys
+import sys
 sys.path.insert(0, "tests/integration")
 import ddbgen
-with open(sys.argv[1], "w", encoding="utf-8") as f:
-    json.dump(ddbgen.event(ddbgen.make_records(1000, seed=2026)), f, ensure_ascii=False)
+ddbgen.write_event(sys.argv[1], ddbgen.make_records(1000, seed=2026))
 PY
 
 events=(

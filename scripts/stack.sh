@@ -62,9 +62,10 @@ wait_ready() {
 
 # launch NAME CMD...: runs CMD in the background, logging to NAME.log, pid in NAME.pid.
 launch() {
-  local name="$1"; shift
-  if [ -n "$(pid_of "$name")" ]; then
-    log "$name already running (pid $(pid_of "$name"))"
+  local name="$1" pid; shift
+  pid="$(pid_of "$name")"
+  if [ -n "$pid" ]; then
+    log "$name already running (pid $pid)"
     return 0
   fi
   : > "$STATE/$name.log"
@@ -74,13 +75,10 @@ launch() {
   log "$name ready (pid $(cat "$STATE/$name.pid"), log $STATE/$name.log)"
 }
 
+# proxy_python: Debian's python3 with botocore (installed if missing), for awsproxy.py.
 proxy_python() {
-  if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import botocore' 2>/dev/null; then
-    echo /usr/bin/python3
-  else
-    ensure_packages python3 python3-botocore
-    echo /usr/bin/python3
-  fi
+  /usr/bin/python3 -c 'import botocore' 2>/dev/null || ensure_packages python3 python3-botocore
+  echo /usr/bin/python3
 }
 
 start() {

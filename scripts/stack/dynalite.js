@@ -18,65 +18,38 @@
 
 const fs = require('fs');
 const path = require('path');
+const { parseArgs, onStop } = require('./launcher');
 
-function usage(msg) {
-  if (msg) process.stderr.write(`dynalite.js: ${msg}\n`);
-  process.stderr.write(
-    'usage: node scripts/stack/dynalite.js --port P [--path D] [--host H]\n' +
-      '       [--create-table-ms N] [--delete-table-ms N] [--update-table-ms N]\n' +
-      '       [--max-item-size-kb N] [--verbose] [--stdin-watchdog]\n',
-  );
-  process.exit(2);
-}
+const PROG = 'dynalite.js';
+const USAGE =
+  'usage: node scripts/stack/dynalite.js --port P [--path D] [--host H]\n' +
+  '       [--create-table-ms N] [--delete-table-ms N] [--update-table-ms N]\n' +
+  '       [--max-item-size-kb N] [--verbose] [--stdin-watchdog]\n';
 
-function parseArgs(argv) {
-  const opts = {
-    port: null,
-    host: '127.0.0.1',
-    path: null,
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
-    maxItemSizeKb: null,
-    verbose: false,
-    stdinWatchdog: false,
-  };
-  const num = (name, v) => {
-    const n = Number(v);
+function num(name, key) {
+  return (o, value, usage) => {
+    const n = Number(value());
     if (!Number.isFinite(n) || n < 0) usage(`${name} needs a non-negative number`);
-    return n;
+    o[key] = n;
   };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const eq = a.indexOf('=');
-    const name = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
-    const inline = a.startsWith('--') && eq > 0 ? a.slice(eq + 1) : undefined;
-    const value = () => {
-      if (inline !== undefined) return inline;
-      if (i + 1 >= argv.length) usage(`${name} needs a value`);
-      return argv[++i];
-    };
-    switch (name) {
-      case '--port': opts.port = Number(value()); break;
-      case '--host': opts.host = value(); break;
-      case '--path': opts.path = value(); break;
-      case '--create-table-ms': case '--createTableMs': opts.createTableMs = num(name, value()); break;
-      case '--delete-table-ms': case '--deleteTableMs': opts.deleteTableMs = num(name, value()); break;
-      case '--update-table-ms': case '--updateTableMs': opts.updateTableMs = num(name, value()); break;
-      case '--max-item-size-kb': case '--maxItemSizeKb': opts.maxItemSizeKb = num(name, value()); break;
-      case '--verbose': case '-v': opts.verbose = true; break;
-      case '--stdin-watchdog': opts.stdinWatchdog = true; break;
-      case '--help': case '-h': usage(); break;
-      default: usage(`unknown argument ${a}`);
-    }
-  }
-  if (opts.port === null || !Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)
-    usage('--port P is required (0 = any free port)');
-  return opts;
 }
+
+const FLAGS = {
+  '--path': (o, value) => { o.path = value(); },
+  '--create-table-ms': num('--create-table-ms', 'createTableMs'),
+  '--createTableMs': num('--createTableMs', 'createTableMs'),
+  '--delete-table-ms': num('--delete-table-ms', 'deleteTableMs'),
+  '--deleteTableMs': num('--deleteTableMs', 'deleteTableMs'),
+  '--update-table-ms': num('--update-table-ms', 'updateTableMs'),
+  '--updateTableMs': num('--updateTableMs', 'updateTableMs'),
+  '--max-item-size-kb': num('--max-item-size-kb', 'maxItemSizeKb'),
+  '--maxItemSizeKb': num('--maxItemSizeKb', 'maxItemSizeKb'),
+};
 
 function main() {
-  const opts = parseArgs(process.argv.slice(2));
+  const { opts } = parseArgs(PROG, process.argv.slice(2), USAGE, {
+    path: null, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, maxItemSizeKb: null,
+  }, FLAGS);
   const dynalite = require('dynalite');
 
   const options = {
@@ -94,28 +67,14 @@ function main() {
   const server = dynalite(options);
   server.keepAliveTimeout = 30000;
 
-  let stopping = false;
-  const stop = why => {
-    if (stopping) return;
-    stopping = true;
-    if (opts.verbose) process.stderr.write(`dynalite.js: stopping (${why})\n`);
-    const force = setTimeout(() => process.exit(0), 3000);
-    force.unref();
-    // dynalite's close() stops the HTTP server, then closes the store (flushing LevelDB).
+  // dynalite's close() stops the HTTP server, then closes the store (flushing LevelDB).
+  onStop(PROG, opts, () => {
     server.close(err => {
       if (err) process.stderr.write(`dynalite.js: close: ${err}\n`);
       process.exit(err ? 1 : 0);
     });
     if (typeof server.closeAllConnections === 'function') server.closeAllConnections();
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => stop('SIGHUP'));
-  if (opts.stdinWatchdog) {
-    process.stdin.on('end', () => stop('stdin closed'));
-    process.stdin.on('error', () => stop('stdin error'));
-    process.stdin.resume();
-  }
+  });
 
   server.on('error', err => {
     process.stderr.write(`dynalite.js: ${err && err.stack ? err.stack : err}\n`);

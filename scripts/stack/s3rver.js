@@ -18,61 +18,27 @@
 
 const fs = require('fs');
 const path = require('path');
+const { parseArgs, onStop } = require('./launcher');
 
-function usage(msg) {
-  if (msg) process.stderr.write(`s3rver.js: ${msg}\n`);
-  process.stderr.write(
-    'usage: node scripts/stack/s3rver.js --port P --dir D [--host H] [--bucket NAME ...]\n' +
-      '       [--access-key ID[:SECRET] ...] [--reset-on-close] [--vhost-buckets] [--verbose]\n' +
-      '       [--stdin-watchdog]\n',
-  );
-  process.exit(2);
-}
+const PROG = 's3rver.js';
+const USAGE =
+  'usage: node scripts/stack/s3rver.js --port P --dir D [--host H] [--bucket NAME ...]\n' +
+  '       [--access-key ID[:SECRET] ...] [--reset-on-close] [--vhost-buckets] [--verbose]\n' +
+  '       [--stdin-watchdog]\n';
 
-function parseArgs(argv) {
-  const opts = {
-    port: null,
-    host: '127.0.0.1',
-    dir: null,
-    buckets: [],
-    accessKeys: [],
-    resetOnClose: false,
-    vhostBuckets: false,
-    verbose: false,
-    stdinWatchdog: false,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const eq = a.indexOf('=');
-    const name = a.startsWith('--') && eq > 0 ? a.slice(0, eq) : a;
-    const inline = a.startsWith('--') && eq > 0 ? a.slice(eq + 1) : undefined;
-    const value = () => {
-      if (inline !== undefined) return inline;
-      if (i + 1 >= argv.length) usage(`${name} needs a value`);
-      return argv[++i];
-    };
-    switch (name) {
-      case '--port': opts.port = Number(value()); break;
-      case '--host': opts.host = value(); break;
-      case '--dir': opts.dir = value(); break;
-      case '--bucket': opts.buckets.push(value()); break;
-      case '--access-key': opts.accessKeys.push(value()); break;
-      case '--reset-on-close': opts.resetOnClose = true; break;
-      case '--vhost-buckets': opts.vhostBuckets = true; break;
-      case '--verbose': case '-v': opts.verbose = true; break;
-      case '--stdin-watchdog': opts.stdinWatchdog = true; break;
-      case '--help': case '-h': usage(); break;
-      default: usage(`unknown argument ${a}`);
-    }
-  }
-  if (opts.port === null || !Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)
-    usage('--port P is required (0 = any free port)');
-  if (!opts.dir) usage('--dir D is required');
-  return opts;
-}
+const FLAGS = {
+  '--dir': (o, value) => { o.dir = value(); },
+  '--bucket': (o, value) => { o.buckets.push(value()); },
+  '--access-key': (o, value) => { o.accessKeys.push(value()); },
+  '--reset-on-close': o => { o.resetOnClose = true; },
+  '--vhost-buckets': o => { o.vhostBuckets = true; },
+};
 
 async function main() {
-  const opts = parseArgs(process.argv.slice(2));
+  const { opts, usage } = parseArgs(PROG, process.argv.slice(2), USAGE, {
+    dir: null, buckets: [], accessKeys: [], resetOnClose: false, vhostBuckets: false,
+  }, FLAGS);
+  if (!opts.dir) usage('--dir D is required');
   const S3rver = require('s3rver');
   const AWSAccount = require('s3rver/lib/models/account');
 
@@ -107,24 +73,10 @@ async function main() {
   const httpServer = server.httpServer;
   httpServer.keepAliveTimeout = 30000;
 
-  let stopping = false;
-  const stop = why => {
-    if (stopping) return;
-    stopping = true;
-    if (opts.verbose) process.stderr.write(`s3rver.js: stopping (${why})\n`);
-    const force = setTimeout(() => process.exit(0), 3000);
-    force.unref();
+  onStop(PROG, opts, () => {
     httpServer.close(() => process.exit(0));
     if (typeof httpServer.closeAllConnections === 'function') httpServer.closeAllConnections();
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGHUP', () => stop('SIGHUP'));
-  if (opts.stdinWatchdog) {
-    process.stdin.on('end', () => stop('stdin closed'));
-    process.stdin.on('error', () => stop('stdin error'));
-    process.stdin.resume();
-  }
+  });
 
   process.stdout.write(`ready ${addr.port}\n`);
 }

@@ -205,25 +205,27 @@ def set_result_path(raw_input, result_path, result, field="ResultPath"):
         raise DefinitionError(f"{field} {result_path!r} must be a reference path into $")
     if not segs:
         return result
+
+    def mismatch():
+        return StatesError("States.ResultPathMatchFailure",
+                           f"Unable to apply ResultPath '{result_path}' to input '{_short(raw_input)}'")
+
     doc = json.loads(json.dumps(raw_input))  # a deep copy: the input is never modified
     if not isinstance(doc, dict):
-        raise StatesError("States.ResultPathMatchFailure",
-                          f"Unable to apply ResultPath '{result_path}' to input '{_short(raw_input)}'")
+        raise mismatch()
     cur = doc
     for i, s in enumerate(segs):
         last = i == len(segs) - 1
         if isinstance(s, int):
             if not isinstance(cur, list) or s >= len(cur):
-                raise StatesError("States.ResultPathMatchFailure",
-                                  f"Unable to apply ResultPath '{result_path}' to input '{_short(raw_input)}'")
+                raise mismatch()
             if last:
                 cur[s] = result
             else:
                 cur = cur[s]
             continue
         if not isinstance(cur, dict):
-            raise StatesError("States.ResultPathMatchFailure",
-                              f"Unable to apply ResultPath '{result_path}' to input '{_short(raw_input)}'")
+            raise mismatch()
         if last:
             cur[s] = result
         else:
@@ -253,6 +255,7 @@ class _Lit:
 
 
 _NUMBER = re.compile(r"-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?")
+_CALL = re.compile(r"States\.([A-Za-z0-9]+)\(")
 
 
 def parse_intrinsic(text, depth=0):
@@ -272,7 +275,7 @@ def _skip_ws(text, pos):
 def _parse_call(text, pos, depth):
     if depth >= MAX_INTRINSIC_NESTING:
         raise DefinitionError(f"intrinsic {text!r}: more than {MAX_INTRINSIC_NESTING} nested functions")
-    m = re.compile(r"States\.([A-Za-z0-9]+)\(").match(text, pos)
+    m = _CALL.match(text, pos)
     if not m:
         raise DefinitionError(f"intrinsic {text!r}: expected States.Name( at {text[pos:]!r}")
     name = "States." + m.group(1)
@@ -567,18 +570,25 @@ def _is_int(v):
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _check_retry_catch(state, where, names):
-    retriers = state.get("Retry", [])
-    if not isinstance(retriers, list):
-        raise DefinitionError(f"{where}.Retry must be an array")
-    for i, r in enumerate(retriers):
-        w = f"{where}.Retry[{i}]"
+def _error_rules(state, key, fields, kind, where):
+    """Yields (path, rule) for each Retry or Catch rule after the checks both share: an array of
+    objects with known fields and an ErrorEquals, States.ALL only in the last rule."""
+    rules = state.get(key, [])
+    if not isinstance(rules, list):
+        raise DefinitionError(f"{where}.{key} must be an array")
+    for i, r in enumerate(rules):
+        w = f"{where}.{key}[{i}]"
         if not isinstance(r, dict):
             raise DefinitionError(f"{w} must be an object")
-        _check_fields(r, RETRIER_FIELDS, w)
+        _check_fields(r, fields, w)
         _check_error_equals(r.get("ErrorEquals"), w)
-        if "States.ALL" in r["ErrorEquals"] and i != len(retriers) - 1:
-            raise DefinitionError(f"{w}: a States.ALL retrier must be the last one")
+        if "States.ALL" in r["ErrorEquals"] and i != len(rules) - 1:
+            raise DefinitionError(f"{w}: a States.ALL {kind} must be the last one")
+        yield w, r
+
+
+def _check_retry_catch(state, where, names):
+    for w, r in _error_rules(state, "Retry", RETRIER_FIELDS, "retrier", where):
         if "IntervalSeconds" in r and (not _is_int(r["IntervalSeconds"]) or r["IntervalSeconds"] < 1):
             raise DefinitionError(f"{w}.IntervalSeconds must be a positive integer")
         if "MaxAttempts" in r and (not _is_int(r["MaxAttempts"]) or r["MaxAttempts"] < 0):
@@ -590,17 +600,7 @@ def _check_retry_catch(state, where, names):
             raise DefinitionError(f"{w}.MaxDelaySeconds must be a positive integer")
         if r.get("JitterStrategy", "NONE") not in ("FULL", "NONE"):
             raise DefinitionError(f"{w}.JitterStrategy must be FULL or NONE")
-    catchers = state.get("Catch", [])
-    if not isinstance(catchers, list):
-        raise DefinitionError(f"{where}.Catch must be an array")
-    for i, c in enumerate(catchers):
-        w = f"{where}.Catch[{i}]"
-        if not isinstance(c, dict):
-            raise DefinitionError(f"{w} must be an object")
-        _check_fields(c, CATCHER_FIELDS, w)
-        _check_error_equals(c.get("ErrorEquals"), w)
-        if "States.ALL" in c["ErrorEquals"] and i != len(catchers) - 1:
-            raise DefinitionError(f"{w}: a States.ALL catcher must be the last one")
+    for w, c in _error_rules(state, "Catch", CATCHER_FIELDS, "catcher", where):
         if c.get("Next") not in names:
             raise DefinitionError(f"{w}.Next {c.get('Next')!r} is not a state")
         if c.get("ResultPath") is not None:
@@ -741,6 +741,11 @@ def check_machine(machine, where="$"):
 
 # ---- the interpreter ------------------------------------------------------------------------------
 
+def _spath(parts):
+    """A state's path in the history: state names and Map indexes joined by '/'."""
+    return "/".join(map(str, parts))
+
+
 def iso_ms(dt):
     """2026-11-25T10:11:12.345Z, as Step Functions formats $$.Execution.StartTime."""
     dt = dt.astimezone(datetime.timezone.utc)
@@ -871,17 +876,17 @@ class StateMachine:
         name = machine["StartAt"]
         while True:
             st = states[name]
+            spath = _spath(path + (name,))
             with ex._lock:
                 ex.state_entries += 1
                 if ex.state_entries > self.max_transitions:
                     raise SimulationLimit(f"more than {self.max_transitions} state transitions "
-                                          f"(last state {'/'.join(map(str, path + (name,)))})")
+                                          f"(last state {spath})")
             entered = iso_ms(datetime.datetime.now(datetime.timezone.utc))
-            spath = "/".join(map(str, path + (name,)))
             ex.event(f"{st['Type']}StateEntered", state=name, path=spath, input=doc)
             try:
                 _size_check(doc, f"The input of state {name}")
-                output, nxt = self._run_state(name, st, doc, ex, path, entered)
+                output, nxt = self._run_state(name, st, doc, ex, path, spath, entered)
                 _size_check(output, f"The output of state {name}")
             except StatesError as e:
                 if e.error in UNCATCHABLE:
@@ -910,7 +915,7 @@ class StateMachine:
                 return out, c["Next"]
         return None
 
-    def _run_state(self, name, st, raw, ex, path, entered):
+    def _run_state(self, name, st, raw, ex, path, spath, entered):
         typ = st["Type"]
         nxt = st.get("Next")
         ctx = lambda retry=0: self._context(ex, name, entered, retry)  # noqa: E731
@@ -924,8 +929,7 @@ class StateMachine:
         if typ == "Choice":
             for i, rule in enumerate(st["Choices"]):
                 if self._rule(rule, eff, ctx()):
-                    ex.event("ChoiceMatched", state=name, path="/".join(map(str, path + (name,))),
-                             rule=i, next=rule["Next"])
+                    ex.event("ChoiceMatched", state=name, path=spath, rule=i, next=rule["Next"])
                     return self._output(st, eff, ctx()), rule["Next"]
             if "Default" in st:
                 return self._output(st, eff, ctx()), st["Default"]
@@ -940,13 +944,12 @@ class StateMachine:
         # Task and Map: with retries
         attempts = [0] * len(st.get("Retry", []))
         retry_count = 0
-        spath = "/".join(map(str, path + (name,)))
         while True:
             try:
                 if typ == "Task":
                     result = self._task(name, st, eff, ex, spath, ctx(retry_count))
                 else:
-                    result = self._map(name, st, eff, ex, path, ctx(retry_count))
+                    result = self._map(name, st, eff, ex, path, spath, ctx(retry_count))
                 if "ResultSelector" in st:
                     result = apply_template(st["ResultSelector"], result, ctx(retry_count))
                 out = set_result_path(raw, st.get("ResultPath", "$"), result)
@@ -1028,7 +1031,7 @@ class StateMachine:
 
     # -- Map (INLINE) ---------------------------------------------------------------------------
 
-    def _map(self, name, st, eff, ex, path, ctx):
+    def _map(self, name, st, eff, ex, path, spath, ctx):
         items = resolve_path(st.get("ItemsPath", "$"), eff, ctx, "ItemsPath")
         if not isinstance(items, list):
             raise StatesError("States.Runtime",
@@ -1036,8 +1039,7 @@ class StateMachine:
         proc = st["ItemProcessor"]
         mc = st.get("MaxConcurrency", 0)
         n = len(items)
-        ex.event("MapStateStarted", state=name, path="/".join(map(str, path + (name,))),
-                 length=n, max_concurrency=mc)
+        ex.event("MapStateStarted", state=name, path=spath, length=n, max_concurrency=mc)
         results = [None] * n
         failed = []
         stop = threading.Event()
@@ -1047,19 +1049,20 @@ class StateMachine:
                 return
             item = {"Index": i, "Value": items[i]}
             ipath = path + (name, i)
-            ex.event("MapIterationStarted", state=name, path="/".join(map(str, ipath)), index=i)
+            ispath = _spath(ipath)
+            ex.event("MapIterationStarted", state=name, path=ispath, index=i)
             try:
                 ictx = dict(ctx)
                 ictx["Map"] = {"Item": item}
                 doc = apply_template(st["ItemSelector"], eff, ictx) if "ItemSelector" in st \
                     else items[i]
                 results[i] = self._run(proc, doc, ex, ipath)
-                ex.event("MapIterationSucceeded", state=name, path="/".join(map(str, ipath)), index=i)
+                ex.event("MapIterationSucceeded", state=name, path=ispath, index=i)
             except (StatesError, _Fatal, AslError) as e:
                 stop.set()
                 failed.append((i, e))
                 err = e.err if isinstance(e, _Fatal) else e
-                ex.event("MapIterationFailed", state=name, path="/".join(map(str, ipath)), index=i,
+                ex.event("MapIterationFailed", state=name, path=ispath, index=i,
                          error=getattr(err, "error", type(err).__name__), cause=getattr(err, "cause", str(err)))
 
         workers = n if mc == 0 else min(mc, n)
@@ -1076,7 +1079,7 @@ class StateMachine:
                 raise e
             ex.event("MapStateFailed", state=name, index=i, error=e.error, cause=e.cause)
             raise StatesError(e.error, e.cause)
-        ex.event("MapStateSucceeded", state=name, path="/".join(map(str, path + (name,))))
+        ex.event("MapStateSucceeded", state=name, path=spath)
         return results
 
     # -- Choice rules ---------------------------------------------------------------------------

@@ -153,6 +153,14 @@ def _header_text(value):
         return value
 
 
+def _http_headers(pairs):
+    """botocore's header map of (name, value) pairs, duplicates kept."""
+    hm = HTTPHeaders()
+    for name, value in pairs:
+        hm[name] = value
+    return hm
+
+
 class _SignedHeadersMixin:
     """botocore signer restricted to exactly the headers the client says it signed (botocore
     would otherwise sign every header it is given, minus its own blacklist)."""
@@ -162,10 +170,7 @@ class _SignedHeadersMixin:
         self._signed_pairs = signed_pairs
 
     def headers_to_sign(self, request):
-        hm = HTTPHeaders()
-        for name, value in self._signed_pairs:
-            hm[name] = value
-        return hm
+        return _http_headers(self._signed_pairs)
 
 
 class _S3Verifier(_SignedHeadersMixin, S3SigV4Auth):
@@ -188,10 +193,7 @@ def botocore_signature(service, region, access_key, secret_key, session_token, m
     creds = Credentials(access_key, secret_key, session_token)
     cls = _S3Verifier if service == "s3" else _DynamoDBVerifier
     signer = cls(creds, service, region, signed_pairs)
-    headers = HTTPHeaders()
-    for name, value in signed_pairs:
-        headers[name] = value
-    request = AWSRequest(method=method, url=url, headers=headers, data=body)
+    request = AWSRequest(method=method, url=url, headers=_http_headers(signed_pairs), data=body)
     request.context["timestamp"] = timestamp
     canonical_request = signer.canonical_request(request)
     string_to_sign = signer.string_to_sign(request, canonical_request)
@@ -545,6 +547,15 @@ def auth_failure_response(service, failure):
 # The HTTP proxy
 # --------------------------------------------------------------------------------------------
 
+def _hop_by_hop(header_pairs):
+    """The lower-case names not to relay: HOP_BY_HOP plus those the Connection header lists."""
+    drop = set(HOP_BY_HOP)
+    for name, value in header_pairs:
+        if name.lower() == "connection":
+            drop.update(t.strip().lower() for t in value.split(",") if t.strip())
+    return drop
+
+
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "awsproxy"
@@ -587,11 +598,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     break
                 chunks.append(self.rfile.read(size))
                 self.rfile.readline()
-            return b"".join(chunks), True
+            return b"".join(chunks)
         length = self.headers.get("Content-Length")
         if length:
-            return self.rfile.read(int(length)), False
-        return b"", False
+            return self.rfile.read(int(length))
+        return b""
 
     # -- responses ------------------------------------------------------------------------
 
@@ -670,7 +681,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _handle(self):
         cfg, st = self.server.cfg, self.server.state
         try:
-            body, _ = self._read_body()
+            body = self._read_body()
         except (ValueError, OSError):
             self.close_connection = True
             return
@@ -728,10 +739,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _forward(self, header_pairs, body):
         cfg, st = self.server.cfg, self.server.state
-        drop = set(HOP_BY_HOP)
-        for name, value in header_pairs:
-            if name.lower() == "connection":
-                drop.update(t.strip().lower() for t in value.split(",") if t.strip())
+        drop = _hop_by_hop(header_pairs)
         out_headers = [(k, v) for k, v in header_pairs
                        if k.lower() not in drop and k.lower() != "content-length"]
         if body or self.headers.get("Content-Length") is not None or \
@@ -776,10 +784,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _relay(self, resp):
         self.send_response_only(resp.status, resp.reason)
-        drop = set(HOP_BY_HOP)
-        for name, value in resp.getheaders():
-            if name.lower() == "connection":
-                drop.update(t.strip().lower() for t in value.split(",") if t.strip())
+        drop = _hop_by_hop(resp.getheaders())
         length = resp.getheader("Content-Length")
         te = (resp.getheader("Transfer-Encoding") or "").lower()
         for name, value in resp.getheaders():

@@ -278,6 +278,12 @@ def _dict(value):
     return value if isinstance(value, dict) else {}
 
 
+def _unknown_keys(obj, allowed, path, what):
+    """One error per key of obj that is not in allowed: "<path>.<key>: unknown <what>"."""
+    return [f"{path}.{key}: unknown {what}{suggest(key, allowed)}" for key in obj
+            if key not in allowed]
+
+
 class Context:
     """The parsed template and what the checks share."""
 
@@ -450,10 +456,7 @@ def check_parameters(ctx):
         if not isinstance(p, dict):
             errors.append(f"{path}: must be a mapping")
             continue
-        for key in p:
-            if key not in PARAMETER_KEYS:
-                errors.append(f"{path}.{key}: unknown parameter attribute"
-                              f"{suggest(key, PARAMETER_KEYS)}")
+        errors.extend(_unknown_keys(p, PARAMETER_KEYS, path, "parameter attribute"))
         ptype = p.get("Type")
         if not isinstance(ptype, str) or not PARAMETER_TYPE_RE.fullmatch(ptype):
             errors.append(f"{path}.Type: {describe(ptype)} is not a parameter type")
@@ -469,10 +472,11 @@ def check_parameters(ctx):
         if allowed is not None and not isinstance(allowed, list):
             errors.append(f"{path}.AllowedValues: must be a list")
             allowed = None
+        if allowed is not None:
+            allowed = [scalar_text(a) for a in allowed]
         for v in values:
-            if allowed is not None and v not in [scalar_text(a) for a in allowed]:
-                errors.append(f"{path}.Default: {v!r} is not in AllowedValues "
-                              f"{[scalar_text(a) for a in allowed]}")
+            if allowed is not None and v not in allowed:
+                errors.append(f"{path}.Default: {v!r} is not in AllowedValues {allowed}")
             pattern = p.get("AllowedPattern")
             if isinstance(pattern, str):
                 try:
@@ -517,10 +521,7 @@ def check_resource_attributes(ctx):
             errors.append(f"{path}: missing Type")
             continue
         if not rtype.startswith("AWS::Serverless::"):  # the SAM schema covers SAM resources
-            for key in res:
-                if key not in RESOURCE_ATTRIBUTES:
-                    errors.append(f"{path}.{key}: unknown resource attribute"
-                                  f"{suggest(key, RESOURCE_ATTRIBUTES)}")
+            errors.extend(_unknown_keys(res, RESOURCE_ATTRIBUTES, path, "resource attribute"))
         for key, allowed in (("DeletionPolicy", ("Delete", "Retain", "Snapshot",
                                                  "RetainExceptOnCreate")),
                              ("UpdateReplacePolicy", ("Delete", "Retain", "Snapshot"))):
@@ -1035,6 +1036,9 @@ def _check_find_in_map(ctx, arg, path, errors):
                       f"{suggest(key2, seconds)}")
 
 
+OUTPUT_KEYS = ("Description", "Value", "Export", "Condition")
+
+
 def check_outputs(ctx):
     """(e) Outputs: Value present, known keys, Condition exists."""
     errors = []
@@ -1043,10 +1047,7 @@ def check_outputs(ctx):
         if not isinstance(out, dict):
             errors.append(f"{path}: must be a mapping")
             continue
-        for key in out:
-            if key not in ("Description", "Value", "Export", "Condition"):
-                errors.append(f"{path}.{key}: unknown output attribute"
-                              f"{suggest(key, ('Description', 'Value', 'Export', 'Condition'))}")
+        errors.extend(_unknown_keys(out, OUTPUT_KEYS, path, "output attribute"))
         if "Value" not in out:
             errors.append(f"{path}: missing Value")
         if "Export" in out and not (isinstance(out["Export"], dict) and "Name" in out["Export"]):
@@ -1458,11 +1459,14 @@ def _check_asl_paths(state, path, errors):
 
 # -- (h) policies
 
-def _policy_items(policies):
-    items = policies if isinstance(policies, list) else [policies]
-    for i, item in enumerate(items):
+def _policy_items(rid, policies):
+    """(path, policy) for each entry of a SAM function's or state machine's Policies (Fn::If
+    branches flattened); a single policy not in a list is the path ...Policies itself."""
+    base = f"Resources.{rid}.Properties.Policies"
+    listed = isinstance(policies, list)
+    for i, item in enumerate(policies if listed else [policies]):
         for alt in alternatives(item):
-            yield i, alt
+            yield (f"{base}[{i}]" if listed else base), alt
 
 
 def check_policies(ctx):
@@ -1474,10 +1478,7 @@ def check_policies(ctx):
         props = _dict(res.get("Properties"))
         if "Policies" not in props:
             continue
-        base = f"Resources.{rid}.Properties.Policies"
-        listed = isinstance(props["Policies"], list)
-        for i, item in _policy_items(props["Policies"]):
-            path = f"{base}[{i}]" if listed else base
+        for path, item in _policy_items(rid, props["Policies"]):
             if isinstance(item, str):
                 continue  # an AWS managed policy name or a policy ARN
             if not isinstance(item, dict):
@@ -1513,11 +1514,14 @@ def _check_policy_template(templates, name, params, path):
     return errors
 
 
-def _statements(doc):
+def _statements(doc, path):
+    """(path, statement) for each statement of a policy document (Statement a list or one)."""
     stmts = doc.get("Statement") if isinstance(doc, dict) else None
     if isinstance(stmts, dict):
-        return [(None, stmts)]
-    return list(enumerate(stmts)) if isinstance(stmts, list) else []
+        return [(f"{path}.Statement", stmts)]
+    if isinstance(stmts, list):
+        return [(f"{path}.Statement[{i}]", s) for i, s in enumerate(stmts)]
+    return []
 
 
 def _check_policy_document(doc, path):
@@ -1526,8 +1530,7 @@ def _check_policy_document(doc, path):
     errors = []
     if "Statement" not in doc:
         return [f"{path}: a policy document needs Statement"]
-    for i, stmt in _statements(doc):
-        spath = f"{path}.Statement" if i is None else f"{path}.Statement[{i}]"
+    for spath, stmt in _statements(doc, path):
         for alt in alternatives(stmt):
             if not isinstance(alt, dict):
                 errors.append(f"{spath}: must be a mapping")
@@ -1567,8 +1570,7 @@ def wildcard_resources(template):
     templates = load_policy_templates()
 
     def collect(doc, path):
-        for i, stmt in _statements(doc):
-            spath = f"{path}.Statement" if i is None else f"{path}.Statement[{i}]"
+        for spath, stmt in _statements(doc, path):
             for alt in alternatives(stmt):
                 if isinstance(alt, dict) and alt.get("Effect", "Allow") == "Allow" and \
                         "*" in _as_list(alt.get("Resource")):
@@ -1582,10 +1584,7 @@ def wildcard_resources(template):
         props = _dict(res.get("Properties"))
         if rtype in ("AWS::Serverless::Function", "AWS::Serverless::StateMachine") and \
                 "Policies" in props:
-            base = f"Resources.{rid}.Properties.Policies"
-            listed = isinstance(props["Policies"], list)
-            for i, item in _policy_items(props["Policies"]):
-                path = f"{base}[{i}]" if listed else base
+            for path, item in _policy_items(rid, props["Policies"]):
                 if isinstance(item, dict) and "Statement" in item:
                     collect(item, path)
                 elif isinstance(item, dict) and len(item) == 1 and next(iter(item)) in templates:

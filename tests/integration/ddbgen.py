@@ -5,7 +5,6 @@ Standard library only. Deterministic for a given seed."""
 import base64
 import datetime
 import gzip
-import io
 import json
 import random
 
@@ -174,6 +173,13 @@ def event(records):
     return {"Records": records}
 
 
+def write_event(path, records):
+    """Writes the stream event of records to path (UTF-8 JSON); returns path."""
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(event(records), f, ensure_ascii=False)
+    return path
+
+
 # ---- the reference: what each record must become ------------------------------------------
 
 def plain(typed):
@@ -248,10 +254,17 @@ def expected_row(rec):
     return row
 
 
-def read_jsonl_gz(data):
-    """Rows of a .jsonl.gz object (exact numbers); fails on anything but one gzip member."""
-    text = gzip.decompress(data).decode("utf-8")
-    return [loads_exact(l) for l in text.split("\n") if l]
+def run_iso(run_id):
+    """A snapshot run id (2026-11-24T000000Z) as its rows' _ts (2026-11-24T00:00:00.000Z)."""
+    return f"{run_id[:10]}T{run_id[11:13]}:{run_id[13:15]}:{run_id[15:17]}.000Z"
+
+
+def snapshot_row(item, table, run_id):
+    """The row a snapshot run writes for a DynamoDB item (DynamoDB JSON, as Scan returns it)."""
+    row = {k: plain(v) for k, v in item.items()}
+    row.update({"_op": "SNAPSHOT", "_seq": None, "_ts": run_iso(run_id), "_table": table,
+                "_event_id": None})
+    return row
 
 
 def read_object(name, data):

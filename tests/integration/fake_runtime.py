@@ -137,7 +137,8 @@ def handle(rid, event, resp, raw):
         respond(rid, b'"second"', tag="second_response")
         call("POST", f"/runtime/invocation/{rid}/error", b"{}", tag="error_after_response")
     elif mode == "post_stale":
-        seen = [json.loads(line).get("request_id") for line in open(LOG, encoding="utf-8")]
+        with open(LOG, encoding="utf-8") as f:
+            seen = [json.loads(line).get("request_id") for line in f]
         stale = next((r for r in reversed(seen) if r and r != rid), None)
         status = respond(stale, b'"stale"', tag="stale")[0].status if stale else None
         respond(rid, {"stale_id": stale, "stale_status": status})
@@ -162,9 +163,12 @@ def handle(rid, event, resp, raw):
         def post_later():  # on a second connection, once this invoke is over and /next is waiting
             time.sleep(float(event.get("seconds", 0.3)))
             late = http.client.HTTPConnection(host, int(port))
-            late.request("POST", f"/2018-06-01/runtime/invocation/{rid}/response", body=b'"late"')
-            r = late.getresponse()
-            log({"tag": "late_post", "status": r.status, "body": r.read().decode()})
+            try:
+                late.request("POST", f"/2018-06-01/runtime/invocation/{rid}/response", body=b'"late"')
+                r = late.getresponse()
+                log({"tag": "late_post", "status": r.status, "body": r.read().decode()})
+            finally:
+                late.close()
 
         threading.Thread(target=post_later).start()
     else:

@@ -49,8 +49,9 @@ class Result:
 
 
 def invoke(events, env=None, timeout=30, extra=(), base_env=None, input_bytes=None,
-           wall_timeout=600):
-    """Runs scripts/local-invoke on event files (paths) and returns a Result."""
+           wall_timeout=600, bootstrap_path=None):
+    """Runs scripts/local-invoke on event files (paths) and returns a Result. The bootstrap is
+    bootstrap_path, else bootstrap(), unless extra has `-- COMMAND`."""
     with tempfile.TemporaryDirectory() as tmp:
         report = os.path.join(tmp, "report.jsonl")
         cmd = [sys.executable, LOCAL_INVOKE, "--timeout", str(timeout),
@@ -59,7 +60,7 @@ def invoke(events, env=None, timeout=30, extra=(), base_env=None, input_bytes=No
             cmd += ["-e", e]
         extra = list(extra)
         if "--" not in extra:
-            cmd += ["--bootstrap", bootstrap()]
+            cmd += ["--bootstrap", bootstrap_path or bootstrap()]
         cmd += extra
         full_env = dict(base_env if base_env is not None else os.environ)
         full_env.setdefault("AWS_ACCESS_KEY_ID", "AKIDINTEGRATION")

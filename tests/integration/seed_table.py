@@ -7,6 +7,7 @@ the export tests compare against.
 usage: seed_table.py --endpoint URL --table NAME --items N [--seed S] [--out FILE]"""
 import argparse
 import base64
+import contextlib
 import json
 import os
 import random
@@ -55,23 +56,21 @@ def main():
     except ddb.exceptions.ResourceInUseException:
         pass
     rng = random.Random(args.seed)
-    out = open(args.out, "w", encoding="utf-8") if args.out else None
-    batch = []
-    for i in range(args.items):
-        item = ddbgen.make_item(rng, "Orders", i)
-        item["pk"] = {"S": f"order#{i:07d}"}
-        item["sk"] = {"N": str(i % 1000)}
-        if out:
-            out.write(json.dumps(item, ensure_ascii=False) + "\n")
-        batch.append({"PutRequest": {"Item": {k: to_botocore(v) for k, v in item.items()}}})
-        if len(batch) == 25 or i == args.items - 1:
-            req = {args.table: batch}
-            while req:
-                resp = ddb.batch_write_item(RequestItems=req)
-                req = resp.get("UnprocessedItems") or {}
-            batch = []
-    if out:
-        out.close()
+    with open(args.out, "w", encoding="utf-8") if args.out else contextlib.nullcontext() as out:
+        batch = []
+        for i in range(args.items):
+            item = ddbgen.make_item(rng, "Orders", i)
+            item["pk"] = {"S": f"order#{i:07d}"}
+            item["sk"] = {"N": str(i % 1000)}
+            if out:
+                out.write(json.dumps(item, ensure_ascii=False) + "\n")
+            batch.append({"PutRequest": {"Item": {k: to_botocore(v) for k, v in item.items()}}})
+            if len(batch) == 25 or i == args.items - 1:
+                req = {args.table: batch}
+                while req:
+                    resp = ddb.batch_write_item(RequestItems=req)
+                    req = resp.get("UnprocessedItems") or {}
+                batch = []
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ SOURCE_DIR = os.environ.get("ETL_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 STACK_SCRIPTS = os.path.join(SOURCE_DIR, "scripts", "stack")
 PROXY_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "awsproxy.py")
+SEED_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "seed_table.py")
 NODE_MODULES = os.path.join(SOURCE_DIR, "node_modules")
 
 DEFAULT_SECRET = "localstack/secret/KEY+never+logged"
@@ -87,9 +88,13 @@ class _Child:
         self._log = open(log_path, "ab")
         # stdin stays an open pipe: the children exit when it reaches EOF (--stdin-watchdog),
         # that is when this process goes away, however it goes.
-        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self._log, env=env, cwd=cwd,
-                                     start_new_session=True)
+        try:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                         stderr=self._log, env=env, cwd=cwd,
+                                         start_new_session=True)
+        except BaseException:
+            self._log.close()
+            raise
         self._drain = None
 
     def wait_ready(self, deadline):
@@ -399,6 +404,34 @@ class LocalStack:
             return json.loads(out)
         except ValueError:
             return p.stdout
+
+    def s3_objects(self, bucket, prefix=None):
+        """{key: ListObjectsV2 entry} of the objects in bucket (under prefix), in key order."""
+        args = ["s3api", "list-objects-v2", "--bucket", bucket]
+        if prefix is not None:
+            args += ["--prefix", prefix]
+        out = self.aws(*args)
+        return {o["Key"]: o for o in (out or {}).get("Contents", [])}
+
+    def s3_get(self, bucket, key):
+        """The bytes of one object (GetObject through awscli)."""
+        fd, path = tempfile.mkstemp(prefix="get-", dir=self.data_dir)
+        os.close(fd)
+        try:
+            self.aws("s3api", "get-object", "--bucket", bucket, "--key", key, path)
+            with open(path, "rb") as f:
+                return f.read()
+        finally:
+            os.unlink(path)
+
+    def seed_table(self, table, items, seed=None):
+        """Creates table (pk S, sk N) in dynalite itself and writes `items` generated items
+        into it: seed_table.py, under Debian's python3 (botocore)."""
+        cmd = ["/usr/bin/python3", SEED_SCRIPT, "--endpoint", self.dynamodb_upstream_url,
+               "--table", table, "--items", str(items)]
+        if seed is not None:
+            cmd += ["--seed", str(seed)]
+        subprocess.run(cmd, env=dict(os.environ, **self.env), check=True, capture_output=True)
 
     # -- proxy control -------------------------------------------------------------------
 

@@ -81,14 +81,15 @@ class AwsClientsTest(unittest.TestCase):
                 # Long, but every segment under s3rver's 255-byte file-name limit.
                 "/".join(["long"] + [f"{i:02d}" + "x" * 120 for i in range(7)])]
         body = os.path.join(self.tmp.name, "body.bin")
+        data = bytes(range(256)) * 40
         with open(body, "wb") as f:
-            f.write(bytes(range(256)) * 40)
+            f.write(data)
         logs = []
         for i, k in enumerate(keys):
             p = self.tool("put", "lake", k, body, "crc32c" if i % 2 else "md5")
             logs.append(p.stderr)
             got = self.tool("get", "lake", k)
-            self.assertEqual(got.stdout, open(body, "rb").read(), k)
+            self.assertEqual(got.stdout, data, k)
             head = json.loads(self.tool("head", "lake", k).stdout)
             self.assertTrue(head["exists"])
             self.assertEqual(head["size"], 10240)

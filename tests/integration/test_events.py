@@ -9,7 +9,6 @@ import gzip
 import json
 import os
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -69,7 +68,6 @@ class SampleEventsTest(unittest.TestCase):
     def setUpClass(cls):
         cls.stack = LocalStack(proxy=True, buckets=("lake",))
         cls.stack.start()
-        cls.tmp = tempfile.TemporaryDirectory()
         with open(ENV_VARS) as f:
             cls.env_vars = json.load(f)["EtlFunction"]
         cls.prefix = cls.env_vars["ETL_OUTPUT"].split("/", 3)[3]  # "ddb/"
@@ -93,7 +91,6 @@ class SampleEventsTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.stack.stop()
-        cls.tmp.cleanup()
 
     def invoke(self, names):
         # --env-vars as SAM CLI applies it, then the local endpoints in place of
@@ -116,14 +113,10 @@ class SampleEventsTest(unittest.TestCase):
         return r
 
     def keys(self, prefix):
-        out = self.stack.aws("s3api", "list-objects-v2", "--bucket", "lake", "--prefix", prefix)
-        return [o["Key"] for o in (out or {}).get("Contents", [])]
+        return list(self.stack.s3_objects("lake", prefix))
 
     def get(self, key):
-        path = os.path.join(self.tmp.name, "obj")
-        self.stack.aws("s3api", "get-object", "--bucket", "lake", "--key", key, path)
-        with open(path, "rb") as f:
-            return f.read()
+        return self.stack.s3_get("lake", key)
 
     def rows(self, keys):
         out = []

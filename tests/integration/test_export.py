@@ -20,7 +20,6 @@ import itlib  # noqa: E402
 from stack import LocalStack  # noqa: E402
 
 BUCKET = "lake"
-SEED = os.path.join(os.path.dirname(__file__), "seed_table.py")
 DUCKDB = os.path.join(itlib.SOURCE_DIR, "scripts", "duckdb-query")
 
 
@@ -29,10 +28,6 @@ def scheduled(time):
             "source": "aws.events", "account": "123456789012", "time": time,
             "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:123456789012:rule/nightly"],
             "detail": {}}
-
-
-def run_iso(run_id):
-    return f"{run_id[:10]}T{run_id[11:13]}:{run_id[13:15]}:{run_id[15:17]}.000Z"
 
 
 class ExportTest(unittest.TestCase):
@@ -57,17 +52,11 @@ class ExportTest(unittest.TestCase):
     @classmethod
     def seed(cls, table, n):
         if table not in cls.seeded:
-            env = dict(os.environ, **cls.stack.env)
-            subprocess.run(["/usr/bin/python3", SEED, "--endpoint", cls.stack.dynamodb_upstream_url,
-                            "--table", table, "--items", str(n), "--seed", str(len(table))],
-                           env=env, check=True, capture_output=True)
+            cls.stack.seed_table(table, n, seed=len(table))
             cls.seeded[table] = n
 
     def event_file(self, name, obj):
-        path = os.path.join(self.tmp.name, name)
-        with open(path, "w") as f:
-            json.dump(obj, f)
-        return path
+        return itlib.write_event(self.tmp.name, name, obj)
 
     def invoke(self, events, prefix, timeout=120, **extra):
         env = dict(self.stack.env)
@@ -81,14 +70,10 @@ class ExportTest(unittest.TestCase):
         return out["Items"]
 
     def s3_keys(self, prefix):
-        out = self.stack.aws("s3api", "list-objects-v2", "--bucket", BUCKET, "--prefix", prefix)
-        return {o["Key"]: o for o in out.get("Contents", [])}
+        return self.stack.s3_objects(BUCKET, prefix)
 
     def get(self, key):
-        dest = os.path.join(self.tmp.name, "obj-" + hashlib.md5(key.encode()).hexdigest())
-        self.stack.aws("s3api", "get-object", "--bucket", BUCKET, "--key", key, dest)
-        with open(dest, "rb") as f:
-            return f.read()
+        return self.stack.s3_get(BUCKET, key)
 
     def snapshot_rows(self, run_prefix):
         rows = []
@@ -98,17 +83,9 @@ class ExportTest(unittest.TestCase):
                 rows.extend(ddbgen.read_object(key, self.get(key)))
         return rows
 
-    def expected_rows(self, items, table, run_id):
-        rows = []
-        for it in items:
-            row = {k: ddbgen.plain(v) for k, v in it.items()}
-            row.update({"_op": "SNAPSHOT", "_seq": None, "_ts": run_iso(run_id), "_table": table,
-                        "_event_id": None})
-            rows.append(row)
-        return rows
-
     def assert_exactly_once(self, rows, items, table, run_id):
-        want = collections.Counter(ddbgen.freeze(r) for r in self.expected_rows(items, table, run_id))
+        want = collections.Counter(ddbgen.freeze(ddbgen.snapshot_row(it, table, run_id))
+                                   for it in items)
         got = collections.Counter(ddbgen.freeze(r) for r in rows)
         missing, extra = want - got, got - want
         if missing or extra:
@@ -124,9 +101,6 @@ class ExportTest(unittest.TestCase):
         self.assertEqual(manifest["segments"], segments)
         objects = self.s3_keys(run_prefix)
         parts = {k for k in objects if k[len(run_prefix):].startswith("part-")}
-        self.assertEqual({BUCKET and f["key"] for f in manifest["files"]},
-                         {k[len("snap/"):] if k.startswith("snap/") else k for k in parts}
-                         if False else {f["key"] for f in manifest["files"]})
         listed = {f["key"] for f in manifest["files"]}
         prefix = run_prefix[:run_prefix.index(listed and next(iter(listed)).split("/")[0])]
         self.assertEqual({prefix + k for k in listed}, parts, "manifest lists exactly the part files")

@@ -460,10 +460,12 @@ class TestServe(InvokerTest):
 
     def request(self, method="POST", path="/2015-03-31/functions/function/invocations", body=b"", headers=None):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        conn.request(method, path, body=body, headers=headers or {})
-        resp = conn.getresponse()
-        data = resp.read()
-        conn.close()
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            data = resp.read()
+        finally:
+            conn.close()
         return resp.status, data, time.time()
 
     def test_serve_invokes_rejects_concurrency_and_stops_on_sigterm(self):

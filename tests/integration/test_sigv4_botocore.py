@@ -9,7 +9,7 @@ same URL, headers and body, and the Authorization values must be equal.
 
 Run: /usr/bin/python3 tests/integration/test_sigv4_botocore.py (another python re-executes
 this file with /usr/bin/python3). The tool is $ETL_BUILD_DIR/tests/tools/sigv4_tool (default
-/work/main/build). Without botocore the test skips, unless CI is set: then it fails.
+build/ in this checkout). Without botocore the test skips, unless CI is set: then it fails.
 """
 import os
 import sys
@@ -47,9 +47,8 @@ try:
 except ImportError as e:  # pragma: no cover - depends on the machine
     BOTOCORE_ERROR = e
 
-SOURCE_DIR = os.environ.get("ETL_SOURCE_DIR") or os.path.abspath(
-    os.path.join(os.path.dirname(__file__), "..", ".."))
-BUILD_DIR = os.environ.get("ETL_BUILD_DIR") or "/work/main/build"
+BUILD_DIR = os.environ.get("ETL_BUILD_DIR") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "build")
 TOOL = os.path.join(BUILD_DIR, "tests", "tools", "sigv4_tool")
 
 # 2024-02-29T23:59:59.123Z: a leap day one second before midnight; the milliseconds must be

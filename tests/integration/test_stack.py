@@ -43,6 +43,18 @@ def _alive(pid):
         return False
 
 
+def http_request(url, method, path, body, headers):
+    """One request on its own connection to url (http://host:port); returns (status, headers
+    with lower-case names, body)."""
+    conn = http.client.HTTPConnection(url.split("://", 1)[1], timeout=30)
+    try:
+        conn.request(method, path, body=body, headers=headers)
+        r = conn.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        conn.close()
+
+
 def signed_ddb_request(url, target, payload, access_key, secret_key, token=None):
     """A DynamoDB request signed by botocore; returns (status, headers, body)."""
     body = json.dumps(payload).encode()
@@ -51,28 +63,14 @@ def signed_ddb_request(url, target, payload, access_key, secret_key, token=None)
         "X-Amz-Target": "DynamoDB_20120810." + target,
     })
     SigV4Auth(Credentials(access_key, secret_key, token), "dynamodb", "us-east-1").add_auth(req)
-    host = url.split("://", 1)[1]
-    conn = http.client.HTTPConnection(host, timeout=30)
-    try:
-        conn.request("POST", "/", body=body, headers=dict(req.headers.items()))
-        r = conn.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-    finally:
-        conn.close()
+    return http_request(url, "POST", "/", body, dict(req.headers.items()))
 
 
 def signed_s3_request(url, method, path, body, access_key, secret_key, headers=None):
     """An S3 request signed by botocore's S3SigV4Auth; returns (status, headers, body)."""
     req = AWSRequest(method=method, url=url + path, data=body, headers=dict(headers or {}))
     S3SigV4Auth(Credentials(access_key, secret_key), "s3", "us-east-1").add_auth(req)
-    host = url.split("://", 1)[1]
-    conn = http.client.HTTPConnection(host, timeout=30)
-    try:
-        conn.request(method, path, body=body, headers=dict(req.headers.items()))
-        r = conn.getresponse()
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
-    finally:
-        conn.close()
+    return http_request(url, method, path, body, dict(req.headers.items()))
 
 
 class StackTest(unittest.TestCase):
@@ -233,24 +231,17 @@ class StackTest(unittest.TestCase):
             "X-Amz-Target": "DynamoDB_20120810.ListTables"})
         SigV4Auth(Credentials(self.stack.access_key, self.stack.secret_key), "dynamodb",
                   "us-east-1").add_auth(req)
-        host = self.stack.dynamodb_url.split("://", 1)[1]
-        conn = http.client.HTTPConnection(host, timeout=30)
-        conn.request("POST", "/", body=b'{"Limit":1}', headers=dict(req.headers.items()))
-        r = conn.getresponse()
-        answer = json.loads(r.read())
-        conn.close()
-        self.assertEqual(r.status, 400)
+        status, _, raw = http_request(self.stack.dynamodb_url, "POST", "/", b'{"Limit":1}',
+                                      dict(req.headers.items()))
+        answer = json.loads(raw)
+        self.assertEqual(status, 400)
         self.assertEqual(answer["__type"], "com.amazon.coral.service#InvalidSignatureException")
         # A date 20 minutes off.
         headers = dict(req.headers.items())
         old = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - 1200))
         headers["X-Amz-Date"] = old
-        conn = http.client.HTTPConnection(host, timeout=30)
-        conn.request("POST", "/", body=body, headers=headers)
-        r = conn.getresponse()
-        r.read()
-        conn.close()
-        self.assertEqual(r.status, 400)
+        status, _, _ = http_request(self.stack.dynamodb_url, "POST", "/", body, headers)
+        self.assertEqual(status, 400)
         st = self.stack.proxy_stats()
         reasons = [f["code"] for f in st["failures"]]
         self.assertEqual(reasons, ["SignatureDoesNotMatch", "RequestTimeTooSkewed"])
@@ -368,12 +359,14 @@ class RelayTest(unittest.TestCase):
         px = awsproxy.AwsProxy(cfg).start()
         try:
             conn = http.client.HTTPConnection("127.0.0.1", px.port, timeout=10)
-            for _ in range(3):   # same connection each time
-                conn.request("GET", "/lake/x?list-type=2&prefix=a%2Fb")
-                r = conn.getresponse()
-                self.assertEqual(r.status, 200)
-                self.assertEqual(r.read(), b"hello chunked world")
-            conn.close()
+            try:
+                for _ in range(3):   # same connection each time
+                    conn.request("GET", "/lake/x?list-type=2&prefix=a%2Fb")
+                    r = conn.getresponse()
+                    self.assertEqual(r.status, 200)
+                    self.assertEqual(r.read(), b"hello chunked world")
+            finally:
+                conn.close()
             self.assertEqual(px.stats()["forwarded"], 3)
             self.assertEqual(px.stats()["log"][0]["path"], "/lake/x?list-type=2&prefix=a%2Fb")
         finally:

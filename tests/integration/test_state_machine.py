@@ -18,7 +18,6 @@ import gzip
 import json
 import os
 import queue
-import re
 import signal
 import subprocess
 import sys
@@ -42,7 +41,6 @@ N_ITEMS = 3000
 SEGMENTS = 3
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:ddb-s3-etl-EtlFunction"
 DEFINITION = os.path.join(itlib.SOURCE_DIR, "statemachine", "snapshot.asl.json")
-SEED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "seed_table.py")
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 
 
@@ -63,10 +61,6 @@ def scheduled(time_):
             "time": time_, "region": "us-east-1",
             "resources": ["arn:aws:events:us-east-1:123456789012:rule/snapshot-schedule"],
             "detail": {}}
-
-
-def run_iso(run_id):
-    return f"{run_id[:10]}T{run_id[11:13]}:{run_id[13:15]}:{run_id[15:17]}.000Z"
 
 
 def pid_alive(pid):
@@ -102,8 +96,12 @@ class LambdaServers:
             argv = [sys.executable, itlib.LOCAL_INVOKE, "--serve", str(port),
                     "--timeout", str(self.timeout_s), "--bootstrap", itlib.bootstrap(),
                     "--function-name", "ddb-s3-etl-EtlFunction", "--report-json", report]
-            proc = subprocess.Popen(argv, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
-                                    stderr=log, start_new_session=True)
+            try:
+                proc = subprocess.Popen(argv, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
+                                        stderr=log, start_new_session=True)
+            except BaseException:
+                log.close()
+                raise
             srv = {"port": port, "proc": proc, "log": log, "log_path": log_path,
                    "report": report, "bootstraps": set()}
             self.servers.append(srv)
@@ -578,10 +576,7 @@ class StateMachineTest(unittest.TestCase):
         cls.stack.start()
         try:
             cls.tmp = tempfile.TemporaryDirectory()
-            env = dict(os.environ, **cls.stack.env)
-            subprocess.run(["/usr/bin/python3", SEED, "--endpoint", cls.stack.dynamodb_upstream_url,
-                            "--table", TABLE, "--items", str(N_ITEMS), "--seed", "11"],
-                           env=env, check=True, capture_output=True)
+            cls.stack.seed_table(TABLE, N_ITEMS, seed=11)
             cls.items = cls.stack.aws("dynamodb", "scan", "--table-name", TABLE)["Items"]
         except BaseException:
             cls.stack.stop()
@@ -623,14 +618,10 @@ class StateMachineTest(unittest.TestCase):
         return ex
 
     def s3_keys(self, prefix):
-        out = self.stack.aws("s3api", "list-objects-v2", "--bucket", BUCKET, "--prefix", prefix)
-        return {o["Key"]: o for o in (out or {}).get("Contents", [])}
+        return self.stack.s3_objects(BUCKET, prefix)
 
     def get(self, key):
-        dest = os.path.join(self.tmp.name, "obj")
-        self.stack.aws("s3api", "get-object", "--bucket", BUCKET, "--key", key, dest)
-        with open(dest, "rb") as f:
-            return f.read()
+        return self.stack.s3_get(BUCKET, key)
 
     def segment_calls(self, ex):
         return [(c["payload"]["export"].get("segment"), c["answer"].get("status") if c["ok"] else None)
@@ -679,24 +670,21 @@ class StateMachineTest(unittest.TestCase):
         parts = sorted(k for k in objects if k[len(run_prefix):].startswith("part-"))
         self.assertEqual(len(manifest["files"]), len(parts))
         self.assertEqual(sum(f["records"] for f in manifest["files"]), N_ITEMS)
+        data = {key: self.get(key) for key in parts}
         rows = []
         for key in parts:
-            rows.extend(json.loads(line) for line in gzip.decompress(self.get(key)).decode().splitlines())
+            rows.extend(json.loads(line) for line in gzip.decompress(data[key]).decode().splitlines())
         # every seeded key exactly once ...
         pks = collections.Counter(r["pk"] for r in rows)
         self.assertEqual(set(pks), {it["pk"]["S"] for it in self.items})
         self.assertEqual(max(pks.values()), 1)
         self.assertEqual(len(rows), len(self.items))
         # ... and every row exactly as the table holds it (numbers digit for digit)
-        want = collections.Counter()
-        for it in self.items:
-            row = {k: ddbgen.plain(v) for k, v in it.items()}
-            row.update({"_op": "SNAPSHOT", "_seq": None, "_ts": run_iso(run_id), "_table": TABLE,
-                        "_event_id": None})
-            want[ddbgen.freeze(row)] += 1
+        want = collections.Counter(ddbgen.freeze(ddbgen.snapshot_row(it, TABLE, run_id))
+                                   for it in self.items)
         got = collections.Counter()
         for key in parts:
-            for r in ddbgen.read_object(key, self.get(key)):
+            for r in ddbgen.read_object(key, data[key]):
                 got[ddbgen.freeze(r)] += 1
         self.assertEqual(sum((want - got).values()), 0, "rows missing")
         self.assertEqual(sum((got - want).values()), 0, "rows unexpected")
@@ -745,7 +733,7 @@ class StateMachineTest(unittest.TestCase):
         prefix = "sfn-concurrent/"
         servers = self.servers(prefix, 3, n=SEGMENTS, **self.SHORT)
         ex = self.execute(servers, scheduled("2026-11-22T00:00:00Z"))
-        by_segment = self.assert_drove_the_function(ex, servers, failures_retried=True)
+        self.assert_drove_the_function(ex, servers, failures_retried=True)
         self.assertGreater(len({c[0] for c in servers.calls}), 1, "the invocations overlapped")
         failed = [c for c in ex.invocations() if not c["ok"]]
         for c in failed:
