@@ -37,15 +37,12 @@ void etl_ckpt_cleanup(struct etl_ckpt *ck)
 
 enum err_code etl_ckpt_add_file(struct etl_ckpt *ck, const struct etl_ckpt_file *f, struct err *err)
 {
-    if (ck->n_files == ck->cap_files) {
-        size_t cap = ck->cap_files == 0 ? 8 : ck->cap_files * 2;
-        struct etl_ckpt_file *p = realloc(ck->files, cap * sizeof(*p));
-        if (p == NULL) {
-            return err_set(err, ERR_NOMEM, "out of memory in a checkpoint");
-        }
-        ck->files = p;
-        ck->cap_files = cap;
+    struct etl_ckpt_file *files =
+        mem_grow(ck->files, &ck->cap_files, ck->n_files, sizeof(*files), 8);
+    if (files == NULL) {
+        return err_set(err, ERR_NOMEM, "out of memory in a checkpoint");
     }
+    ck->files = files;
     ck->files[ck->n_files++] = *f;
     return ERR_OK;
 }

@@ -126,15 +126,11 @@ static void abort_file(struct open_file *f)
 
 static enum err_code add_offset(struct open_file *f, size_t offset, struct err *err)
 {
-    if (f->n_rows == f->cap_rows) {
-        size_t cap = f->cap_rows == 0 ? 1024 : f->cap_rows * 2;
-        size_t *p = realloc(f->offsets, cap * sizeof(*p));
-        if (p == NULL) {
-            return err_set(err, ERR_NOMEM, "out of memory for rows");
-        }
-        f->offsets = p;
-        f->cap_rows = cap;
+    size_t *offsets = mem_grow(f->offsets, &f->cap_rows, f->n_rows, sizeof(*offsets), 1024);
+    if (offsets == NULL) {
+        return err_set(err, ERR_NOMEM, "out of memory for rows");
     }
+    f->offsets = offsets;
     f->offsets[f->n_rows++] = offset;
     return ERR_OK;
 }

@@ -91,15 +91,11 @@ static enum err_code find_attr(struct etl_schema *s,
         }
         j = (j + 1) & (s->n_slots - 1);
     }
-    if (s->n == s->cap) {
-        size_t cap = s->cap == 0 ? 32 : s->cap * 2;
-        struct etl_schema_attr *p = realloc(s->attrs, cap * sizeof(*p));
-        if (p == NULL) {
-            return err_set(err, ERR_NOMEM, "out of memory in the schema");
-        }
-        s->attrs = p;
-        s->cap = cap;
+    struct etl_schema_attr *attrs = mem_grow(s->attrs, &s->cap, s->n, sizeof(*attrs), 32);
+    if (attrs == NULL) {
+        return err_set(err, ERR_NOMEM, "out of memory in the schema");
     }
+    s->attrs = attrs;
     struct etl_schema_attr *a = &s->attrs[s->n];
     memset(a, 0, sizeof(*a));
     a->name = cur_strdup(cur_make(name, n));

@@ -168,15 +168,11 @@ static enum err_code find_group(struct batch *b,
             return ERR_OK;
         }
     }
-    if (b->n_groups == b->cap_groups) {
-        size_t cap = b->cap_groups == 0 ? 8 : b->cap_groups * 2;
-        struct group *g = realloc(b->groups, cap * sizeof(*g));
-        if (g == NULL) {
-            return err_set(err, ERR_NOMEM, "out of memory grouping records");
-        }
-        b->groups = g;
-        b->cap_groups = cap;
+    struct group *groups = mem_grow(b->groups, &b->cap_groups, b->n_groups, sizeof(*groups), 8);
+    if (groups == NULL) {
+        return err_set(err, ERR_NOMEM, "out of memory grouping records");
     }
+    b->groups = groups;
     struct group *g = &b->groups[b->n_groups];
     memset(g, 0, sizeof(*g));
     snprintf(g->table, sizeof(g->table), "%s", table);
@@ -188,15 +184,11 @@ static enum err_code find_group(struct batch *b,
 
 static enum err_code group_add(struct group *g, uint32_t rec, struct err *err)
 {
-    if (g->n == g->cap) {
-        size_t cap = g->cap == 0 ? 64 : g->cap * 2;
-        uint32_t *p = realloc(g->recs, cap * sizeof(*p));
-        if (p == NULL) {
-            return err_set(err, ERR_NOMEM, "out of memory grouping records");
-        }
-        g->recs = p;
-        g->cap = cap;
+    uint32_t *recs = mem_grow(g->recs, &g->cap, g->n, sizeof(*recs), 64);
+    if (recs == NULL) {
+        return err_set(err, ERR_NOMEM, "out of memory grouping records");
     }
+    g->recs = recs;
     g->recs[g->n++] = rec;
     return ERR_OK;
 }
@@ -348,15 +340,11 @@ static void record_table(const struct json_val *record, char *table, size_t cap)
 static enum err_code
 chunk_add(struct batch *b, uint32_t group, size_t begin, size_t end, struct err *err)
 {
-    if (b->n_chunks == b->cap_chunks) {
-        size_t cap = b->cap_chunks == 0 ? 16 : b->cap_chunks * 2;
-        struct chunk *c = realloc(b->chunks, cap * sizeof(*c));
-        if (c == NULL) {
-            return err_set(err, ERR_NOMEM, "out of memory planning objects");
-        }
-        b->chunks = c;
-        b->cap_chunks = cap;
+    struct chunk *chunks = mem_grow(b->chunks, &b->cap_chunks, b->n_chunks, sizeof(*chunks), 16);
+    if (chunks == NULL) {
+        return err_set(err, ERR_NOMEM, "out of memory planning objects");
     }
+    b->chunks = chunks;
     b->chunks[b->n_chunks++] = (struct chunk){group, begin, end, b->groups[group].recs[begin]};
     return ERR_OK;
 }

@@ -393,6 +393,22 @@ bool cur_copy_to(struct cur c, char *dst, size_t cap)
     return true;
 }
 
+void *mem_grow(void *array, size_t *cap, size_t n, size_t elem_size, size_t first_cap)
+{
+    if (n < *cap) {
+        return array;
+    }
+    size_t want = *cap == 0 ? first_cap : *cap * 2;
+    if (want <= *cap || elem_size == 0 || want > SIZE_MAX / elem_size) {
+        return NULL;
+    }
+    void *p = realloc(array, want * elem_size);
+    if (p != NULL) {
+        *cap = want;
+    }
+    return p;
+}
+
 char *cur_strdup(struct cur c)
 {
     char *s = malloc(c.len + 1);

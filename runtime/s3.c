@@ -528,15 +528,11 @@ static enum err_code upload_part(struct s3_upload *u, struct err *err)
         return err_set(err, ERR_TOO_LARGE, "s3://%s/%s: more than %d parts", u->bucket, u->key,
                        S3_MAX_PARTS);
     }
-    if (u->n_parts == u->cap_parts) {
-        size_t cap = u->cap_parts == 0 ? 16 : u->cap_parts * 2;
-        struct s3_part *p = realloc(u->parts, cap * sizeof(*p));
-        if (p == NULL) {
-            return err_set(err, ERR_NOMEM, "out of memory tracking upload parts");
-        }
-        u->parts = p;
-        u->cap_parts = cap;
+    struct s3_part *parts = mem_grow(u->parts, &u->cap_parts, u->n_parts, sizeof(*parts), 16);
+    if (parts == NULL) {
+        return err_set(err, ERR_NOMEM, "out of memory tracking upload parts");
     }
+    u->parts = parts;
     struct s3_part *part = &u->parts[u->n_parts];
     memset(part, 0, sizeof(*part));
     char sha[DIGEST_SHA256_HEX];

@@ -71,6 +71,31 @@ static void test_json_escape(void **state)
     buf_cleanup(&b);
 }
 
+static void test_mem_grow(void **state)
+{
+    (void)state;
+    size_t cap = 0;
+    int *a = mem_grow(NULL, &cap, 0, sizeof(int), 4);
+    assert_non_null(a);
+    assert_int_equal(cap, 4);
+    for (int i = 0; i < 4; i++) {
+        a[i] = i;
+    }
+    assert_ptr_equal(mem_grow(a, &cap, 3, sizeof(int), 4), a); /* room left: unchanged */
+    assert_int_equal(cap, 4);
+    int *b = mem_grow(a, &cap, 4, sizeof(int), 4);
+    assert_non_null(b);
+    assert_int_equal(cap, 8);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(b[i], i); /* contents kept */
+    }
+    /* A size that would overflow size_t fails and leaves the array and cap alone. */
+    size_t huge = SIZE_MAX / 2 + 1;
+    assert_null(mem_grow(b, &huge, huge, 1, 4));
+    assert_int_equal(huge, SIZE_MAX / 2 + 1);
+    free(b);
+}
+
 static void test_utf8_encode(void **state)
 {
     (void)state;
@@ -120,9 +145,13 @@ static void test_cursors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_append_and_ceiling), cmocka_unit_test(test_growth_is_geometric),
-        cmocka_unit_test(test_printf_and_hex),     cmocka_unit_test(test_json_escape),
-        cmocka_unit_test(test_utf8_encode),        cmocka_unit_test(test_cursors),
+        cmocka_unit_test(test_append_and_ceiling),
+        cmocka_unit_test(test_growth_is_geometric),
+        cmocka_unit_test(test_printf_and_hex),
+        cmocka_unit_test(test_json_escape),
+        cmocka_unit_test(test_utf8_encode),
+        cmocka_unit_test(test_mem_grow),
+        cmocka_unit_test(test_cursors),
     };
     return cmocka_run_group_tests_name("buf", tests, NULL, NULL);
 }
