@@ -239,10 +239,15 @@ const char *etl_config_extension(const struct etl_config *cfg)
     return etl_format_extension(cfg->format, cfg->compression);
 }
 
-const char *etl_config_content_type(const struct etl_config *cfg)
+const char *etl_format_content_type(enum etl_format format, enum etl_compression compression)
 {
-    if (cfg->compression == ETL_COMPRESSION_GZIP) {
+    if (compression == ETL_COMPRESSION_GZIP) {
         return "application/gzip";
     }
-    return cfg->format == ETL_FORMAT_CSV ? "text/csv; charset=utf-8" : "application/x-ndjson";
+    return format == ETL_FORMAT_CSV ? "text/csv; charset=utf-8" : "application/x-ndjson";
+}
+
+const char *etl_config_content_type(const struct etl_config *cfg)
+{
+    return etl_format_content_type(cfg->format, cfg->compression);
 }

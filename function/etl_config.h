@@ -71,6 +71,10 @@ etl_output_parse(const char *value, struct etl_output *out, struct err *err);
 const char *etl_format_extension(enum etl_format format, enum etl_compression compression);
 /* The extension of the configured format and compression. */
 const char *etl_config_extension(const struct etl_config *cfg);
+/* The Content-Type of objects in that format: application/gzip, text/csv or
+ * application/x-ndjson. */
+const char *etl_format_content_type(enum etl_format format, enum etl_compression compression);
+/* The Content-Type of the configured format and compression. */
 const char *etl_config_content_type(const struct etl_config *cfg);
 
 #endif

@@ -87,14 +87,12 @@ open_file(struct etl_scan_job *job, const struct etl_ckpt *ck, struct open_file 
     buf_reset(&f->out);
     etl_schema_reset(&f->pending);
     /* DynamoDB's export manifests carry "-1"-style multipart ETags: always multipart there. */
-    enum err_code rc = etl_sink_object_open(
-        &job->sink, job->aws, f->key,
-        cfg->compression == ETL_COMPRESSION_GZIP ? "application/gzip" : "application/x-ndjson",
-        cfg->ddb_export_format, cfg->spool_dir, &f->obj, err);
+    enum etl_format format = cfg->ddb_export_format ? ETL_FORMAT_JSONL : cfg->format;
+    enum err_code rc = etl_sink_object_open(&job->sink, job->aws, f->key,
+                                            etl_format_content_type(format, cfg->compression),
+                                            cfg->ddb_export_format, cfg->spool_dir, &f->obj, err);
     if (rc == ERR_OK) {
-        rc =
-            etl_writer_open(&f->w, &f->out, cfg->ddb_export_format ? ETL_FORMAT_JSONL : cfg->format,
-                            cfg->compression, cfg->gzip_level, err);
+        rc = etl_writer_open(&f->w, &f->out, format, cfg->compression, cfg->gzip_level, err);
     }
     if (rc == ERR_OK) {
         f->open = true;

@@ -511,7 +511,9 @@ static enum err_code write_chunks(struct etl_stream *s,
             rc = render_chunk(s, b, c, &werr);
         }
         if (rc == ERR_OK) {
-            rc = etl_sink_put_new(s->sink, stem, ext, buf_cur(&s->object), NULL, key, sizeof(key),
+            /* Quarantine objects are JSON Lines whatever the configured format. */
+            const char *type = etl_format_content_type(group_format(s, grp), s->cfg->compression);
+            rc = etl_sink_put_new(s->sink, stem, ext, buf_cur(&s->object), type, key, sizeof(key),
                                   &outcome, &werr);
         }
         if (rc == ERR_NOMEM) {

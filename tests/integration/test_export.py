@@ -5,8 +5,10 @@ resumed across short invocations; orphaned files removed; fan-out by segment; a 
 of the same scheduled event changes nothing; DynamoDB Export's own layout and manifests."""
 import base64
 import collections
+import csv
 import gzip
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -254,6 +256,24 @@ class ExportTest(unittest.TestCase):
         r = self.invoke([first], "fan/")
         self.assertEqual(r.json(0)["errorType"], "CheckpointCorrupt", r.stdout)
         self.assertIn(ck, r.json(0)["errorMessage"])
+
+    def test_csv_snapshot_files_are_typed_csv(self):
+        table = "OrdersCsv"
+        self.seed(table, 300)
+        ev = self.event_file("csv.json", scheduled("2026-11-28T00:00:00Z"))
+        r = self.invoke([ev], "csv/", ETL_TABLE=table, ETL_SEGMENTS="2", ETL_FORMAT="csv",
+                        ETL_COMPRESSION="none")
+        self.assertEqual(r.json(0)["status"], "complete", r.stderr[-2000:])
+        run_prefix = f"csv/{table}/snapshots/run=2026-11-28T000000Z/"
+        parts = [k for k in self.s3_keys(run_prefix) if "/part-" in k]
+        self.assertTrue(parts)
+        rows = 0
+        for key in parts:
+            self.assertTrue(key.endswith(".csv"), key)
+            head = self.stack.aws("s3api", "head-object", "--bucket", BUCKET, "--key", key)
+            self.assertEqual(head["ContentType"], "text/csv; charset=utf-8", key)
+            rows += len(list(csv.DictReader(io.StringIO(self.get(key).decode(), newline=""))))
+        self.assertEqual(rows, 300)
 
     def test_dynamodb_export_format(self):
         table = "OrdersNative"

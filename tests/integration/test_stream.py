@@ -275,6 +275,22 @@ class StreamPipelineTest(unittest.TestCase):
         self.assertEqual(metrics[0]["RecordsOut"], 48)
         self.assertEqual(metrics[0]["RecordsFailed"], 2)
 
+    def test_content_type_follows_each_objects_format(self):
+        records = ddbgen.make_records(20, seed=52)
+        bad = json.loads(json.dumps(records[5]))
+        bad["dynamodb"]["NewImage"] = {"price": {"N": "1" * 40}, **bad["dynamodb"].get("Keys", {})}
+        bad["eventName"] = "INSERT"
+        records[5] = bad
+        p = write_event(self.dir, "types.json", records)
+        r = self.invoke([p], "types/", ETL_FORMAT="csv", ETL_COMPRESSION="none")
+        self.assertEqual(r.json(0), {"batchItemFailures": []}, r.stderr[-2000:])
+        types = {}
+        for key in self.stack.s3_objects(BUCKET, "types/"):
+            head = self.stack.aws("s3api", "head-object", "--bucket", BUCKET, "--key", key)
+            types[key.rsplit(".", 1)[1]] = head["ContentType"]
+        # Change objects are CSV; the quarantine object is JSON Lines, and says so.
+        self.assertEqual(types, {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"})
+
     def test_metrics_and_no_secrets_in_logs(self):
         records = ddbgen.make_records(100, seed=61)
         p = write_event(self.dir, "m.json", records)
