@@ -113,8 +113,21 @@ static enum err_code s3_key(const struct etl_sink *s,
 {
     int n = snprintf(key, S3_MAX_KEY_BYTES + 1, "%s%s", s->cfg->out.prefix, rel_key);
     if (n < 0 || (size_t)n > S3_MAX_KEY_BYTES) {
-        return err_set(err, ERR_INVALID_INPUT, "S3 key for %s is over %d bytes", rel_key,
-                       S3_MAX_KEY_BYTES);
+        /* The limit first: a key this long would fill the message. */
+        return err_set(err, ERR_INVALID_INPUT, "S3 key over %d bytes: %s%.200s...",
+                       S3_MAX_KEY_BYTES, s->cfg->out.prefix, rel_key);
+    }
+    return ERR_OK;
+}
+
+/* The file path of rel_key: the configured directory, '/', then rel_key. */
+static enum err_code
+file_path(const struct etl_sink *s, const char *rel_key, char *path, size_t cap, struct err *err)
+{
+    int n = snprintf(path, cap, "%s/%s", s->cfg->out.dir, rel_key);
+    if (n < 0 || (size_t)n >= cap) {
+        return err_set(err, ERR_INVALID_INPUT, "output path over %zu bytes: %s/%.200s...", cap - 1,
+                       s->cfg->out.dir, rel_key);
     }
     return ERR_OK;
 }
@@ -133,13 +146,13 @@ static enum err_code
 file_put(struct etl_sink *s, const char *rel_key, struct cur body, struct err *err)
 {
     char path[4096], tmp[4200];
-    int n = snprintf(path, sizeof(path), "%s/%s", s->cfg->out.dir, rel_key);
-    if (n < 0 || (size_t)n >= sizeof(path)) {
-        return err_set(err, ERR_INVALID_INPUT, "output path too long for %s", rel_key);
+    enum err_code rc = file_path(s, rel_key, path, sizeof(path), err);
+    if (rc != ERR_OK) {
+        return rc;
     }
     snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid());
     int fd = -1;
-    enum err_code rc = open_tmp(path, tmp, &fd, err);
+    rc = open_tmp(path, tmp, &fd, err);
     if (rc != ERR_OK) {
         return rc;
     }
@@ -178,8 +191,10 @@ etl_sink_get(struct etl_sink *s, const char *rel_key, struct buf *out, bool *fou
     *found = false;
     if (s->cfg->out.is_s3) {
         char key[S3_MAX_KEY_BYTES + 1];
-        snprintf(key, sizeof(key), "%s%s", s->cfg->out.prefix, rel_key);
-        enum err_code rc = s3_get_object(s->aws, s->cfg->out.bucket, key, out, err);
+        enum err_code rc = s3_key(s, rel_key, key, err);
+        if (rc == ERR_OK) {
+            rc = s3_get_object(s->aws, s->cfg->out.bucket, key, out, err);
+        }
         if (rc == ERR_HTTP && err->http_status == 404) {
             err_clear(err);
             return ERR_OK;
@@ -188,14 +203,16 @@ etl_sink_get(struct etl_sink *s, const char *rel_key, struct buf *out, bool *fou
         return rc;
     }
     char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", s->cfg->out.dir, rel_key);
+    enum err_code rc = file_path(s, rel_key, path, sizeof(path), err);
+    if (rc != ERR_OK) {
+        return rc;
+    }
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
         return errno == ENOENT ? ERR_OK : errno_error(err, "open", path);
     }
     char chunk[65536];
     size_t n;
-    enum err_code rc = ERR_OK;
     while (rc == ERR_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
         rc = buf_append(out, chunk, n, err);
     }
@@ -309,9 +326,9 @@ enum err_code etl_sink_object_open(struct etl_sink *s,
     if (rc != ERR_OK) {
         return rc;
     }
-    int n = snprintf(obj->path, sizeof(obj->path), "%s/%s", s->cfg->out.dir, rel_key);
-    if (n < 0 || (size_t)n >= sizeof(obj->path)) {
-        return err_set(err, ERR_INVALID_INPUT, "output path too long for %s", rel_key);
+    rc = file_path(s, rel_key, obj->path, sizeof(obj->path), err);
+    if (rc != ERR_OK) {
+        return rc;
     }
     snprintf(obj->tmp_path, sizeof(obj->tmp_path), "%.1100s.tmp-%ld", obj->path, (long)getpid());
     return open_tmp(obj->path, obj->tmp_path, &obj->fd, err);
@@ -433,7 +450,10 @@ etl_sink_list(struct etl_sink *s, const char *rel_prefix, s3_list_fn fn, void *c
 {
     if (s->cfg->out.is_s3) {
         char prefix[S3_MAX_KEY_BYTES + 1];
-        snprintf(prefix, sizeof(prefix), "%s%s", s->cfg->out.prefix, rel_prefix);
+        enum err_code rc = s3_key(s, rel_prefix, prefix, err);
+        if (rc != ERR_OK) {
+            return rc;
+        }
         struct list_adapter a = {s, fn, ctx};
         return s3_list_objects(s->aws, s->cfg->out.bucket, prefix, strip_prefix, &a, err);
     }
@@ -444,11 +464,14 @@ enum err_code etl_sink_delete(struct etl_sink *s, const char *rel_key, struct er
 {
     if (s->cfg->out.is_s3) {
         char key[S3_MAX_KEY_BYTES + 1];
-        snprintf(key, sizeof(key), "%s%s", s->cfg->out.prefix, rel_key);
-        return s3_delete_object(s->aws, s->cfg->out.bucket, key, err);
+        enum err_code rc = s3_key(s, rel_key, key, err);
+        return rc == ERR_OK ? s3_delete_object(s->aws, s->cfg->out.bucket, key, err) : rc;
     }
     char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", s->cfg->out.dir, rel_key);
+    enum err_code rc = file_path(s, rel_key, path, sizeof(path), err);
+    if (rc != ERR_OK) {
+        return rc;
+    }
     if (unlink(path) != 0 && errno != ENOENT) {
         return errno_error(err, "unlink", path);
     }
