@@ -108,13 +108,18 @@ bool etl_stream_table_from_arn(const char *arn, char *out, size_t cap)
     }
     t += 7;
     size_t n = strcspn(t, "/");
-    if (n == 0 || n >= cap) {
+    char name[256];
+    if (n == 0 || n >= cap || n >= sizeof(name)) {
         return false;
     }
-    memcpy(out, t, n);
-    out[n] = '\0';
+    memcpy(name, t, n);
+    name[n] = '\0';
     struct err e = ERR_INIT;
-    return ddb_check_table_name(out, &e) == ERR_OK;
+    if (ddb_check_table_name(name, &e) != ERR_OK) {
+        return false; /* out untouched: the caller's fallback stands */
+    }
+    memcpy(out, name, n + 1);
+    return true;
 }
 
 bool etl_stream_parse_time(struct cur number, int64_t *out_ms)

@@ -60,7 +60,8 @@ MUST_CHECK enum err_code etl_stream_process(struct etl_stream *s,
                                             struct etl_stream_stats *stats,
                                             struct err *err);
 
-/* Extracts the table name from a stream ARN (arn:...:table/<name>/stream/...); false if none. */
+/* Extracts the table name from a stream ARN (arn:...:table/<name>/stream/...); false, with out
+ * untouched, if the ARN names no valid table. */
 bool etl_stream_table_from_arn(const char *arn, char *out, size_t cap);
 
 /* Parses ApproximateCreationDateTime (seconds, fractional or exponent; milliseconds when the
