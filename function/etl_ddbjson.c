@@ -120,8 +120,8 @@ enum err_code etl_ddbjson_number(struct cur text, struct buf *out, struct err *e
     size_t int_len = (size_t)(int_end - int_start);
     size_t frac_len = frac_start != NULL ? (size_t)(frac_end - frac_start) : 0;
     if (int_len + frac_len == 0) {
-        return err_set(err, ERR_INVALID_INPUT, "N \"%.40s\" is not a number",
-                       (const char *)text.ptr);
+        return err_set(err, ERR_INVALID_INPUT, "N \"%.*s\" is not a number",
+                       (int)(text.len > 40 ? 40 : text.len), (const char *)text.ptr);
     }
     const uint8_t *exp_start = NULL;
     if (p < end && (*p == 'e' || *p == 'E')) {
@@ -135,8 +135,8 @@ enum err_code etl_ddbjson_number(struct cur text, struct buf *out, struct err *e
             p++;
         }
         if (p == ed) {
-            return err_set(err, ERR_INVALID_INPUT, "N \"%.40s\" has an empty exponent",
-                           (const char *)text.ptr);
+            return err_set(err, ERR_INVALID_INPUT, "N \"%.*s\" has an empty exponent",
+                           (int)(text.len > 40 ? 40 : text.len), (const char *)text.ptr);
         }
     }
     if (p != end) {

@@ -44,6 +44,11 @@ static const struct value_row value_rows[] = {
      "39 significant digits (max 38)", 0},
     {"N_nan", "{\"N\":\"NaN\"}", ERR_INVALID_INPUT, "not a number", 0},
     {"N_empty", "{\"N\":\"\"}", ERR_INVALID_INPUT, "not a number", 0},
+    /* The message quotes the value and nothing after it. */
+    {"N_nan_quoted", "{\"L\":[{\"N\":\"NaN\"},{\"S\":\"after\"}]}", ERR_INVALID_INPUT,
+     "N \"NaN\" is not a number", 0},
+    {"N_empty_exponent_quoted", "{\"L\":[{\"N\":\"1e\"},{\"S\":\"after\"}]}", ERR_INVALID_INPUT,
+     "N \"1e\" has an empty exponent", 0},
     {"N_json_number_not_string", "{\"N\":12}", ERR_INVALID_INPUT, "N must be a string", 0},
     {"B", "{\"B\":\"AAEqQQ==\"}", ERR_OK, "\"AAEqQQ==\"", ETL_KIND_STRING},
     {"B_bad", "{\"B\":\"not base64!\"}", ERR_INVALID_INPUT, "B must be a base64 string", 0},
