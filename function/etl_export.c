@@ -390,7 +390,13 @@ static enum err_code run_segments(struct etl_export *x, struct worker_pool *p, s
     if (started == 0 && rc != ERR_OK) {
         goto out;
     }
-    rc = ERR_OK; /* the threads that started do all the work */
+    if (rc != ERR_OK) {
+        /* The threads that started do all the work: say why there are fewer, and forget it. */
+        log_warn("export: %d of %d threads started (%s); continuing with %d", started, n_threads,
+                 err->msg, started);
+        err_clear(err);
+        rc = ERR_OK;
+    }
     for (int i = 0; i < started; i++) {
         pthread_join(ids[i], NULL);
     }
@@ -461,6 +467,12 @@ static enum err_code already_done(struct etl_export *x,
             }
             if (int_member(&root, "segments", &n)) {
                 st->segments = st->segments_done = (int)n;
+            }
+            struct json_val v;
+            char rcu[64];
+            if (json_object_get_type(&root, "consumed_read_units", JSON_NUMBER, &v) &&
+                cur_copy_to(v.raw, rcu, sizeof(rcu))) {
+                st->rcu = strtod(rcu, NULL);
             }
         }
         st->complete = true;

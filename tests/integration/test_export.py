@@ -179,6 +179,10 @@ class ExportTest(unittest.TestCase):
         r2 = self.invoke([ev], "snap/", ETL_TABLE=table, ETL_SEGMENTS="4")
         self.assertEqual(r2.json(0)["status"], "complete")
         self.assertEqual(r2.json(0)["items"], 50000)
+        # ... and answers with the run's own figures, read units included.
+        for k in ("files", "bytes", "segments", "segments_done", "consumed_read_units"):
+            self.assertEqual(r2.json(0)[k], ans[k], k)
+        self.assertGreater(r2.json(0)["consumed_read_units"], 0)
         after = self.s3_keys(f"snap/{table}/")
         self.assertEqual({k: (v["ETag"], v["LastModified"]) for k, v in before.items()},
                          {k: (v["ETag"], v["LastModified"]) for k, v in after.items()})
