@@ -84,6 +84,22 @@ enum err_code etl_row_add(struct etl_row_builder *b,
     return rc;
 }
 
+enum err_code etl_row_add_str(struct etl_row_builder *b,
+                              struct cur name_json,
+                              const char *s,
+                              size_t n,
+                              struct err *err)
+{
+    enum err_code rc = etl_row_col_begin(b, ETL_KIND_STRING, name_json, err);
+    if (rc == ERR_OK) {
+        rc = buf_append_json_str(b->store, s, n, err);
+    }
+    if (rc == ERR_OK) {
+        etl_row_col_end(b);
+    }
+    return rc;
+}
+
 void etl_row_end(struct etl_row_builder *b)
 {
     patch_u32(b->store, b->row_start, b->n_cols);

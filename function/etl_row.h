@@ -50,6 +50,12 @@ MUST_CHECK enum err_code etl_row_add(struct etl_row_builder *b,
                                      struct cur name_json,
                                      struct cur value_json,
                                      struct err *err);
+/* Adds a string column whose value is the JSON string of the n bytes at s. */
+MUST_CHECK enum err_code etl_row_add_str(struct etl_row_builder *b,
+                                         struct cur name_json,
+                                         const char *s,
+                                         size_t n,
+                                         struct err *err);
 void etl_row_end(struct etl_row_builder *b);
 /* Drops the row being built (after a conversion error). */
 void etl_row_abandon(struct etl_row_builder *b);

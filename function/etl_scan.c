@@ -133,20 +133,6 @@ static enum err_code add_offset(struct open_file *f, size_t offset, struct err *
     return ERR_OK;
 }
 
-/* Adds a string column whose value is the JSON string of s. */
-static enum err_code
-add_str_col(struct etl_row_builder *rb, const char *name_json, const char *s, struct err *err)
-{
-    enum err_code rc = etl_row_col_begin(rb, ETL_KIND_STRING, cur_from_str(name_json), err);
-    if (rc == ERR_OK) {
-        rc = buf_append_json_str(rb->store, s, strlen(s), err);
-    }
-    if (rc == ERR_OK) {
-        etl_row_col_end(rb);
-    }
-    return rc;
-}
-
 /* Appends one item as a row (or an export line) to the open file. */
 static enum err_code add_item(struct etl_scan_job *job,
                               struct open_file *f,
@@ -179,10 +165,11 @@ static enum err_code add_item(struct etl_scan_job *job,
         rc = etl_row_add(&rb, ETL_KIND_NULL, cur_from_str("\"_seq\""), cur_from_str("null"), err);
     }
     if (rc == ERR_OK) {
-        rc = add_str_col(&rb, "\"_ts\"", f->run_time, err);
+        rc = etl_row_add_str(&rb, cur_from_str("\"_ts\""), f->run_time, strlen(f->run_time), err);
     }
     if (rc == ERR_OK) {
-        rc = add_str_col(&rb, "\"_table\"", job->run->table, err);
+        rc = etl_row_add_str(&rb, cur_from_str("\"_table\""), job->run->table,
+                             strlen(job->run->table), err);
     }
     if (rc == ERR_OK) {
         rc = etl_row_add(&rb, ETL_KIND_NULL, cur_from_str("\"_event_id\""), cur_from_str("null"),

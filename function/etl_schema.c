@@ -41,15 +41,6 @@ void etl_schema_cleanup(struct etl_schema *s)
     memset(s, 0, sizeof(*s));
 }
 
-static uint32_t hash_name(const char *p, size_t n)
-{
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ (uint8_t)p[i]) * 16777619u;
-    }
-    return h;
-}
-
 static enum err_code rehash(struct etl_schema *s, size_t n_slots, struct err *err)
 {
     uint32_t *slots = calloc(n_slots, sizeof(*slots));
@@ -57,7 +48,7 @@ static enum err_code rehash(struct etl_schema *s, size_t n_slots, struct err *er
         return err_set(err, ERR_NOMEM, "out of memory in the schema index");
     }
     for (size_t i = 0; i < s->n; i++) {
-        size_t j = hash_name(s->attrs[i].name, strlen(s->attrs[i].name)) & (n_slots - 1);
+        size_t j = cur_hash(cur_from_str(s->attrs[i].name)) & (n_slots - 1);
         while (slots[j] != 0) {
             j = (j + 1) & (n_slots - 1);
         }
@@ -82,7 +73,7 @@ static enum err_code find_attr(struct etl_schema *s,
             return rc;
         }
     }
-    size_t j = hash_name(name, n) & (s->n_slots - 1);
+    size_t j = cur_hash(cur_make(name, n)) & (s->n_slots - 1);
     while (s->slots[j] != 0) {
         struct etl_schema_attr *a = &s->attrs[s->slots[j] - 1];
         if (cur_eq_str(cur_make(name, n), a->name)) {

@@ -198,23 +198,6 @@ static enum err_code group_add(struct group *g, uint32_t rec, struct err *err)
     return ERR_OK;
 }
 
-/* Adds a metadata column whose value is the JSON string of s. */
-static enum err_code meta_str(struct etl_row_builder *rb,
-                              const char *name_json,
-                              const char *s,
-                              size_t n,
-                              struct err *err)
-{
-    enum err_code rc = etl_row_col_begin(rb, ETL_KIND_STRING, cur_from_str(name_json), err);
-    if (rc == ERR_OK) {
-        rc = buf_append_json_str(rb->store, s, n, err);
-    }
-    if (rc == ERR_OK) {
-        etl_row_col_end(rb);
-    }
-    return rc;
-}
-
 static bool is_ttl_delete(const struct json_val *record)
 {
     /* DynamoDB's TTL deletes carry userIdentity {type: Service, principalId:
@@ -272,23 +255,23 @@ static enum err_code build_row(struct etl_stream *s,
         rc = etl_ddbjson_item_columns(&rb, &image, has_keys ? &keys : NULL, etl_meta_columns, err);
     }
     if (rc == ERR_OK) {
-        rc = meta_str(&rb, "\"_op\"", op, strlen(op), err);
+        rc = etl_row_add_str(&rb, cur_from_str("\"_op\""), op, strlen(op), err);
     }
     if (rc == ERR_OK) {
-        rc = meta_str(&rb, "\"_seq\"", r->seq, strlen(r->seq), err);
+        rc = etl_row_add_str(&rb, cur_from_str("\"_seq\""), r->seq, strlen(r->seq), err);
     }
     if (rc == ERR_OK) {
         if (r->has_ts) {
             char iso[ETL_ISO8601_MAX];
             etl_format_iso8601(r->ts_ms, iso);
-            rc = meta_str(&rb, "\"_ts\"", iso, strlen(iso), err);
+            rc = etl_row_add_str(&rb, cur_from_str("\"_ts\""), iso, strlen(iso), err);
         } else {
             rc =
                 etl_row_add(&rb, ETL_KIND_NULL, cur_from_str("\"_ts\""), cur_from_str("null"), err);
         }
     }
     if (rc == ERR_OK) {
-        rc = meta_str(&rb, "\"_table\"", table, strlen(table), err);
+        rc = etl_row_add_str(&rb, cur_from_str("\"_table\""), table, strlen(table), err);
     }
     if (rc == ERR_OK) {
         if (json_object_get_type(record, "eventID", JSON_STRING, &v)) {

@@ -143,15 +143,6 @@ struct colset {
     size_t n_slots;
 };
 
-static uint32_t hash_cur(struct cur c)
-{
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (size_t i = 0; i < c.len; i++) {
-        h = (h ^ c.ptr[i]) * 16777619u;
-    }
-    return h;
-}
-
 static bool cur_same(struct cur a, struct cur b)
 {
     return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
@@ -174,7 +165,7 @@ static long colset_find(struct colset *s, struct cur name, bool add, struct err 
         }
         s->names = names;
         for (size_t i = 0; i < s->n; i++) {
-            size_t j = hash_cur(s->names[i]) & (n_slots - 1);
+            size_t j = cur_hash(s->names[i]) & (n_slots - 1);
             while (slots[j] != 0) {
                 j = (j + 1) & (n_slots - 1);
             }
@@ -187,7 +178,7 @@ static long colset_find(struct colset *s, struct cur name, bool add, struct err 
     if (s->n_slots == 0) {
         return -1;
     }
-    size_t j = hash_cur(name) & (s->n_slots - 1);
+    size_t j = cur_hash(name) & (s->n_slots - 1);
     while (s->slots[j] != 0) {
         if (cur_same(s->names[s->slots[j] - 1], name)) {
             return (long)s->slots[j] - 1;

@@ -393,6 +393,15 @@ bool cur_copy_to(struct cur c, char *dst, size_t cap)
     return true;
 }
 
+uint32_t cur_hash(struct cur c)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < c.len; i++) {
+        h = (h ^ c.ptr[i]) * 16777619u;
+    }
+    return h;
+}
+
 void *mem_grow(void *array, size_t *cap, size_t n, size_t elem_size, size_t first_cap)
 {
     if (n < *cap) {

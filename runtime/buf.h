@@ -84,6 +84,9 @@ bool cur_copy_to(struct cur c, char *dst, size_t cap);
 /* Duplicates as a malloc'd C string; NULL on allocation failure. */
 char *cur_strdup(struct cur c);
 
+/* 32-bit FNV-1a of the bytes: a hash for in-memory name indexes (not for anything stored). */
+uint32_t cur_hash(struct cur c);
+
 /* Room for one more element in a growing array of *cap elements, n of them used: when n ==
  * *cap, reallocates to first_cap, then twice *cap, and updates *cap. Returns the array (moved
  * or not), or NULL when memory or size_t runs out: the old array is then untouched and still

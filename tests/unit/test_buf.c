@@ -71,6 +71,16 @@ static void test_json_escape(void **state)
     buf_cleanup(&b);
 }
 
+static void test_cur_hash(void **state)
+{
+    (void)state;
+    /* FNV-1a 32-bit reference values. */
+    assert_int_equal(cur_hash(cur_from_str("")), 0x811c9dc5u);
+    assert_int_equal(cur_hash(cur_from_str("a")), 0xe40c292cu);
+    assert_int_equal(cur_hash(cur_from_str("foobar")), 0xbf9cf968u);
+    assert_int_equal(cur_hash(cur_make("\xff", 1)), 0x7a0b824eu); /* bytes are unsigned */
+}
+
 static void test_mem_grow(void **state)
 {
     (void)state;
@@ -145,13 +155,10 @@ static void test_cursors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_append_and_ceiling),
-        cmocka_unit_test(test_growth_is_geometric),
-        cmocka_unit_test(test_printf_and_hex),
-        cmocka_unit_test(test_json_escape),
-        cmocka_unit_test(test_utf8_encode),
-        cmocka_unit_test(test_mem_grow),
-        cmocka_unit_test(test_cursors),
+        cmocka_unit_test(test_append_and_ceiling), cmocka_unit_test(test_growth_is_geometric),
+        cmocka_unit_test(test_printf_and_hex),     cmocka_unit_test(test_json_escape),
+        cmocka_unit_test(test_utf8_encode),        cmocka_unit_test(test_mem_grow),
+        cmocka_unit_test(test_cur_hash),           cmocka_unit_test(test_cursors),
     };
     return cmocka_run_group_tests_name("buf", tests, NULL, NULL);
 }
