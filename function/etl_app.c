@@ -57,7 +57,6 @@ etl_app_init(struct etl_app *app, char *const *envp, const struct sys *sys, stru
         }
         aws_client_init(&app->aws, app->http, sys, &app->creds, &app->eps, max_attempts);
         app->curl_opts = opts;
-        app->max_attempts = max_attempts;
         if (opts.ca_file == NULL) {
             log_warn(
                 "no CA bundle found (set SSL_CERT_FILE): https endpoints will fail verification");
@@ -67,8 +66,7 @@ etl_app_init(struct etl_app *app, char *const *envp, const struct sys *sys, stru
     etl_handler_init(&app->handler, &app->cfg, &app->sink, app->aws_enabled ? &app->aws : NULL,
                      sys);
     if (app->aws_enabled) {
-        etl_handler_set_export_clients(&app->handler, new_curl, &app->curl_opts, &app->creds,
-                                       &app->eps, app->max_attempts);
+        etl_handler_set_export_clients(&app->handler, new_curl, &app->curl_opts);
     }
     return ERR_OK;
 }

@@ -30,7 +30,6 @@ struct etl_app {
     struct etl_sink sink;
     struct etl_handler handler;
     struct http_curl_options curl_opts; /* for the export's per-thread connections */
-    int max_attempts;
 };
 
 MUST_CHECK enum err_code

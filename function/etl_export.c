@@ -38,10 +38,7 @@ void etl_export_init(struct etl_export *x,
                      struct etl_sink *sink,
                      struct aws_client *aws,
                      etl_transport_fn new_transport,
-                     void *transport_ctx,
-                     struct creds_provider *creds,
-                     const struct aws_endpoints *eps,
-                     int max_attempts)
+                     void *transport_ctx)
 {
     memset(x, 0, sizeof(*x));
     x->cfg = cfg;
@@ -50,9 +47,6 @@ void etl_export_init(struct etl_export *x,
     x->aws = aws;
     x->new_transport = new_transport;
     x->transport_ctx = transport_ctx;
-    x->creds = creds;
-    x->eps = eps;
-    x->max_attempts = max_attempts;
 }
 
 static enum err_code bad_request(struct err *err, const char *what)
@@ -376,7 +370,9 @@ static enum err_code run_segments(struct etl_export *x, struct worker_pool *p, s
             rc = err->code != ERR_OK ? err->code : ERR_NOMEM;
             break;
         }
-        aws_client_init(&args[i].aws, args[i].http, x->sys, x->creds, x->eps, x->max_attempts);
+        /* Each thread's client: its own connection, the invoking client's settings. */
+        aws_client_init(&args[i].aws, args[i].http, x->sys, x->aws->creds, x->aws->eps,
+                        x->aws->max_attempts);
         aws_client_set_deadline(&args[i].aws, x->aws->deadline_mono_ms);
         if (pthread_create(&ids[i], NULL, thread_main, &args[i]) != 0) {
             aws_client_cleanup(&args[i].aws);

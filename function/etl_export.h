@@ -48,9 +48,6 @@ struct etl_export {
     struct aws_client *aws; /* the invoking thread's; NULL without AWS */
     etl_transport_fn new_transport;
     void *transport_ctx;
-    struct creds_provider *creds;
-    const struct aws_endpoints *eps;
-    int max_attempts;
 };
 
 void etl_export_init(struct etl_export *x,
@@ -59,10 +56,7 @@ void etl_export_init(struct etl_export *x,
                      struct etl_sink *sink,
                      struct aws_client *aws,
                      etl_transport_fn new_transport,
-                     void *transport_ctx,
-                     struct creds_provider *creds,
-                     const struct aws_endpoints *eps,
-                     int max_attempts);
+                     void *transport_ctx);
 
 /* Handles a scheduled event or an export request; deadline_wall_ms 0 = none. */
 MUST_CHECK enum err_code etl_export_handle(struct etl_export *x,

@@ -24,19 +24,15 @@ void etl_handler_init(struct etl_handler *h,
     h->aws = aws;
     h->sink = sink;
     etl_stream_init(&h->stream, cfg, sink, sys);
-    etl_export_init(&h->export_, cfg, sys, sink, aws, NULL, NULL, NULL, NULL, 0);
+    etl_export_init(&h->export_, cfg, sys, sink, aws, NULL, NULL);
     buf_init(&h->metrics, 64 * 1024);
 }
 
 void etl_handler_set_export_clients(struct etl_handler *h,
                                     etl_transport_fn new_transport,
-                                    void *transport_ctx,
-                                    struct creds_provider *creds,
-                                    const struct aws_endpoints *eps,
-                                    int max_attempts)
+                                    void *transport_ctx)
 {
-    etl_export_init(&h->export_, h->cfg, h->sys, h->sink, h->aws, new_transport, transport_ctx,
-                    creds, eps, max_attempts);
+    etl_export_init(&h->export_, h->cfg, h->sys, h->sink, h->aws, new_transport, transport_ctx);
 }
 
 void etl_handler_cleanup(struct etl_handler *h)

@@ -37,10 +37,7 @@ void etl_handler_cleanup(struct etl_handler *h);
 /* Gives the export what it needs to open one connection per segment thread. */
 void etl_handler_set_export_clients(struct etl_handler *h,
                                     etl_transport_fn new_transport,
-                                    void *transport_ctx,
-                                    struct creds_provider *creds,
-                                    const struct aws_endpoints *eps,
-                                    int max_attempts);
+                                    void *transport_ctx);
 
 /* An rt_handler_fn: ctx is a struct etl_handler. */
 MUST_CHECK enum err_code etl_handler_invoke(void *ctx,
