@@ -8,7 +8,12 @@
 #include <string.h>
 
 #include "env.h"
+#include "limit.h"
 #include "log.h"
+
+/* What classify_response reads is what struct err keeps, so nothing is cut twice. */
+_Static_assert(LIMIT_AWS_ERROR_CODE_BYTES == sizeof(((struct err *)0)->aws_code),
+               "an AWS error code fits struct err");
 
 void aws_client_init(struct aws_client *c,
                      struct http_transport *http,
@@ -166,8 +171,8 @@ classify_response(const struct aws_request *req, struct http_response *resp, str
         }
         return ERR_OK;
     }
-    char code[64] = "";
-    char message[200] = "";
+    char code[LIMIT_AWS_ERROR_CODE_BYTES] = "";
+    char message[LIMIT_AWS_ERROR_MESSAGE_BYTES] = "";
     char request_id[64] = "";
     struct cur v;
     if (http_response_header(resp, "x-amz-request-id", &v) ||
@@ -185,10 +190,9 @@ enum err_code aws_call(struct aws_client *c,
                        struct http_response *resp,
                        struct err *err)
 {
-    /* A 1,024-byte key can take 3,072 bytes encoded; the URL adds host and query. */
-    char url[8192];
-    char host[300];
-    char wire_path[4096];
+    char url[LIMIT_URL_BYTES];
+    char host[LIMIT_HOST_BYTES];
+    char wire_path[LIMIT_WIRE_PATH_BYTES];
     enum err_code rc = build_url(req, url, sizeof(url), host, sizeof(host), err);
     if (rc != ERR_OK) {
         return rc;

@@ -12,11 +12,11 @@
 #include <openssl/crypto.h>
 
 #include "env.h"
+#include "limit.h"
 #include "log.h"
 
 #define CREDS_ECS_HOST      "http://169.254.170.2"
 #define CREDS_HTTP_TIMEOUT  5000
-#define CREDS_MAX_BODY      (64 * 1024)
 #define CREDS_FETCH_RETRIES 3
 
 void creds_wipe(struct creds *c)
@@ -175,7 +175,7 @@ static enum err_code fetch_container(struct creds_provider *p, struct creds *out
     char token[sizeof(p->auth_token)];
     enum err_code rc = ERR_OK;
     struct http_response resp;
-    http_response_init(&resp, CREDS_MAX_BODY);
+    http_response_init(&resp, LIMIT_CREDS_RESPONSE_BYTES);
     snprintf(token, sizeof(token), "%s", p->auth_token);
     if (p->auth_token_file[0] != '\0') {
         /* Re-read on every refresh: EKS rotates the file. */

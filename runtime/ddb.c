@@ -10,6 +10,7 @@
 
 #include <zlib.h>
 
+#include "limit.h"
 #include "log.h"
 
 void ddb_parse_error(const struct http_response *resp,
@@ -25,7 +26,7 @@ void ddb_parse_error(const struct http_response *resp,
     if (json_validate(buf_cur(&resp->body), 16, &root, &e) != ERR_OK || root.type != JSON_OBJECT) {
         return;
     }
-    char type[256] = "";
+    char type[LIMIT_DDB_ERROR_TYPE_BYTES] = "";
     if (json_object_get_type(&root, "__type", JSON_STRING, &v)) {
         (void)json_string_copy(&v, type, sizeof(type));
         const char *hash = strrchr(type, '#');
@@ -105,7 +106,7 @@ static enum err_code ddb_call(struct aws_client *c,
                               struct err *err)
 {
     char target[64];
-    char op[320];
+    char op[LIMIT_DDB_OP_BYTES];
     snprintf(target, sizeof(target), "DynamoDB_20120810.%s", operation);
     snprintf(op, sizeof(op), "%s %s", operation, table);
     struct http_header headers[] = {
@@ -185,7 +186,7 @@ enum err_code ddb_scan(struct aws_client *c,
                        struct ddb_scan_page *page,
                        struct err *err)
 {
-    struct buf req = BUF_INIT(512 * 1024);
+    struct buf req = BUF_INIT(LIMIT_DDB_SCAN_REQUEST_BYTES);
     struct http_response resp;
     enum err_code rc = ddb_check_table_name(params->table, err);
     if (rc != ERR_OK) {
@@ -267,9 +268,9 @@ enum err_code ddb_describe_table(struct aws_client *c,
                                  struct ddb_table_desc *out,
                                  struct err *err)
 {
-    struct buf req = BUF_INIT(1024);
+    struct buf req = BUF_INIT(LIMIT_DDB_DESCRIBE_REQUEST_BYTES);
     struct http_response resp;
-    http_response_init(&resp, 4 * 1024 * 1024);
+    http_response_init(&resp, LIMIT_DDB_DESCRIBE_RESPONSE_BYTES);
     memset(out, 0, sizeof(*out));
     enum err_code rc = ddb_check_table_name(table, err);
     if (rc == ERR_OK) {

@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 
+#include "limit.h"
 #include "log.h"
 
 #define HTTP_CURL_DEFAULT_CONNECT_MS 3000
@@ -135,7 +136,7 @@ static enum err_code curl_send(struct http_transport *self,
     hc->errbuf[0] = '\0';
 
     for (size_t i = 0; i < req->n_headers; i++) {
-        char line[8192];
+        char line[LIMIT_HTTP_HEADER_LINE_BYTES];
         int n = snprintf(line, sizeof(line), "%s: %s", req->headers[i].name, req->headers[i].value);
         if (n < 0 || (size_t)n >= sizeof(line)) {
             rc =

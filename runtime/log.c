@@ -17,18 +17,15 @@
 
 #include <openssl/crypto.h>
 
+#include "limit.h"
 #include "sys.h"
-
-#define LOG_MAX_SECRETS    16
-#define LOG_MESSAGE_MAX    4096
-#define LOG_REQUEST_ID_MAX 128
 
 struct log_state {
     pthread_mutex_t lock;
     enum log_format format;
     enum log_level min_level;
-    char request_id[LOG_REQUEST_ID_MAX];
-    char *secrets[LOG_MAX_SECRETS];
+    char request_id[LIMIT_LOG_REQUEST_ID_BYTES];
+    char *secrets[LIMIT_LOG_SECRETS];
     size_t n_secrets;
     log_sink_fn sink;
     void *sink_ctx;
@@ -118,12 +115,12 @@ void log_add_secret(const char *secret)
             return;
         }
     }
-    if (g_log.n_secrets == LOG_MAX_SECRETS) {
+    if (g_log.n_secrets == LIMIT_LOG_SECRETS) {
         /* Oldest first out: after refreshes, old credentials are no longer in use. */
         OPENSSL_cleanse(g_log.secrets[0], strlen(g_log.secrets[0]));
         free(g_log.secrets[0]);
         memmove(&g_log.secrets[0], &g_log.secrets[1],
-                (LOG_MAX_SECRETS - 1) * sizeof(g_log.secrets[0]));
+                (LIMIT_LOG_SECRETS - 1) * sizeof(g_log.secrets[0]));
         g_log.n_secrets--;
     }
     char *copy = strdup(secret);
@@ -372,7 +369,7 @@ void log_write(enum log_level level,
     if (!log_enabled(level)) {
         return;
     }
-    char message[LOG_MESSAGE_MAX];
+    char message[LIMIT_LOG_MESSAGE_BYTES];
     va_list ap;
     va_start(ap, fmt);
     (void)vsnprintf(message, sizeof(message), fmt, ap);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "limit.h"
 #include "log.h"
 
 /* /response and /error: the API is local; 30 s means it is gone. */
@@ -185,7 +186,7 @@ enum err_code rt_client_init(struct rt_client *rt,
 
 enum err_code rt_next(struct rt_client *rt, struct rt_invocation *inv, struct err *err)
 {
-    char url[512];
+    char url[LIMIT_RT_URL_BYTES];
     (void)snprintf(url, sizeof(url), "%.300s/runtime/invocation/next", rt->base_url);
     struct http_request req = {
         .method = "GET", .url = url, .timeout_ms = 0, .op = "Runtime API /next"};
@@ -236,7 +237,7 @@ static enum err_code post(struct rt_client *rt,
         .op = op,
     };
     struct http_response resp;
-    http_response_init(&resp, 64 * 1024);
+    http_response_init(&resp, LIMIT_SMALL_RESPONSE_BYTES);
     enum err_code rc = http_send(rt->http, &req, &resp, err);
     if (rc == ERR_OK && resp.status != 202) {
         rc = err_from_http(err, op, resp.status, NULL, buf_cstr(&resp.body), NULL);
@@ -248,7 +249,7 @@ static enum err_code post(struct rt_client *rt,
 enum err_code
 rt_respond(struct rt_client *rt, const char *request_id, struct cur body, struct err *err)
 {
-    char url[512];
+    char url[LIMIT_RT_URL_BYTES];
     (void)snprintf(url, sizeof(url), "%.300s/runtime/invocation/%.127s/response", rt->base_url,
                    request_id);
     static const struct http_header headers[] = {{"Content-Type", "application/json"}};
@@ -262,7 +263,7 @@ static enum err_code post_error(struct rt_client *rt,
                                 const char *op,
                                 struct err *err)
 {
-    struct buf body = BUF_INIT(64 * 1024);
+    struct buf body = BUF_INIT(LIMIT_RT_ERROR_BODY_BYTES);
     enum err_code rc = rt_error_body(&body, error_type, message, err);
     if (rc == ERR_OK) {
         struct http_header headers[] = {
@@ -281,7 +282,7 @@ enum err_code rt_fail(struct rt_client *rt,
                       const char *message,
                       struct err *err)
 {
-    char url[512];
+    char url[LIMIT_RT_URL_BYTES];
     (void)snprintf(url, sizeof(url), "%.300s/runtime/invocation/%.127s/error", rt->base_url,
                    request_id);
     return post_error(rt, url, error_type, message, "Runtime API /error", err);
@@ -290,7 +291,7 @@ enum err_code rt_fail(struct rt_client *rt,
 enum err_code
 rt_init_error(struct rt_client *rt, const char *error_type, const char *message, struct err *err)
 {
-    char url[512];
+    char url[LIMIT_RT_URL_BYTES];
     (void)snprintf(url, sizeof(url), "%.300s/runtime/init/error", rt->base_url);
     return post_error(rt, url, error_type, message, "Runtime API /init/error", err);
 }
@@ -376,8 +377,8 @@ enum err_code rt_run(struct rt_client *rt,
         if (rc != ERR_OK) {
             break;
         }
-        /* Keep the event buffer's capacity only up to 1 MiB between invocations. */
-        if (inv.event.cap > 1024 * 1024) {
+        /* Keep the event buffer's capacity only up to a bound between invocations. */
+        if (inv.event.cap > LIMIT_RT_EVENT_KEEP_BYTES) {
             buf_cleanup(&inv.event);
         }
         buf_reset(&inv.event);

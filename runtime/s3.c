@@ -11,13 +11,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "limit.h"
 #include "log.h"
 #include "sigv4.h"
 #include "xml.h"
 
-#define S3_OP_MAX         (S3_MAX_KEY_BYTES + 128)
-#define S3_XML_MAX_BYTES  (16 * 1024 * 1024)
-#define S3_ERROR_BODY_MAX (64 * 1024) /* an <Error> document, whatever the caller's limit */
+#define S3_OP_MAX (S3_MAX_KEY_BYTES + 128)
 
 void s3_parse_error(const struct http_response *resp,
                     char *code,
@@ -230,7 +229,7 @@ static enum err_code put_object(struct aws_client *c,
     headers[n++] = checksum_header(kind, body->mem, md5, sum);
     headers[n++] = (struct http_header){"x-amz-meta-md5", md5_hex};
     struct http_response resp;
-    http_response_init(&resp, 64 * 1024);
+    http_response_init(&resp, LIMIT_SMALL_RESPONSE_BYTES);
     enum err_code rc =
         s3_call(c, "PutObject", bucket, key, "PUT", NULL, headers, n, body, NULL, &resp, err);
     if (rc == ERR_OK && out != NULL) {
@@ -275,9 +274,9 @@ enum err_code s3_get_object(struct aws_client *c,
     struct http_response resp;
     http_response_init(&resp, 0);
     resp.body = *out; /* the response lands in the caller's buffer */
-    if (limit < S3_ERROR_BODY_MAX) {
+    if (limit < LIMIT_ERROR_BODY_BYTES) {
         /* A small limit must not turn S3's 404 <Error> document into ERR_TOO_LARGE. */
-        resp.body.max = S3_ERROR_BODY_MAX;
+        resp.body.max = LIMIT_ERROR_BODY_BYTES;
     }
     enum err_code rc =
         s3_call(c, "GetObject", bucket, key, "GET", NULL, NULL, 0, &no_body, NULL, &resp, err);
@@ -302,7 +301,7 @@ enum err_code s3_head_object(struct aws_client *c,
                              struct err *err)
 {
     struct http_response resp;
-    http_response_init(&resp, 64 * 1024);
+    http_response_init(&resp, LIMIT_SMALL_RESPONSE_BYTES);
     *exists = false;
     enum err_code rc =
         s3_call(c, "HeadObject", bucket, key, "HEAD", NULL, NULL, 0, &no_body, NULL, &resp, err);
@@ -332,7 +331,7 @@ enum err_code
 s3_delete_object(struct aws_client *c, const char *bucket, const char *key, struct err *err)
 {
     struct http_response resp;
-    http_response_init(&resp, 64 * 1024);
+    http_response_init(&resp, LIMIT_SMALL_RESPONSE_BYTES);
     enum err_code rc = s3_call(c, "DeleteObject", bucket, key, "DELETE", NULL, NULL, 0, &no_body,
                                NULL, &resp, err);
     http_response_cleanup(&resp);
@@ -385,10 +384,10 @@ enum err_code s3_list_objects(struct aws_client *c,
                               void *ctx,
                               struct err *err)
 {
-    struct buf query = BUF_INIT(8192);
-    char token[1024] = "";
+    struct buf query = BUF_INIT(LIMIT_S3_LIST_QUERY_BYTES);
+    char token[LIMIT_S3_CONTINUATION_TOKEN_BYTES] = "";
     struct http_response resp;
-    http_response_init(&resp, S3_XML_MAX_BYTES);
+    http_response_init(&resp, LIMIT_S3_LIST_RESPONSE_BYTES);
     enum err_code rc = ERR_OK;
     for (;;) {
         buf_reset(&query);
@@ -488,7 +487,7 @@ static enum err_code create_upload(struct s3_upload *u, struct err *err)
     struct http_header headers[8];
     size_t n = object_headers(&u->opts, headers);
     struct http_response resp;
-    http_response_init(&resp, 64 * 1024);
+    http_response_init(&resp, LIMIT_SMALL_RESPONSE_BYTES);
     enum err_code rc = s3_call(u->aws, "CreateMultipartUpload", u->bucket, u->key, "POST",
                                "uploads", headers, n, &no_body, NULL, &resp, err);
     if (rc == ERR_OK &&
@@ -558,7 +557,7 @@ static enum err_code upload_part(struct s3_upload *u, struct err *err)
         return rc;
     }
     struct http_response resp;
-    http_response_init(&resp, 64 * 1024);
+    http_response_init(&resp, LIMIT_SMALL_RESPONSE_BYTES);
     rc = s3_call(u->aws, "UploadPart", u->bucket, u->key, "PUT", buf_cstr(&query), headers, 1,
                  &body, NULL, &resp, err);
     buf_cleanup(&query);
@@ -590,7 +589,7 @@ static enum err_code spool_write(struct s3_upload *u, const uint8_t *p, size_t n
             if (errno == EINTR) {
                 continue;
             }
-            char ebuf[128];
+            char ebuf[LIMIT_ERRNO_TEXT_BYTES];
             return err_set(err, ERR_TRANSPORT, "writing the spool file: %s",
                            strerror_r(errno, ebuf, sizeof(ebuf)));
         }
@@ -604,14 +603,14 @@ static enum err_code spool_write(struct s3_upload *u, const uint8_t *p, size_t n
 
 enum err_code s3_upload_spool_to(struct s3_upload *u, const char *dir, struct err *err)
 {
-    char path[1024];
+    char path[LIMIT_SPOOL_PATH_BYTES];
     int n = snprintf(path, sizeof(path), "%s/etl-part-XXXXXX", dir);
     if (n < 0 || (size_t)n >= sizeof(path)) {
         return err_set(err, ERR_CONFIG, "spool directory path too long: %s", dir);
     }
     int fd = mkstemp(path);
     if (fd < 0) {
-        char ebuf[128];
+        char ebuf[LIMIT_ERRNO_TEXT_BYTES];
         return err_set(err, ERR_CONFIG, "cannot create a spool file in %s: %s", dir,
                        strerror_r(errno, ebuf, sizeof(ebuf)));
     }
@@ -666,7 +665,8 @@ static enum err_code check_complete(const struct http_response *resp, struct err
     size_t pos = 0;
     struct cur inner;
     if (xml_next(doc, "Error", &pos, &inner)) {
-        char code[64] = "", message[200] = "";
+        char code[LIMIT_AWS_ERROR_CODE_BYTES] = "";
+        char message[LIMIT_AWS_ERROR_MESSAGE_BYTES] = "";
         (void)xml_text_copy(inner, "Code", code, sizeof(code));
         (void)xml_text_copy(inner, "Message", message, sizeof(message));
         return err_from_http(err, "error in a 200 response", resp->status,
@@ -679,9 +679,9 @@ static enum err_code
 complete_upload(struct s3_upload *u, struct s3_object_info *out, struct err *err)
 {
     struct buf body = BUF_INIT(0);
-    struct buf id = BUF_INIT(4096);
+    struct buf id = BUF_INIT(LIMIT_S3_UPLOAD_ID_QUERY_BYTES);
     struct http_response resp;
-    http_response_init(&resp, 1024 * 1024);
+    http_response_init(&resp, LIMIT_S3_COMPLETE_RESPONSE_BYTES);
     char expected[S3_ETAG_MAX];
     s3_multipart_etag(u->parts, u->n_parts, expected);
     enum err_code rc = buf_append_str(&body, "<CompleteMultipartUpload>", err);
@@ -787,10 +787,10 @@ void s3_upload_abort(struct s3_upload *u)
     if (u == NULL || u->aws == NULL || u->upload_id[0] == '\0') {
         return;
     }
-    struct buf id = BUF_INIT(4096);
+    struct buf id = BUF_INIT(LIMIT_S3_UPLOAD_ID_QUERY_BYTES);
     struct err err = ERR_INIT;
     struct http_response resp;
-    http_response_init(&resp, 64 * 1024);
+    http_response_init(&resp, LIMIT_SMALL_RESPONSE_BYTES);
     if (append_query_param(&id, "uploadId", u->upload_id, &err) == ERR_OK &&
         s3_call(u->aws, "AbortMultipartUpload", u->bucket, u->key, "DELETE", buf_cstr(&id), NULL, 0,
                 &no_body, NULL, &resp, &err) != ERR_OK) {
