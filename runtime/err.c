@@ -66,7 +66,12 @@ enum err_code err_prefix(struct err *err, const char *fmt, ...)
 
 void err_set_type(struct err *err, const char *type)
 {
-    copy_str(err->aws_code, sizeof(err->aws_code), type);
+    copy_str(err->type, sizeof(err->type), type);
+}
+
+bool err_has_type(const struct err *err)
+{
+    return err->type[0] != '\0';
 }
 
 static bool in_list(const char *aws_code, const char *const *codes, size_t n)
@@ -161,6 +166,8 @@ const char *err_code_name(enum err_code code)
         return "ERR_HTTP";
     case ERR_DEADLINE:
         return "ERR_DEADLINE";
+    case ERR_IO:
+        return "ERR_IO";
     }
     return "ERR_UNKNOWN";
 }

@@ -23,12 +23,14 @@ enum err_code {
     ERR_TRANSPORT,     /* no HTTP response: connect, reset, timeout, TLS */
     ERR_HTTP,          /* an HTTP response with an error status or AWS error code */
     ERR_DEADLINE,      /* not enough invocation time left to try */
+    ERR_IO,            /* local file or spool I/O failed (open, read, write, rename) */
 };
 
 struct err {
     enum err_code code;
     int http_status;     /* 0 if no response arrived */
-    char aws_code[64];   /* S3 <Code>, DynamoDB __type, or the handler's errorType */
+    char aws_code[64];   /* S3 <Code> or DynamoDB __type, e.g. "ThrottlingException" */
+    char type[48];       /* the Lambda errorType a handler chose ("" = derive it) */
     char request_id[64]; /* x-amz-request-id / x-amzn-RequestId */
     bool retryable;      /* decided once, in err_from_http()/err_transport(), not at call sites */
     char msg[256];       /* "PutObject s3://bucket/key: 503 SlowDown"; never a secret */
@@ -36,7 +38,7 @@ struct err {
 
 #define ERR_INIT                                                                                   \
     {                                                                                              \
-        ERR_OK, 0, "", "", false, ""                                                               \
+        ERR_OK, 0, "", "", "", false, ""                                                           \
     }
 
 /* Resets *err to ERR_OK with empty context. Accepts NULL. */
@@ -48,8 +50,15 @@ enum err_code err_set(struct err *err, enum err_code code, const char *fmt, ...)
 /* Prepends "<context>: " to the message, keeping the code; returns err->code. */
 enum err_code err_prefix(struct err *err, const char *fmt, ...) PRINTF_FMT(2, 3);
 
-/* Sets the errorType-style name reported to callers (kept in aws_code). */
+/*
+ * Sets the Lambda errorType reported for this error (truncated to fit), leaving the code, the
+ * AWS code and the message as they are. err_set() clears it; err_prefix() keeps it. The type is
+ * for reporting only: decide control flow on the code, never on this text.
+ */
 void err_set_type(struct err *err, const char *type);
+
+/* True once err_set_type() gave this error a type. */
+bool err_has_type(const struct err *err);
 
 /*
  * Records an HTTP failure: status, AWS error code and message (either may be NULL) and request

@@ -5,6 +5,7 @@
  */
 #include "http_curl.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -37,6 +38,7 @@ struct read_ctx {
     const struct http_body_file *file;
     uint64_t done;
     bool failed;
+    int error; /* errno of the failed pread; 0 when the file ended early */
 };
 
 static size_t on_read(char *buffer, size_t size, size_t nitems, void *userdata)
@@ -53,6 +55,7 @@ static size_t on_read(char *buffer, size_t size, size_t nitems, void *userdata)
     ssize_t n = pread(r->file->fd, buffer, want, (off_t)(r->file->offset + r->done));
     if (n <= 0) {
         r->failed = true;
+        r->error = n < 0 ? errno : 0;
         return CURL_READFUNC_ABORT;
     }
     r->done += (uint64_t)n;
@@ -127,7 +130,7 @@ static enum err_code curl_send(struct http_transport *self,
     struct curl_slist *hdrs = NULL;
     enum err_code rc = ERR_OK;
     struct write_ctx w = {resp, err, false};
-    struct read_ctx rd = {req->body_file, 0, false};
+    struct read_ctx rd = {req->body_file, 0, false, 0};
     const char *op = req->op != NULL ? req->op : req->method;
     bool has_content_type = false;
 
@@ -216,8 +219,11 @@ static enum err_code curl_send(struct http_transport *self,
             goto out;
         }
         if (rd.failed) {
-            rc = err_set(err, ERR_TRANSPORT,
-                         "%s: reading the request body from its spool file failed", op);
+            /* A local file, not the network: trying again would read the same bytes. */
+            char ebuf[LIMIT_ERRNO_TEXT_BYTES];
+            rc = err_set(err, ERR_IO, "%s: reading the request body from its spool file: %s", op,
+                         rd.error != 0 ? strerror_r(rd.error, ebuf, sizeof(ebuf))
+                                       : "the file ended early");
             goto out;
         }
         const char *detail = hc->errbuf[0] != '\0' ? hc->errbuf : curl_easy_strerror(cc);

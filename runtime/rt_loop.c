@@ -135,8 +135,11 @@ rt_error_body(struct buf *out, const char *error_type, const char *message, stru
 
 const char *rt_error_type(const struct err *e)
 {
+    if (err_has_type(e)) {
+        return e->type;
+    }
     if (e->aws_code[0] != '\0') {
-        return e->aws_code;
+        return e->aws_code; /* an AWS failure reports its code, e.g. ResourceNotFoundException */
     }
     switch (e->code) {
     case ERR_INVALID_INPUT:
@@ -153,6 +156,8 @@ const char *rt_error_type(const struct err *e)
         return "ServiceError";
     case ERR_DEADLINE:
         return "DeadlineExceeded";
+    case ERR_IO:
+        return "IOError";
     case ERR_OK:
         break;
     }

@@ -51,7 +51,8 @@ int64_t rt_invocation_remaining_ms(const struct rt_invocation *inv, const struct
 MUST_CHECK enum err_code
 rt_error_body(struct buf *out, const char *error_type, const char *message, struct err *err);
 
-/* The errorType for an err: its aws_code if set, else a name derived from the code. */
+/* The errorType for an err: its type if set (err_set_type), else its AWS error code if set, else
+ * a name derived from the code ("InvalidEvent", "IOError", ...). */
 const char *rt_error_type(const struct err *e);
 
 struct rt_client {
@@ -80,7 +81,7 @@ rt_init_error(struct rt_client *rt, const char *error_type, const char *message,
 
 /*
  * A handler answers one invocation: on ERR_OK, response holds the JSON to return; otherwise
- * *err says why (its aws_code, when set, is the errorType).
+ * *err says why (rt_error_type() names the errorType).
  */
 typedef enum err_code (*rt_handler_fn)(void *ctx,
                                        const struct rt_invocation *inv,

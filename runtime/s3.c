@@ -574,7 +574,9 @@ static enum err_code upload_part(struct s3_upload *u, struct err *err)
     /* The part is gone either way: a failed upload is aborted. */
     u->spool_len = 0;
     if (u->spool_fd >= 0 && ftruncate(u->spool_fd, 0) != 0 && rc == ERR_OK) {
-        rc = err_set(err, ERR_TRANSPORT, "truncating the spool file failed");
+        char ebuf[LIMIT_ERRNO_TEXT_BYTES];
+        rc = err_set(err, ERR_IO, "s3://%s/%s: truncating the spool file: %s", u->bucket, u->key,
+                     strerror_r(errno, ebuf, sizeof(ebuf)));
     }
     return rc;
 }
@@ -590,7 +592,7 @@ static enum err_code spool_write(struct s3_upload *u, const uint8_t *p, size_t n
                 continue;
             }
             char ebuf[LIMIT_ERRNO_TEXT_BYTES];
-            return err_set(err, ERR_TRANSPORT, "writing the spool file: %s",
+            return err_set(err, ERR_IO, "s3://%s/%s: writing the spool file: %s", u->bucket, u->key,
                            strerror_r(errno, ebuf, sizeof(ebuf)));
         }
         done += (size_t)w;
@@ -611,8 +613,13 @@ enum err_code s3_upload_spool_to(struct s3_upload *u, const char *dir, struct er
     int fd = mkstemp(path);
     if (fd < 0) {
         char ebuf[LIMIT_ERRNO_TEXT_BYTES];
-        return err_set(err, ERR_CONFIG, "cannot create a spool file in %s: %s", dir,
-                       strerror_r(errno, ebuf, sizeof(ebuf)));
+        int e = errno;
+        /* A directory that is missing or closed to us is the setting's fault (ETL_SPOOL_DIR);
+         * anything else (disk full, out of descriptors, EIO) is the file system's. */
+        bool bad_dir = e == ENOENT || e == ENOTDIR || e == EACCES || e == EPERM || e == EROFS ||
+                       e == ELOOP || e == ENAMETOOLONG;
+        return err_set(err, bad_dir ? ERR_CONFIG : ERR_IO, "cannot create a spool file in %s: %s",
+                       dir, strerror_r(e, ebuf, sizeof(ebuf)));
     }
     unlink(path); /* anonymous: the kernel frees it when the descriptor closes */
     enum err_code rc = digest_md5_init(&u->part_md5, err);

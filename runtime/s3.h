@@ -124,6 +124,8 @@ MUST_CHECK enum err_code s3_upload_begin(struct s3_upload *u,
 /*
  * Holds parts in an anonymous file in dir (e.g. /tmp) instead of memory, and streams them from
  * there: memory then stays a few buffers whatever the part size. Call right after begin.
+ * A dir that is missing or closed to us is ERR_CONFIG; any other failure to create, write or
+ * read the spool file (here, in write or finish) is ERR_IO, which is never retried.
  */
 MUST_CHECK enum err_code s3_upload_spool_to(struct s3_upload *u, const char *dir, struct err *err);
 

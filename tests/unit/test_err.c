@@ -54,6 +54,57 @@ static void test_set_and_prefix(void **state)
     assert_string_equal(err_code_name(ERR_DEADLINE), "ERR_DEADLINE");
 }
 
+struct name_row {
+    const char *name;
+    enum err_code code;
+    const char *expected;
+};
+
+static const struct name_row name_rows[] = {
+    {"name_ok", ERR_OK, "ERR_OK"},
+    {"name_transport", ERR_TRANSPORT, "ERR_TRANSPORT"},
+    {"name_deadline", ERR_DEADLINE, "ERR_DEADLINE"},
+    {"name_io", ERR_IO, "ERR_IO"},
+    {"name_unknown", (enum err_code)99, "ERR_UNKNOWN"},
+};
+
+static void test_name_row(void **state)
+{
+    const struct name_row *row = *state;
+    assert_string_equal(err_code_name(row->code), row->expected);
+}
+
+/* The errorType is its own field: the AWS code stays the AWS code. */
+static void test_type_field(void **state)
+{
+    (void)state;
+    struct err err = ERR_INIT;
+    assert_false(err_has_type(&err));
+    assert_int_equal(
+        err_from_http(&err, "Scan t", 400, "ResourceNotFoundException", "no table", NULL),
+        ERR_HTTP);
+    err_set_type(&err, "ExportFailed");
+    assert_true(err_has_type(&err));
+    assert_string_equal(err.type, "ExportFailed");
+    assert_string_equal(err.aws_code, "ResourceNotFoundException");
+    assert_int_equal(err.code, ERR_HTTP);
+    /* err_prefix keeps it; err_set clears it with the rest. */
+    assert_int_equal(err_prefix(&err, "segment %d", 2), ERR_HTTP);
+    assert_string_equal(err.type, "ExportFailed");
+    assert_int_equal(err_set(&err, ERR_IO, "disk full"), ERR_IO);
+    assert_false(err_has_type(&err));
+    assert_string_equal(err.aws_code, "");
+    assert_false(err.retryable);
+    /* Too long a type is cut to fit, never overflows. */
+    char big[200];
+    memset(big, 'T', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    err_set_type(&err, big);
+    assert_int_equal(strlen(err.type), sizeof(err.type) - 1);
+    err_set_type(&err, NULL);
+    assert_false(err_has_type(&err));
+}
+
 static void test_long_message_truncates(void **state)
 {
     (void)state;
@@ -70,12 +121,18 @@ static void test_long_message_truncates(void **state)
 int main(void)
 {
     enum { N = sizeof(http_rows) / sizeof(http_rows[0]) };
-    struct CMUnitTest tests[N + 2];
+    enum { M = sizeof(name_rows) / sizeof(name_rows[0]) };
+    struct CMUnitTest tests[N + M + 3];
     for (size_t i = 0; i < N; i++) {
         tests[i] = (struct CMUnitTest){http_rows[i].name, test_http_row, NULL, NULL,
                                        (void *)&http_rows[i]};
     }
-    tests[N] = (struct CMUnitTest)cmocka_unit_test(test_set_and_prefix);
-    tests[N + 1] = (struct CMUnitTest)cmocka_unit_test(test_long_message_truncates);
-    return _cmocka_run_group_tests("err", tests, N + 2, NULL, NULL);
+    for (size_t i = 0; i < M; i++) {
+        tests[N + i] = (struct CMUnitTest){name_rows[i].name, test_name_row, NULL, NULL,
+                                           (void *)&name_rows[i]};
+    }
+    tests[N + M] = (struct CMUnitTest)cmocka_unit_test(test_set_and_prefix);
+    tests[N + M + 1] = (struct CMUnitTest)cmocka_unit_test(test_long_message_truncates);
+    tests[N + M + 2] = (struct CMUnitTest)cmocka_unit_test(test_type_field);
+    return _cmocka_run_group_tests("err", tests, N + M + 3, NULL, NULL);
 }

@@ -48,7 +48,7 @@ static void test_sample_row(void **state)
         assert_int_equal(ev.kind, row->kind);
         assert_int_equal(ev.n_records, row->n_records);
     } else {
-        assert_string_equal(err.aws_code, row->type);
+        assert_string_equal(err.type, row->type);
     }
     buf_cleanup(&body);
 }
@@ -89,7 +89,7 @@ static void test_inline_row(void **state)
     struct err err = ERR_INIT;
     assert_int_equal(etl_event_parse(cur_from_str(row->body), &ev, &err), row->code);
     if (row->code != ERR_OK) {
-        assert_string_equal(err.aws_code, row->type);
+        assert_string_equal(err.type, row->type);
         assert_non_null(strstr(err.msg, row->msg_part));
     }
 }

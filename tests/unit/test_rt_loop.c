@@ -131,6 +131,45 @@ static void test_error_type(void **state)
     assert_string_equal(rt_error_type(&err), "DeadlineExceeded");
 }
 
+/* rt_error_type's order: the handler's type, else the AWS code, else a name for the code. */
+struct type_row {
+    const char *name;
+    enum err_code code;
+    const char *aws_code; /* NULL: not an HTTP failure */
+    const char *type;     /* NULL: err_set_type not called */
+    const char *expected;
+};
+
+static const struct type_row type_rows[] = {
+    {"type_derived_invalid", ERR_INVALID_INPUT, NULL, NULL, "InvalidEvent"},
+    {"type_derived_transport", ERR_TRANSPORT, NULL, NULL, "TransportError"},
+    {"type_derived_io", ERR_IO, NULL, NULL, "IOError"},
+    {"type_derived_http", ERR_HTTP, "", NULL, "ServiceError"},
+    {"type_aws_code", ERR_HTTP, "ResourceNotFoundException", NULL, "ResourceNotFoundException"},
+    {"type_over_aws_code", ERR_HTTP, "ThrottlingException", "ExportFailed", "ExportFailed"},
+    {"type_over_derived", ERR_INVALID_INPUT, NULL, "UnsupportedEvent", "UnsupportedEvent"},
+    {"type_io_named", ERR_IO, NULL, "CheckpointCorrupt", "CheckpointCorrupt"},
+};
+
+static void test_type_row(void **state)
+{
+    const struct type_row *row = *state;
+    struct err err = ERR_INIT;
+    if (row->aws_code != NULL) {
+        (void)err_from_http(&err, "Scan t", 400, row->aws_code, "m", NULL);
+    } else {
+        (void)err_set(&err, row->code, "x");
+    }
+    if (row->type != NULL) {
+        err_set_type(&err, row->type);
+    }
+    assert_int_equal(err.code, row->code);
+    assert_string_equal(rt_error_type(&err), row->expected);
+    if (row->aws_code != NULL) {
+        assert_string_equal(err.aws_code, row->aws_code); /* the type never replaces it */
+    }
+}
+
 /* Handler: fails on events containing "fail", answers {"ok":N} otherwise; stops after 3. */
 struct handler_state {
     int calls;
@@ -249,10 +288,15 @@ static void test_client_init_rejects_bad_api(void **state)
 int main(void)
 {
     enum { N = sizeof(header_rows) / sizeof(header_rows[0]) };
-    struct CMUnitTest tests[N + 7];
+    enum { T = sizeof(type_rows) / sizeof(type_rows[0]) };
+    struct CMUnitTest tests[N + 7 + T];
     for (size_t i = 0; i < N; i++) {
         tests[i] = (struct CMUnitTest){header_rows[i].name, test_header_row, NULL, NULL,
                                        (void *)&header_rows[i]};
+    }
+    for (size_t i = 0; i < T; i++) {
+        tests[N + 7 + i] = (struct CMUnitTest){type_rows[i].name, test_type_row, NULL, NULL,
+                                               (void *)&type_rows[i]};
     }
     tests[N] = (struct CMUnitTest)cmocka_unit_test(test_optional_headers);
     tests[N + 1] = (struct CMUnitTest)cmocka_unit_test(test_remaining_time);
@@ -261,5 +305,5 @@ int main(void)
     tests[N + 4] = (struct CMUnitTest)cmocka_unit_test(test_loop_survives_handler_failure);
     tests[N + 5] = (struct CMUnitTest)cmocka_unit_test(test_oversize_event_is_answered);
     tests[N + 6] = (struct CMUnitTest)cmocka_unit_test(test_client_init_rejects_bad_api);
-    return _cmocka_run_group_tests("rt_loop", tests, N + 7, NULL, NULL);
+    return _cmocka_run_group_tests("rt_loop", tests, N + 7 + T, NULL, NULL);
 }

@@ -3,9 +3,12 @@
  * exactly once, addressing styles, integrity headers, SSE options, multipart streaming with its
  * retries and aborts, listing across pages, and S3's errors.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -871,6 +874,47 @@ static void test_multipart_spooled(void **state)
     env_free(e);
 }
 
+/* Spool failures are local I/O: ERR_IO, never retried, and the upload is then unusable. A
+ * directory that is not there stays a configuration error (above). */
+static void test_spool_io_errors(void **state)
+{
+    (void)state;
+    struct env *e = env_new(local_env);
+    uint8_t *data = test_bytes(1000, 5);
+    struct s3_upload u;
+    struct err err = ERR_INIT;
+    /* A write the file system refuses: the spool descriptor swapped for a read-only one. */
+    assert_int_equal(s3_upload_begin(&u, &e->c, "bkt", "io.bin", NULL, 5 * MIB, &err), ERR_OK);
+    assert_int_equal(s3_upload_spool_to(&u, "/tmp", &err), ERR_OK);
+    int ro = open("/dev/null", O_RDONLY);
+    assert_true(ro >= 0);
+    assert_int_equal(dup2(ro, u.spool_fd), u.spool_fd);
+    close(ro);
+    assert_int_equal(s3_upload_write(&u, data, 1000, &err), ERR_IO);
+    assert_false(err.retryable);
+    assert_non_null(strstr(err.msg, "writing the spool file"));
+    assert_int_equal(s3_upload_finish(&u, NULL, &err), ERR_INVALID_INPUT);
+    s3_upload_cleanup(&u);
+    assert_int_equal(e->fh->n_reqs, 0);
+    /* Out of descriptors while creating the spool file: the lowest free descriptor is made the
+     * limit, so the next open fails with EMFILE. */
+    struct rlimit old;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+    int lowest = open("/dev/null", O_RDONLY);
+    assert_true(lowest >= 0);
+    close(lowest);
+    struct rlimit tight = {(rlim_t)lowest, old.rlim_max};
+    assert_int_equal(s3_upload_begin(&u, &e->c, "bkt", "io.bin", NULL, 5 * MIB, &err), ERR_OK);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &tight), 0);
+    enum err_code rc = s3_upload_spool_to(&u, "/tmp", &err);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+    assert_int_equal(rc, ERR_IO);
+    assert_non_null(strstr(err.msg, "cannot create a spool file in /tmp"));
+    s3_upload_cleanup(&u);
+    free(data);
+    env_free(e);
+}
+
 static void test_multipart_odd_chunks(void **state)
 {
     (void)state;
@@ -1301,6 +1345,7 @@ int main(void)
         cmocka_unit_test(test_list_callback_error_stops),
         cmocka_unit_test(test_multipart_odd_chunks),
         cmocka_unit_test(test_multipart_spooled),
+        cmocka_unit_test(test_spool_io_errors),
         cmocka_unit_test(test_multipart_exact_parts),
         cmocka_unit_test(test_multipart_small_is_put),
         cmocka_unit_test(test_force_multipart_one_part),
