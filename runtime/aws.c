@@ -67,14 +67,6 @@ int64_t aws_backoff_ms(const struct sys *sys, int retry, bool throttled)
     return (int64_t)(sys_random_u64(sys) % (uint64_t)(ceiling + 1));
 }
 
-static int64_t time_left_ms(const struct aws_client *c)
-{
-    if (c->deadline_mono_ms == 0) {
-        return INT64_MAX;
-    }
-    return c->deadline_mono_ms - sys_mono_ms(c->sys);
-}
-
 static enum err_code build_url(const struct aws_request *req,
                                char *url,
                                size_t url_cap,
@@ -207,7 +199,7 @@ enum err_code aws_call(struct aws_client *c,
     }
     c->stats.calls++;
     for (int attempt_no = 1;; attempt_no++) {
-        int64_t left = time_left_ms(c);
+        int64_t left = sys_ms_left(c->sys, c->deadline_mono_ms);
         if (left < AWS_MIN_ATTEMPT_MS) {
             if (attempt_no == 1) {
                 return err_set(err, ERR_DEADLINE, "%s: only %lld ms left before the deadline",
@@ -243,7 +235,7 @@ enum err_code aws_call(struct aws_client *c,
             c->stats.throttled++;
         }
         int64_t delay = aws_backoff_ms(c->sys, attempt_no, throttled);
-        left = time_left_ms(c);
+        left = sys_ms_left(c->sys, c->deadline_mono_ms);
         if (left != INT64_MAX && delay + AWS_MIN_ATTEMPT_MS > left) {
             (void)err_prefix(err, "after %d attempts (no time left to retry)", attempt_no);
             return rc;

@@ -54,7 +54,8 @@ void aws_client_init(struct aws_client *c,
                      const struct aws_endpoints *eps,
                      int max_attempts);
 void aws_client_cleanup(struct aws_client *c);
-/* Retries never start an attempt that would end after this monotonic time (0 = no deadline). */
+/* Retries never start an attempt that would end after this monotonic time (0 = no deadline),
+ * e.g. rt_invocation_deadline_mono() less a reserve for the answer. */
 void aws_client_set_deadline(struct aws_client *c, int64_t deadline_mono_ms);
 
 /* Fills code/message from an error response (S3 XML, DynamoDB JSON). */

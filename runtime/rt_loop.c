@@ -114,6 +114,15 @@ int64_t rt_invocation_remaining_ms(const struct rt_invocation *inv, const struct
     return inv->deadline_ms - sys_wall_ms(sys);
 }
 
+int64_t rt_invocation_deadline_mono(const struct rt_invocation *inv, const struct sys *sys)
+{
+    if (inv->deadline_ms <= 0) {
+        return 0;
+    }
+    int64_t mono = sys_mono_ms(sys) + (inv->deadline_ms - sys_wall_ms(sys));
+    return mono > 0 ? mono : 1;
+}
+
 enum err_code
 rt_error_body(struct buf *out, const char *error_type, const char *message, struct err *err)
 {

@@ -47,6 +47,14 @@ rt_parse_next_headers(const struct http_response *resp, struct rt_invocation *in
 /* Milliseconds until the deadline by the wall clock (negative when past; INT64_MAX if none). */
 int64_t rt_invocation_remaining_ms(const struct rt_invocation *inv, const struct sys *sys);
 
+/*
+ * The invocation's deadline (Lambda-Runtime-Deadline-Ms, epoch ms) in the monotonic time base
+ * (see sys.h), read against both clocks now: call it once per invocation and use sys_ms_left()
+ * from then on. 0 when the invocation has no deadline; never 0 otherwise (a deadline so far in
+ * the past that it would come out at or below 0 is 1, which has passed too).
+ */
+int64_t rt_invocation_deadline_mono(const struct rt_invocation *inv, const struct sys *sys);
+
 /* Builds {"errorMessage":...,"errorType":...,"stackTrace":[]} into out. */
 MUST_CHECK enum err_code
 rt_error_body(struct buf *out, const char *error_type, const char *message, struct err *err);

@@ -39,4 +39,24 @@ static inline uint64_t sys_random_u64(const struct sys *s)
     return s->random_u64(s->ctx);
 }
 
+/*
+ * Deadlines are monotonic times (sys_mono_ms), with 0 meaning "none"; a wall-clock deadline is
+ * converted once, where it arrives (rt_invocation_deadline_mono), so a clock step cannot move it.
+ */
+
+/* Milliseconds until deadline_mono_ms: INT64_MAX when it is 0 (no deadline), negative once past. */
+static inline int64_t sys_ms_left(const struct sys *s, int64_t deadline_mono_ms)
+{
+    if (deadline_mono_ms == 0) {
+        return INT64_MAX;
+    }
+    return deadline_mono_ms - sys_mono_ms(s);
+}
+
+/* The deadline ms from now (now_mono + ms), for sys_ms_left. */
+static inline int64_t sys_deadline_in(const struct sys *s, int64_t ms)
+{
+    return sys_mono_ms(s) + ms;
+}
+
 #endif

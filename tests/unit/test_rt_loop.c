@@ -102,6 +102,59 @@ static void test_remaining_time(void **state)
     rt_invocation_cleanup(&inv);
 }
 
+/* The wall-clock deadline read once into the monotonic base, then counted down by it. */
+struct deadline_row {
+    const char *name;
+    int64_t wall_ms;     /* the wall clock when converting */
+    int64_t mono_ms;     /* the monotonic clock then */
+    int64_t deadline_ms; /* Lambda-Runtime-Deadline-Ms; 0 = none */
+    int64_t expected;    /* rt_invocation_deadline_mono */
+    int64_t left_ms;     /* sys_ms_left right after */
+};
+
+static const struct deadline_row deadline_rows[] = {
+    {"deadline_none", 1000000, 5000, 0, 0, INT64_MAX},
+    {"deadline_ahead", 1000000, 5000, 1003000, 8000, 3000},
+    {"deadline_passed", 1004000, 5000, 1003000, 4000, -1000},
+    {"deadline_before_mono_zero", 1000000, 100, 1, 1, -99},
+};
+
+static void test_deadline_row(void **state)
+{
+    const struct deadline_row *row = *state;
+    struct fake_sys fs;
+    fake_sys_init(&fs, row->wall_ms);
+    fs.mono_ms = row->mono_ms;
+    struct rt_invocation inv;
+    rt_invocation_init(&inv);
+    inv.deadline_ms = row->deadline_ms;
+    int64_t deadline = rt_invocation_deadline_mono(&inv, &fs.sys);
+    assert_int_equal(deadline, row->expected);
+    assert_int_equal(sys_ms_left(&fs.sys, deadline), row->left_ms);
+    if (deadline != 0) {
+        /* A wall-clock step (NTP) moves neither the deadline nor the time left; waiting does. */
+        fs.wall_ms += 60000;
+        assert_int_equal(sys_ms_left(&fs.sys, deadline), row->left_ms);
+        sys_sleep_ms(&fs.sys, 500);
+        fs.wall_ms -= 500;
+        assert_int_equal(sys_ms_left(&fs.sys, deadline), row->left_ms - 500);
+    }
+    rt_invocation_cleanup(&inv);
+}
+
+static void test_deadline_in(void **state)
+{
+    (void)state;
+    struct fake_sys fs;
+    fake_sys_init(&fs, 1000000);
+    int64_t deadline = sys_deadline_in(&fs.sys, 2500);
+    assert_int_equal(deadline, fs.mono_ms + 2500);
+    assert_int_equal(sys_ms_left(&fs.sys, deadline), 2500);
+    sys_sleep_ms(&fs.sys, 3000);
+    assert_int_equal(sys_ms_left(&fs.sys, deadline), -500);
+    assert_int_equal(sys_ms_left(&fs.sys, 0), INT64_MAX);
+}
+
 static void test_error_body(void **state)
 {
     (void)state;
@@ -289,7 +342,8 @@ int main(void)
 {
     enum { N = sizeof(header_rows) / sizeof(header_rows[0]) };
     enum { T = sizeof(type_rows) / sizeof(type_rows[0]) };
-    struct CMUnitTest tests[N + 7 + T];
+    enum { D = sizeof(deadline_rows) / sizeof(deadline_rows[0]) };
+    struct CMUnitTest tests[N + 7 + T + D + 1];
     for (size_t i = 0; i < N; i++) {
         tests[i] = (struct CMUnitTest){header_rows[i].name, test_header_row, NULL, NULL,
                                        (void *)&header_rows[i]};
@@ -305,5 +359,10 @@ int main(void)
     tests[N + 4] = (struct CMUnitTest)cmocka_unit_test(test_loop_survives_handler_failure);
     tests[N + 5] = (struct CMUnitTest)cmocka_unit_test(test_oversize_event_is_answered);
     tests[N + 6] = (struct CMUnitTest)cmocka_unit_test(test_client_init_rejects_bad_api);
-    return _cmocka_run_group_tests("rt_loop", tests, N + 7 + T, NULL, NULL);
+    for (size_t i = 0; i < D; i++) {
+        tests[N + 7 + T + i] = (struct CMUnitTest){deadline_rows[i].name, test_deadline_row, NULL,
+                                                   NULL, (void *)&deadline_rows[i]};
+    }
+    tests[N + 7 + T + D] = (struct CMUnitTest)cmocka_unit_test(test_deadline_in);
+    return _cmocka_run_group_tests("rt_loop", tests, N + 7 + T + D + 1, NULL, NULL);
 }
