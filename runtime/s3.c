@@ -537,7 +537,7 @@ static enum err_code upload_part(struct s3_upload *u, struct err *err)
     char sha[DIGEST_SHA256_HEX];
     struct http_body_file file;
     struct s3_body body = {buf_cur(&u->part), NULL, NULL};
-    if (u->spool_fd >= 0) {
+    if (u->spooled) {
         body = spooled_part(u, &file, part->md5, sha);
     } else {
         digest_md5(body.mem.ptr, body.mem.len, part->md5);
@@ -573,7 +573,7 @@ static enum err_code upload_part(struct s3_upload *u, struct err *err)
     http_response_cleanup(&resp);
     /* The part is gone either way: a failed upload is aborted. */
     u->spool_len = 0;
-    if (u->spool_fd >= 0 && ftruncate(u->spool_fd, 0) != 0 && rc == ERR_OK) {
+    if (u->spooled && ftruncate(u->spool_fd, 0) != 0 && rc == ERR_OK) {
         char ebuf[LIMIT_ERRNO_TEXT_BYTES];
         rc = err_set(err, ERR_IO, "s3://%s/%s: truncating the spool file: %s", u->bucket, u->key,
                      strerror_r(errno, ebuf, sizeof(ebuf)));
@@ -631,6 +631,7 @@ enum err_code s3_upload_spool_to(struct s3_upload *u, const char *dir, struct er
         return rc;
     }
     u->spool_fd = fd;
+    u->spooled = true;
     return ERR_OK;
 }
 
@@ -644,11 +645,11 @@ enum err_code s3_upload_write(struct s3_upload *u, const void *p, size_t n, stru
     digest_md5_update(&u->whole, p, n);
     u->total_bytes += n;
     while (n > 0) {
-        size_t held = u->spool_fd >= 0 ? (size_t)u->spool_len : u->part.len;
+        size_t held = u->spooled ? (size_t)u->spool_len : u->part.len;
         size_t room = u->part_bytes - held;
         size_t take = n < room ? n : room;
         enum err_code rc =
-            u->spool_fd >= 0 ? spool_write(u, b, take, err) : buf_append(&u->part, b, take, err);
+            u->spooled ? spool_write(u, b, take, err) : buf_append(&u->part, b, take, err);
         held += take;
         if (rc == ERR_OK && held == u->part_bytes) {
             rc = upload_part(u, err);
@@ -751,10 +752,10 @@ enum err_code s3_upload_finish(struct s3_upload *u, struct s3_object_info *out, 
     memset(&info, 0, sizeof(info));
     digest_md5_final(&u->whole, info.md5);
     info.size = u->total_bytes;
-    bool held = u->spool_fd >= 0 ? u->spool_len > 0 : u->part.len > 0;
+    bool held = u->spooled ? u->spool_len > 0 : u->part.len > 0;
     if (u->upload_id[0] == '\0' && !u->force_multipart) {
         struct s3_object_info put;
-        if (u->spool_fd >= 0) {
+        if (u->spooled) {
             char sha[DIGEST_SHA256_HEX];
             uint8_t md5[DIGEST_MD5_BYTES];
             struct http_body_file file;
@@ -821,8 +822,9 @@ void s3_upload_cleanup(struct s3_upload *u)
     digest_md5_cleanup(&u->whole);
     digest_md5_cleanup(&u->part_md5);
     digest_sha256_cleanup(&u->part_sha);
-    if (u->spool_fd >= 0) {
+    if (u->spooled) {
         close(u->spool_fd);
-        u->spool_fd = -1;
+        u->spooled = false;
     }
+    u->spool_fd = -1;
 }

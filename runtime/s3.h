@@ -108,7 +108,8 @@ struct s3_upload {
     struct digest_md5 whole; /* MD5 of the whole object */
     bool force_multipart;    /* even a small object becomes a 1-part multipart upload */
     bool failed;             /* a write or finish failed: the upload is aborted, finish refuses */
-    int spool_fd;            /* -1: the part is held in memory; else an unlinked temp file */
+    bool spooled;            /* parts wait in spool_fd; false (a zeroed upload too): in memory */
+    int spool_fd;            /* an unlinked temp file, owned; meaningful only when spooled */
     uint64_t spool_len;
     struct digest_md5 part_md5;
     struct digest_sha256 part_sha;
@@ -139,6 +140,8 @@ MUST_CHECK enum err_code
 s3_upload_finish(struct s3_upload *u, struct s3_object_info *out, struct err *err);
 /* Best effort: aborts a started multipart upload so no parts linger (and cost). */
 void s3_upload_abort(struct s3_upload *u);
+/* Frees what the upload holds and closes its spool file. Accepts NULL, a zeroed upload and one
+ * already cleaned up. */
 void s3_upload_cleanup(struct s3_upload *u);
 
 /* The multipart ETag S3 computes: hex(MD5(MD5(part1) || ... )) + "-" + count. */

@@ -915,6 +915,28 @@ static void test_spool_io_errors(void **state)
     env_free(e);
 }
 
+/* A zeroed upload (memset 0, never begun) owns no descriptor: cleanup must leave fd 0 alone. */
+static void test_zeroed_upload_keeps_fd0(void **state)
+{
+    (void)state;
+    int saved = dup(0); /* fd 0 may be closed under ctest: make it a known open file */
+    int null_fd = open("/dev/null", O_RDONLY);
+    assert_true(null_fd >= 0);
+    assert_int_equal(dup2(null_fd, 0), 0);
+    close(null_fd);
+    struct s3_upload u;
+    memset(&u, 0, sizeof(u));
+    s3_upload_cleanup(&u);
+    s3_upload_cleanup(&u); /* twice is fine too */
+    assert_true(fcntl(0, F_GETFD) != -1);
+    if (saved >= 0) {
+        assert_int_equal(dup2(saved, 0), 0);
+        close(saved);
+    } else {
+        close(0);
+    }
+}
+
 static void test_multipart_odd_chunks(void **state)
 {
     (void)state;
@@ -1346,6 +1368,7 @@ int main(void)
         cmocka_unit_test(test_multipart_odd_chunks),
         cmocka_unit_test(test_multipart_spooled),
         cmocka_unit_test(test_spool_io_errors),
+        cmocka_unit_test(test_zeroed_upload_keeps_fd0),
         cmocka_unit_test(test_multipart_exact_parts),
         cmocka_unit_test(test_multipart_small_is_put),
         cmocka_unit_test(test_force_multipart_one_part),
