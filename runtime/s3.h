@@ -1,11 +1,11 @@
 /*
- * s3.h - S3 over aws_call: PutObject (Content-MD5 or x-amz-checksum-crc32c, optional SSE and
- * storage class), streamed multipart uploads, GetObject, HeadObject, DeleteObject and
- * ListObjectsV2. S3's XML errors are parsed into code, message and request id.
- * Ownership: buffers passed in are borrowed for the call. A struct s3_upload owns its part
- *   buffer and part list (s3_upload_cleanup frees them; it does not abort: call s3_upload_abort).
+ * s3.h - S3 objects over aws_call: PutObject (Content-MD5 or x-amz-checksum-crc32c, optional SSE
+ * and storage class), GetObject, HeadObject, DeleteObject and ListObjectsV2, with S3's XML errors
+ * parsed into code, message and request id. Streamed multipart uploads are s3_upload.h, included
+ * at the end so that callers of s3.h see them too.
+ * Ownership: buffers passed in are borrowed for the call; nothing is kept after it returns.
  * Errors: every call returns ERR_OK or fills *err (HTTP status, S3 code, request id).
- * Threads: an s3_upload and the aws_client it uses have one owner at a time.
+ * Threads: the aws_client a call uses has one owner at a time.
  */
 #ifndef ETL_S3_H
 #define ETL_S3_H
@@ -86,67 +86,6 @@ MUST_CHECK enum err_code s3_list_objects(struct aws_client *c,
                                          void *ctx,
                                          struct err *err);
 
-struct s3_part {
-    char etag[S3_ETAG_MAX];
-    uint8_t md5[DIGEST_MD5_BYTES];
-};
-
-/* A streamed upload: bytes accumulate in one part-sized buffer; each full part is uploaded at
- * once. Small objects (one part or less) become a single PutObject at finish. */
-struct s3_upload {
-    struct aws_client *aws; /* borrowed */
-    char bucket[64];
-    char key[S3_MAX_KEY_BYTES + 1];
-    struct s3_put_options opts; /* strings borrowed: must outlive the upload */
-    char upload_id[1024];       /* "" until CreateMultipartUpload */
-    struct buf part;
-    size_t part_bytes;
-    struct s3_part *parts;
-    size_t n_parts;
-    size_t cap_parts;
-    uint64_t total_bytes;
-    struct digest_md5 whole; /* MD5 of the whole object */
-    bool force_multipart;    /* even a small object becomes a 1-part multipart upload */
-    bool failed;             /* a write or finish failed: the upload is aborted, finish refuses */
-    bool spooled;            /* parts wait in spool_fd; false (a zeroed upload too): in memory */
-    int spool_fd;            /* an unlinked temp file, owned; meaningful only when spooled */
-    uint64_t spool_len;
-    struct digest_md5 part_md5;
-    struct digest_sha256 part_sha;
-};
-
-MUST_CHECK enum err_code s3_upload_begin(struct s3_upload *u,
-                                         struct aws_client *c,
-                                         const char *bucket,
-                                         const char *key,
-                                         const struct s3_put_options *opts,
-                                         size_t part_bytes,
-                                         struct err *err);
-/*
- * Holds parts in an anonymous file in dir (e.g. /tmp) instead of memory, and streams them from
- * there: memory then stays a few buffers whatever the part size. Call right after begin.
- * A dir that is missing or closed to us is ERR_CONFIG; any other failure to create, write or
- * read the spool file (here, in write or finish) is ERR_IO, which is never retried.
- */
-MUST_CHECK enum err_code s3_upload_spool_to(struct s3_upload *u, const char *dir, struct err *err);
-
-/* On any failure, write and finish abort the multipart upload themselves before returning, and
- * the upload is then unusable (finish returns ERR_INVALID_INPUT). Parts always carry Content-MD5,
- * whatever opts->checksum says: S3 wants a per-part CRC32C declared at create time otherwise. */
-MUST_CHECK enum err_code
-s3_upload_write(struct s3_upload *u, const void *p, size_t n, struct err *err);
-/* Uploads what is left and completes; out gets S3's ETag, the size and the whole MD5. */
-MUST_CHECK enum err_code
-s3_upload_finish(struct s3_upload *u, struct s3_object_info *out, struct err *err);
-/* Best effort: aborts a started multipart upload so no parts linger (and cost). */
-void s3_upload_abort(struct s3_upload *u);
-/* Frees what the upload holds and closes its spool file. Accepts NULL, a zeroed upload and one
- * already cleaned up. */
-void s3_upload_cleanup(struct s3_upload *u);
-
-/* The multipart ETag S3 computes: hex(MD5(MD5(part1) || ... )) + "-" + count. */
-void s3_multipart_etag(const struct s3_part *parts, size_t n, char out[S3_ETAG_MAX]);
-
 /* Parses an S3 XML error body into code and message (either may stay ""). */
 void s3_parse_error(const struct http_response *resp,
                     char *code,
@@ -161,5 +100,7 @@ MUST_CHECK enum err_code s3_object_path(struct buf *out,
                                         const char *key,
                                         bool path_style,
                                         struct err *err);
+
+#include "s3_upload.h" /* last: it needs the declarations above */
 
 #endif
