@@ -197,3 +197,43 @@ bool digest_is_base64(const char *s, size_t n)
     }
     return true;
 }
+
+static uint8_t b64_value(char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return (uint8_t)(c - 'A');
+    }
+    if (c >= 'a' && c <= 'z') {
+        return (uint8_t)(c - 'a' + 26);
+    }
+    if (c >= '0' && c <= '9') {
+        return (uint8_t)(c - '0' + 52);
+    }
+    return c == '+' ? 62 : 63;
+}
+
+enum err_code digest_base64_decode(const char *s, size_t n, struct buf *out, struct err *err)
+{
+    if (!digest_is_base64(s, n)) {
+        return err_set(err, ERR_INVALID_INPUT, "not base64 (%zu characters)", n);
+    }
+    enum err_code rc = buf_reserve(out, n / 4 * 3, err);
+    for (size_t i = 0; rc == ERR_OK && i < n; i += 4) {
+        uint32_t v = (uint32_t)b64_value(s[i]) << 18 | (uint32_t)b64_value(s[i + 1]) << 12;
+        uint8_t bytes[3] = {(uint8_t)(v >> 16), 0, 0};
+        size_t k = 1;
+        if (s[i + 2] != '=') {
+            v |= (uint32_t)b64_value(s[i + 2]) << 6;
+            bytes[1] = (uint8_t)(v >> 8);
+            k = 2;
+        }
+        if (s[i + 3] != '=') {
+            v |= b64_value(s[i + 3]);
+            bytes[1] = (uint8_t)(v >> 8);
+            bytes[2] = (uint8_t)v;
+            k = 3;
+        }
+        rc = buf_append(out, bytes, k, err);
+    }
+    return rc;
+}

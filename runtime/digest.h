@@ -57,5 +57,8 @@ void digest_crc32c_base64(uint32_t crc, char out[DIGEST_CRC32C_B64]);
 
 /* True if s[0..n) is valid standard base64 (padding required, as DynamoDB sends it). */
 bool digest_is_base64(const char *s, size_t n);
+/* Appends the bytes that valid base64 s[0..n) stands for; ERR_INVALID_INPUT otherwise. */
+MUST_CHECK enum err_code
+digest_base64_decode(const char *s, size_t n, struct buf *out, struct err *err);
 
 #endif
