@@ -62,7 +62,7 @@ etl_app_init(struct etl_app *app, char *const *envp, const struct sys *sys, stru
                 "no CA bundle found (set SSL_CERT_FILE): https endpoints will fail verification");
         }
     }
-    etl_sink_init(&app->sink, &app->cfg, app->aws_enabled ? &app->aws : NULL);
+    etl_sink_init(&app->sink, &app->cfg.out, &app->cfg.put, app->aws_enabled ? &app->aws : NULL);
     etl_handler_init(&app->handler, &app->cfg, &app->sink, app->aws_enabled ? &app->aws : NULL,
                      sys);
     if (app->aws_enabled) {

@@ -23,8 +23,8 @@ void etl_handler_init(struct etl_handler *h,
     h->cfg = cfg;
     h->aws = aws;
     h->sink = sink;
-    etl_stream_init(&h->stream, cfg, sink, sys);
-    etl_export_init(&h->export_, cfg, sys, sink, aws, NULL, NULL);
+    etl_stream_init(&h->stream, &cfg->stream, sink, sys);
+    etl_export_init(&h->export_, &cfg->snapshot, sys, sink, aws, NULL, NULL);
     buf_init(&h->metrics, 64 * 1024);
 }
 
@@ -32,7 +32,8 @@ void etl_handler_set_export_clients(struct etl_handler *h,
                                     etl_transport_fn new_transport,
                                     void *transport_ctx)
 {
-    etl_export_init(&h->export_, h->cfg, h->sys, h->sink, h->aws, new_transport, transport_ctx);
+    etl_export_init(&h->export_, &h->cfg->snapshot, h->sys, h->sink, h->aws, new_transport,
+                    transport_ctx);
 }
 
 void etl_handler_cleanup(struct etl_handler *h)
@@ -75,14 +76,19 @@ emit_stream_metrics(struct etl_handler *h, const struct etl_stream_stats *st, in
 }
 
 static enum err_code handle_export(struct etl_handler *h,
-                                   const struct rt_invocation *inv,
+                                   int64_t deadline_mono_ms,
                                    const struct etl_event *ev,
                                    struct buf *response,
                                    struct err *err)
 {
     struct etl_export_stats st;
+    struct etl_export_input in = {
+        .scheduled = ev->kind == ETL_EVENT_SCHEDULED,
+        .time = ev->time,
+        .request = ev->export,
+    };
     int64_t t0 = sys_mono_ms(h->sys);
-    enum err_code rc = etl_export_handle(&h->export_, ev, inv->deadline_ms, response, &st, err);
+    enum err_code rc = etl_export_handle(&h->export_, &in, deadline_mono_ms, response, &st, err);
     struct etl_metrics m;
     etl_metrics_init(&m);
     etl_metrics_add(&m, "SnapshotItems", "Count", (double)st.items);
@@ -97,14 +103,15 @@ static enum err_code handle_export(struct etl_handler *h,
 }
 
 static enum err_code handle_stream(struct etl_handler *h,
-                                   const struct rt_invocation *inv,
+                                   int64_t deadline_mono_ms,
                                    const struct etl_event *ev,
                                    struct buf *response,
                                    struct err *err)
 {
     struct etl_stream_stats st;
     int64_t t0 = sys_mono_ms(h->sys);
-    enum err_code rc = etl_stream_process(&h->stream, ev, inv->deadline_ms, response, &st, err);
+    enum err_code rc = etl_stream_process(&h->stream, &ev->records, ev->n_records, deadline_mono_ms,
+                                          response, &st, err);
     int64_t duration = sys_mono_ms(h->sys) - t0;
     if (rc == ERR_OK) {
         log_write(LOG_INFO,
@@ -134,17 +141,17 @@ enum err_code etl_handler_invoke(void *ctx,
     if (rc != ERR_OK) {
         return rc;
     }
+    /* One time base from here on: the invocation's deadline on the monotonic clock. */
+    int64_t deadline = rt_invocation_deadline_mono(inv, h->sys);
     if (h->aws != NULL) {
-        int64_t left = rt_invocation_remaining_ms(inv, h->sys);
-        aws_client_set_deadline(
-            h->aws, left == INT64_MAX ? 0 : sys_mono_ms(h->sys) + left - HANDLER_REPLY_RESERVE_MS);
+        aws_client_set_deadline(h->aws, deadline != 0 ? deadline - HANDLER_REPLY_RESERVE_MS : 0);
     }
     switch (ev.kind) {
     case ETL_EVENT_STREAM:
-        return handle_stream(h, inv, &ev, response, err);
+        return handle_stream(h, deadline, &ev, response, err);
     case ETL_EVENT_SCHEDULED:
     case ETL_EVENT_EXPORT:
-        return handle_export(h, inv, &ev, response, err);
+        return handle_export(h, deadline, &ev, response, err);
     }
     return err_set(err, ERR_INVALID_INPUT, "unhandled event kind");
 }

@@ -7,7 +7,15 @@
 #include "etl_config.h"
 #include "etl_metrics.h"
 #include "etl_partition.h"
+#include "etl_time.h"
 #include "test_util.h"
+
+static const char *extension(const struct etl_config *cfg)
+{
+    static char ext[32];
+    etl_writer_extension(&cfg->enc, ext, sizeof(ext));
+    return ext;
+}
 
 static void test_defaults(void **state)
 {
@@ -19,14 +27,14 @@ static void test_defaults(void **state)
     assert_true(cfg.out.is_s3);
     assert_string_equal(cfg.out.bucket, "my-lake");
     assert_string_equal(cfg.out.prefix, "raw/ddb/");
-    assert_int_equal(cfg.format, ETL_FORMAT_JSONL);
-    assert_int_equal(cfg.compression, ETL_COMPRESSION_GZIP);
-    assert_int_equal(cfg.gzip_level, 6);
+    assert_ptr_equal(cfg.enc.format, etl_format_find("jsonl"));
+    assert_ptr_equal(cfg.enc.codec, &etl_codec_gzip);
+    assert_int_equal(cfg.enc.level, 6);
     assert_string_equal(cfg.partition.tmpl, "dt=%Y-%m-%d/hour=%H");
-    assert_int_equal(cfg.max_object_records, ETL_DEFAULT_MAX_OBJECT_RECORDS);
-    assert_int_equal(cfg.max_object_bytes, ETL_DEFAULT_MAX_OBJECT_BYTES);
+    assert_int_equal(cfg.stream.max_object_records, ETL_DEFAULT_MAX_OBJECT_RECORDS);
+    assert_int_equal(cfg.stream.max_object_bytes, ETL_DEFAULT_MAX_OBJECT_BYTES);
     assert_string_equal(cfg.metrics_namespace, "DdbS3Etl");
-    assert_string_equal(etl_config_extension(&cfg), "jsonl.gz");
+    assert_string_equal(extension(&cfg), "jsonl.gz");
     assert_null(cfg.put.sse);
     assert_int_equal(cfg.put.checksum, S3_CHECKSUM_MD5);
 }
@@ -53,8 +61,8 @@ static void test_everything_set(void **state)
     assert_int_equal(etl_config_load(&cfg, env, &err), ERR_OK);
     assert_false(cfg.out.is_s3);
     assert_string_equal(cfg.out.dir, "/tmp/lake");
-    assert_int_equal(cfg.format, ETL_FORMAT_CSV);
-    assert_string_equal(etl_config_extension(&cfg), "csv");
+    assert_ptr_equal(cfg.enc.format, etl_format_find("csv"));
+    assert_string_equal(extension(&cfg), "csv");
     assert_string_equal(cfg.put.sse, "aws:kms");
     assert_string_equal(cfg.put.sse_kms_key_id, "alias/lake");
     assert_string_equal(cfg.put.storage_class, "INTELLIGENT_TIERING");
@@ -143,10 +151,16 @@ static void test_iso8601(void **state)
 {
     (void)state;
     char out[ETL_ISO8601_MAX];
-    etl_format_iso8601(1480642020000LL, out);
+    int64_t back = 0;
+    etl_time_format_iso8601(1480642020000LL, out);
     assert_string_equal(out, "2016-12-02T01:27:00.000Z");
-    etl_format_iso8601(1635734407123LL, out);
+    assert_true(etl_time_parse_iso8601_ms(cur_from_str(out), &back));
+    assert_int_equal(back, 1480642020000LL);
+    etl_time_format_iso8601(1635734407123LL, out);
     assert_string_equal(out, "2021-11-01T02:40:07.123Z");
+    assert_true(etl_time_parse_iso8601_ms(cur_from_str(out), &back));
+    assert_int_equal(back, 1635734407123LL);
+    assert_false(etl_time_parse_iso8601_ms(cur_from_str("2021-11-01T02:40:07Z"), &back));
 }
 
 static void test_metrics_shape(void **state)

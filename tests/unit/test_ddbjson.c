@@ -13,33 +13,32 @@ struct value_row {
     const char *typed;
     enum err_code code;
     const char *expected; /* plain JSON, or a fragment of the error message */
-    enum etl_kind kind;
+    enum etl_type type;
 };
 
 static const struct value_row value_rows[] = {
-    {"S", "{\"S\":\"h\\u00e9llo \\\"q\\\"\"}", ERR_OK, "\"h\\u00e9llo \\\"q\\\"\"",
-     ETL_KIND_STRING},
+    {"S", "{\"S\":\"h\\u00e9llo \\\"q\\\"\"}", ERR_OK, "\"h\\u00e9llo \\\"q\\\"\"", ETL_T_S},
     {"S_utf8", "{\"S\":\"\xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80\"}", ERR_OK,
-     "\"\xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80\"", ETL_KIND_STRING},
-    {"S_empty", "{\"S\":\"\"}", ERR_OK, "\"\"", ETL_KIND_STRING},
-    {"N_int", "{\"N\":\"123\"}", ERR_OK, "123", ETL_KIND_NUMBER},
+     "\"\xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80\"", ETL_T_S},
+    {"S_empty", "{\"S\":\"\"}", ERR_OK, "\"\"", ETL_T_S},
+    {"N_int", "{\"N\":\"123\"}", ERR_OK, "123", ETL_T_N},
     {"N_38_digits", "{\"N\":\"12345678901234567890123456789012345678\"}", ERR_OK,
-     "12345678901234567890123456789012345678", ETL_KIND_NUMBER},
+     "12345678901234567890123456789012345678", ETL_T_N},
     {"N_38_digits_fraction", "{\"N\":\"-0.12345678901234567890123456789012345678\"}", ERR_OK,
-     "-0.12345678901234567890123456789012345678", ETL_KIND_NUMBER},
-    {"N_trailing_zeros_kept", "{\"N\":\"1.50000\"}", ERR_OK, "1.50000", ETL_KIND_NUMBER},
+     "-0.12345678901234567890123456789012345678", ETL_T_N},
+    {"N_trailing_zeros_kept", "{\"N\":\"1.50000\"}", ERR_OK, "1.50000", ETL_T_N},
     {"N_exponent", "{\"N\":\"9.9999999999999999999999999999999999999E+125\"}", ERR_OK,
-     "9.9999999999999999999999999999999999999E+125", ETL_KIND_NUMBER},
-    {"N_tiny", "{\"N\":\"1E-130\"}", ERR_OK, "1E-130", ETL_KIND_NUMBER},
-    {"N_plus_sign", "{\"N\":\"+5\"}", ERR_OK, "5", ETL_KIND_NUMBER},
-    {"N_leading_zeros", "{\"N\":\"007.25\"}", ERR_OK, "7.25", ETL_KIND_NUMBER},
-    {"N_bare_fraction", "{\"N\":\".5\"}", ERR_OK, "0.5", ETL_KIND_NUMBER},
-    {"N_bare_point", "{\"N\":\"5.\"}", ERR_OK, "5", ETL_KIND_NUMBER},
-    {"N_zero", "{\"N\":\"-0\"}", ERR_OK, "-0", ETL_KIND_NUMBER},
+     "9.9999999999999999999999999999999999999E+125", ETL_T_N},
+    {"N_tiny", "{\"N\":\"1E-130\"}", ERR_OK, "1E-130", ETL_T_N},
+    {"N_plus_sign", "{\"N\":\"+5\"}", ERR_OK, "5", ETL_T_N},
+    {"N_leading_zeros", "{\"N\":\"007.25\"}", ERR_OK, "7.25", ETL_T_N},
+    {"N_bare_fraction", "{\"N\":\".5\"}", ERR_OK, "0.5", ETL_T_N},
+    {"N_bare_point", "{\"N\":\"5.\"}", ERR_OK, "5", ETL_T_N},
+    {"N_zero", "{\"N\":\"-0\"}", ERR_OK, "-0", ETL_T_N},
     {"N_big_integer_not_rounded", "{\"N\":\"9007199254740993\"}", ERR_OK, "9007199254740993",
-     ETL_KIND_NUMBER},
+     ETL_T_N},
     {"N_1e39_precision_1", "{\"N\":\"1000000000000000000000000000000000000000\"}", ERR_OK,
-     "1000000000000000000000000000000000000000", ETL_KIND_NUMBER},
+     "1000000000000000000000000000000000000000", ETL_T_N},
     {"N_39_digits", "{\"N\":\"123456789012345678901234567890123456789\"}", ERR_INVALID_INPUT,
      "39 significant digits (max 38)", 0},
     {"N_nan", "{\"N\":\"NaN\"}", ERR_INVALID_INPUT, "not a number", 0},
@@ -50,22 +49,21 @@ static const struct value_row value_rows[] = {
     {"N_empty_exponent_quoted", "{\"L\":[{\"N\":\"1e\"},{\"S\":\"after\"}]}", ERR_INVALID_INPUT,
      "N \"1e\" has an empty exponent", 0},
     {"N_json_number_not_string", "{\"N\":12}", ERR_INVALID_INPUT, "N must be a string", 0},
-    {"B", "{\"B\":\"AAEqQQ==\"}", ERR_OK, "\"AAEqQQ==\"", ETL_KIND_STRING},
+    {"B", "{\"B\":\"AAEqQQ==\"}", ERR_OK, "\"AAEqQQ==\"", ETL_T_B},
     {"B_bad", "{\"B\":\"not base64!\"}", ERR_INVALID_INPUT, "B must be a base64 string", 0},
-    {"BOOL_true", "{\"BOOL\":true}", ERR_OK, "true", ETL_KIND_BOOL},
-    {"BOOL_false", "{\"BOOL\":false}", ERR_OK, "false", ETL_KIND_BOOL},
+    {"BOOL_true", "{\"BOOL\":true}", ERR_OK, "true", ETL_T_BOOL},
+    {"BOOL_false", "{\"BOOL\":false}", ERR_OK, "false", ETL_T_BOOL},
     {"BOOL_string", "{\"BOOL\":\"true\"}", ERR_INVALID_INPUT, "BOOL must be true or false", 0},
-    {"NULL", "{\"NULL\":true}", ERR_OK, "null", ETL_KIND_NULL},
+    {"NULL", "{\"NULL\":true}", ERR_OK, "null", ETL_T_NULL},
     {"M", "{\"M\":{\"a\":{\"N\":\"1\"},\"b\":{\"S\":\"x\"},\"c\":{\"M\":{}}}}", ERR_OK,
-     "{\"a\":1,\"b\":\"x\",\"c\":{}}", ETL_KIND_NESTED},
+     "{\"a\":1,\"b\":\"x\",\"c\":{}}", ETL_T_M},
     {"L", "{\"L\":[{\"S\":\"Cookies\"},{\"N\":\"3.14159\"},{\"L\":[]},{\"NULL\":true}]}", ERR_OK,
-     "[\"Cookies\",3.14159,[],null]", ETL_KIND_NESTED},
-    {"SS", "{\"SS\":[\"a\",\"b\"]}", ERR_OK, "[\"a\",\"b\"]", ETL_KIND_NESTED},
-    {"SS_empty", "{\"SS\":[]}", ERR_OK, "[]", ETL_KIND_NESTED},
+     "[\"Cookies\",3.14159,[],null]", ETL_T_L},
+    {"SS", "{\"SS\":[\"a\",\"b\"]}", ERR_OK, "[\"a\",\"b\"]", ETL_T_SS},
+    {"SS_empty", "{\"SS\":[]}", ERR_OK, "[]", ETL_T_SS},
     {"NS", "{\"NS\":[\"1\",\"-2.50\",\"12345678901234567890123456789012345678\"]}", ERR_OK,
-     "[1,-2.50,12345678901234567890123456789012345678]", ETL_KIND_NESTED},
-    {"BS", "{\"BS\":[\"AAEqQQ==\",\"QSoBAA==\"]}", ERR_OK, "[\"AAEqQQ==\",\"QSoBAA==\"]",
-     ETL_KIND_NESTED},
+     "[1,-2.50,12345678901234567890123456789012345678]", ETL_T_NS},
+    {"BS", "{\"BS\":[\"AAEqQQ==\",\"QSoBAA==\"]}", ERR_OK, "[\"AAEqQQ==\",\"QSoBAA==\"]", ETL_T_BS},
     {"NS_bad_member", "{\"NS\":[\"1\",\"x\"]}", ERR_INVALID_INPUT, "attribute \"a[1]\"", 0},
     {"unknown_type", "{\"Q\":\"1\"}", ERR_INVALID_INPUT, "unknown type \"Q\"", 0},
     {"two_types", "{\"S\":\"1\",\"N\":\"1\"}", ERR_INVALID_INPUT, "more than one type", 0},
@@ -85,11 +83,11 @@ static void test_value_row(void **state)
     etl_path_init(&path);
     memcpy(path.text, "a", 2);
     path.len = 1;
-    enum etl_kind kind = ETL_KIND_NULL;
-    assert_int_equal(etl_ddbjson_value(&v, &out, &kind, 1, &path, &err), row->code);
+    enum etl_type type = ETL_T_NULL;
+    assert_int_equal(etl_ddbjson_value(&v, &out, &type, 1, &path, &err), row->code);
     if (row->code == ERR_OK) {
         assert_string_equal(buf_cstr(&out), row->expected);
-        assert_int_equal(kind, row->kind);
+        assert_int_equal(type, row->type);
         /* The output is valid JSON. */
         struct json_val back;
         assert_int_equal(json_validate(buf_cur(&out), 128, &back, &err), ERR_OK);
@@ -121,7 +119,7 @@ static void test_depth_limit(void **state)
     struct err err = ERR_INIT;
     struct json_val v;
     struct etl_path path;
-    enum etl_kind kind;
+    enum etl_type kind;
     /* 32 levels of nesting (31 maps around a leaf) are DynamoDB's maximum: accepted. */
     nested_maps(&in, 31);
     assert_int_equal(json_validate(buf_cur(&in), 256, &v, &err), ERR_OK);
@@ -162,13 +160,14 @@ static void test_item_columns(void **state)
     /* The key the image lacks comes first; the image's own "n" wins over the key's. */
     const char *want_names[] = {"\"Id\"", "\"Message\"", "\"_item_op\"", "\"n\""};
     const char *want_values[] = {"101", "\"hi\"", "\"user\"", "2"};
-    enum etl_kind want_kinds[] = {ETL_KIND_NUMBER, ETL_KIND_STRING, ETL_KIND_STRING,
-                                  ETL_KIND_NUMBER};
+    enum etl_type want_types[] = {ETL_T_N, ETL_T_S, ETL_T_S, ETL_T_N};
+    unsigned want_flags[] = {0, 0, ETL_COL_RENAMED, 0};
     for (int i = 0; i < 4; i++) {
         assert_true(etl_row_col(&it, &col));
         assert_true(cur_eq_str(col.name, want_names[i]));
         assert_true(cur_eq_str(col.value, want_values[i]));
-        assert_int_equal(col.kind, want_kinds[i]);
+        assert_int_equal(col.type, want_types[i]);
+        assert_int_equal(col.flags, want_flags[i]);
     }
     assert_false(etl_row_col(&it, &col));
     assert_false(etl_row_next(&it, &n));

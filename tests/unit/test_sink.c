@@ -41,7 +41,7 @@ static void test_s3_key_too_long(void **state)
     struct etl_config cfg;
     load(&cfg, "s3://lake/prefix/");
     struct etl_sink sink;
-    etl_sink_init(&sink, &cfg, NULL);
+    etl_sink_init(&sink, &cfg.out, &cfg.put, NULL);
     char rel[1100];
     memset(rel, 'k', sizeof(rel) - 1);
     rel[sizeof(rel) - 1] = '\0';
@@ -66,7 +66,7 @@ static void test_file_path_too_long(void **state)
     struct etl_config cfg;
     load(&cfg, "file:///tmp/etl-sink-test/");
     struct etl_sink sink;
-    etl_sink_init(&sink, &cfg, NULL);
+    etl_sink_init(&sink, &cfg.out, &cfg.put, NULL);
     static char rel[5000];
     memset(rel, 'p', sizeof(rel) - 1);
     rel[sizeof(rel) - 1] = '\0';

@@ -11,16 +11,24 @@
 #include "etl_config.h"
 #include "etl_ddl.h"
 #include "etl_rate.h"
+#include "etl_record.h"
 #include "etl_schema.h"
 #include "json.h"
 #include "test_util.h"
 
+/* Observes the row a snapshot makes of item (metadata columns are not attributes). */
 static void observe(struct etl_schema *s, const char *item)
 {
     struct json_val v;
     struct err err = ERR_INIT;
+    struct buf store = BUF_INIT(0);
+    struct etl_record_meta meta = {
+        .op = "SNAPSHOT", .ts = "2026-11-24T00:00:00.000Z", .table = "T"};
+    struct etl_row_ref row = {&store, 0, {NULL, 0}};
     assert_int_equal(json_validate(cur_from_str(item), 64, &v, &err), ERR_OK);
-    assert_int_equal(etl_schema_observe(s, &v, &err), ERR_OK);
+    assert_int_equal(etl_record_build(&store, &v, NULL, &meta, &row.offset, &err), ERR_OK);
+    assert_int_equal(etl_schema_observe(s, &row, &err), ERR_OK);
+    buf_cleanup(&store);
 }
 
 static const struct etl_schema_attr *attr(const struct etl_schema *s, const char *name)
@@ -268,7 +276,8 @@ static void test_proj_row(void **state)
     struct etl_config cfg;
     struct etl_schema s;
     ddl_setup(&cfg, row->tmpl, &s);
-    struct etl_ddl_ctx ctx = {&cfg, "Orders", "s3://lake/raw/", "Order Id", ""};
+    struct etl_ddl_ctx ctx = {cfg.enc.format,   &cfg.partition, "Orders",
+                              "s3://lake/raw/", "Order Id",     ""};
     struct buf out = BUF_INIT(0);
     struct err err = ERR_INIT;
     assert_int_equal(etl_ddl_changes(&out, &ctx, &s, &err), ERR_OK);
@@ -287,7 +296,8 @@ static void test_ddl_names_and_views(void **state)
     struct etl_config cfg;
     struct etl_schema s;
     ddl_setup(&cfg, "dt=%Y-%m-%d/hour=%H", &s);
-    struct etl_ddl_ctx ctx = {&cfg, "Orders-2024", "s3://lake/raw/", "Order Id", "sk"};
+    struct etl_ddl_ctx ctx = {cfg.enc.format,   &cfg.partition, "Orders-2024",
+                              "s3://lake/raw/", "Order Id",     "sk"};
     struct buf out = BUF_INIT(0);
     struct err err = ERR_INIT;
     assert_int_equal(etl_ddl_snapshot(&out, &ctx, &s, &err), ERR_OK);
@@ -314,7 +324,7 @@ static void test_ddl_names_and_views(void **state)
     assert_non_null(strstr(view, "l.`order_id` = s.`order_id` AND l.`sk` = s.`sk`"));
     assert_non_null(strstr(view, "WHERE `_op` <> 'REMOVE'"));
     /* CSV output gets an explanation instead of a table that cannot fit. */
-    cfg.format = ETL_FORMAT_CSV;
+    ctx.format = etl_format_find("csv");
     buf_reset(&out);
     assert_int_equal(etl_ddl_snapshot(&out, &ctx, &s, &err), ERR_OK);
     assert_null(strstr(buf_cstr(&out), "CREATE"));

@@ -1,0 +1,58 @@
+/*
+ * etl_ddbjson.h - exact unmarshalling of DynamoDB JSON (S, N, B, BOOL, NULL, M, L, SS, NS, BS)
+ * into plain JSON: N keeps its digits (never through a double; at most 38 significant digits),
+ * B and BS stay base64 strings, sets become arrays, nesting is limited to DynamoDB's 32 levels,
+ * and strings are copied as the JSON literals they arrived as, so UTF-8 is untouched.
+ * Ownership: inputs are borrowed spans of validated JSON; output is appended to the caller's buf.
+ * Errors: ERR_INVALID_INPUT naming the attribute path, e.g. `attribute "a.b[2]": N has 41
+ *   significant digits (max 38)`; the output may then hold a partial value (callers truncate).
+ */
+#ifndef ETL_DDBJSON_H
+#define ETL_DDBJSON_H
+
+#include "buf.h"
+#include "err.h"
+#include "etl_row.h"
+#include "json.h"
+
+#define ETL_DDB_MAX_DEPTH  32 /* DynamoDB: nested attributes up to 32 levels */
+#define ETL_DDB_MAX_DIGITS 38 /* DynamoDB: numbers have up to 38 digits of precision */
+#define ETL_PATH_MAX       256
+
+/* The attribute path used in error messages. */
+struct etl_path {
+    char text[ETL_PATH_MAX];
+    size_t len;
+};
+
+void etl_path_init(struct etl_path *p);
+
+/* Appends one typed value as plain JSON; *type says which DynamoDB type it had. depth starts
+ * at 1. */
+MUST_CHECK enum err_code etl_ddbjson_value(const struct json_val *typed,
+                                           struct buf *out,
+                                           enum etl_type *type,
+                                           int depth,
+                                           struct etl_path *path,
+                                           struct err *err);
+
+/*
+ * Appends an item's attributes ({"name": {"S": ...}, ...}) as columns of the row being built.
+ * Attributes of `keys` (may be NULL) missing from item are added too, so every row carries its
+ * key. An attribute whose name is in `reserved` (NULL-terminated) becomes "_item<name>", flagged
+ * ETL_COL_RENAMED.
+ */
+MUST_CHECK enum err_code etl_ddbjson_item_columns(struct etl_row_builder *b,
+                                                  const struct json_val *item,
+                                                  const struct json_val *keys,
+                                                  const char *const *reserved,
+                                                  struct err *err);
+
+/*
+ * Appends a DynamoDB number string as a JSON number with the same digits: "+1" -> "1",
+ * "007.50" -> "7.50", ".5" -> "0.5", "5." -> "5"; exponents kept. Rejects non-numbers,
+ * NaN/Infinity and more than 38 significant digits.
+ */
+MUST_CHECK enum err_code etl_ddbjson_number(struct cur text, struct buf *out, struct err *err);
+
+#endif

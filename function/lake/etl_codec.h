@@ -1,0 +1,44 @@
+/*
+ * etl_codec.h - compression of an object's bytes as a layer of its own, under the format's
+ * encoder: none, or gzip (one member with a deterministic header: no name, MTIME 0, OS 255, as
+ * DynamoDB's own exports, so the same rows always give the same bytes). Formats that compress
+ * inside their own structure (Parquet pages) use the none codec.
+ * Ownership: a codec's state lives in the caller's storage (ETL_CODEC_STATE_BYTES, aligned) and
+ *   owns what the codec allocates (cleanup frees it); output is appended to the caller's buf.
+ */
+#ifndef ETL_CODEC_H
+#define ETL_CODEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+
+#define ETL_CODEC_STATE_BYTES 256
+
+struct etl_codec {
+    const char *name;         /* the ETL_COMPRESSION value */
+    const char *suffix;       /* added to the format's extension: ".gz", or "" */
+    const char *content_type; /* of compressed objects; NULL: the format's own */
+    MUST_CHECK enum err_code (*begin)(void *state, int level, struct err *err);
+    /* Compresses n bytes at p onto out; finish ends the stream (trailer). */
+    MUST_CHECK enum err_code (*write)(void *state,
+                                      const uint8_t *p,
+                                      size_t n,
+                                      bool finish,
+                                      struct buf *out,
+                                      struct err *err);
+    void (*cleanup)(void *state); /* accepts a state whose begin failed or never ran (zeroed) */
+};
+
+extern const struct etl_codec etl_codec_none;
+extern const struct etl_codec etl_codec_gzip;
+
+/* The codec named name ("gzip", "none"), or NULL. */
+const struct etl_codec *etl_codec_find(const char *name);
+/* Every codec's name, NULL-terminated, in a stable order (for choices and messages). */
+extern const char *const etl_codec_names[];
+
+#endif

@@ -1,0 +1,578 @@
+/*
+ * etl_ddl.c - Athena DDL generation. Partition projection follows the Athena user guide
+ * (partition-projection-supported-types): date columns get a Java DateTimeFormatter pattern,
+ * hours and minutes are integers with two digits, the template names every column.
+ */
+#include "etl_ddl.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "etl_partition.h"
+#include "etl_record.h"
+#include "etl_time.h"
+
+#define NAME_MAX_LEN  256
+#define MAX_COLS      4096
+#define MAX_PART_COLS 16 /* partition columns taken from ETL_PARTITION */
+
+void etl_ddl_name(const char *in, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (const char *p = in; *p != '\0' && o + 1 < cap; p++) {
+        char c = *p;
+        if (c >= 'A' && c <= 'Z') {
+            c = (char)(c + 32);
+        } else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+            c = '_';
+        }
+        out[o++] = c;
+    }
+    if (o == 0 && cap > 1) {
+        out[o++] = '_';
+    }
+    out[o] = '\0';
+}
+
+/* Column names for the schema's attributes, unique after sanitising. */
+struct columns {
+    const struct etl_schema_attr **attrs;
+    char (*names)[NAME_MAX_LEN]; /* Athena column names */
+    char (*keys)[NAME_MAX_LEN];  /* the JSON keys in the data (mapping.* when they differ) */
+    size_t n;
+};
+
+static void columns_free(struct columns *c)
+{
+    free(c->attrs);
+    free(c->names);
+    free(c->keys);
+}
+
+static bool is_meta(const char *name)
+{
+    return etl_meta_is_name(cur_from_str(name));
+}
+
+/* rows: the data is our row format, where an attribute named like a metadata column is written
+ * as "_item<name>" (etl_record.h); otherwise keys are the attribute names. */
+static enum err_code
+columns_build(const struct etl_schema *schema, bool rows, struct columns *c, struct err *err)
+{
+    memset(c, 0, sizeof(*c));
+    enum err_code rc = etl_schema_sorted(schema, &c->attrs, err);
+    if (rc != ERR_OK || schema->n == 0) {
+        return rc;
+    }
+    if (schema->n > MAX_COLS) {
+        return err_set(err, ERR_TOO_LARGE, "DDL: %zu attributes, more than %d columns", schema->n,
+                       MAX_COLS);
+    }
+    c->names = calloc(schema->n, sizeof(*c->names));
+    c->keys = calloc(schema->n, sizeof(*c->keys));
+    if (c->names == NULL || c->keys == NULL) {
+        return err_set(err, ERR_NOMEM, "out of memory for DDL columns");
+    }
+    c->n = schema->n;
+    for (size_t i = 0; i < c->n; i++) {
+        const char *name = c->attrs[i]->name;
+        snprintf(c->keys[i], NAME_MAX_LEN, "%s%.240s", rows && is_meta(name) ? "_item" : "", name);
+        char base[NAME_MAX_LEN - 8];
+        etl_ddl_name(c->keys[i], base, sizeof(base));
+        /* A sanitised name must not take a metadata column's place either. */
+        if (is_meta(base)) {
+            char renamed[NAME_MAX_LEN - 8];
+            snprintf(renamed, sizeof(renamed), "_item%.200s", base);
+            memcpy(base, renamed, sizeof(base));
+        }
+        snprintf(c->names[i], NAME_MAX_LEN, "%s", base);
+        for (int k = 2; k < 1000; k++) {
+            bool clash = false;
+            for (size_t j = 0; j < i && !clash; j++) {
+                clash = strcmp(c->names[j], c->names[i]) == 0;
+            }
+            if (!clash) {
+                break;
+            }
+            snprintf(c->names[i], NAME_MAX_LEN, "%.240s_%u", base, (unsigned)k);
+        }
+    }
+    return ERR_OK;
+}
+
+static enum err_code
+column_list(struct buf *out, const struct columns *c, bool with_meta, struct err *err)
+{
+    enum err_code rc = ERR_OK;
+    for (size_t i = 0; rc == ERR_OK && i < c->n; i++) {
+        char type[64];
+        etl_schema_athena_type(c->attrs[i], type, sizeof(type));
+        rc = buf_printf(out, err, "%s  `%s` %s", i > 0 ? ",\n" : "", c->names[i], type);
+    }
+    for (size_t m = 0; with_meta && rc == ERR_OK && m < ETL_META_COUNT; m++) {
+        rc = buf_printf(out, err, "%s  `%s` %s", (c->n > 0 || m > 0) ? ",\n" : "",
+                        etl_meta_cols[m].name, etl_meta_cols[m].athena_type);
+    }
+    return rc;
+}
+
+/* Appends s for the inside of a SQL string literal: single quotes doubled. */
+static enum err_code sql_text(struct buf *out, const char *s, struct err *err)
+{
+    enum err_code rc = ERR_OK;
+    for (const char *p = s; rc == ERR_OK && *p != '\0'; p++) {
+        rc = *p == '\'' ? buf_append_str(out, "''", err) : buf_append_byte(out, (uint8_t)*p, err);
+    }
+    return rc;
+}
+
+/* Every table's row format: the format's SerDe with its fixed properties and, when it maps
+ * names, mapping.<column> for every name that sanitising changed. */
+static enum err_code
+row_format(struct buf *out, const struct etl_serde *serde, const struct columns *c, struct err *err)
+{
+    enum err_code rc =
+        buf_printf(out, err, "ROW FORMAT SERDE '%s'\nWITH SERDEPROPERTIES (", serde->library);
+    bool first = true;
+    for (const char *const *p = serde->properties; rc == ERR_OK && p != NULL && p[0] != NULL;
+         p += 2) {
+        rc = buf_printf(out, err, "%s\n  '%s' = '%s'", first ? "" : ",", p[0], p[1]);
+        first = false;
+    }
+    for (size_t i = 0; serde->name_mapping && rc == ERR_OK && i < c->n; i++) {
+        const char *orig = c->keys[i];
+        if (strcmp(orig, c->names[i]) == 0) {
+            continue;
+        }
+        rc = buf_printf(out, err, "%s\n  'mapping.%s' = '", first ? "" : ",", c->names[i]);
+        first = false;
+        if (rc == ERR_OK) {
+            rc = sql_text(out, orig, err);
+        }
+        if (rc == ERR_OK) {
+            rc = buf_append_byte(out, '\'', err);
+        }
+    }
+    if (rc == ERR_OK) {
+        rc = buf_printf(out, err, ")\nSTORED AS INPUTFORMAT '%s'\n  OUTPUTFORMAT '%s'\n",
+                        serde->input_format, serde->output_format);
+    }
+    return rc;
+}
+
+/* What a format without a SerDe gets instead of DDL. */
+static enum err_code no_ddl(struct buf *out, const struct etl_ddl_ctx *ctx, struct err *err)
+{
+    const char *note = ctx->format->ddl_note;
+    const char *slot = note != NULL ? strstr(note, "%s") : NULL;
+    if (slot == NULL) {
+        return buf_printf(out, err, "-- no Athena DDL for the %s format of %s\n", ctx->format->name,
+                          ctx->table);
+    }
+    enum err_code rc = buf_append(out, note, (size_t)(slot - note), err);
+    if (rc == ERR_OK) {
+        rc = buf_append_str(out, ctx->table, err);
+    }
+    return rc == ERR_OK ? buf_append_str(out, slot + 2, err) : rc;
+}
+
+enum err_code etl_ddl_snapshot(struct buf *out,
+                               const struct etl_ddl_ctx *ctx,
+                               const struct etl_schema *schema,
+                               struct err *err)
+{
+    if (ctx->format->serde == NULL) {
+        return no_ddl(out, ctx, err);
+    }
+    struct columns c;
+    char tname[NAME_MAX_LEN];
+    etl_ddl_name(ctx->table, tname, sizeof(tname));
+    enum err_code rc = columns_build(schema, true, &c, err);
+    if (rc == ERR_OK) {
+        rc = buf_printf(
+            out, err,
+            "-- Snapshots of DynamoDB table %s written by ddb-s3-etl; one partition per run.\n"
+            "-- Query one run: SELECT ... FROM %s_snapshot WHERE run = '<run id>'\n"
+            "CREATE EXTERNAL TABLE IF NOT EXISTS `%s_snapshot` (\n",
+            ctx->table, tname, tname);
+    }
+    if (rc == ERR_OK) {
+        rc = column_list(out, &c, true, err);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_append_str(out, "\n)\nPARTITIONED BY (`run` string)\n", err);
+    }
+    if (rc == ERR_OK) {
+        rc = row_format(out, ctx->format->serde, &c, err);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_printf(out, err,
+                        "LOCATION '%s%s/snapshots/'\nTBLPROPERTIES (\n"
+                        "  'projection.enabled' = 'true',\n"
+                        "  'projection.run.type' = 'injected',\n"
+                        "  'storage.location.template' = '%s%s/snapshots/run=${run}/');\n",
+                        ctx->location_root, ctx->table, ctx->location_root, ctx->table);
+    }
+    columns_free(&c);
+    return rc;
+}
+
+/* ---- partition projection from ETL_PARTITION ---- */
+
+struct proj_col {
+    char name[64];
+    char key[ETL_PARTITION_MAX]; /* the segment's "dt=" as written; "" for an unnamed segment */
+    char fmt[ETL_PARTITION_MAX]; /* the segment's value template, e.g. "%Y-%m-%d" */
+};
+
+static size_t split_template(const char *tmpl, struct proj_col *cols, size_t max)
+{
+    size_t n = 0;
+    const char *seg = tmpl;
+    while (*seg != '\0' && n < max) {
+        size_t len = strcspn(seg, "/");
+        char piece[ETL_PARTITION_MAX];
+        snprintf(piece, sizeof(piece), "%.*s", (int)len, seg);
+        const char *eq = strchr(piece, '=');
+        const char *pct = strchr(piece, '%');
+        if (eq != NULL && (pct == NULL || eq < pct)) {
+            char raw[64];
+            snprintf(raw, sizeof(raw), "%.*s", (int)(eq - piece), piece);
+            etl_ddl_name(raw, cols[n].name, sizeof(cols[n].name));
+            snprintf(cols[n].key, sizeof(cols[n].key), "%.*s", (int)(eq - piece + 1), piece);
+            snprintf(cols[n].fmt, sizeof(cols[n].fmt), "%s", eq + 1);
+        } else {
+            snprintf(cols[n].name, sizeof(cols[n].name), "p%zu", n + 1);
+            cols[n].key[0] = '\0';
+            snprintf(cols[n].fmt, sizeof(cols[n].fmt), "%s", piece);
+        }
+        n++;
+        seg += len;
+        if (*seg == '/') {
+            seg++;
+        }
+    }
+    return n;
+}
+
+/* Renders a value template for epoch_ms into out; the length, 0 if it is not a valid template
+ * or did not fit. */
+static size_t render_value(const char *fmt, int64_t epoch_ms, char *out, size_t cap)
+{
+    struct etl_partition p;
+    struct err ignored = ERR_INIT;
+    if (etl_partition_compile(&p, fmt, &ignored) != ERR_OK) {
+        return 0;
+    }
+    return etl_partition_render(&p, epoch_ms, out, cap);
+}
+
+/* Java DateTimeFormatter pattern for a value template; literals quoted. */
+static void java_pattern(const char *fmt, char *out, size_t cap)
+{
+    size_t o = 0;
+    bool in_quote = false;
+    for (const char *p = fmt; *p != '\0' && o + 8 < cap; p++) {
+        const char *rep = NULL;
+        if (*p == '%' && p[1] != '\0') {
+            switch (p[1]) {
+            case 'Y':
+                rep = "yyyy";
+                break;
+            case 'm':
+                rep = "MM";
+                break;
+            case 'd':
+                rep = "dd";
+                break;
+            case 'H':
+                rep = "HH";
+                break;
+            case 'M':
+                rep = "mm";
+                break;
+            default:
+                break;
+            }
+        }
+        if (rep != NULL) {
+            if (in_quote) {
+                out[o++] = '\'';
+                in_quote = false;
+            }
+            size_t l = strlen(rep);
+            memcpy(out + o, rep, l);
+            o += l;
+            p++;
+            continue;
+        }
+        char c = *p == '%' ? *++p : *p; /* "%%" is a literal percent */
+        bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        if (letter && !in_quote) {
+            out[o++] = '\'';
+            in_quote = true;
+        } else if (!letter && in_quote) {
+            out[o++] = '\'';
+            in_quote = false;
+        }
+        out[o++] = c;
+    }
+    if (in_quote) {
+        out[o++] = '\'';
+    }
+    out[o] = '\0';
+}
+
+static enum err_code projection(struct buf *out, const struct proj_col *c, struct err *err)
+{
+    bool has[256] = {false};
+    int tokens = 0;
+    for (const char *p = c->fmt; *p != '\0'; p++) {
+        if (*p == '%' && p[1] != '\0' && p[1] != '%') {
+            has[(unsigned char)p[1]] = true;
+            tokens++;
+            p++;
+        }
+    }
+    const char *single = NULL;
+    if (tokens == 1 && strlen(c->fmt) == 2) {
+        single = c->fmt;
+    }
+    if (single != NULL && strchr("HMdm", single[1]) != NULL) {
+        const char *range = single[1] == 'H'   ? "0,23"
+                            : single[1] == 'M' ? "0,59"
+                            : single[1] == 'd' ? "1,31"
+                                               : "1,12";
+        return buf_printf(out, err,
+                          "  'projection.%s.type' = 'integer',\n"
+                          "  'projection.%s.range' = '%s',\n"
+                          "  'projection.%s.digits' = '2',\n",
+                          c->name, c->name, range, c->name);
+    }
+    if (tokens == 0) {
+        char lit[ETL_PARTITION_MAX];
+        size_t n = render_value(c->fmt, 0, lit, sizeof(lit));
+        return buf_printf(out, err,
+                          "  'projection.%s.type' = 'enum',\n  'projection.%s.values' = '%s',\n",
+                          c->name, c->name, n > 0 ? lit : c->fmt);
+    }
+    if (has['Y']) {
+        const char *unit = has['M']   ? "MINUTES"
+                           : has['H'] ? "HOURS"
+                           : has['d'] ? "DAYS"
+                           : has['m'] ? "MONTHS"
+                                      : "YEARS";
+        char pattern[ETL_PARTITION_MAX * 2];
+        java_pattern(c->fmt, pattern, sizeof(pattern));
+        const int64_t from_ms = 1420070400000LL; /* 2015-01-01T00:00Z */
+        char start[ETL_PARTITION_MAX];
+        if (render_value(c->fmt, from_ms, start, sizeof(start)) == 0) {
+            snprintf(start, sizeof(start), "2015");
+        }
+        enum err_code rc = buf_printf(out, err,
+                                      "  'projection.%s.type' = 'date',\n"
+                                      "  'projection.%s.format' = '",
+                                      c->name, c->name);
+        if (rc == ERR_OK) {
+            rc = sql_text(out, pattern, err); /* the Java pattern's quotes, doubled */
+        }
+        /* The range ends a step past NOW: zones ahead of UTC write "tomorrow" already. */
+        if (rc == ERR_OK) {
+            rc = buf_printf(out, err,
+                            "',\n"
+                            "  'projection.%s.range' = '%s,NOW+1%s',\n"
+                            "  'projection.%s.interval' = '1',\n"
+                            "  'projection.%s.interval.unit' = '%s',\n",
+                            c->name, start, unit, c->name, c->name, unit);
+        }
+        return rc;
+    }
+    /* Anything else: the query names the value (WHERE col = '...'). */
+    return buf_printf(out, err, "  'projection.%s.type' = 'injected',\n", c->name);
+}
+
+enum err_code etl_ddl_changes(struct buf *out,
+                              const struct etl_ddl_ctx *ctx,
+                              const struct etl_schema *schema,
+                              struct err *err)
+{
+    if (ctx->format->serde == NULL) {
+        return no_ddl(out, ctx, err);
+    }
+    struct columns c;
+    struct proj_col parts[MAX_PART_COLS];
+    size_t n_parts = split_template(ctx->partition->tmpl, parts, MAX_PART_COLS);
+    char tname[NAME_MAX_LEN];
+    etl_ddl_name(ctx->table, tname, sizeof(tname));
+    enum err_code rc = columns_build(schema, true, &c, err);
+    if (rc == ERR_OK) {
+        rc = buf_printf(
+            out, err,
+            "-- Every change of DynamoDB table %s (DynamoDB Streams), as ddb-s3-etl writes it.\n"
+            "-- Partition projection: no crawler, no MSCK REPAIR TABLE. Filter on the\n"
+            "-- partition columns to read less. One row per change: keep one row per\n"
+            "-- (_table, _seq) to drop repeats.\n"
+            "CREATE EXTERNAL TABLE IF NOT EXISTS `%s_changes` (\n",
+            ctx->table, tname);
+    }
+    if (rc == ERR_OK) {
+        rc = column_list(out, &c, true, err);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_append_str(out, "\n)\nPARTITIONED BY (", err);
+    }
+    for (size_t i = 0; rc == ERR_OK && i < n_parts; i++) {
+        rc = buf_printf(out, err, "%s`%s` string", i > 0 ? ", " : "", parts[i].name);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_append_str(out, ")\n", err);
+    }
+    if (rc == ERR_OK) {
+        rc = row_format(out, ctx->format->serde, &c, err);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_printf(
+            out, err,
+            "LOCATION '%s%s/changes/'\nTBLPROPERTIES (\n  'projection.enabled' = 'true',\n",
+            ctx->location_root, ctx->table);
+    }
+    for (size_t i = 0; rc == ERR_OK && i < n_parts; i++) {
+        rc = projection(out, &parts[i], err);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_printf(out, err, "  'storage.location.template' = '%s%s/changes/",
+                        ctx->location_root, ctx->table);
+    }
+    /* The template: each column's value template replaced by ${column}. */
+    for (size_t i = 0; rc == ERR_OK && i < n_parts; i++) {
+        rc = buf_printf(out, err, "%s${%s}/", parts[i].key, parts[i].name);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_append_str(out, "');\n", err);
+    }
+    columns_free(&c);
+    return rc;
+}
+
+static enum err_code select_list(struct buf *out, const struct columns *c, struct err *err)
+{
+    enum err_code rc = ERR_OK;
+    for (size_t i = 0; rc == ERR_OK && i < c->n; i++) {
+        rc = buf_printf(out, err, "%s`%s`", i > 0 ? ", " : "", c->names[i]);
+    }
+    for (size_t m = 0; rc == ERR_OK && m < ETL_META_COUNT; m++) {
+        rc = buf_printf(out, err, "%s`%s`", (c->n > 0 || m > 0) ? ", " : "", etl_meta_cols[m].name);
+    }
+    return rc;
+}
+
+enum err_code etl_ddl_current_view(struct buf *out,
+                                   const struct etl_ddl_ctx *ctx,
+                                   const struct etl_schema *schema,
+                                   const char *run_id,
+                                   int64_t run_ms,
+                                   struct err *err)
+{
+    if (ctx->format->serde == NULL) {
+        return no_ddl(out, ctx, err);
+    }
+    struct columns c;
+    struct proj_col parts[MAX_PART_COLS];
+    size_t n_parts = split_template(ctx->partition->tmpl, parts, MAX_PART_COLS);
+    char tname[NAME_MAX_LEN], hk[NAME_MAX_LEN], rk[NAME_MAX_LEN], iso[ETL_ISO8601_MAX];
+    etl_ddl_name(ctx->table, tname, sizeof(tname));
+    etl_ddl_name(ctx->hash_key, hk, sizeof(hk));
+    etl_ddl_name(ctx->range_key, rk, sizeof(rk));
+    bool has_range = ctx->range_key[0] != '\0';
+    etl_time_format_iso8601(run_ms, iso);
+    enum err_code rc = columns_build(schema, true, &c, err);
+    if (rc == ERR_OK) {
+        rc = buf_printf(
+            out, err,
+            "-- The current state of DynamoDB table %s: snapshot run %s, with every change\n"
+            "-- since the snapshot started replayed on top (by key, the latest _seq wins;\n"
+            "-- deletes drop the item). Changes made while the scan ran are images, so\n"
+            "-- replaying them over the snapshot is safe. Rewritten at every snapshot.\n"
+            "CREATE OR REPLACE VIEW `%s_current` AS\nWITH changes AS (\n  SELECT *, row_number() OVER (\n    PARTITION BY `%s`%s%s%s\n    ORDER BY lpad(`_seq`, 40, '0') DESC) AS rank_\n  FROM `%s_changes`\n  WHERE `_ts` >= '%s'",
+            ctx->table, run_id, tname, hk, has_range ? ", `" : "", has_range ? rk : "",
+            has_range ? "`" : "", tname, iso);
+    }
+    /* Prune partitions when the first partition column sorts like time (yyyy first). */
+    if (rc == ERR_OK && n_parts > 0 && strncmp(parts[0].fmt, "%Y", 2) == 0) {
+        char first[ETL_PARTITION_MAX];
+        if (render_value(parts[0].fmt, run_ms, first, sizeof(first)) > 0) {
+            rc = buf_printf(out, err, " AND `%s` >= '%s'", parts[0].name, first);
+        }
+    }
+    if (rc == ERR_OK) {
+        rc = buf_printf(out, err,
+                        "\n),\nlatest AS (SELECT * FROM changes WHERE rank_ = 1)\nSELECT ");
+    }
+    if (rc == ERR_OK) {
+        rc = select_list(out, &c, err);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_append_str(out, "\nFROM latest WHERE `_op` <> 'REMOVE'\nUNION ALL\nSELECT ", err);
+    }
+    if (rc == ERR_OK) {
+        rc = select_list(out, &c, err);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_printf(
+            out, err,
+            "\nFROM `%s_snapshot` s\nWHERE s.`run` = '%s'\n  AND NOT EXISTS (SELECT 1 FROM latest l WHERE l.`%s` = s.`%s`%s%s%s%s%s);\n",
+            tname, run_id, hk, hk, has_range ? " AND l.`" : "", has_range ? rk : "",
+            has_range ? "` = s.`" : "", has_range ? rk : "", has_range ? "`" : "");
+    }
+    columns_free(&c);
+    return rc;
+}
+
+enum err_code etl_ddl_export_table(struct buf *out,
+                                   const struct etl_ddl_ctx *ctx,
+                                   const struct etl_schema *schema,
+                                   const char *data_location,
+                                   struct err *err)
+{
+    struct columns c;
+    char tname[NAME_MAX_LEN];
+    etl_ddl_name(ctx->table, tname, sizeof(tname));
+    enum err_code rc = columns_build(schema, false, &c, err);
+    if (rc == ERR_OK) {
+        rc = buf_printf(
+            out, err,
+            "-- DynamoDB-export-format snapshot of %s: one {\"Item\": {...}} per line, typed.\n"
+            "-- Numbers are strings here: CAST(item.<attr>.n AS DECIMAL(38,s)).\n"
+            "CREATE EXTERNAL TABLE IF NOT EXISTS `%s_export` (\n  `item` struct<",
+            ctx->table, tname);
+    }
+    static const char *const sub[ETL_T_DDB_COUNT] = {
+        "s:string", "n:string", "b:string",         "bool:boolean",     "null:boolean",
+        "m:string", "l:string", "ss:array<string>", "ns:array<string>", "bs:array<string>"};
+    for (size_t i = 0; rc == ERR_OK && i < c.n; i++) {
+        rc = buf_printf(out, err, "%s`%s`:struct<", i > 0 ? ",\n    " : "", c.names[i]);
+        bool first = true;
+        for (int t = 0; rc == ERR_OK && t < ETL_T_DDB_COUNT; t++) {
+            if (c.attrs[i]->counts[t] > 0) {
+                rc = buf_printf(out, err, "%s%s", first ? "" : ",", sub[t]);
+                first = false;
+            }
+        }
+        if (rc == ERR_OK) {
+            rc = buf_append_byte(out, '>', err);
+        }
+    }
+    if (rc == ERR_OK) {
+        rc = buf_append_str(out, ">\n)\n", err);
+    }
+    if (rc == ERR_OK) {
+        rc = row_format(out, ctx->format->serde, &c, err);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_printf(out, err, "LOCATION '%s';\n", data_location);
+    }
+    columns_free(&c);
+    return rc;
+}

@@ -1,0 +1,106 @@
+/*
+ * etl_writer.c - encoder, staging and codec. Text is staged and handed to the codec in pieces
+ * of STAGE_FLUSH_BYTES, so the codec works on large chunks and memory stays small.
+ */
+#include "etl_writer.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define STAGE_FLUSH_BYTES (256 * 1024)
+
+/* Moves staged text to the codec (force: whatever is there). */
+static enum err_code drain(struct etl_writer *w, bool force, struct err *err)
+{
+    if (!force && w->stage.len < STAGE_FLUSH_BYTES) {
+        return ERR_OK;
+    }
+    w->raw_bytes += w->stage.len;
+    enum err_code rc =
+        w->codec->write(w->codec_state, w->stage.data, w->stage.len, false, w->out, err);
+    buf_reset(&w->stage);
+    return rc;
+}
+
+static enum err_code flush_hook(struct etl_encode_out *o, struct err *err)
+{
+    struct etl_writer *w = (struct etl_writer *)((char *)o - offsetof(struct etl_writer, enc_out));
+    return drain(w, false, err);
+}
+
+enum err_code etl_writer_open(struct etl_writer *w,
+                              struct buf *out,
+                              const struct etl_encoding *enc,
+                              const struct etl_schema *schema,
+                              struct err *err)
+{
+    const struct etl_format *fmt = enc->format;
+    const struct etl_codec *codec = enc->codec;
+    memset(w, 0, sizeof(*w));
+    w->fmt = fmt;
+    w->codec = codec;
+    w->out = out;
+    w->enc_out.text = &w->stage;
+    w->enc_out.flush = flush_hook;
+    if (fmt->needs_schema && schema == NULL) {
+        return err_set(err, ERR_INVALID_INPUT, "%s: the writer needs the object's schema",
+                       fmt->name);
+    }
+    w->codec_open = true;
+    enum err_code rc = codec->begin(w->codec_state, enc->level, err);
+    if (rc == ERR_OK) {
+        w->enc_open = true;
+        rc = fmt->begin(w->enc, schema, err);
+    }
+    return rc;
+}
+
+enum err_code etl_writer_row(struct etl_writer *w, const struct etl_row_ref *row, struct err *err)
+{
+    w->rows++;
+    return w->fmt->row(w->enc, row, &w->enc_out, err);
+}
+
+enum err_code etl_writer_raw(struct etl_writer *w, const void *p, size_t n, struct err *err)
+{
+    enum err_code rc = buf_append(&w->stage, p, n, err);
+    return rc == ERR_OK ? drain(w, false, err) : rc;
+}
+
+enum err_code etl_writer_close(struct etl_writer *w, struct err *err)
+{
+    enum err_code rc = w->fmt->end(w->enc, &w->enc_out, err);
+    if (rc == ERR_OK) {
+        rc = drain(w, true, err);
+    }
+    if (rc == ERR_OK) {
+        rc = w->codec->write(w->codec_state, NULL, 0, true, w->out, err);
+    }
+    return rc;
+}
+
+void etl_writer_cleanup(struct etl_writer *w)
+{
+    if (w == NULL) {
+        return;
+    }
+    if (w->enc_open) {
+        w->fmt->cleanup(w->enc);
+        w->enc_open = false;
+    }
+    if (w->codec_open) {
+        w->codec->cleanup(w->codec_state);
+        w->codec_open = false;
+    }
+    buf_cleanup(&w->stage);
+}
+
+void etl_writer_extension(const struct etl_encoding *enc, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s%s", enc->format->extension, enc->codec->suffix);
+}
+
+const char *etl_writer_content_type(const struct etl_encoding *enc)
+{
+    return enc->codec->content_type != NULL ? enc->codec->content_type : enc->format->content_type;
+}

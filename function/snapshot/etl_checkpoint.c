@@ -1,0 +1,291 @@
+/*
+ * etl_checkpoint.c - checkpoint and run documents. cJSON is fine here: the documents are small,
+ * and the only exact value, the LastEvaluatedKey, is kept as the text DynamoDB sent (its numbers
+ * are JSON strings anyway).
+ */
+#include "etl_checkpoint.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "creds.h"
+#include "etl_time.h"
+
+void etl_ckpt_init(struct etl_ckpt *ck, int segment, int total_segments)
+{
+    memset(ck, 0, sizeof(*ck));
+    ck->segment = segment;
+    ck->total_segments = total_segments;
+    buf_init(&ck->lek, 64 * 1024);
+    etl_schema_init(&ck->schema);
+}
+
+void etl_ckpt_cleanup(struct etl_ckpt *ck)
+{
+    if (ck == NULL) {
+        return;
+    }
+    buf_cleanup(&ck->lek);
+    free(ck->files);
+    ck->files = NULL;
+    ck->n_files = ck->cap_files = 0;
+    etl_schema_cleanup(&ck->schema);
+}
+
+enum err_code etl_ckpt_add_file(struct etl_ckpt *ck, const struct etl_ckpt_file *f, struct err *err)
+{
+    struct etl_ckpt_file *files =
+        mem_grow(ck->files, &ck->cap_files, ck->n_files, sizeof(*files), 8);
+    if (files == NULL) {
+        return err_set(err, ERR_NOMEM, "out of memory in a checkpoint");
+    }
+    ck->files = files;
+    ck->files[ck->n_files++] = *f;
+    return ERR_OK;
+}
+
+enum err_code etl_ckpt_to_json(const struct etl_ckpt *ck,
+                               const char *table,
+                               const char *run_id,
+                               struct buf *out,
+                               struct err *err)
+{
+    enum err_code rc = buf_append_str(out, "{\"version\":1,\"table\":", err);
+    if (rc == ERR_OK) {
+        rc = buf_append_json_str(out, table, strlen(table), err);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_printf(
+            out, err,
+            ",\"run_id\":\"%s\",\"segment\":%d,\"total_segments\":%d,\"done\":%s,\"next_file\":%u,\"items\":%llu,\"scanned\":%llu,\"consumed_rcu\":%.3f,\"invocations\":%u,\"last_evaluated_key\":",
+            run_id, ck->segment, ck->total_segments, ck->done ? "true" : "false", ck->next_file,
+            (unsigned long long)ck->items, (unsigned long long)ck->scanned, ck->rcu,
+            ck->invocations);
+    }
+    if (rc == ERR_OK) {
+        rc = ck->lek.len > 0 ? buf_append_cur(out, buf_cur(&ck->lek), err)
+                             : buf_append_str(out, "null", err);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_append_str(out, ",\"files\":[", err);
+    }
+    for (size_t i = 0; rc == ERR_OK && i < ck->n_files; i++) {
+        const struct etl_ckpt_file *f = &ck->files[i];
+        rc = buf_append_str(out, i > 0 ? ",{\"key\":" : "{\"key\":", err);
+        if (rc == ERR_OK) {
+            rc = buf_append_json_str(out, f->key, strlen(f->key), err);
+        }
+        if (rc == ERR_OK) {
+            rc = buf_printf(
+                out, err,
+                ",\"records\":%llu,\"bytes\":%llu,\"raw_bytes\":%llu,\"md5\":\"%s\",\"etag\":\"%s\",\"parts\":%u}",
+                (unsigned long long)f->records, (unsigned long long)f->bytes,
+                (unsigned long long)f->raw_bytes, f->md5, f->etag, f->parts);
+        }
+    }
+    if (rc == ERR_OK) {
+        rc = buf_append_str(out, "],\"schema\":", err);
+    }
+    if (rc == ERR_OK) {
+        rc = etl_schema_to_json(&ck->schema, out, err);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_append_str(out, "}\n", err);
+    }
+    return rc;
+}
+
+/* Copies a string member into a fixed array; false (dst "" if it was too long) otherwise. */
+static bool copy_str(const cJSON *obj, const char *key, char *dst, size_t cap)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsString(v) && cur_copy_to(cur_from_str(v->valuestring), dst, cap);
+}
+
+static double num(const cJSON *obj, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+enum err_code etl_ckpt_from_json(struct etl_ckpt *ck, struct cur text, struct err *err)
+{
+    cJSON *root = cJSON_ParseWithLength((const char *)text.ptr, text.len);
+    enum err_code rc = ERR_OK;
+    char *lek = NULL, *schema = NULL;
+    if (root == NULL || !cJSON_IsObject(root)) {
+        rc = err_set(err, ERR_INVALID_INPUT, "checkpoint of segment %d is not JSON", ck->segment);
+        goto out;
+    }
+    if ((int)num(root, "segment") != ck->segment ||
+        (int)num(root, "total_segments") != ck->total_segments) {
+        rc =
+            err_set(err, ERR_INVALID_INPUT, "checkpoint is for segment %d of %d, expected %d of %d",
+                    (int)num(root, "segment"), (int)num(root, "total_segments"), ck->segment,
+                    ck->total_segments);
+        goto out;
+    }
+    ck->done = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "done"));
+    ck->next_file = (uint32_t)num(root, "next_file");
+    ck->items = (uint64_t)num(root, "items");
+    ck->scanned = (uint64_t)num(root, "scanned");
+    ck->rcu = num(root, "consumed_rcu");
+    ck->invocations = (uint32_t)num(root, "invocations");
+    const cJSON *k = cJSON_GetObjectItemCaseSensitive(root, "last_evaluated_key");
+    buf_reset(&ck->lek);
+    if (cJSON_IsObject(k)) {
+        lek = cJSON_PrintUnformatted(k);
+        rc = lek != NULL ? buf_append_str(&ck->lek, lek, err)
+                         : err_set(err, ERR_NOMEM, "out of memory reading a checkpoint");
+    }
+    const cJSON *files = cJSON_GetObjectItemCaseSensitive(root, "files");
+    const cJSON *f;
+    cJSON_ArrayForEach(f, files)
+    {
+        if (rc != ERR_OK) {
+            break;
+        }
+        struct etl_ckpt_file cf;
+        memset(&cf, 0, sizeof(cf));
+        if (!copy_str(f, "key", cf.key, sizeof(cf.key))) {
+            rc = err_set(err, ERR_INVALID_INPUT, "checkpoint of segment %d: a file without key",
+                         ck->segment);
+            break;
+        }
+        (void)copy_str(f, "md5", cf.md5, sizeof(cf.md5));
+        (void)copy_str(f, "etag", cf.etag, sizeof(cf.etag));
+        cf.records = (uint64_t)num(f, "records");
+        cf.bytes = (uint64_t)num(f, "bytes");
+        cf.raw_bytes = (uint64_t)num(f, "raw_bytes");
+        cf.parts = (uint32_t)num(f, "parts");
+        rc = etl_ckpt_add_file(ck, &cf, err);
+    }
+    const cJSON *sch = cJSON_GetObjectItemCaseSensitive(root, "schema");
+    if (rc == ERR_OK && cJSON_IsObject(sch)) {
+        schema = cJSON_PrintUnformatted(sch);
+        rc = schema != NULL ? etl_schema_from_json(&ck->schema, cur_from_str(schema), err)
+                            : err_set(err, ERR_NOMEM, "out of memory reading a checkpoint");
+    }
+out:
+    cJSON_free(lek);
+    cJSON_free(schema);
+    cJSON_Delete(root);
+    return rc;
+}
+
+enum err_code etl_run_to_json(const struct etl_run *run, struct buf *out, struct err *err)
+{
+    char started[ETL_ISO8601_MAX], at[ETL_ISO8601_MAX];
+    etl_time_format_iso8601(run->started_ms, started);
+    etl_time_format_iso8601(run->run_ms, at);
+    enum err_code rc = buf_append_str(out, "{\"version\":1,\"table\":", err);
+    if (rc == ERR_OK) {
+        rc = buf_append_json_str(out, run->table, strlen(run->table), err);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_printf(
+            out, err,
+            ",\"run_id\":\"%s\",\"run_time\":\"%s\",\"run_ms\":%lld,\"started\":\"%s\",\"started_ms\":%lld,\"total_segments\":%d,\"format\":\"%s\",\"export_id\":\"%s\",\"table_arn\":",
+            run->run_id, at, (long long)run->run_ms, started, (long long)run->started_ms,
+            run->total_segments, run->format, run->export_id);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_append_json_str(out, run->table_arn, strlen(run->table_arn), err);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_printf(out, err, ",\"table_id\":\"%s\",\"hash_key\":", run->table_id);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_append_json_str(out, run->hash_key, strlen(run->hash_key), err);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_append_str(out, ",\"range_key\":", err);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_append_json_str(out, run->range_key, strlen(run->range_key), err);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_printf(
+            out, err,
+            ",\"estimate\":{\"items\":%lld,\"bytes\":%lld,\"read_units\":%.1f,\"seconds_at_max_rcu\":%.1f,\"max_rcu\":%lld}}\n",
+            (long long)run->est_items, (long long)run->est_bytes, run->est_rcu, run->est_seconds,
+            (long long)run->max_rcu);
+    }
+    return rc;
+}
+
+enum err_code etl_run_from_json(struct etl_run *run, struct cur text, struct err *err)
+{
+    memset(run, 0, sizeof(*run));
+    cJSON *root = cJSON_ParseWithLength((const char *)text.ptr, text.len);
+    enum err_code rc = ERR_OK;
+    if (root == NULL || !copy_str(root, "table", run->table, sizeof(run->table)) ||
+        !copy_str(root, "run_id", run->run_id, sizeof(run->run_id))) {
+        rc = err_set(err, ERR_INVALID_INPUT, "run.json is not a run document");
+        goto out;
+    }
+    run->run_ms = (int64_t)num(root, "run_ms");
+    run->started_ms = (int64_t)num(root, "started_ms");
+    run->total_segments = (int)num(root, "total_segments");
+    (void)copy_str(root, "format", run->format, sizeof(run->format));
+    (void)copy_str(root, "export_id", run->export_id, sizeof(run->export_id));
+    (void)copy_str(root, "table_arn", run->table_arn, sizeof(run->table_arn));
+    (void)copy_str(root, "table_id", run->table_id, sizeof(run->table_id));
+    (void)copy_str(root, "hash_key", run->hash_key, sizeof(run->hash_key));
+    (void)copy_str(root, "range_key", run->range_key, sizeof(run->range_key));
+    const cJSON *est = cJSON_GetObjectItemCaseSensitive(root, "estimate");
+    run->est_items = (int64_t)num(est, "items");
+    run->est_bytes = (int64_t)num(est, "bytes");
+    run->est_rcu = num(est, "read_units");
+    run->est_seconds = num(est, "seconds_at_max_rcu");
+    run->max_rcu = (int64_t)num(est, "max_rcu");
+    if (run->total_segments < 1) {
+        rc = err_set(err, ERR_INVALID_INPUT, "run.json: bad total_segments");
+    }
+out:
+    cJSON_Delete(root);
+    return rc;
+}
+
+enum err_code
+etl_run_id_from_time(const char *iso, char run_id[ETL_RUN_ID_MAX], int64_t *run_ms, struct err *err)
+{
+    int64_t ms = 0;
+    if (iso == NULL || !creds_parse_iso8601(iso, &ms)) {
+        return err_set(err, ERR_INVALID_INPUT, "scheduled event time \"%.40s\" is not ISO-8601",
+                       iso != NULL ? iso : "");
+    }
+    ms -= ms % 1000;
+    char full[ETL_ISO8601_MAX];
+    etl_time_format_iso8601(ms, full); /* 2026-11-24T00:00:00.000Z */
+    snprintf(run_id, ETL_RUN_ID_MAX, "%.10sT%.2s%.2s%.2sZ", full, full + 11, full + 14, full + 17);
+    *run_ms = ms;
+    return ERR_OK;
+}
+
+enum err_code etl_run_id_parse(const char *run_id, int64_t *run_ms, struct err *err)
+{
+    /* YYYY-MM-DDTHHMMSSZ */
+    if (run_id == NULL || strlen(run_id) != 18 || run_id[10] != 'T' || run_id[17] != 'Z') {
+        return err_set(err, ERR_INVALID_INPUT,
+                       "run_id \"%.40s\": expected the form 2026-11-24T000000Z",
+                       run_id != NULL ? run_id : "");
+    }
+    char iso[32];
+    snprintf(iso, sizeof(iso), "%.10sT%.2s:%.2s:%.2sZ", run_id, run_id + 11, run_id + 13,
+             run_id + 15);
+    if (!creds_parse_iso8601(iso, run_ms)) {
+        return err_set(err, ERR_INVALID_INPUT, "run_id \"%s\": not a valid time", run_id);
+    }
+    char check[ETL_RUN_ID_MAX];
+    int64_t again = 0;
+    struct err ignored = ERR_INIT;
+    if (etl_run_id_from_time(iso, check, &again, &ignored) != ERR_OK ||
+        strcmp(check, run_id) != 0) {
+        return err_set(err, ERR_INVALID_INPUT, "run_id \"%s\": not a valid time", run_id);
+    }
+    return ERR_OK;
+}

@@ -1,0 +1,654 @@
+/*
+ * etl_export.c - snapshot runs: which run a request means, the run document, the segments (in
+ * threads, each with its own HTTP connection and AWS client), and the answer.
+ */
+#include "etl_export.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ddb.h"
+#include "digest.h"
+#include "etl_checkpoint.h"
+#include "etl_commit.h"
+#include "etl_rate.h"
+#include "etl_scan.h"
+#include "etl_time.h"
+#include "json.h"
+#include "log.h"
+
+#define EXPORT_MAX_SEGMENTS 1000
+
+enum req_kind { REQ_RUN, REQ_SEGMENT, REQ_COMMIT };
+
+struct export_req {
+    enum req_kind kind;
+    char table[ETL_TABLE_NAME_MAX];
+    char run_id[ETL_RUN_ID_MAX];
+    int64_t run_ms;
+    int segments; /* REQ_RUN: for a new run; REQ_SEGMENT: total_segments */
+    int segment;
+};
+
+void etl_export_init(struct etl_export *x,
+                     const struct etl_snapshot_config *cfg,
+                     const struct sys *sys,
+                     struct etl_sink *sink,
+                     struct aws_client *aws,
+                     etl_transport_fn new_transport,
+                     void *transport_ctx)
+{
+    memset(x, 0, sizeof(*x));
+    x->cfg = cfg;
+    x->sys = sys;
+    x->sink = sink;
+    x->aws = aws;
+    x->new_transport = new_transport;
+    x->transport_ctx = transport_ctx;
+}
+
+static enum err_code bad_request(struct err *err, const char *what)
+{
+    (void)err_set(err, ERR_INVALID_INPUT, "%s", what);
+    err_set_type(err, "InvalidExportRequest");
+    return ERR_INVALID_INPUT;
+}
+
+static bool int_member(const struct json_val *obj, const char *key, int64_t *out)
+{
+    struct json_val v;
+    return json_object_get_type(obj, key, JSON_NUMBER, &v) && cur_to_i64(v.raw, out);
+}
+
+static enum err_code parse_request(const struct etl_export *x,
+                                   const struct etl_export_input *in,
+                                   struct export_req *r,
+                                   struct err *err)
+{
+    memset(r, 0, sizeof(*r));
+    r->kind = REQ_RUN;
+    r->segments = x->cfg->segments;
+    snprintf(r->table, sizeof(r->table), "%s", x->cfg->table);
+    char when[ETL_ISO8601_MAX] = "";
+    if (in->scheduled) {
+        if (in->time.type == JSON_STRING) {
+            (void)json_string_copy(&in->time, when, sizeof(when));
+        }
+    } else {
+        const struct json_val *o = &in->request;
+        struct json_val v;
+        int64_t n = 0;
+        if (json_object_get(o, "table", &v)) {
+            if (v.type != JSON_STRING || !json_string_copy(&v, r->table, sizeof(r->table))) {
+                return bad_request(err, "export.table must be a table name");
+            }
+        }
+        if (json_object_get(o, "time", &v) &&
+            (v.type != JSON_STRING || !json_string_copy(&v, when, sizeof(when)))) {
+            return bad_request(err, "export.time must be an ISO-8601 string");
+        }
+        if (json_object_get(o, "run_id", &v)) {
+            int64_t ms = 0;
+            if (when[0] != '\0') {
+                return bad_request(err, "export: give either run_id or time, not both");
+            }
+            if (v.type != JSON_STRING || !json_string_copy(&v, r->run_id, sizeof(r->run_id)) ||
+                etl_run_id_parse(r->run_id, &ms, err) != ERR_OK) {
+                return bad_request(err, "export.run_id must look like 2026-11-24T000000Z");
+            }
+            r->run_ms = ms;
+        }
+        if (json_object_get(o, "segments", &v)) {
+            if (!int_member(o, "segments", &n) || n < 1 || n > EXPORT_MAX_SEGMENTS) {
+                return bad_request(err, "export.segments must be an integer from 1 to 1000");
+            }
+            r->segments = (int)n;
+        }
+        bool commit = json_object_get(o, "commit", &v) && v.type == JSON_TRUE;
+        bool has_segment = json_object_get(o, "segment", &v);
+        if (commit && has_segment) {
+            return bad_request(err, "export: give either commit or segment, not both");
+        }
+        if (commit) {
+            r->kind = REQ_COMMIT;
+        } else if (has_segment) {
+            int64_t total = 0;
+            if (!int_member(o, "segment", &n) || !int_member(o, "total_segments", &total) ||
+                total < 1 || total > EXPORT_MAX_SEGMENTS || n < 0 || n >= total) {
+                return bad_request(
+                    err, "export: segment must be 0..total_segments-1 and total_segments 1..1000");
+            }
+            r->kind = REQ_SEGMENT;
+            r->segment = (int)n;
+            r->segments = (int)total;
+        }
+        if (r->kind != REQ_RUN && r->run_id[0] == '\0' && when[0] == '\0') {
+            return bad_request(
+                err, "export: a segment or commit request needs the run_id or the run's time");
+        }
+    }
+    if (r->table[0] == '\0') {
+        (void)err_set(err, ERR_CONFIG,
+                      "no table to export: set ETL_TABLE, or give {\"export\":{\"table\":...}}");
+        err_set_type(err, "Runtime.ConfigInvalid");
+        return ERR_CONFIG;
+    }
+    struct err terr = ERR_INIT;
+    if (ddb_check_table_name(r->table, &terr) != ERR_OK) {
+        (void)err_prefix(&terr, "export");
+        return bad_request(err, terr.msg);
+    }
+    if (r->run_id[0] == '\0') {
+        if (when[0] == '\0') {
+            /* A direct request without a time starts a run named after now. */
+            etl_time_format_iso8601(sys_wall_ms(x->sys), when);
+        }
+        if (etl_run_id_from_time(when, r->run_id, &r->run_ms, err) != ERR_OK) {
+            err_set_type(err, "InvalidExportRequest");
+            return ERR_INVALID_INPUT;
+        }
+    }
+    return ERR_OK;
+}
+
+static void run_key(const char *run_dir, const char *name, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s%s", run_dir, name);
+}
+
+static void export_id_of(const struct etl_run *run, char *out, size_t cap)
+{
+    /* DynamoDB's form: 14-digit epoch ms of the start, '-', 8 hex; ours is a pure function of
+     * table and run, so every invocation of a run agrees on it. */
+    char seed[400];
+    uint8_t sum[DIGEST_MD5_BYTES];
+    char hex[DIGEST_MD5_HEX];
+    snprintf(seed, sizeof(seed), "%s/%s", run->table, run->run_id);
+    digest_md5(seed, strlen(seed), sum);
+    digest_hex(sum, sizeof(sum), hex, sizeof(hex));
+    snprintf(out, cap, "%014lld-%.8s", (long long)run->run_ms, hex);
+}
+
+/* Loads run.json, or creates it (DescribeTable gives the key schema, ARN and estimate). */
+static enum err_code load_or_create_run(struct etl_export *x,
+                                        const struct export_req *r,
+                                        const char *run_dir,
+                                        struct etl_run *run,
+                                        bool *created,
+                                        struct err *err)
+{
+    char key[ETL_KEY_MAX];
+    struct buf doc = BUF_INIT(ETL_SMALL_DOC_MAX);
+    bool found = false;
+    *created = false;
+    run_key(run_dir, "_checkpoint/run.json", key, sizeof(key));
+    enum err_code rc = etl_sink_get(x->sink, key, &doc, &found, err);
+    if (rc == ERR_OK && found) {
+        rc = etl_run_from_json(run, buf_cur(&doc), err);
+        if (rc == ERR_OK && r->kind == REQ_SEGMENT && r->segments != run->total_segments) {
+            rc = err_set(err, ERR_INVALID_INPUT, "run %s has %d segments, the request says %d",
+                         run->run_id, run->total_segments, r->segments);
+            err_set_type(err, "InvalidExportRequest");
+        }
+        goto out;
+    }
+    if (rc != ERR_OK) {
+        goto out;
+    }
+    if (r->kind == REQ_COMMIT) {
+        rc = err_set(err, ERR_INVALID_INPUT, "run %s of %s was never started", r->run_id, r->table);
+        err_set_type(err, "InvalidExportRequest");
+        goto out;
+    }
+    memset(run, 0, sizeof(*run));
+    snprintf(run->table, sizeof(run->table), "%s", r->table);
+    snprintf(run->run_id, sizeof(run->run_id), "%s", r->run_id);
+    run->run_ms = r->run_ms;
+    run->started_ms = sys_wall_ms(x->sys);
+    run->total_segments = r->segments;
+    snprintf(run->format, sizeof(run->format), "%s", x->cfg->layout->name);
+    export_id_of(run, run->export_id, sizeof(run->export_id));
+    struct ddb_table_desc d;
+    rc = ddb_describe_table(x->aws, r->table, &d, err);
+    if (rc != ERR_OK) {
+        goto out;
+    }
+    snprintf(run->table_arn, sizeof(run->table_arn), "%s", d.table_arn);
+    snprintf(run->table_id, sizeof(run->table_id), "%s", d.table_id);
+    snprintf(run->hash_key, sizeof(run->hash_key), "%s", d.hash_key);
+    snprintf(run->range_key, sizeof(run->range_key), "%s", d.range_key);
+    /* A Scan reads with eventual consistency: half a read unit per 4 KB. */
+    run->est_items = d.item_count;
+    run->est_bytes = d.size_bytes;
+    run->est_rcu = (double)((d.size_bytes + 4095) / 4096) * 0.5;
+    run->max_rcu = x->cfg->max_rcu;
+    run->est_seconds = x->cfg->max_rcu > 0 ? run->est_rcu / (double)x->cfg->max_rcu : 0;
+    buf_reset(&doc);
+    rc = etl_run_to_json(run, &doc, err);
+    if (rc == ERR_OK) {
+        rc = etl_sink_put(x->sink, key, buf_cur(&doc), "application/json", err);
+    }
+    *created = rc == ERR_OK;
+out:
+    buf_cleanup(&doc);
+    return rc;
+}
+
+static enum err_code
+load_checkpoint(struct etl_sink *sink, const char *run_dir, struct etl_ckpt *ck, struct err *err)
+{
+    char key[ETL_KEY_MAX];
+    struct buf doc = BUF_INIT(ETL_CHECKPOINT_DOC_MAX);
+    bool found = false;
+    etl_scan_checkpoint_key(run_dir, ck->segment, key, sizeof(key));
+    enum err_code rc = etl_sink_get(sink, key, &doc, &found, err);
+    if (rc == ERR_OK && found) {
+        rc = etl_ckpt_from_json(ck, buf_cur(&doc), err);
+        if (rc != ERR_OK) {
+            /* Not the invocation's event: a stored file that needs a human. */
+            char where[ETL_LOCATION_MAX];
+            etl_sink_location(sink, key, where, sizeof(where));
+            (void)err_prefix(err, "%s", where);
+            err_set_type(err, "CheckpointCorrupt");
+        }
+    }
+    buf_cleanup(&doc);
+    return rc;
+}
+
+/* ---- segment workers ---- */
+
+struct worker_pool {
+    struct etl_export *x;
+    const struct etl_run *run;
+    const char *run_dir;
+    struct etl_rate rate;
+    int64_t stop_at_ms;
+    struct etl_ckpt *cks; /* all segments; workers own the ones they take */
+    int first;            /* the segments to work: first .. first + n_todo - 1 */
+    int n_todo;
+    int next;
+    pthread_mutex_t lock;
+    enum err_code rc;
+    struct err err;
+};
+
+static int take_segment(struct worker_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    int s = (p->rc == ERR_OK && p->next < p->n_todo) ? p->first + p->next++ : -1;
+    pthread_mutex_unlock(&p->lock);
+    return s;
+}
+
+/* Keeps the first failure; it stops the pool. */
+static void report(struct worker_pool *p, enum err_code rc, const struct err *e)
+{
+    if (rc == ERR_OK) {
+        return;
+    }
+    pthread_mutex_lock(&p->lock);
+    if (p->rc == ERR_OK) {
+        p->rc = rc;
+        p->err = *e;
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* Runs segments from the pool with the given client until none is left. */
+static void work(struct worker_pool *p, struct aws_client *aws)
+{
+    int s;
+    while ((s = take_segment(p)) >= 0) {
+        struct etl_scan_job job;
+        struct etl_scan_stats st;
+        struct err e = ERR_INIT;
+        memset(&job, 0, sizeof(job));
+        memset(&st, 0, sizeof(st));
+        job.cfg = p->x->cfg;
+        job.run = p->run;
+        etl_sink_with_client(p->x->sink, aws, &job.sink);
+        job.aws = aws;
+        job.sys = p->x->sys;
+        job.rate = &p->rate;
+        job.stop_at_ms = p->stop_at_ms;
+        snprintf(job.run_dir, sizeof(job.run_dir), "%s", p->run_dir);
+        struct etl_ckpt *ck = &p->cks[s];
+        enum err_code rc = load_checkpoint(&job.sink, p->run_dir, ck, &e);
+        if (rc == ERR_OK && !ck->done) {
+            ck->invocations++;
+            rc = etl_scan_segment(&job, ck, &st, &e);
+        }
+        if (rc != ERR_OK) {
+            (void)err_prefix(&e, "segment %d of %d", s, ck->total_segments);
+        }
+        log_write(
+            LOG_INFO,
+            (struct log_field[]){LOG_INT("segment", s), LOG_INT("items", (int64_t)st.items),
+                                 LOG_INT("pages", (int64_t)st.pages),
+                                 LOG_INT("files", (int64_t)st.files), LOG_BOOL("done", ck->done)},
+            5, "snapshot segment %s", rc != ERR_OK ? "failed" : (ck->done ? "done" : "paused"));
+        report(p, rc, &e);
+    }
+}
+
+struct thread_arg {
+    struct worker_pool *pool;
+    struct http_transport *http;
+    struct aws_client aws;
+};
+
+static void *thread_main(void *arg)
+{
+    struct thread_arg *t = arg;
+    work(t->pool, &t->aws);
+    return NULL;
+}
+
+static enum err_code run_segments(struct etl_export *x, struct worker_pool *p, struct err *err)
+{
+    int n_threads = x->cfg->threads < p->n_todo ? x->cfg->threads : p->n_todo;
+    if (n_threads <= 1 || x->new_transport == NULL) {
+        work(p, x->aws);
+        return ERR_OK;
+    }
+    struct thread_arg *args = calloc((size_t)n_threads, sizeof(*args));
+    pthread_t *ids = calloc((size_t)n_threads, sizeof(*ids));
+    int started = 0;
+    enum err_code rc = ERR_OK;
+    if (args == NULL || ids == NULL) {
+        rc = err_set(err, ERR_NOMEM, "out of memory starting export threads");
+        goto out;
+    }
+    for (int i = 0; i < n_threads; i++) {
+        args[i].pool = p;
+        args[i].http = x->new_transport(x->transport_ctx, err);
+        if (args[i].http == NULL) {
+            rc = err->code != ERR_OK ? err->code : ERR_NOMEM;
+            break;
+        }
+        /* Each thread's client: its own connection, the invoking client's settings. */
+        aws_client_init(&args[i].aws, args[i].http, x->sys, x->aws->creds, x->aws->eps,
+                        x->aws->max_attempts);
+        aws_client_set_deadline(&args[i].aws, x->aws->deadline_mono_ms);
+        if (pthread_create(&ids[i], NULL, thread_main, &args[i]) != 0) {
+            aws_client_cleanup(&args[i].aws);
+            http_transport_free(args[i].http);
+            args[i].http = NULL;
+            rc = err_set(err, ERR_NOMEM, "cannot start an export thread");
+            break;
+        }
+        started++;
+    }
+    if (started == 0 && rc != ERR_OK) {
+        goto out;
+    }
+    if (rc != ERR_OK) {
+        /* The threads that started do all the work: say why there are fewer, and forget it. */
+        log_warn("export: %d of %d threads started (%s); continuing with %d", started, n_threads,
+                 err->msg, started);
+        err_clear(err);
+        rc = ERR_OK;
+    }
+    for (int i = 0; i < started; i++) {
+        pthread_join(ids[i], NULL);
+    }
+out:
+    for (int i = 0; args != NULL && i < n_threads; i++) {
+        if (args[i].http != NULL) {
+            aws_client_cleanup(&args[i].aws);
+            http_transport_free(args[i].http);
+        }
+    }
+    free(args);
+    free(ids);
+    return rc;
+}
+
+/* ---- answers ---- */
+
+static enum err_code answer(struct buf *out,
+                            const char *status,
+                            const struct etl_run *run,
+                            const struct export_req *r,
+                            const struct etl_export_stats *st,
+                            struct err *err)
+{
+    enum err_code rc = buf_printf(
+        out, err, "{\"status\":\"%s\",\"run_id\":\"%s\",\"table\":", status, run->run_id);
+    if (rc == ERR_OK) {
+        rc = buf_append_json_str(out, run->table, strlen(run->table), err);
+    }
+    if (rc == ERR_OK && r->kind == REQ_SEGMENT) {
+        rc = buf_printf(out, err, ",\"segment\":%d,\"total_segments\":%d", r->segment,
+                        run->total_segments);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_printf(
+            out, err,
+            ",\"segments\":%d,\"segments_done\":%d,\"items\":%llu,\"files\":%llu,\"bytes\":%llu,\"consumed_read_units\":%.1f}",
+            st->segments, st->segments_done, (unsigned long long)st->items,
+            (unsigned long long)st->files, (unsigned long long)st->bytes, st->rcu);
+    }
+    return rc;
+}
+
+/* The answer for a run that already has _SUCCESS: its numbers, nothing written. */
+static enum err_code already_done(struct etl_export *x,
+                                  const char *run_dir,
+                                  bool *done,
+                                  struct etl_export_stats *st,
+                                  struct err *err)
+{
+    char key[ETL_KEY_MAX];
+    struct buf doc = BUF_INIT(ETL_SMALL_DOC_MAX);
+    run_key(run_dir, "_SUCCESS", key, sizeof(key));
+    enum err_code rc = etl_sink_get(x->sink, key, &doc, done, err);
+    if (rc == ERR_OK && *done) {
+        struct json_val root;
+        struct err ignored = ERR_INIT;
+        if (json_validate(buf_cur(&doc), 8, &root, &ignored) == ERR_OK) {
+            int64_t n = 0;
+            if (int_member(&root, "items", &n)) {
+                st->items = (uint64_t)n;
+            }
+            if (int_member(&root, "files", &n)) {
+                st->files = (uint64_t)n;
+            }
+            if (int_member(&root, "bytes", &n)) {
+                st->bytes = (uint64_t)n;
+            }
+            if (int_member(&root, "segments", &n)) {
+                st->segments = st->segments_done = (int)n;
+            }
+            struct json_val v;
+            char rcu[64];
+            if (json_object_get_type(&root, "consumed_read_units", JSON_NUMBER, &v) &&
+                cur_copy_to(v.raw, rcu, sizeof(rcu))) {
+                st->rcu = strtod(rcu, NULL);
+            }
+        }
+        st->complete = true;
+    }
+    buf_cleanup(&doc);
+    return rc;
+}
+
+/* Adds a segment's counts (from its checkpoint) to the answer's. */
+static void add_segment(struct etl_export_stats *st, const struct etl_ckpt *ck)
+{
+    if (ck->done) {
+        st->segments_done++;
+    }
+    st->items += ck->items;
+    st->files += ck->n_files;
+    for (size_t i = 0; i < ck->n_files; i++) {
+        st->bytes += ck->files[i].bytes;
+    }
+    st->rcu += ck->rcu;
+}
+
+static int64_t stop_time(const struct etl_export *x, int64_t deadline_mono_ms)
+{
+    if (deadline_mono_ms <= 0) {
+        return 0;
+    }
+    /* The configured margin, but never more than 40% of the time this invocation has, so a
+     * short timeout still makes progress. */
+    int64_t left = sys_ms_left(x->sys, deadline_mono_ms);
+    int64_t margin = x->cfg->export_margin_ms;
+    if (margin > left * 2 / 5) {
+        margin = left * 2 / 5;
+    }
+    return deadline_mono_ms - margin;
+}
+
+enum err_code etl_export_handle(struct etl_export *x,
+                                const struct etl_export_input *in,
+                                int64_t deadline_mono_ms,
+                                struct buf *response,
+                                struct etl_export_stats *st,
+                                struct err *err)
+{
+    struct export_req r;
+    struct etl_run run;
+    char run_dir[ETL_RUN_DIR_MAX];
+    struct etl_ckpt *cks = NULL;
+    struct worker_pool pool;
+    bool pool_ready = false;
+    memset(st, 0, sizeof(*st));
+    memset(&run, 0, sizeof(run));
+    enum err_code rc = parse_request(x, in, &r, err);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    if (x->aws == NULL) {
+        (void)err_set(
+            err, ERR_CONFIG,
+            "snapshots read DynamoDB: set AWS_REGION and credentials (AWS_ACCESS_KEY_ID, ... or the container endpoint)");
+        err_set_type(err, "Runtime.ConfigInvalid");
+        return ERR_CONFIG;
+    }
+    etl_commit_run_dir(r.table, r.run_id, run_dir, sizeof(run_dir));
+    bool done = false;
+    rc = already_done(x, run_dir, &done, st, err);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    if (done) {
+        snprintf(run.run_id, sizeof(run.run_id), "%s", r.run_id);
+        snprintf(run.table, sizeof(run.table), "%s", r.table);
+        run.total_segments = st->segments;
+        log_info("snapshot run %s of %s is already complete: nothing to do", r.run_id, r.table);
+        return answer(response, "complete", &run, &r, st, err);
+    }
+    bool created = false;
+    rc = load_or_create_run(x, &r, run_dir, &run, &created, err);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    if (created) {
+        log_write(
+            LOG_INFO,
+            (struct log_field[]){LOG_STR("table", run.table), LOG_STR("runId", run.run_id),
+                                 LOG_INT("estimatedItems", run.est_items),
+                                 LOG_INT("estimatedBytes", run.est_bytes),
+                                 LOG_INT("estimatedReadUnits", (int64_t)run.est_rcu),
+                                 LOG_INT("estimatedSecondsAtMaxRcu", (int64_t)run.est_seconds),
+                                 LOG_INT("segments", run.total_segments)},
+            7,
+            "snapshot run started (estimates from DescribeTable, updated by DynamoDB about every 6 hours)");
+    }
+    int n = run.total_segments;
+    st->segments = n;
+    cks = calloc((size_t)n, sizeof(*cks));
+    if (cks == NULL) {
+        rc = err_set(err, ERR_NOMEM, "out of memory for %d segments", n);
+        goto out;
+    }
+    for (int s = 0; s < n; s++) {
+        etl_ckpt_init(&cks[s], s, n);
+    }
+    memset(&pool, 0, sizeof(pool));
+    pool.x = x;
+    pool.run = &run;
+    pool.run_dir = run_dir;
+    pool.cks = cks;
+    pool.stop_at_ms = stop_time(x, deadline_mono_ms);
+    etl_rate_init(&pool.rate, (double)x->cfg->max_rcu, sys_mono_ms(x->sys));
+    pthread_mutex_init(&pool.lock, NULL);
+    pool_ready = true;
+    if (r.kind == REQ_RUN) {
+        pool.n_todo = n;
+    } else if (r.kind == REQ_SEGMENT) {
+        pool.first = r.segment;
+        pool.n_todo = 1;
+    }
+    rc = run_segments(x, &pool, err);
+    if (rc == ERR_OK && pool.rc != ERR_OK) {
+        *err = pool.err;
+        rc = pool.rc;
+        if (!err_has_type(err)) {
+            err_set_type(err, "ExportFailed"); /* CheckpointCorrupt and the like say more */
+        }
+    }
+    if (rc != ERR_OK) {
+        goto out;
+    }
+    if (r.kind == REQ_SEGMENT) {
+        /* A segment answers for itself only: reading the other segments' checkpoints, which
+         * their own invocations may be rewriting, would cost n reads per invocation and let
+         * one segment's trouble fail another. */
+        add_segment(st, &cks[r.segment]);
+        st->complete = cks[r.segment].done;
+        rc = answer(response, st->complete ? "complete" : "incomplete", &run, &r, st, err);
+        goto out;
+    }
+    /* Which segments are done (those not worked on here are read from their checkpoints). */
+    for (int s = 0; s < n; s++) {
+        bool worked = s >= pool.first && s < pool.first + pool.n_todo;
+        if (!worked) {
+            rc = load_checkpoint(x->sink, run_dir, &cks[s], err);
+            if (rc != ERR_OK) {
+                goto out;
+            }
+        }
+        add_segment(st, &cks[s]);
+    }
+    bool all_done = st->segments_done == n;
+    if (!all_done) {
+        log_info("snapshot run %s of %s: %d of %d segments done; invoke again to continue",
+                 run.run_id, run.table, st->segments_done, n);
+        rc = answer(response, "incomplete", &run, &r, st, err);
+        goto out;
+    }
+    struct etl_commit_summary sum;
+    rc = etl_commit_run(x->cfg, x->sink, x->sys, &run, run_dir, cks, n, &sum, err);
+    if (rc != ERR_OK) {
+        err_set_type(err, "ExportFailed");
+        goto out;
+    }
+    st->complete = true;
+    st->items = sum.items;
+    st->files = sum.files;
+    st->bytes = sum.bytes;
+    log_write(LOG_INFO,
+              (struct log_field[]){LOG_STR("table", run.table), LOG_STR("runId", run.run_id),
+                                   LOG_INT("items", (int64_t)sum.items),
+                                   LOG_INT("files", (int64_t)sum.files),
+                                   LOG_INT("orphansRemoved", sum.orphans_removed)},
+              5, "snapshot run complete");
+    rc = answer(response, "complete", &run, &r, st, err);
+out:
+    if (pool_ready) {
+        etl_rate_cleanup(&pool.rate);
+        pthread_mutex_destroy(&pool.lock);
+    }
+    for (int s = 0; cks != NULL && s < n; s++) {
+        etl_ckpt_cleanup(&cks[s]);
+    }
+    free(cks);
+    return rc;
+}

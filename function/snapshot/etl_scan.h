@@ -1,0 +1,54 @@
+/*
+ * etl_scan.h - scans one segment of a snapshot run into files: Scan pages (Segment of
+ * TotalSegments, resumed from the checkpoint's LastEvaluatedKey) become rows (the stream's row
+ * format with _op SNAPSHOT and _ts the run time), encoded in the layout's format (etl_layout.h),
+ * streamed through the writer into multipart uploads of at most ETL_EXPORT_OBJECT_BYTES
+ * (uncompressed) each. After every completed file the checkpoint is saved; before stop_at_ms the
+ * open file is completed and the checkpoint saved, so the next invocation resumes exactly there.
+ * Throttling slows the scan (backoff, smaller pages) instead of failing it.
+ * Ownership: a job borrows everything; memory is one page, one row store and the writer's
+ *   buffers (parts are spooled to ETL_SPOOL_DIR), whatever the table's size.
+ * Threads: one job per thread; jobs share only the rate limiter (thread-safe).
+ */
+#ifndef ETL_SCAN_H
+#define ETL_SCAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "aws.h"
+#include "err.h"
+#include "etl_checkpoint.h"
+#include "etl_rate.h"
+#include "etl_sink.h"
+#include "etl_snapshot.h"
+#include "sys.h"
+
+struct etl_scan_job {
+    const struct etl_snapshot_config *cfg;
+    const struct etl_run *run;
+    struct etl_sink sink;   /* this thread's sink, writing with `aws` */
+    struct aws_client *aws; /* this thread's client */
+    const struct sys *sys;
+    struct etl_rate *rate;
+    int64_t stop_at_ms;            /* monotonic: no page is started after this (0: never) */
+    char run_dir[ETL_RUN_DIR_MAX]; /* "{table}/snapshots/run={run_id}/" */
+};
+
+struct etl_scan_stats {
+    uint64_t items;
+    uint64_t pages;
+    uint64_t files;
+    bool stopped_for_deadline;
+};
+
+/* The checkpoint key of a segment: "{run_dir}_checkpoint/segment-N.json". */
+void etl_scan_checkpoint_key(const char *run_dir, int segment, char *out, size_t cap);
+
+/* Scans from ck's position until the segment is done or stop_at_ms; updates and saves ck. */
+MUST_CHECK enum err_code etl_scan_segment(struct etl_scan_job *job,
+                                          struct etl_ckpt *ck,
+                                          struct etl_scan_stats *st,
+                                          struct err *err);
+
+#endif

@@ -1,0 +1,683 @@
+/*
+ * etl_stream.c - DynamoDB Streams batches to change objects.
+ *
+ * Pass 1 converts each record into a row in one store (batch order) and files it under its
+ * (table, partition) group; a record that cannot be converted goes to a quarantine group.
+ * Pass 2 cuts groups into objects (ETL_MAX_OBJECT_RECORDS / _BYTES), renders each and writes it,
+ * marking its records durable. The answer names the earliest record that is not durable:
+ * Lambda then retries from there, and nothing before it is ever reported as written.
+ */
+#include "etl_stream.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ddb.h"
+#include "etl_limits.h"
+#include "etl_partition.h"
+#include "etl_record.h"
+#include "etl_time.h"
+#include "etl_writer.h"
+#include "json.h"
+#include "log.h"
+
+#define UNKNOWN_TABLE  "unknown-table"
+#define SEQ_MAX        64
+#define QUARANTINE_DIR "_quarantine"
+
+struct rec {
+    struct json_val raw;
+    char seq[SEQ_MAX];
+    int64_t ts_ms;
+    bool has_ts;
+    size_t row_offset;
+    size_t row_len;
+    uint32_t group;
+    bool durable;
+    bool quarantined;
+    char *error; /* conversion error (quarantined records), owned */
+};
+
+struct group {
+    char table[ETL_TABLE_NAME_MAX];
+    char partition[ETL_PARTITION_MAX];
+    bool quarantine;
+    uint32_t *recs;
+    size_t n;
+    size_t cap;
+};
+
+struct chunk {
+    uint32_t group;
+    size_t begin; /* index into the group's recs */
+    size_t end;
+    uint32_t first_rec;
+};
+
+struct batch {
+    struct rec *recs;
+    size_t n_recs;
+    struct group *groups;
+    size_t n_groups;
+    size_t cap_groups;
+    struct chunk *chunks;
+    size_t n_chunks;
+    size_t cap_chunks;
+};
+
+void etl_stream_init(struct etl_stream *s,
+                     const struct etl_stream_config *cfg,
+                     struct etl_sink *sink,
+                     const struct sys *sys)
+{
+    memset(s, 0, sizeof(*s));
+    s->cfg = cfg;
+    s->sink = sink;
+    s->sys = sys;
+}
+
+void etl_stream_cleanup(struct etl_stream *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    buf_cleanup(&s->store);
+    buf_cleanup(&s->object);
+    buf_cleanup(&s->text);
+}
+
+static void batch_free(struct batch *b)
+{
+    for (size_t i = 0; i < b->n_recs; i++) {
+        free(b->recs[i].error);
+    }
+    free(b->recs);
+    for (size_t i = 0; i < b->n_groups; i++) {
+        free(b->groups[i].recs);
+    }
+    free(b->groups);
+    free(b->chunks);
+    memset(b, 0, sizeof(*b));
+}
+
+bool etl_stream_table_from_arn(const char *arn, char *out, size_t cap)
+{
+    const char *t = strstr(arn, ":table/");
+    if (t == NULL || strncmp(arn, "arn:", 4) != 0) {
+        return false;
+    }
+    t += 7;
+    size_t n = strcspn(t, "/");
+    char name[256];
+    if (n == 0 || n >= cap || n >= sizeof(name)) {
+        return false;
+    }
+    memcpy(name, t, n);
+    name[n] = '\0';
+    struct err e = ERR_INIT;
+    if (ddb_check_table_name(name, &e) != ERR_OK) {
+        return false; /* out untouched: the caller's fallback stands */
+    }
+    memcpy(out, name, n + 1);
+    return true;
+}
+
+bool etl_stream_parse_time(struct cur number, int64_t *out_ms)
+{
+    char text[64];
+    if (number.len == 0 || number.len >= sizeof(text)) {
+        return false;
+    }
+    memcpy(text, number.ptr, number.len);
+    text[number.len] = '\0';
+    char *end = NULL;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0' || !(v >= 0) || v > 1e15) {
+        return false;
+    }
+    /* Seconds since 1970 stay under 1e11 until the year 5138; larger values are milliseconds
+     * (some writers send ms, e.g. aws-lambda-dotnet's sample). */
+    double ms = v < 1e11 ? v * 1000.0 : v;
+    *out_ms = (int64_t)(ms + 1e-6); /* floor, tolerant of binary fractions like .999999 */
+    return true;
+}
+
+static bool seq_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              c == '-' || c == '_' || c == '.')) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static enum err_code find_group(struct batch *b,
+                                const char *table,
+                                const char *partition,
+                                bool quarantine,
+                                uint32_t *out,
+                                struct err *err)
+{
+    for (size_t i = b->n_groups; i-- > 0;) {
+        struct group *g = &b->groups[i];
+        if (g->quarantine == quarantine && strcmp(g->table, table) == 0 &&
+            strcmp(g->partition, partition) == 0) {
+            *out = (uint32_t)i;
+            return ERR_OK;
+        }
+    }
+    struct group *groups = mem_grow(b->groups, &b->cap_groups, b->n_groups, sizeof(*groups), 8);
+    if (groups == NULL) {
+        return err_set(err, ERR_NOMEM, "out of memory grouping records");
+    }
+    b->groups = groups;
+    struct group *g = &b->groups[b->n_groups];
+    memset(g, 0, sizeof(*g));
+    snprintf(g->table, sizeof(g->table), "%s", table);
+    snprintf(g->partition, sizeof(g->partition), "%s", partition);
+    g->quarantine = quarantine;
+    *out = (uint32_t)b->n_groups++;
+    return ERR_OK;
+}
+
+static enum err_code group_add(struct group *g, uint32_t rec, struct err *err)
+{
+    uint32_t *recs = mem_grow(g->recs, &g->cap, g->n, sizeof(*recs), 64);
+    if (recs == NULL) {
+        return err_set(err, ERR_NOMEM, "out of memory grouping records");
+    }
+    g->recs = recs;
+    g->recs[g->n++] = rec;
+    return ERR_OK;
+}
+
+static bool is_ttl_delete(const struct json_val *record)
+{
+    /* DynamoDB's TTL deletes carry userIdentity {type: Service, principalId:
+     * dynamodb.amazonaws.com}. */
+    struct json_val ui, type, principal;
+    return json_object_get_type(record, "userIdentity", JSON_OBJECT, &ui) &&
+           json_object_get_type(&ui, "type", JSON_STRING, &type) &&
+           json_object_get_type(&ui, "principalId", JSON_STRING, &principal) &&
+           json_string_eq(&type, "Service") && json_string_eq(&principal, "dynamodb.amazonaws.com");
+}
+
+/* Converts one record into a row at the end of store. */
+static enum err_code build_row(struct etl_stream *s,
+                               const struct json_val *record,
+                               struct rec *r,
+                               const char *table,
+                               struct err *err)
+{
+    struct json_val ddb, name, v, keys, image;
+    if (record->type != JSON_OBJECT) {
+        return err_set(err, ERR_INVALID_INPUT, "record is not an object");
+    }
+    if (!json_object_get_type(record, "dynamodb", JSON_OBJECT, &ddb)) {
+        return err_set(err, ERR_INVALID_INPUT, "record has no dynamodb object");
+    }
+    if (r->seq[0] == '\0') {
+        return err_set(err, ERR_INVALID_INPUT, "record has no valid dynamodb.SequenceNumber");
+    }
+    if (!json_object_get_type(record, "eventName", JSON_STRING, &name)) {
+        return err_set(err, ERR_INVALID_INPUT, "record has no eventName");
+    }
+    const char *op = json_string_eq(&name, "INSERT")   ? "INSERT"
+                     : json_string_eq(&name, "MODIFY") ? "MODIFY"
+                     : json_string_eq(&name, "REMOVE") ? "REMOVE"
+                                                       : NULL;
+    if (op == NULL) {
+        return err_set(err, ERR_INVALID_INPUT, "eventName is not INSERT, MODIFY or REMOVE");
+    }
+    bool has_keys = json_object_get_type(&ddb, "Keys", JSON_OBJECT, &keys);
+    bool removal = op[0] == 'R';
+    bool has_image =
+        json_object_get_type(&ddb, removal ? "OldImage" : "NewImage", JSON_OBJECT, &image);
+    if (!has_image) {
+        /* KEYS_ONLY, or NEW_IMAGE/OLD_IMAGE without the image this change would use. */
+        if (!has_keys) {
+            return err_set(err, ERR_INVALID_INPUT, "record has neither %s nor Keys",
+                           removal ? "OldImage" : "NewImage");
+        }
+        image = keys;
+    }
+    char iso[ETL_ISO8601_MAX];
+    if (r->has_ts) {
+        etl_time_format_iso8601(r->ts_ms, iso);
+    }
+    struct etl_record_meta meta = {
+        .op = op,
+        .seq = r->seq,
+        .ts = r->has_ts ? iso : NULL,
+        .table = table,
+        .has_ttl_delete = removal,
+        .ttl_delete = removal && is_ttl_delete(record),
+    };
+    if (json_object_get_type(record, "eventID", JSON_STRING, &v)) {
+        meta.event_id = v.raw;
+    }
+    enum err_code rc =
+        etl_record_build(&s->store, &image, has_keys ? &keys : NULL, &meta, &r->row_offset, err);
+    if (rc == ERR_OK) {
+        r->row_len = s->store.len - r->row_offset;
+    }
+    return rc;
+}
+
+/* Reads what every record needs before conversion: raw span, sequence number, time. */
+static void read_envelope(const struct json_val *record, struct rec *r)
+{
+    struct json_val ddb, v;
+    r->raw = *record;
+    if (record->type != JSON_OBJECT ||
+        !json_object_get_type(record, "dynamodb", JSON_OBJECT, &ddb)) {
+        return;
+    }
+    if (json_object_get_type(&ddb, "SequenceNumber", JSON_STRING, &v) &&
+        json_string_copy(&v, r->seq, sizeof(r->seq)) && !seq_ok(r->seq)) {
+        r->seq[0] = '\0';
+    }
+    if (json_object_get_type(&ddb, "ApproximateCreationDateTime", JSON_NUMBER, &v)) {
+        r->has_ts = etl_stream_parse_time(v.raw, &r->ts_ms);
+    }
+}
+
+/* The record's table, from its eventSourceARN; UNKNOWN_TABLE when that names none. */
+static void record_table(const struct json_val *record, char *table, size_t cap)
+{
+    struct json_val v;
+    char arn[512];
+    snprintf(table, cap, "%s", UNKNOWN_TABLE);
+    if (record->type == JSON_OBJECT &&
+        json_object_get_type(record, "eventSourceARN", JSON_STRING, &v) &&
+        json_string_copy(&v, arn, sizeof(arn))) {
+        (void)etl_stream_table_from_arn(arn, table, cap);
+    }
+}
+
+static enum err_code
+chunk_add(struct batch *b, uint32_t group, size_t begin, size_t end, struct err *err)
+{
+    struct chunk *chunks = mem_grow(b->chunks, &b->cap_chunks, b->n_chunks, sizeof(*chunks), 16);
+    if (chunks == NULL) {
+        return err_set(err, ERR_NOMEM, "out of memory planning objects");
+    }
+    b->chunks = chunks;
+    b->chunks[b->n_chunks++] = (struct chunk){group, begin, end, b->groups[group].recs[begin]};
+    return ERR_OK;
+}
+
+static int chunk_order(const void *a, const void *b)
+{
+    const struct chunk *x = a, *y = b;
+    return (x->first_rec > y->first_rec) - (x->first_rec < y->first_rec);
+}
+
+/* Cuts every group into objects within the record and byte limits, in batch order. */
+static enum err_code plan_chunks(struct etl_stream *s, struct batch *b, struct err *err)
+{
+    for (uint32_t g = 0; g < b->n_groups; g++) {
+        struct group *grp = &b->groups[g];
+        size_t begin = 0, bytes = 0;
+        for (size_t i = 0; i < grp->n; i++) {
+            size_t len =
+                grp->quarantine ? b->recs[grp->recs[i]].raw.raw.len : b->recs[grp->recs[i]].row_len;
+            bool full = (int64_t)(i - begin) >= s->cfg->max_object_records ||
+                        (i > begin && (int64_t)(bytes + len) > s->cfg->max_object_bytes);
+            if (full) {
+                enum err_code rc = chunk_add(b, g, begin, i, err);
+                if (rc != ERR_OK) {
+                    return rc;
+                }
+                begin = i;
+                bytes = 0;
+            }
+            bytes += len;
+        }
+        if (grp->n > begin) {
+            enum err_code rc = chunk_add(b, g, begin, grp->n, err);
+            if (rc != ERR_OK) {
+                return rc;
+            }
+        }
+    }
+    qsort(b->chunks, b->n_chunks, sizeof(*b->chunks), chunk_order);
+    return ERR_OK;
+}
+
+/* Quarantine objects are always JSON Lines: each line holds the error and the raw record. */
+static struct etl_encoding group_encoding(const struct etl_stream *s, const struct group *grp)
+{
+    struct etl_encoding e = s->cfg->enc;
+    if (grp->quarantine) {
+        e.format = &etl_fmt_jsonl;
+    }
+    return e;
+}
+
+static enum err_code render_quarantine(struct etl_stream *s,
+                                       struct etl_writer *w,
+                                       const struct batch *b,
+                                       const struct group *grp,
+                                       const struct chunk *c,
+                                       struct err *err)
+{
+    enum err_code rc = ERR_OK;
+    for (size_t i = c->begin; rc == ERR_OK && i < c->end; i++) {
+        const struct rec *r = &b->recs[grp->recs[i]];
+        buf_reset(&s->text);
+        rc = buf_append_str(&s->text, "{\"error\":", err);
+        if (rc == ERR_OK) {
+            rc = buf_append_json_str(&s->text, r->error, strlen(r->error), err);
+        }
+        if (rc == ERR_OK) {
+            rc = buf_append_str(&s->text, ",\"record\":", err);
+        }
+        if (rc == ERR_OK) {
+            rc = buf_append_cur(&s->text, r->raw.raw, err);
+        }
+        if (rc == ERR_OK) {
+            rc = buf_append_str(&s->text, "}\n", err);
+        }
+        if (rc == ERR_OK) {
+            rc = etl_writer_raw(w, s->text.data, s->text.len, err);
+        }
+    }
+    return rc;
+}
+
+/* The schema of a chunk's rows, for formats that must know it before the first row. */
+static enum err_code chunk_schema(struct etl_stream *s,
+                                  const struct batch *b,
+                                  const struct chunk *c,
+                                  struct etl_schema *schema,
+                                  struct err *err)
+{
+    const struct group *grp = &b->groups[c->group];
+    enum err_code rc = ERR_OK;
+    for (size_t i = c->begin; rc == ERR_OK && i < c->end; i++) {
+        struct etl_row_ref row = {&s->store, b->recs[grp->recs[i]].row_offset, {NULL, 0}};
+        rc = etl_schema_observe(schema, &row, err);
+    }
+    return rc;
+}
+
+static enum err_code
+render_chunk(struct etl_stream *s, const struct batch *b, const struct chunk *c, struct err *err)
+{
+    const struct group *grp = &b->groups[c->group];
+    struct etl_encoding enc = group_encoding(s, grp);
+    struct etl_writer w;
+    struct etl_schema schema;
+    etl_schema_init(&schema);
+    buf_reset(&s->object);
+    enum err_code rc = ERR_OK;
+    if (enc.format->needs_schema && !grp->quarantine) {
+        rc = chunk_schema(s, b, c, &schema, err);
+    }
+    if (rc == ERR_OK) {
+        rc = etl_writer_open(&w, &s->object, &enc, &schema, err);
+    }
+    if (rc != ERR_OK) {
+        goto out;
+    }
+    if (grp->quarantine) {
+        rc = render_quarantine(s, &w, b, grp, c, err);
+    } else {
+        for (size_t i = c->begin; rc == ERR_OK && i < c->end; i++) {
+            struct etl_row_ref row = {&s->store, b->recs[grp->recs[i]].row_offset,
+                                      b->recs[grp->recs[i]].raw.raw};
+            rc = etl_writer_row(&w, &row, err);
+        }
+    }
+    if (rc == ERR_OK) {
+        rc = etl_writer_close(&w, err);
+    }
+out:
+    etl_writer_cleanup(&w);
+    etl_schema_cleanup(&schema);
+    return rc;
+}
+
+/* The key stem "{table}/changes/{partition}/{first}-{last}" (quarantine: "_quarantine/{table}/...")
+ * and its extension. */
+static enum err_code chunk_stem(struct etl_stream *s,
+                                const struct batch *b,
+                                const struct chunk *c,
+                                char *stem,
+                                size_t cap,
+                                char *ext,
+                                size_t ext_cap,
+                                struct err *err)
+{
+    const struct group *grp = &b->groups[c->group];
+    const char *first = b->recs[grp->recs[c->begin]].seq;
+    const char *last = b->recs[grp->recs[c->end - 1]].seq;
+    struct etl_encoding enc = group_encoding(s, grp);
+    etl_writer_extension(&enc, ext, ext_cap);
+    int n;
+    if (grp->quarantine) {
+        n = snprintf(stem, cap, "%s/%s/%s/%s-%s", QUARANTINE_DIR, grp->table, grp->partition,
+                     first[0] != '\0' ? first : "noseq", last[0] != '\0' ? last : "noseq");
+    } else {
+        n = snprintf(stem, cap, "%s/changes/%s/%s-%s", grp->table, grp->partition, first, last);
+    }
+    if (n < 0 || (size_t)n >= cap) {
+        return err_set(err, ERR_INVALID_INPUT, "object key too long for table %s", grp->table);
+    }
+    return ERR_OK;
+}
+
+static enum err_code write_chunks(struct etl_stream *s,
+                                  struct batch *b,
+                                  int64_t deadline_mono_ms,
+                                  struct etl_stream_stats *st,
+                                  struct err *err)
+{
+    for (size_t ci = 0; ci < b->n_chunks; ci++) {
+        const struct chunk *c = &b->chunks[ci];
+        const struct group *grp = &b->groups[c->group];
+        if (sys_ms_left(s->sys, deadline_mono_ms) < s->cfg->deadline_margin_ms) {
+            log_warn(
+                "deadline near: %zu of %zu objects left unwritten; their records are reported for retry",
+                b->n_chunks - ci, b->n_chunks);
+            break;
+        }
+        char stem[ETL_KEY_MAX], key[ETL_KEY_MAX + 64], ext[32];
+        struct err werr = ERR_INIT;
+        enum etl_put_outcome outcome = ETL_PUT_WRITTEN;
+        key[0] = '\0';
+        enum err_code rc = chunk_stem(s, b, c, stem, sizeof(stem), ext, sizeof(ext), &werr);
+        if (rc == ERR_OK) {
+            rc = render_chunk(s, b, c, &werr);
+        }
+        if (rc == ERR_OK) {
+            /* Quarantine objects are JSON Lines whatever the configured format. */
+            struct etl_encoding enc = group_encoding(s, grp);
+            const char *type = etl_writer_content_type(&enc);
+            rc = etl_sink_put_new(s->sink, stem, ext, buf_cur(&s->object), type, key, sizeof(key),
+                                  &outcome, &werr);
+        }
+        if (rc == ERR_NOMEM) {
+            *err = werr;
+            return rc;
+        }
+        char where[ETL_KEY_MAX + 1200];
+        etl_sink_location(s->sink, key, where, sizeof(where));
+        if (rc != ERR_OK) {
+            log_write(LOG_ERROR,
+                      (struct log_field[]){LOG_STR("object", where),
+                                           LOG_INT("records", c->end - c->begin)},
+                      2, "object not written: %s", werr.msg);
+            continue;
+        }
+        if (outcome == ETL_PUT_RENAMED) {
+            log_warn("%s.%s already held other data (a reused sequence range); wrote %s instead",
+                     stem, ext, where);
+        }
+        log_write(LOG_DEBUG,
+                  (struct log_field[]){LOG_STR("object", where),
+                                       LOG_INT("records", c->end - c->begin),
+                                       LOG_INT("bytes", (int64_t)s->object.len)},
+                  3, outcome == ETL_PUT_IDENTICAL ? "object already present" : "object written");
+        if (outcome != ETL_PUT_IDENTICAL) {
+            st->objects_written++;
+            st->bytes_written += s->object.len;
+        }
+        for (size_t i = c->begin; i < c->end; i++) {
+            b->recs[grp->recs[i]].durable = true;
+            if (!grp->quarantine) {
+                st->records_out++;
+            }
+        }
+    }
+    return ERR_OK;
+}
+
+static enum err_code
+respond(const struct batch *b, struct buf *response, struct etl_stream_stats *st, struct err *err)
+{
+    size_t first_bad = SIZE_MAX;
+    for (size_t i = 0; i < b->n_recs; i++) {
+        if (!b->recs[i].durable) {
+            st->records_failed++;
+            if (first_bad == SIZE_MAX) {
+                first_bad = i;
+            }
+        } else if (b->recs[i].quarantined) {
+            st->records_failed++;
+        }
+    }
+    if (first_bad == SIZE_MAX) {
+        return buf_append_str(response, "{\"batchItemFailures\":[]}", err);
+    }
+    const struct rec *r = &b->recs[first_bad];
+    if (r->seq[0] == '\0') {
+        (void)err_set(
+            err, ERR_TRANSPORT,
+            "Records[%zu] has no SequenceNumber and could not be written: failing the whole batch so Lambda retries it",
+            first_bad);
+        err_set_type(err, "BatchWriteFailed");
+        return ERR_TRANSPORT;
+    }
+    snprintf(st->failed_seq, sizeof(st->failed_seq), "%s", r->seq);
+    enum err_code rc =
+        buf_append_str(response, "{\"batchItemFailures\":[{\"itemIdentifier\":", err);
+    if (rc == ERR_OK) {
+        rc = buf_append_json_str(response, r->seq, strlen(r->seq), err);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_append_str(response, "}]}", err);
+    }
+    return rc;
+}
+
+enum err_code etl_stream_process(struct etl_stream *s,
+                                 const struct json_val *records,
+                                 size_t n_records,
+                                 int64_t deadline_mono_ms,
+                                 struct buf *response,
+                                 struct etl_stream_stats *st,
+                                 struct err *err)
+{
+    struct batch b;
+    memset(&b, 0, sizeof(b));
+    memset(st, 0, sizeof(*st));
+    st->oldest_ts_ms = -1;
+    buf_reset(&s->store);
+    enum err_code rc = ERR_OK;
+    st->records_in = n_records;
+    if (n_records > 0) {
+        b.recs = calloc(n_records, sizeof(*b.recs));
+        if (b.recs == NULL) {
+            return err_set(err, ERR_NOMEM, "out of memory for %zu records", n_records);
+        }
+    }
+    /* Records without a time are filed under the batch's first known time (a pure function of
+     * the batch); failing that, the invocation time. */
+    int64_t fallback_ms = -1;
+    struct json_iter it;
+    struct json_val record;
+    json_iter_init(&it, records);
+    while (json_array_next(&it, &record) && b.n_recs < n_records) {
+        struct rec *r = &b.recs[b.n_recs++];
+        read_envelope(&record, r);
+        if (r->has_ts && fallback_ms < 0) {
+            fallback_ms = r->ts_ms;
+        }
+        if (r->has_ts && (st->oldest_ts_ms < 0 || r->ts_ms < st->oldest_ts_ms)) {
+            st->oldest_ts_ms = r->ts_ms;
+        }
+    }
+    if (fallback_ms < 0) {
+        fallback_ms = sys_wall_ms(s->sys);
+    }
+    /* Pass 1: rows and groups. */
+    json_iter_init(&it, records);
+    for (size_t i = 0; i < b.n_recs && rc == ERR_OK; i++) {
+        (void)json_array_next(&it, &record);
+        struct rec *r = &b.recs[i];
+        char table[ETL_TABLE_NAME_MAX];
+        record_table(&record, table, sizeof(table));
+        if (strcmp(table, UNKNOWN_TABLE) == 0) {
+            log_warn("Records[%zu]: eventSourceARN names no table; filing it under %s", i,
+                     UNKNOWN_TABLE);
+        }
+        char partition[ETL_PARTITION_MAX];
+        (void)etl_partition_render(s->cfg->partition, r->has_ts ? r->ts_ms : fallback_ms, partition,
+                                   sizeof(partition));
+        struct err cerr = ERR_INIT;
+        enum err_code crc = build_row(s, &record, r, table, &cerr);
+        if (crc == ERR_NOMEM || crc == ERR_TOO_LARGE) {
+            *err = cerr;
+            rc = crc;
+            break;
+        }
+        if (crc != ERR_OK) {
+            r->quarantined = true;
+            r->error = strdup(cerr.msg);
+            if (r->error == NULL) {
+                rc = err_set(err, ERR_NOMEM, "out of memory");
+                break;
+            }
+            st->quarantined++;
+            log_write(LOG_WARN,
+                      (struct log_field[]){LOG_STR("sequenceNumber", r->seq),
+                                           LOG_INT("index", (int64_t)i)},
+                      2, "record quarantined: %s", cerr.msg);
+        }
+        uint32_t g = 0;
+        rc = find_group(&b, table, partition, r->quarantined, &g, err);
+        if (rc == ERR_OK) {
+            r->group = g;
+            rc = group_add(&b.groups[g], (uint32_t)i, err);
+        }
+    }
+    /* Pass 2: objects. */
+    if (rc == ERR_OK) {
+        rc = plan_chunks(s, &b, err);
+    }
+    if (rc == ERR_OK) {
+        rc = write_chunks(s, &b, deadline_mono_ms, st, err);
+    }
+    if (rc == ERR_OK) {
+        rc = respond(&b, response, st, err);
+    }
+    batch_free(&b);
+    /* Keep buffers warm for the next batch, but never more than a few MiB idle. */
+    if (s->store.cap > ETL_KEEP_WARM_BYTES) {
+        buf_cleanup(&s->store);
+    }
+    if (s->object.cap > ETL_KEEP_WARM_BYTES) {
+        buf_cleanup(&s->object);
+    }
+    return rc;
+}

@@ -1,0 +1,82 @@
+/*
+ * etl_stream.h - the stream pipeline: a DynamoDB Streams batch becomes rows (the item plus
+ * _op, _seq, _ts, _table, _event_id and, for REMOVE, _ttl_delete), grouped by table and partition
+ * into objects {prefix}{table}/changes/{partition}/{first_seq}-{last_seq}.{ext}, and the answer
+ * names the earliest record not durably written ({"batchItemFailures":[...]}).
+ * Object names and bytes are a pure function of the batch, so a retried batch rewrites
+ * identical objects at identical keys. Records that cannot be converted go, with the error, to
+ * {prefix}_quarantine/{table}/{partition}/...; they never stop the batch.
+ * Ownership: struct etl_stream owns reusable buffers (etl_stream_cleanup); it borrows the
+ *   config, sink and clock. The event is borrowed for the call.
+ */
+#ifndef ETL_STREAM_H
+#define ETL_STREAM_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+#include "etl_partition.h"
+#include "etl_sink.h"
+#include "etl_writer.h"
+#include "json.h"
+#include "sys.h"
+
+struct etl_stream_config {
+    struct etl_encoding enc;               /* change objects */
+    const struct etl_partition *partition; /* ETL_PARTITION */
+    int64_t max_object_records;            /* ETL_MAX_OBJECT_RECORDS */
+    int64_t max_object_bytes;              /* ETL_MAX_OBJECT_BYTES (uncompressed rows) */
+    int64_t deadline_margin_ms;            /* ETL_DEADLINE_MARGIN_MS */
+};
+
+struct etl_stream_stats {
+    size_t records_in;
+    size_t records_out;    /* rows durably written to change objects */
+    size_t records_failed; /* quarantined (conversion failed) or not written */
+    size_t quarantined;
+    size_t objects_written;
+    uint64_t bytes_written;
+    int64_t oldest_ts_ms; /* -1 when no record had a timestamp */
+    char failed_seq[64];  /* the reported itemIdentifier, "" when none */
+};
+
+struct etl_stream {
+    const struct etl_stream_config *cfg;
+    struct etl_sink *sink;
+    const struct sys *sys;
+    struct buf store;  /* rows of the batch */
+    struct buf object; /* the object being rendered */
+    struct buf text;   /* scratch */
+};
+
+void etl_stream_init(struct etl_stream *s,
+                     const struct etl_stream_config *cfg,
+                     struct etl_sink *sink,
+                     const struct sys *sys);
+void etl_stream_cleanup(struct etl_stream *s);
+
+/*
+ * Processes a batch (the event's Records array, n_records long); deadline_mono_ms (0 = none)
+ * bounds the writes: no object is started with less than the configured margin left, and its
+ * records are reported for retry instead. On ERR_OK, response holds the partial batch response.
+ * A record that is neither written nor reportable (no SequenceNumber) makes the whole invocation
+ * fail, so Lambda retries it all.
+ */
+MUST_CHECK enum err_code etl_stream_process(struct etl_stream *s,
+                                            const struct json_val *records,
+                                            size_t n_records,
+                                            int64_t deadline_mono_ms,
+                                            struct buf *response,
+                                            struct etl_stream_stats *stats,
+                                            struct err *err);
+
+/* Extracts the table name from a stream ARN (arn:...:table/<name>/stream/...); false, with out
+ * untouched, if the ARN names no valid table. */
+bool etl_stream_table_from_arn(const char *arn, char *out, size_t cap);
+
+/* Parses ApproximateCreationDateTime (seconds, fractional or exponent; milliseconds when the
+ * value is too large to be seconds) into epoch ms. */
+bool etl_stream_parse_time(struct cur number, int64_t *out_ms);
+
+#endif
