@@ -83,7 +83,7 @@ enum err_code s3_object_path(struct buf *out,
         }
     }
     if (rc == ERR_OK && key != NULL) {
-        rc = sigv4_uri_encode(out, (const uint8_t *)key, strlen(key), false, err);
+        rc = sigv4_canonical_uri_encode(out, (const uint8_t *)key, strlen(key), false, err);
     }
     return rc;
 }
@@ -336,7 +336,7 @@ s3_append_query_param(struct buf *q, const char *name, const char *value, struct
 {
     enum err_code rc = buf_printf(q, err, "%s%s=", q->len > 0 ? "&" : "", name);
     if (rc == ERR_OK) {
-        rc = sigv4_uri_encode(q, (const uint8_t *)value, strlen(value), true, err);
+        rc = sigv4_canonical_uri_encode(q, (const uint8_t *)value, strlen(value), true, err);
     }
     return rc;
 }
