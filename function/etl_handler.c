@@ -7,6 +7,7 @@
 
 #include "etl_event.h"
 #include "etl_metrics.h"
+#include "limit.h"
 #include "log.h"
 
 /* Time kept back from the AWS clients so the answer can still be posted. */
@@ -25,7 +26,7 @@ void etl_handler_init(struct etl_handler *h,
     h->sink = sink;
     etl_stream_init(&h->stream, &cfg->stream, sink, sys);
     etl_export_init(&h->export_, &cfg->snapshot, sys, sink, aws, NULL, NULL);
-    buf_init(&h->metrics, 64 * 1024);
+    buf_init(&h->metrics, LIMIT_EMF_DOC_BYTES);
 }
 
 void etl_handler_set_export_clients(struct etl_handler *h,

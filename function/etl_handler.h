@@ -25,7 +25,7 @@ struct etl_handler {
     struct etl_sink *sink;
     struct etl_stream stream;
     struct etl_export export_;
-    struct buf metrics;
+    struct buf metrics; /* one EMF document */
 };
 
 void etl_handler_init(struct etl_handler *h,

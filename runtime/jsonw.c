@@ -293,6 +293,18 @@ void jsonw_text(struct jsonw *w, const char *text)
     put_str(w, text != NULL ? text : "");
 }
 
+void jsonw_fail(struct jsonw *w, const struct err *e)
+{
+    if (w->rc != ERR_OK) {
+        return;
+    }
+    w->rc = e->code != ERR_OK ? e->code : ERR_INVALID_INPUT;
+    if (w->err != NULL) {
+        *w->err = *e;
+        w->err->code = w->rc;
+    }
+}
+
 enum err_code jsonw_finish(struct jsonw *w)
 {
     if (w->rc != ERR_OK) {

@@ -68,6 +68,10 @@ void jsonw_raw(struct jsonw *w, struct cur json);
  * key it is ERR_INVALID_INPUT. */
 void jsonw_text(struct jsonw *w, const char *text);
 
+/* Records a failure found outside the writer (e.g. while preparing a value), so the document
+ * fails as a whole; the first error is kept. */
+void jsonw_fail(struct jsonw *w, const struct err *e);
+
 /* The first error, if any; otherwise ERR_INVALID_INPUT (and *err says which) when a container is
  * still open or a key lacks its value, else ERR_OK. */
 MUST_CHECK enum err_code jsonw_finish(struct jsonw *w);

@@ -85,4 +85,26 @@
 
 /* ---- function/ ---- */
 
+/* An object key relative to the output prefix, with its NUL: S3 keys are at most 1,024 bytes
+ * (S3_MAX_KEY_BYTES + 1). */
+#define LIMIT_KEY_BYTES 1025
+/* A human-readable location: the root ("s3://bucket/prefix/", up to 575 bytes, or a directory
+ * of up to 1,023) plus a key. */
+#define LIMIT_LOCATION_BYTES (LIMIT_KEY_BYTES + 1600)
+/* A DynamoDB table name (3 to 255 characters) with its NUL. */
+#define LIMIT_TABLE_NAME_BYTES 256
+/* "{table}/snapshots/run={run_id}/": a table name and an 18-character run id. */
+#define LIMIT_RUN_DIR_BYTES 640
+/* Buffers kept between invocations (the stream's row store and object): kept warm up to this,
+ * freed beyond, so one large batch does not pin its memory. */
+#define LIMIT_KEEP_WARM_BYTES (8 * 1024 * 1024)
+/* Small documents read back: run.json, _SUCCESS. */
+#define LIMIT_SMALL_DOC_BYTES (1024 * 1024)
+/* A snapshot checkpoint read back (its schema part grows with the attribute names). */
+#define LIMIT_CHECKPOINT_DOC_BYTES (64 * 1024 * 1024)
+/* One EMF metrics document (at most 16 metrics with short names and a few properties). */
+#define LIMIT_EMF_DOC_BYTES (64 * 1024)
+/* A LastEvaluatedKey: a DynamoDB key (hash up to 2,048 bytes, range up to 1,024) as JSON. */
+#define LIMIT_LEK_BYTES (64 * 1024)
+
 #endif

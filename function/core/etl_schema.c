@@ -193,50 +193,61 @@ etl_schema_sorted(const struct etl_schema *s, const struct etl_schema_attr ***ou
     return ERR_OK;
 }
 
-enum err_code etl_schema_to_json(const struct etl_schema *s, struct buf *out, struct err *err)
+void etl_schema_write(const struct etl_schema *s, struct jsonw *w)
 {
     const struct etl_schema_attr **sorted = NULL;
-    enum err_code rc = etl_schema_sorted(s, &sorted, err);
-    if (rc == ERR_OK) {
-        rc = buf_printf(out, err, "{\"items\":%llu,\"attributes\":[", (unsigned long long)s->items);
+    struct err err = ERR_INIT;
+    if (etl_schema_sorted(s, &sorted, &err) != ERR_OK) {
+        jsonw_fail(w, &err);
+        return;
     }
-    for (size_t i = 0; rc == ERR_OK && i < s->n; i++) {
+    jsonw_object(w, JSONW_COMPACT);
+    jsonw_key(w, "items");
+    jsonw_u64(w, s->items);
+    jsonw_key(w, "attributes");
+    jsonw_array(w, JSONW_COMPACT);
+    for (size_t i = 0; i < s->n; i++) {
         const struct etl_schema_attr *a = sorted[i];
-        rc = buf_append_str(out, i > 0 ? ",{\"name\":" : "{\"name\":", err);
-        if (rc == ERR_OK) {
-            rc = buf_append_json_str(out, a->name, strlen(a->name), err);
-        }
-        if (rc == ERR_OK) {
-            rc = buf_append_str(out, ",\"types\":{", err);
-        }
-        bool first = true;
-        for (int t = 0; rc == ERR_OK && t < ETL_T_DDB_COUNT; t++) {
-            if (a->counts[t] == 0) {
-                continue;
-            }
-            rc = buf_printf(out, err, "%s\"%s\":%llu", first ? "" : ",",
-                            etl_type_name((enum etl_type)t), (unsigned long long)a->counts[t]);
-            first = false;
-        }
         char athena[64];
         etl_schema_athena_type(a, athena, sizeof(athena));
-        if (rc == ERR_OK) {
-            rc = buf_printf(out, err, "},\"athena_type\":\"%s\"", athena);
+        jsonw_object(w, JSONW_COMPACT);
+        jsonw_key(w, "name");
+        jsonw_str(w, a->name);
+        jsonw_key(w, "types");
+        jsonw_object(w, JSONW_COMPACT);
+        for (int t = 0; t < ETL_T_DDB_COUNT; t++) {
+            if (a->counts[t] > 0) {
+                jsonw_key(w, etl_type_name((enum etl_type)t));
+                jsonw_u64(w, a->counts[t]);
+            }
         }
-        if (rc == ERR_OK && a->counts[ETL_T_N] > 0) {
-            rc = buf_printf(out, err,
-                            ",\"number\":{\"integer_digits\":%d,\"scale\":%d,\"exponent\":%s}",
-                            a->int_digits, a->scale, a->exponent ? "true" : "false");
+        jsonw_end(w);
+        jsonw_key(w, "athena_type");
+        jsonw_str(w, athena);
+        if (a->counts[ETL_T_N] > 0) {
+            jsonw_key(w, "number");
+            jsonw_object(w, JSONW_COMPACT);
+            jsonw_key(w, "integer_digits");
+            jsonw_i64(w, a->int_digits);
+            jsonw_key(w, "scale");
+            jsonw_i64(w, a->scale);
+            jsonw_key(w, "exponent");
+            jsonw_bool(w, a->exponent);
+            jsonw_end(w);
         }
-        if (rc == ERR_OK) {
-            rc = buf_append_byte(out, '}', err);
-        }
+        jsonw_end(w);
     }
-    if (rc == ERR_OK) {
-        rc = buf_append_str(out, "]}", err);
-    }
+    jsonw_end(w);
+    jsonw_end(w);
     free(sorted);
-    return rc;
+}
+
+enum err_code etl_schema_to_json(const struct etl_schema *s, struct buf *out, struct err *err)
+{
+    struct jsonw w;
+    jsonw_init(&w, out, err);
+    etl_schema_write(s, &w);
+    return jsonw_finish(&w);
 }
 
 enum err_code etl_schema_from_json(struct etl_schema *s, struct cur text, struct err *err)

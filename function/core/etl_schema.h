@@ -17,6 +17,7 @@
 #include "err.h"
 #include "etl_names.h"
 #include "etl_row.h"
+#include "jsonw.h"
 
 struct etl_schema_attr {
     char *name; /* unescaped UTF-8 */
@@ -48,6 +49,8 @@ etl_schema_merge(struct etl_schema *dst, const struct etl_schema *src, struct er
 /* {"items":N,"attributes":[{"name":...,"types":{"S":n,...},"number":{...}}]} sorted by name. */
 MUST_CHECK enum err_code
 etl_schema_to_json(const struct etl_schema *s, struct buf *out, struct err *err);
+/* The same document as a value of a larger one. */
+void etl_schema_write(const struct etl_schema *s, struct jsonw *w);
 /* Reads what etl_schema_to_json wrote (merging into s). */
 MUST_CHECK enum err_code
 etl_schema_from_json(struct etl_schema *s, struct cur text, struct err *err);

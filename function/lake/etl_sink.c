@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "limit.h"
+
 enum err_code etl_sink_parse_location(const char *value, struct etl_location *out, struct err *err)
 {
     memset(out, 0, sizeof(*out));
@@ -66,6 +68,8 @@ enum err_code etl_sink_parse_location(const char *value, struct etl_location *ou
     return err_set(err, ERR_CONFIG,
                    "ETL_OUTPUT=\"%.100s\": expected s3://bucket/prefix/ or file:///dir/", value);
 }
+
+_Static_assert(LIMIT_KEY_BYTES == S3_MAX_KEY_BYTES + 1, "a relative key holds any S3 key");
 
 void etl_sink_init(struct etl_sink *s,
                    const struct etl_location *loc,

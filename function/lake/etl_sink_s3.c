@@ -140,7 +140,6 @@ static enum err_code s3_object_open(struct etl_sink *s,
 {
     memset(obj, 0, sizeof(*obj));
     obj->sink = s;
-    obj->u.up.spool_fd = -1;
     char k[S3_MAX_KEY_BYTES + 1];
     enum err_code rc = full_key(s, key, k, err);
     if (rc != ERR_OK) {

@@ -13,13 +13,14 @@
 
 #include "creds.h"
 #include "etl_time.h"
+#include "jsonw.h"
 
 void etl_ckpt_init(struct etl_ckpt *ck, int segment, int total_segments)
 {
     memset(ck, 0, sizeof(*ck));
     ck->segment = segment;
     ck->total_segments = total_segments;
-    buf_init(&ck->lek, 64 * 1024);
+    buf_init(&ck->lek, LIMIT_LEK_BYTES);
     etl_schema_init(&ck->schema);
 }
 
@@ -53,49 +54,64 @@ enum err_code etl_ckpt_to_json(const struct etl_ckpt *ck,
                                struct buf *out,
                                struct err *err)
 {
-    enum err_code rc = buf_append_str(out, "{\"version\":1,\"table\":", err);
-    if (rc == ERR_OK) {
-        rc = buf_append_json_str(out, table, strlen(table), err);
+    struct jsonw w;
+    jsonw_init(&w, out, err);
+    jsonw_object(&w, JSONW_COMPACT);
+    jsonw_key(&w, "version");
+    jsonw_i64(&w, 1);
+    jsonw_key(&w, "table");
+    jsonw_str(&w, table);
+    jsonw_key(&w, "run_id");
+    jsonw_str(&w, run_id);
+    jsonw_key(&w, "segment");
+    jsonw_i64(&w, ck->segment);
+    jsonw_key(&w, "total_segments");
+    jsonw_i64(&w, ck->total_segments);
+    jsonw_key(&w, "done");
+    jsonw_bool(&w, ck->done);
+    jsonw_key(&w, "next_file");
+    jsonw_u64(&w, ck->next_file);
+    jsonw_key(&w, "items");
+    jsonw_u64(&w, ck->items);
+    jsonw_key(&w, "scanned");
+    jsonw_u64(&w, ck->scanned);
+    jsonw_key(&w, "consumed_rcu");
+    jsonw_double(&w, "%.3f", ck->rcu);
+    jsonw_key(&w, "invocations");
+    jsonw_u64(&w, ck->invocations);
+    jsonw_key(&w, "last_evaluated_key");
+    if (ck->lek.len > 0) {
+        jsonw_raw(&w, buf_cur(&ck->lek));
+    } else {
+        jsonw_null(&w);
     }
-    if (rc == ERR_OK) {
-        rc = buf_printf(
-            out, err,
-            ",\"run_id\":\"%s\",\"segment\":%d,\"total_segments\":%d,\"done\":%s,\"next_file\":%u,\"items\":%llu,\"scanned\":%llu,\"consumed_rcu\":%.3f,\"invocations\":%u,\"last_evaluated_key\":",
-            run_id, ck->segment, ck->total_segments, ck->done ? "true" : "false", ck->next_file,
-            (unsigned long long)ck->items, (unsigned long long)ck->scanned, ck->rcu,
-            ck->invocations);
-    }
-    if (rc == ERR_OK) {
-        rc = ck->lek.len > 0 ? buf_append_cur(out, buf_cur(&ck->lek), err)
-                             : buf_append_str(out, "null", err);
-    }
-    if (rc == ERR_OK) {
-        rc = buf_append_str(out, ",\"files\":[", err);
-    }
-    for (size_t i = 0; rc == ERR_OK && i < ck->n_files; i++) {
+    jsonw_key(&w, "files");
+    jsonw_array(&w, JSONW_COMPACT);
+    for (size_t i = 0; i < ck->n_files; i++) {
         const struct etl_ckpt_file *f = &ck->files[i];
-        rc = buf_append_str(out, i > 0 ? ",{\"key\":" : "{\"key\":", err);
-        if (rc == ERR_OK) {
-            rc = buf_append_json_str(out, f->key, strlen(f->key), err);
-        }
-        if (rc == ERR_OK) {
-            rc = buf_printf(
-                out, err,
-                ",\"records\":%llu,\"bytes\":%llu,\"raw_bytes\":%llu,\"md5\":\"%s\",\"etag\":\"%s\",\"parts\":%u}",
-                (unsigned long long)f->records, (unsigned long long)f->bytes,
-                (unsigned long long)f->raw_bytes, f->md5, f->etag, f->parts);
-        }
+        jsonw_object(&w, JSONW_COMPACT);
+        jsonw_key(&w, "key");
+        jsonw_str(&w, f->key);
+        jsonw_key(&w, "records");
+        jsonw_u64(&w, f->records);
+        jsonw_key(&w, "bytes");
+        jsonw_u64(&w, f->bytes);
+        jsonw_key(&w, "raw_bytes");
+        jsonw_u64(&w, f->raw_bytes);
+        jsonw_key(&w, "md5");
+        jsonw_str(&w, f->md5);
+        jsonw_key(&w, "etag");
+        jsonw_str(&w, f->etag);
+        jsonw_key(&w, "parts");
+        jsonw_u64(&w, f->parts);
+        jsonw_end(&w);
     }
-    if (rc == ERR_OK) {
-        rc = buf_append_str(out, "],\"schema\":", err);
-    }
-    if (rc == ERR_OK) {
-        rc = etl_schema_to_json(&ck->schema, out, err);
-    }
-    if (rc == ERR_OK) {
-        rc = buf_append_str(out, "}\n", err);
-    }
-    return rc;
+    jsonw_end(&w);
+    jsonw_key(&w, "schema");
+    etl_schema_write(&ck->schema, &w);
+    jsonw_end(&w);
+    jsonw_text(&w, "\n");
+    return jsonw_finish(&w);
 }
 
 /* Copies a string member into a fixed array; false (dst "" if it was too long) otherwise. */
@@ -181,40 +197,53 @@ enum err_code etl_run_to_json(const struct etl_run *run, struct buf *out, struct
     char started[ETL_ISO8601_MAX], at[ETL_ISO8601_MAX];
     etl_time_format_iso8601(run->started_ms, started);
     etl_time_format_iso8601(run->run_ms, at);
-    enum err_code rc = buf_append_str(out, "{\"version\":1,\"table\":", err);
-    if (rc == ERR_OK) {
-        rc = buf_append_json_str(out, run->table, strlen(run->table), err);
-    }
-    if (rc == ERR_OK) {
-        rc = buf_printf(
-            out, err,
-            ",\"run_id\":\"%s\",\"run_time\":\"%s\",\"run_ms\":%lld,\"started\":\"%s\",\"started_ms\":%lld,\"total_segments\":%d,\"format\":\"%s\",\"export_id\":\"%s\",\"table_arn\":",
-            run->run_id, at, (long long)run->run_ms, started, (long long)run->started_ms,
-            run->total_segments, run->format, run->export_id);
-    }
-    if (rc == ERR_OK) {
-        rc = buf_append_json_str(out, run->table_arn, strlen(run->table_arn), err);
-    }
-    if (rc == ERR_OK) {
-        rc = buf_printf(out, err, ",\"table_id\":\"%s\",\"hash_key\":", run->table_id);
-    }
-    if (rc == ERR_OK) {
-        rc = buf_append_json_str(out, run->hash_key, strlen(run->hash_key), err);
-    }
-    if (rc == ERR_OK) {
-        rc = buf_append_str(out, ",\"range_key\":", err);
-    }
-    if (rc == ERR_OK) {
-        rc = buf_append_json_str(out, run->range_key, strlen(run->range_key), err);
-    }
-    if (rc == ERR_OK) {
-        rc = buf_printf(
-            out, err,
-            ",\"estimate\":{\"items\":%lld,\"bytes\":%lld,\"read_units\":%.1f,\"seconds_at_max_rcu\":%.1f,\"max_rcu\":%lld}}\n",
-            (long long)run->est_items, (long long)run->est_bytes, run->est_rcu, run->est_seconds,
-            (long long)run->max_rcu);
-    }
-    return rc;
+    struct jsonw w;
+    jsonw_init(&w, out, err);
+    jsonw_object(&w, JSONW_COMPACT);
+    jsonw_key(&w, "version");
+    jsonw_i64(&w, 1);
+    jsonw_key(&w, "table");
+    jsonw_str(&w, run->table);
+    jsonw_key(&w, "run_id");
+    jsonw_str(&w, run->run_id);
+    jsonw_key(&w, "run_time");
+    jsonw_str(&w, at);
+    jsonw_key(&w, "run_ms");
+    jsonw_i64(&w, run->run_ms);
+    jsonw_key(&w, "started");
+    jsonw_str(&w, started);
+    jsonw_key(&w, "started_ms");
+    jsonw_i64(&w, run->started_ms);
+    jsonw_key(&w, "total_segments");
+    jsonw_i64(&w, run->total_segments);
+    jsonw_key(&w, "format");
+    jsonw_str(&w, run->format);
+    jsonw_key(&w, "export_id");
+    jsonw_str(&w, run->export_id);
+    jsonw_key(&w, "table_arn");
+    jsonw_str(&w, run->table_arn);
+    jsonw_key(&w, "table_id");
+    jsonw_str(&w, run->table_id);
+    jsonw_key(&w, "hash_key");
+    jsonw_str(&w, run->hash_key);
+    jsonw_key(&w, "range_key");
+    jsonw_str(&w, run->range_key);
+    jsonw_key(&w, "estimate");
+    jsonw_object(&w, JSONW_COMPACT);
+    jsonw_key(&w, "items");
+    jsonw_i64(&w, run->est_items);
+    jsonw_key(&w, "bytes");
+    jsonw_i64(&w, run->est_bytes);
+    jsonw_key(&w, "read_units");
+    jsonw_double(&w, "%.1f", run->est_rcu);
+    jsonw_key(&w, "seconds_at_max_rcu");
+    jsonw_double(&w, "%.1f", run->est_seconds);
+    jsonw_key(&w, "max_rcu");
+    jsonw_i64(&w, run->max_rcu);
+    jsonw_end(&w);
+    jsonw_end(&w);
+    jsonw_text(&w, "\n");
+    return jsonw_finish(&w);
 }
 
 enum err_code etl_run_from_json(struct etl_run *run, struct cur text, struct err *err)

@@ -15,13 +15,13 @@
 
 #include "buf.h"
 #include "err.h"
-#include "etl_limits.h"
 #include "etl_schema.h"
+#include "limit.h"
 
 #define ETL_RUN_ID_MAX 32
 
 struct etl_ckpt_file {
-    char key[ETL_KEY_MAX]; /* relative to the output prefix */
+    char key[LIMIT_KEY_BYTES]; /* relative to the output prefix */
     uint64_t records;
     uint64_t bytes;     /* as stored (compressed) */
     uint64_t raw_bytes; /* uncompressed */

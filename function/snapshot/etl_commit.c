@@ -12,6 +12,7 @@
 #include "digest.h"
 #include "etl_ddl.h"
 #include "etl_time.h"
+#include "jsonw.h"
 #include "log.h"
 
 void etl_commit_run_dir(const char *table, const char *run_id, char *out, size_t cap)
@@ -62,7 +63,7 @@ static enum err_code put_doc(struct etl_sink *sink,
                              const char *content_type,
                              struct err *err)
 {
-    char key[ETL_KEY_MAX];
+    char key[LIMIT_KEY_BYTES];
     snprintf(key, sizeof(key), "%s%s", run_dir, name);
     return etl_sink_put(sink, key, buf_cur(doc), content_type, err);
 }
@@ -90,48 +91,77 @@ static enum err_code manifest_json(const struct etl_snapshot_config *cfg,
                                    struct buf *out,
                                    struct err *err)
 {
-    enum err_code rc = buf_printf(out, err, "{\n  \"run_id\": \"%s\",\n  \"table\": ", run->run_id);
-    if (rc == ERR_OK) {
-        rc = buf_append_json_str(out, run->table, strlen(run->table), err);
-    }
-    if (rc == ERR_OK) {
-        rc = buf_append_str(out, ",\n  \"table_arn\": ", err);
-    }
-    if (rc == ERR_OK) {
-        rc = buf_append_json_str(out, run->table_arn, strlen(run->table_arn), err);
-    }
-    if (rc == ERR_OK) {
-        rc = buf_printf(
-            out, err,
-            ",\n  \"run_time\": \"%s\",\n  \"start\": \"%s\",\n  \"end\": \"%s\",\n  \"snapshot_format\": \"%s\",\n  \"format\": \"%s\",\n  \"compression\": \"%s\",\n  \"segments\": %d,\n  \"item_count\": %llu,\n  \"scanned_count\": %llu,\n  \"consumed_read_units\": %.1f,\n  \"segment_invocations\": %u,\n  \"estimate\": {\"items\": %lld, \"bytes\": %lld, \"read_units\": %.1f, \"seconds_at_max_rcu\": %.1f, \"max_rcu\": %lld},\n  \"files\": [",
-            t->at, t->started, t->ended, run->format,
-            etl_snapshot_encoding(cfg).format->manifest_name, cfg->rows.codec->name, n,
-            (unsigned long long)sum->items, (unsigned long long)sum->scanned, sum->rcu,
-            sum->invocations, (long long)run->est_items, (long long)run->est_bytes, run->est_rcu,
-            run->est_seconds, (long long)run->max_rcu);
-    }
-    bool first = true;
-    for (int s = 0; rc == ERR_OK && s < n; s++) {
-        for (size_t i = 0; rc == ERR_OK && i < cks[s].n_files; i++) {
+    struct jsonw w;
+    jsonw_init(&w, out, err);
+    jsonw_object(&w, JSONW_PRETTY);
+    jsonw_key(&w, "run_id");
+    jsonw_str(&w, run->run_id);
+    jsonw_key(&w, "table");
+    jsonw_str(&w, run->table);
+    jsonw_key(&w, "table_arn");
+    jsonw_str(&w, run->table_arn);
+    jsonw_key(&w, "run_time");
+    jsonw_str(&w, t->at);
+    jsonw_key(&w, "start");
+    jsonw_str(&w, t->started);
+    jsonw_key(&w, "end");
+    jsonw_str(&w, t->ended);
+    jsonw_key(&w, "snapshot_format");
+    jsonw_str(&w, run->format);
+    jsonw_key(&w, "format");
+    jsonw_str(&w, etl_snapshot_encoding(cfg).format->manifest_name);
+    jsonw_key(&w, "compression");
+    jsonw_str(&w, cfg->rows.codec->name);
+    jsonw_key(&w, "segments");
+    jsonw_i64(&w, n);
+    jsonw_key(&w, "item_count");
+    jsonw_u64(&w, sum->items);
+    jsonw_key(&w, "scanned_count");
+    jsonw_u64(&w, sum->scanned);
+    jsonw_key(&w, "consumed_read_units");
+    jsonw_double(&w, "%.1f", sum->rcu);
+    jsonw_key(&w, "segment_invocations");
+    jsonw_u64(&w, sum->invocations);
+    jsonw_key(&w, "estimate");
+    jsonw_object(&w, JSONW_SPACED);
+    jsonw_key(&w, "items");
+    jsonw_i64(&w, run->est_items);
+    jsonw_key(&w, "bytes");
+    jsonw_i64(&w, run->est_bytes);
+    jsonw_key(&w, "read_units");
+    jsonw_double(&w, "%.1f", run->est_rcu);
+    jsonw_key(&w, "seconds_at_max_rcu");
+    jsonw_double(&w, "%.1f", run->est_seconds);
+    jsonw_key(&w, "max_rcu");
+    jsonw_i64(&w, run->max_rcu);
+    jsonw_end(&w);
+    jsonw_key(&w, "files");
+    jsonw_array(&w, JSONW_PRETTY);
+    for (int s = 0; s < n; s++) {
+        for (size_t i = 0; i < cks[s].n_files; i++) {
             const struct etl_ckpt_file *f = &cks[s].files[i];
-            rc = buf_append_str(out, first ? "\n    {\"key\": " : ",\n    {\"key\": ", err);
-            first = false;
-            if (rc == ERR_OK) {
-                rc = buf_append_json_str(out, f->key, strlen(f->key), err);
-            }
-            if (rc == ERR_OK) {
-                rc = buf_printf(
-                    out, err,
-                    ", \"segment\": %d, \"records\": %llu, \"bytes\": %llu, \"uncompressed_bytes\": %llu, \"md5\": \"%s\", \"etag\": \"%s\"}",
-                    s, (unsigned long long)f->records, (unsigned long long)f->bytes,
-                    (unsigned long long)f->raw_bytes, f->md5, f->etag);
-            }
+            jsonw_object(&w, JSONW_SPACED);
+            jsonw_key(&w, "key");
+            jsonw_str(&w, f->key);
+            jsonw_key(&w, "segment");
+            jsonw_i64(&w, s);
+            jsonw_key(&w, "records");
+            jsonw_u64(&w, f->records);
+            jsonw_key(&w, "bytes");
+            jsonw_u64(&w, f->bytes);
+            jsonw_key(&w, "uncompressed_bytes");
+            jsonw_u64(&w, f->raw_bytes);
+            jsonw_key(&w, "md5");
+            jsonw_str(&w, f->md5);
+            jsonw_key(&w, "etag");
+            jsonw_str(&w, f->etag);
+            jsonw_end(&w);
         }
     }
-    if (rc == ERR_OK) {
-        rc = buf_append_str(out, "\n  ]\n}\n", err);
-    }
-    return rc;
+    jsonw_end(&w);
+    jsonw_end(&w);
+    jsonw_text(&w, "\n");
+    return jsonw_finish(&w);
 }
 
 static void hex_md5_to_b64(const char *hex, char out[DIGEST_MD5_B64])
@@ -159,7 +189,7 @@ static enum err_code put_with_md5(struct etl_sink *sink,
                                   const struct buf *doc,
                                   struct err *err)
 {
-    char key[ETL_KEY_MAX + 64], b64[DIGEST_MD5_B64];
+    char key[LIMIT_KEY_BYTES + 64], b64[DIGEST_MD5_B64];
     snprintf(key, sizeof(key), "%s%s.json", export_dir, name);
     enum err_code rc = etl_sink_put(sink, key, buf_cur(doc), "application/json", err);
     if (rc == ERR_OK) {
@@ -181,35 +211,76 @@ static enum err_code export_manifests(struct etl_sink *sink,
                                       struct err *err)
 {
     struct buf files = BUF_INIT(0), summary = BUF_INIT(0);
-    char export_dir[ETL_KEY_MAX], key[ETL_KEY_MAX + 64];
+    char export_dir[LIMIT_KEY_BYTES], key[LIMIT_KEY_BYTES + 64];
     const struct etl_location *loc = &sink->loc;
     const struct s3_put_options *put = &sink->put;
+    const char *prefix = loc->is_s3 ? loc->prefix : "";
+    char text[LIMIT_LOCATION_BYTES];
     etl_layout_export_dir(run_dir, run->export_id, export_dir, sizeof(export_dir));
-    enum err_code rc = ERR_OK;
-    for (int s = 0; rc == ERR_OK && s < n; s++) {
-        for (size_t i = 0; rc == ERR_OK && i < cks[s].n_files; i++) {
+    struct jsonw w;
+    jsonw_init(&w, &files, err);
+    for (int s = 0; s < n; s++) {
+        for (size_t i = 0; i < cks[s].n_files; i++) {
             const struct etl_ckpt_file *f = &cks[s].files[i];
             char b64[DIGEST_MD5_B64];
             hex_md5_to_b64(f->md5, b64);
-            rc = buf_printf(
-                &files, err,
-                "{\"itemCount\":%llu,\"md5Checksum\":\"%s\",\"etag\":\"%s\",\"dataFileS3Key\":\"%s%s\"}\n",
-                (unsigned long long)f->records, b64, f->etag, loc->is_s3 ? loc->prefix : "",
-                f->key);
+            snprintf(text, sizeof(text), "%s%s", prefix, f->key);
+            jsonw_object(&w, JSONW_COMPACT);
+            jsonw_key(&w, "itemCount");
+            jsonw_u64(&w, f->records);
+            jsonw_key(&w, "md5Checksum");
+            jsonw_str(&w, b64);
+            jsonw_key(&w, "etag");
+            jsonw_str(&w, f->etag);
+            jsonw_key(&w, "dataFileS3Key");
+            jsonw_str(&w, text);
+            jsonw_end(&w);
+            jsonw_text(&w, "\n");
         }
     }
+    enum err_code rc = jsonw_finish(&w);
     const char *sse =
         put->sse == NULL ? "AES256" : (strcmp(put->sse, "aws:kms") == 0 ? "KMS" : "AES256");
+    jsonw_init(&w, &summary, err);
+    jsonw_object(&w, JSONW_COMPACT);
+    jsonw_key(&w, "version");
+    jsonw_str(&w, "2020-06-30");
+    jsonw_key(&w, "exportArn");
+    snprintf(text, sizeof(text), "%s/export/%s", run->table_arn, run->export_id);
+    jsonw_str(&w, text);
+    jsonw_key(&w, "startTime");
+    jsonw_str(&w, t->started);
+    jsonw_key(&w, "endTime");
+    jsonw_str(&w, t->ended);
+    jsonw_key(&w, "tableArn");
+    jsonw_str(&w, run->table_arn);
+    jsonw_key(&w, "tableId");
+    jsonw_str(&w, run->table_id);
+    jsonw_key(&w, "exportTime");
+    jsonw_str(&w, t->at);
+    jsonw_key(&w, "s3Bucket");
+    jsonw_str(&w, loc->is_s3 ? loc->bucket : "");
+    jsonw_key(&w, "s3Prefix"); /* the run folder, without its final '/' */
+    snprintf(text, sizeof(text), "%s%.*s", prefix, (int)(strlen(run_dir) - 1), run_dir);
+    jsonw_str(&w, text);
+    jsonw_key(&w, "s3SseAlgorithm");
+    jsonw_str(&w, sse);
+    jsonw_key(&w, "s3SseKmsKeyId");
+    jsonw_str(&w, put->sse_kms_key_id); /* null without a key */
+    jsonw_key(&w, "manifestFilesS3Key");
+    snprintf(text, sizeof(text), "%s%smanifest-files.json", prefix, export_dir);
+    jsonw_str(&w, text);
+    jsonw_key(&w, "billedSizeBytes");
+    jsonw_u64(&w, sum->bytes);
+    jsonw_key(&w, "itemCount");
+    jsonw_u64(&w, sum->items);
+    jsonw_key(&w, "outputFormat");
+    jsonw_str(&w, "DYNAMODB_JSON");
+    jsonw_key(&w, "exportType");
+    jsonw_str(&w, "FULL_EXPORT");
+    jsonw_end(&w);
     if (rc == ERR_OK) {
-        rc = buf_printf(
-            &summary, err,
-            "{\"version\":\"2020-06-30\",\"exportArn\":\"%s/export/%s\",\"startTime\":\"%s\",\"endTime\":\"%s\",\"tableArn\":\"%s\",\"tableId\":\"%s\",\"exportTime\":\"%s\",\"s3Bucket\":\"%s\",\"s3Prefix\":\"%s%.*s\",\"s3SseAlgorithm\":\"%s\",\"s3SseKmsKeyId\":%s%s%s,\"manifestFilesS3Key\":\"%s%smanifest-files.json\",\"billedSizeBytes\":%llu,\"itemCount\":%llu,\"outputFormat\":\"DYNAMODB_JSON\",\"exportType\":\"FULL_EXPORT\"}",
-            run->table_arn, run->export_id, t->started, t->ended, run->table_arn, run->table_id,
-            t->at, loc->is_s3 ? loc->bucket : "", loc->is_s3 ? loc->prefix : "",
-            (int)(strlen(run_dir) - 1), run_dir, sse, put->sse_kms_key_id != NULL ? "\"" : "null",
-            put->sse_kms_key_id != NULL ? put->sse_kms_key_id : "",
-            put->sse_kms_key_id != NULL ? "\"" : "", loc->is_s3 ? loc->prefix : "", export_dir,
-            (unsigned long long)sum->bytes, (unsigned long long)sum->items);
+        rc = jsonw_finish(&w);
     }
     if (rc == ERR_OK) {
         rc = put_with_md5(sink, export_dir, "manifest-files", &files, err);
@@ -234,7 +305,7 @@ static enum err_code table_documents(const struct etl_ddl_ctx *ctx,
                                      const struct etl_schema *schema,
                                      struct err *err)
 {
-    char key[ETL_KEY_MAX];
+    char key[LIMIT_KEY_BYTES];
     struct buf doc = BUF_INIT(0);
     bool exists = false;
     snprintf(key, sizeof(key), "%s/changes.ddl", run->table);
@@ -270,7 +341,7 @@ enum err_code etl_commit_run(const struct etl_snapshot_config *cfg,
 {
     struct etl_schema schema;
     struct buf doc = BUF_INIT(0);
-    char root[ETL_LOCATION_MAX];
+    char root[LIMIT_LOCATION_BYTES];
     etl_sink_root(sink, root, sizeof(root));
     /* changes.ddl and current.sql describe the change objects (ETL_FORMAT); table.ddl the
      * run's files (the layout's format). */
@@ -326,12 +397,25 @@ enum err_code etl_commit_run(const struct etl_snapshot_config *cfg,
         rc = table_documents(&changes_ctx, cfg, sink, run, &schema, err);
     }
     if (rc == ERR_OK) {
+        struct jsonw w;
         buf_reset(&doc);
-        rc = buf_printf(
-            &doc, err,
-            "{\"run_id\":\"%s\",\"segments\":%d,\"items\":%llu,\"files\":%llu,\"bytes\":%llu,\"consumed_read_units\":%.1f}\n",
-            run->run_id, n, (unsigned long long)out->items, (unsigned long long)out->files,
-            (unsigned long long)out->bytes, out->rcu);
+        jsonw_init(&w, &doc, err);
+        jsonw_object(&w, JSONW_COMPACT);
+        jsonw_key(&w, "run_id");
+        jsonw_str(&w, run->run_id);
+        jsonw_key(&w, "segments");
+        jsonw_i64(&w, n);
+        jsonw_key(&w, "items");
+        jsonw_u64(&w, out->items);
+        jsonw_key(&w, "files");
+        jsonw_u64(&w, out->files);
+        jsonw_key(&w, "bytes");
+        jsonw_u64(&w, out->bytes);
+        jsonw_key(&w, "consumed_read_units");
+        jsonw_double(&w, "%.1f", out->rcu);
+        jsonw_end(&w);
+        jsonw_text(&w, "\n");
+        rc = jsonw_finish(&w);
     }
     if (rc == ERR_OK) {
         rc = put_doc(sink, run_dir, "_SUCCESS", &doc, "application/json", err);

@@ -4,7 +4,7 @@
  */
 #include "etl_export.h"
 
-#include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +17,9 @@
 #include "etl_scan.h"
 #include "etl_time.h"
 #include "json.h"
+#include "jsonw.h"
 #include "log.h"
+#include "pool.h"
 
 #define EXPORT_MAX_SEGMENTS 1000
 
@@ -25,7 +27,7 @@ enum req_kind { REQ_RUN, REQ_SEGMENT, REQ_COMMIT };
 
 struct export_req {
     enum req_kind kind;
-    char table[ETL_TABLE_NAME_MAX];
+    char table[LIMIT_TABLE_NAME_BYTES];
     char run_id[ETL_RUN_ID_MAX];
     int64_t run_ms;
     int segments; /* REQ_RUN: for a new run; REQ_SEGMENT: total_segments */
@@ -179,8 +181,8 @@ static enum err_code load_or_create_run(struct etl_export *x,
                                         bool *created,
                                         struct err *err)
 {
-    char key[ETL_KEY_MAX];
-    struct buf doc = BUF_INIT(ETL_SMALL_DOC_MAX);
+    char key[LIMIT_KEY_BYTES];
+    struct buf doc = BUF_INIT(LIMIT_SMALL_DOC_BYTES);
     bool found = false;
     *created = false;
     run_key(run_dir, "_checkpoint/run.json", key, sizeof(key));
@@ -239,8 +241,8 @@ out:
 static enum err_code
 load_checkpoint(struct etl_sink *sink, const char *run_dir, struct etl_ckpt *ck, struct err *err)
 {
-    char key[ETL_KEY_MAX];
-    struct buf doc = BUF_INIT(ETL_CHECKPOINT_DOC_MAX);
+    char key[LIMIT_KEY_BYTES];
+    struct buf doc = BUF_INIT(LIMIT_CHECKPOINT_DOC_BYTES);
     bool found = false;
     etl_scan_checkpoint_key(run_dir, ck->segment, key, sizeof(key));
     enum err_code rc = etl_sink_get(sink, key, &doc, &found, err);
@@ -248,7 +250,7 @@ load_checkpoint(struct etl_sink *sink, const char *run_dir, struct etl_ckpt *ck,
         rc = etl_ckpt_from_json(ck, buf_cur(&doc), err);
         if (rc != ERR_OK) {
             /* Not the invocation's event: a stored file that needs a human. */
-            char where[ETL_LOCATION_MAX];
+            char where[LIMIT_LOCATION_BYTES];
             etl_sink_location(sink, key, where, sizeof(where));
             (void)err_prefix(err, "%s", where);
             err_set_type(err, "CheckpointCorrupt");
@@ -260,151 +262,97 @@ load_checkpoint(struct etl_sink *sink, const char *run_dir, struct etl_ckpt *ck,
 
 /* ---- segment workers ---- */
 
-struct worker_pool {
+/* What every segment task of an invocation shares. */
+struct segment_run {
     struct etl_export *x;
     const struct etl_run *run;
     const char *run_dir;
     struct etl_rate rate;
     int64_t stop_at_ms;
-    struct etl_ckpt *cks; /* all segments; workers own the ones they take */
-    int first;            /* the segments to work: first .. first + n_todo - 1 */
-    int n_todo;
-    int next;
-    pthread_mutex_t lock;
-    enum err_code rc;
-    struct err err;
+    struct etl_ckpt *cks; /* all segments; each task owns the one it runs */
+    int first;            /* task i runs segment first + i */
 };
 
-static int take_segment(struct worker_pool *p)
+/* A pool task: scans one segment with the thread's own client. */
+static enum err_code run_segment(void *ctx, void *tstate, size_t index, struct err *err)
 {
-    pthread_mutex_lock(&p->lock);
-    int s = (p->rc == ERR_OK && p->next < p->n_todo) ? p->first + p->next++ : -1;
-    pthread_mutex_unlock(&p->lock);
-    return s;
+    struct segment_run *p = ctx;
+    struct aws_client *aws = tstate;
+    int s = p->first + (int)index;
+    struct etl_scan_job job;
+    struct etl_scan_stats st;
+    memset(&job, 0, sizeof(job));
+    memset(&st, 0, sizeof(st));
+    job.cfg = p->x->cfg;
+    job.run = p->run;
+    etl_sink_with_client(p->x->sink, aws, &job.sink);
+    job.aws = aws;
+    job.sys = p->x->sys;
+    job.rate = &p->rate;
+    job.stop_at_ms = p->stop_at_ms;
+    snprintf(job.run_dir, sizeof(job.run_dir), "%s", p->run_dir);
+    struct etl_ckpt *ck = &p->cks[s];
+    enum err_code rc = load_checkpoint(&job.sink, p->run_dir, ck, err);
+    if (rc == ERR_OK && !ck->done) {
+        ck->invocations++;
+        rc = etl_scan_segment(&job, ck, &st, err);
+    }
+    if (rc != ERR_OK) {
+        (void)err_prefix(err, "segment %d of %d", s, ck->total_segments);
+    }
+    log_write(LOG_INFO,
+              (struct log_field[]){LOG_INT("segment", s), LOG_INT("items", (int64_t)st.items),
+                                   LOG_INT("pages", (int64_t)st.pages),
+                                   LOG_INT("files", (int64_t)st.files), LOG_BOOL("done", ck->done)},
+              5, "snapshot segment %s", rc != ERR_OK ? "failed" : (ck->done ? "done" : "paused"));
+    return rc;
 }
 
-/* Keeps the first failure; it stops the pool. */
-static void report(struct worker_pool *p, enum err_code rc, const struct err *e)
-{
-    if (rc == ERR_OK) {
-        return;
-    }
-    pthread_mutex_lock(&p->lock);
-    if (p->rc == ERR_OK) {
-        p->rc = rc;
-        p->err = *e;
-    }
-    pthread_mutex_unlock(&p->lock);
-}
-
-/* Runs segments from the pool with the given client until none is left. */
-static void work(struct worker_pool *p, struct aws_client *aws)
-{
-    int s;
-    while ((s = take_segment(p)) >= 0) {
-        struct etl_scan_job job;
-        struct etl_scan_stats st;
-        struct err e = ERR_INIT;
-        memset(&job, 0, sizeof(job));
-        memset(&st, 0, sizeof(st));
-        job.cfg = p->x->cfg;
-        job.run = p->run;
-        etl_sink_with_client(p->x->sink, aws, &job.sink);
-        job.aws = aws;
-        job.sys = p->x->sys;
-        job.rate = &p->rate;
-        job.stop_at_ms = p->stop_at_ms;
-        snprintf(job.run_dir, sizeof(job.run_dir), "%s", p->run_dir);
-        struct etl_ckpt *ck = &p->cks[s];
-        enum err_code rc = load_checkpoint(&job.sink, p->run_dir, ck, &e);
-        if (rc == ERR_OK && !ck->done) {
-            ck->invocations++;
-            rc = etl_scan_segment(&job, ck, &st, &e);
-        }
-        if (rc != ERR_OK) {
-            (void)err_prefix(&e, "segment %d of %d", s, ck->total_segments);
-        }
-        log_write(
-            LOG_INFO,
-            (struct log_field[]){LOG_INT("segment", s), LOG_INT("items", (int64_t)st.items),
-                                 LOG_INT("pages", (int64_t)st.pages),
-                                 LOG_INT("files", (int64_t)st.files), LOG_BOOL("done", ck->done)},
-            5, "snapshot segment %s", rc != ERR_OK ? "failed" : (ck->done ? "done" : "paused"));
-        report(p, rc, &e);
-    }
-}
-
-struct thread_arg {
-    struct worker_pool *pool;
+/* A segment thread's own connection and AWS client, with the invoking client's settings. */
+struct segment_thread {
     struct http_transport *http;
     struct aws_client aws;
 };
 
-static void *thread_main(void *arg)
+static void *segment_thread_init(void *ctx, struct err *err)
 {
-    struct thread_arg *t = arg;
-    work(t->pool, &t->aws);
-    return NULL;
+    struct segment_run *p = ctx;
+    const struct etl_export *x = p->x;
+    struct segment_thread *t = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        (void)err_set(err, ERR_NOMEM, "out of memory for an export thread");
+        return NULL;
+    }
+    t->http = x->new_transport(x->transport_ctx, err);
+    if (t->http == NULL) {
+        free(t);
+        return NULL;
+    }
+    aws_client_init(&t->aws, t->http, x->sys, x->aws->creds, x->aws->eps, x->aws->max_attempts);
+    aws_client_set_deadline(&t->aws, x->aws->deadline_mono_ms);
+    return &t->aws;
 }
 
-static enum err_code run_segments(struct etl_export *x, struct worker_pool *p, struct err *err)
+static void segment_thread_cleanup(void *ctx, void *tstate)
 {
-    int n_threads = x->cfg->threads < p->n_todo ? x->cfg->threads : p->n_todo;
-    if (n_threads <= 1 || x->new_transport == NULL) {
-        work(p, x->aws);
-        return ERR_OK;
-    }
-    struct thread_arg *args = calloc((size_t)n_threads, sizeof(*args));
-    pthread_t *ids = calloc((size_t)n_threads, sizeof(*ids));
-    int started = 0;
-    enum err_code rc = ERR_OK;
-    if (args == NULL || ids == NULL) {
-        rc = err_set(err, ERR_NOMEM, "out of memory starting export threads");
-        goto out;
-    }
-    for (int i = 0; i < n_threads; i++) {
-        args[i].pool = p;
-        args[i].http = x->new_transport(x->transport_ctx, err);
-        if (args[i].http == NULL) {
-            rc = err->code != ERR_OK ? err->code : ERR_NOMEM;
-            break;
-        }
-        /* Each thread's client: its own connection, the invoking client's settings. */
-        aws_client_init(&args[i].aws, args[i].http, x->sys, x->aws->creds, x->aws->eps,
-                        x->aws->max_attempts);
-        aws_client_set_deadline(&args[i].aws, x->aws->deadline_mono_ms);
-        if (pthread_create(&ids[i], NULL, thread_main, &args[i]) != 0) {
-            aws_client_cleanup(&args[i].aws);
-            http_transport_free(args[i].http);
-            args[i].http = NULL;
-            rc = err_set(err, ERR_NOMEM, "cannot start an export thread");
-            break;
-        }
-        started++;
-    }
-    if (started == 0 && rc != ERR_OK) {
-        goto out;
-    }
-    if (rc != ERR_OK) {
-        /* The threads that started do all the work: say why there are fewer, and forget it. */
-        log_warn("export: %d of %d threads started (%s); continuing with %d", started, n_threads,
-                 err->msg, started);
-        err_clear(err);
-        rc = ERR_OK;
-    }
-    for (int i = 0; i < started; i++) {
-        pthread_join(ids[i], NULL);
-    }
-out:
-    for (int i = 0; args != NULL && i < n_threads; i++) {
-        if (args[i].http != NULL) {
-            aws_client_cleanup(&args[i].aws);
-            http_transport_free(args[i].http);
-        }
-    }
-    free(args);
-    free(ids);
-    return rc;
+    (void)ctx;
+    struct segment_thread *t =
+        (struct segment_thread *)((char *)tstate - offsetof(struct segment_thread, aws));
+    aws_client_cleanup(&t->aws);
+    http_transport_free(t->http);
+    free(t);
+}
+
+/* Runs n segments from p->first, on the configured number of threads. */
+static enum err_code
+run_segments(struct etl_export *x, struct segment_run *p, int n, struct err *err)
+{
+    const struct pool_ops ops = {
+        .thread_init = x->new_transport != NULL ? segment_thread_init : NULL,
+        .thread_cleanup = segment_thread_cleanup,
+        .task = run_segment,
+    };
+    return pool_run((size_t)n, x->cfg->threads, &ops, p, x->aws, err);
 }
 
 /* ---- answers ---- */
@@ -416,23 +364,35 @@ static enum err_code answer(struct buf *out,
                             const struct etl_export_stats *st,
                             struct err *err)
 {
-    enum err_code rc = buf_printf(
-        out, err, "{\"status\":\"%s\",\"run_id\":\"%s\",\"table\":", status, run->run_id);
-    if (rc == ERR_OK) {
-        rc = buf_append_json_str(out, run->table, strlen(run->table), err);
+    struct jsonw w;
+    jsonw_init(&w, out, err);
+    jsonw_object(&w, JSONW_COMPACT);
+    jsonw_key(&w, "status");
+    jsonw_str(&w, status);
+    jsonw_key(&w, "run_id");
+    jsonw_str(&w, run->run_id);
+    jsonw_key(&w, "table");
+    jsonw_str(&w, run->table);
+    if (r->kind == REQ_SEGMENT) {
+        jsonw_key(&w, "segment");
+        jsonw_i64(&w, r->segment);
+        jsonw_key(&w, "total_segments");
+        jsonw_i64(&w, run->total_segments);
     }
-    if (rc == ERR_OK && r->kind == REQ_SEGMENT) {
-        rc = buf_printf(out, err, ",\"segment\":%d,\"total_segments\":%d", r->segment,
-                        run->total_segments);
-    }
-    if (rc == ERR_OK) {
-        rc = buf_printf(
-            out, err,
-            ",\"segments\":%d,\"segments_done\":%d,\"items\":%llu,\"files\":%llu,\"bytes\":%llu,\"consumed_read_units\":%.1f}",
-            st->segments, st->segments_done, (unsigned long long)st->items,
-            (unsigned long long)st->files, (unsigned long long)st->bytes, st->rcu);
-    }
-    return rc;
+    jsonw_key(&w, "segments");
+    jsonw_i64(&w, st->segments);
+    jsonw_key(&w, "segments_done");
+    jsonw_i64(&w, st->segments_done);
+    jsonw_key(&w, "items");
+    jsonw_u64(&w, st->items);
+    jsonw_key(&w, "files");
+    jsonw_u64(&w, st->files);
+    jsonw_key(&w, "bytes");
+    jsonw_u64(&w, st->bytes);
+    jsonw_key(&w, "consumed_read_units");
+    jsonw_double(&w, "%.1f", st->rcu);
+    jsonw_end(&w);
+    return jsonw_finish(&w);
 }
 
 /* The answer for a run that already has _SUCCESS: its numbers, nothing written. */
@@ -442,8 +402,8 @@ static enum err_code already_done(struct etl_export *x,
                                   struct etl_export_stats *st,
                                   struct err *err)
 {
-    char key[ETL_KEY_MAX];
-    struct buf doc = BUF_INIT(ETL_SMALL_DOC_MAX);
+    char key[LIMIT_KEY_BYTES];
+    struct buf doc = BUF_INIT(LIMIT_SMALL_DOC_BYTES);
     run_key(run_dir, "_SUCCESS", key, sizeof(key));
     enum err_code rc = etl_sink_get(x->sink, key, &doc, done, err);
     if (rc == ERR_OK && *done) {
@@ -514,9 +474,9 @@ enum err_code etl_export_handle(struct etl_export *x,
 {
     struct export_req r;
     struct etl_run run;
-    char run_dir[ETL_RUN_DIR_MAX];
+    char run_dir[LIMIT_RUN_DIR_BYTES];
     struct etl_ckpt *cks = NULL;
-    struct worker_pool pool;
+    struct segment_run pool;
     bool pool_ready = false;
     memset(st, 0, sizeof(*st));
     memset(&run, 0, sizeof(run));
@@ -578,23 +538,19 @@ enum err_code etl_export_handle(struct etl_export *x,
     pool.cks = cks;
     pool.stop_at_ms = stop_time(x, deadline_mono_ms);
     etl_rate_init(&pool.rate, (double)x->cfg->max_rcu, sys_mono_ms(x->sys));
-    pthread_mutex_init(&pool.lock, NULL);
     pool_ready = true;
+    int n_todo = 0;
     if (r.kind == REQ_RUN) {
-        pool.n_todo = n;
+        n_todo = n;
     } else if (r.kind == REQ_SEGMENT) {
         pool.first = r.segment;
-        pool.n_todo = 1;
+        n_todo = 1;
     }
-    rc = run_segments(x, &pool, err);
-    if (rc == ERR_OK && pool.rc != ERR_OK) {
-        *err = pool.err;
-        rc = pool.rc;
+    rc = run_segments(x, &pool, n_todo, err);
+    if (rc != ERR_OK) {
         if (!err_has_type(err)) {
             err_set_type(err, "ExportFailed"); /* CheckpointCorrupt and the like say more */
         }
-    }
-    if (rc != ERR_OK) {
         goto out;
     }
     if (r.kind == REQ_SEGMENT) {
@@ -608,7 +564,7 @@ enum err_code etl_export_handle(struct etl_export *x,
     }
     /* Which segments are done (those not worked on here are read from their checkpoints). */
     for (int s = 0; s < n; s++) {
-        bool worked = s >= pool.first && s < pool.first + pool.n_todo;
+        bool worked = s >= pool.first && s < pool.first + n_todo;
         if (!worked) {
             rc = load_checkpoint(x->sink, run_dir, &cks[s], err);
             if (rc != ERR_OK) {
@@ -644,7 +600,6 @@ enum err_code etl_export_handle(struct etl_export *x,
 out:
     if (pool_ready) {
         etl_rate_cleanup(&pool.rate);
-        pthread_mutex_destroy(&pool.lock);
     }
     for (int s = 0; cks != NULL && s < n; s++) {
         etl_ckpt_cleanup(&cks[s]);

@@ -23,7 +23,7 @@
 struct open_file {
     bool open;
     uint32_t n;
-    char key[ETL_KEY_MAX];
+    char key[LIMIT_KEY_BYTES];
     struct etl_encoding enc;
     struct etl_object obj;
     struct etl_writer w;
@@ -44,7 +44,7 @@ static enum err_code
 save_checkpoint(struct etl_scan_job *job, const struct etl_ckpt *ck, struct err *err)
 {
     struct buf doc = BUF_INIT(0);
-    char key[ETL_KEY_MAX];
+    char key[LIMIT_KEY_BYTES];
     etl_scan_checkpoint_key(job->run_dir, ck->segment, key, sizeof(key));
     enum err_code rc = etl_ckpt_to_json(ck, job->run->table, job->run->run_id, &doc, err);
     if (rc == ERR_OK) {
@@ -226,7 +226,7 @@ enum err_code etl_scan_segment(struct etl_scan_job *job,
 {
     struct open_file f;
     struct ddb_scan_page page;
-    struct buf next_key = BUF_INIT(ETL_LEK_MAX); /* LastEvaluatedKey after the last page read */
+    struct buf next_key = BUF_INIT(LIMIT_LEK_BYTES); /* LastEvaluatedKey after the last page read */
     enum err_code rc = ERR_OK;
     memset(&f, 0, sizeof(f));
     memset(st, 0, sizeof(*st));

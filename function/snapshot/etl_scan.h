@@ -31,8 +31,8 @@ struct etl_scan_job {
     struct aws_client *aws; /* this thread's client */
     const struct sys *sys;
     struct etl_rate *rate;
-    int64_t stop_at_ms;            /* monotonic: no page is started after this (0: never) */
-    char run_dir[ETL_RUN_DIR_MAX]; /* "{table}/snapshots/run={run_id}/" */
+    int64_t stop_at_ms;                /* monotonic: no page is started after this (0: never) */
+    char run_dir[LIMIT_RUN_DIR_BYTES]; /* "{table}/snapshots/run={run_id}/" */
 };
 
 struct etl_scan_stats {

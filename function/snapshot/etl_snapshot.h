@@ -9,15 +9,15 @@
 #include <stdint.h>
 
 #include "etl_layout.h"
-#include "etl_limits.h"
 #include "etl_partition.h"
 #include "etl_writer.h"
+#include "limit.h"
 
 struct etl_snapshot_config {
     struct etl_encoding rows;                 /* ETL_FORMAT, ETL_COMPRESSION, ETL_GZIP_LEVEL */
     const struct etl_snapshot_layout *layout; /* ETL_SNAPSHOT_FORMAT */
     const struct etl_partition *partition;    /* ETL_PARTITION (changes.ddl) */
-    char table[ETL_TABLE_NAME_MAX];           /* ETL_TABLE; "" when unset */
+    char table[LIMIT_TABLE_NAME_BYTES];       /* ETL_TABLE; "" when unset */
     int segments;                             /* ETL_SEGMENTS: parallel scan segments of a run */
     int threads;                 /* ETL_EXPORT_THREADS: segments scanned at once per invocation */
     int64_t export_object_bytes; /* ETL_EXPORT_OBJECT_BYTES: uncompressed bytes per file */

@@ -14,12 +14,13 @@
 #include <string.h>
 
 #include "ddb.h"
-#include "etl_limits.h"
 #include "etl_partition.h"
 #include "etl_record.h"
 #include "etl_time.h"
 #include "etl_writer.h"
 #include "json.h"
+#include "jsonw.h"
+#include "limit.h"
 #include "log.h"
 
 #define UNKNOWN_TABLE  "unknown-table"
@@ -40,7 +41,7 @@ struct rec {
 };
 
 struct group {
-    char table[ETL_TABLE_NAME_MAX];
+    char table[LIMIT_TABLE_NAME_BYTES];
     char partition[ETL_PARTITION_MAX];
     bool quarantine;
     uint32_t *recs;
@@ -373,20 +374,17 @@ static enum err_code render_quarantine(struct etl_stream *s,
     enum err_code rc = ERR_OK;
     for (size_t i = c->begin; rc == ERR_OK && i < c->end; i++) {
         const struct rec *r = &b->recs[grp->recs[i]];
+        struct jsonw jw;
         buf_reset(&s->text);
-        rc = buf_append_str(&s->text, "{\"error\":", err);
-        if (rc == ERR_OK) {
-            rc = buf_append_json_str(&s->text, r->error, strlen(r->error), err);
-        }
-        if (rc == ERR_OK) {
-            rc = buf_append_str(&s->text, ",\"record\":", err);
-        }
-        if (rc == ERR_OK) {
-            rc = buf_append_cur(&s->text, r->raw.raw, err);
-        }
-        if (rc == ERR_OK) {
-            rc = buf_append_str(&s->text, "}\n", err);
-        }
+        jsonw_init(&jw, &s->text, err);
+        jsonw_object(&jw, JSONW_COMPACT);
+        jsonw_key(&jw, "error");
+        jsonw_str(&jw, r->error);
+        jsonw_key(&jw, "record");
+        jsonw_raw(&jw, r->raw.raw);
+        jsonw_end(&jw);
+        jsonw_text(&jw, "\n");
+        rc = jsonw_finish(&jw);
         if (rc == ERR_OK) {
             rc = etl_writer_raw(w, s->text.data, s->text.len, err);
         }
@@ -491,7 +489,7 @@ static enum err_code write_chunks(struct etl_stream *s,
                 b->n_chunks - ci, b->n_chunks);
             break;
         }
-        char stem[ETL_KEY_MAX], key[ETL_KEY_MAX + 64], ext[32];
+        char stem[LIMIT_KEY_BYTES], key[LIMIT_KEY_BYTES + 64], ext[32];
         struct err werr = ERR_INIT;
         enum etl_put_outcome outcome = ETL_PUT_WRITTEN;
         key[0] = '\0';
@@ -510,7 +508,7 @@ static enum err_code write_chunks(struct etl_stream *s,
             *err = werr;
             return rc;
         }
-        char where[ETL_KEY_MAX + 1200];
+        char where[LIMIT_LOCATION_BYTES + 64];
         etl_sink_location(s->sink, key, where, sizeof(where));
         if (rc != ERR_OK) {
             log_write(LOG_ERROR,
@@ -569,15 +567,18 @@ respond(const struct batch *b, struct buf *response, struct etl_stream_stats *st
         return ERR_TRANSPORT;
     }
     snprintf(st->failed_seq, sizeof(st->failed_seq), "%s", r->seq);
-    enum err_code rc =
-        buf_append_str(response, "{\"batchItemFailures\":[{\"itemIdentifier\":", err);
-    if (rc == ERR_OK) {
-        rc = buf_append_json_str(response, r->seq, strlen(r->seq), err);
-    }
-    if (rc == ERR_OK) {
-        rc = buf_append_str(response, "}]}", err);
-    }
-    return rc;
+    struct jsonw w;
+    jsonw_init(&w, response, err);
+    jsonw_object(&w, JSONW_COMPACT);
+    jsonw_key(&w, "batchItemFailures");
+    jsonw_array(&w, JSONW_COMPACT);
+    jsonw_object(&w, JSONW_COMPACT);
+    jsonw_key(&w, "itemIdentifier");
+    jsonw_str(&w, r->seq);
+    jsonw_end(&w);
+    jsonw_end(&w);
+    jsonw_end(&w);
+    return jsonw_finish(&w);
 }
 
 enum err_code etl_stream_process(struct etl_stream *s,
@@ -625,7 +626,7 @@ enum err_code etl_stream_process(struct etl_stream *s,
     for (size_t i = 0; i < b.n_recs && rc == ERR_OK; i++) {
         (void)json_array_next(&it, &record);
         struct rec *r = &b.recs[i];
-        char table[ETL_TABLE_NAME_MAX];
+        char table[LIMIT_TABLE_NAME_BYTES];
         record_table(&record, table, sizeof(table));
         if (strcmp(table, UNKNOWN_TABLE) == 0) {
             log_warn("Records[%zu]: eventSourceARN names no table; filing it under %s", i,
@@ -673,10 +674,10 @@ enum err_code etl_stream_process(struct etl_stream *s,
     }
     batch_free(&b);
     /* Keep buffers warm for the next batch, but never more than a few MiB idle. */
-    if (s->store.cap > ETL_KEEP_WARM_BYTES) {
+    if (s->store.cap > LIMIT_KEEP_WARM_BYTES) {
         buf_cleanup(&s->store);
     }
-    if (s->object.cap > ETL_KEEP_WARM_BYTES) {
+    if (s->object.cap > LIMIT_KEEP_WARM_BYTES) {
         buf_cleanup(&s->object);
     }
     return rc;

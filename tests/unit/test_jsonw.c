@@ -425,14 +425,34 @@ static void test_null_err(void **state)
     buf_cleanup(&out);
 }
 
+/* A failure found outside the writer fails the document, and the first one is kept. */
+static void test_fail_from_outside(void **state)
+{
+    (void)state;
+    struct buf out = BUF_INIT(0);
+    struct err err = ERR_INIT, outside = ERR_INIT, later = ERR_INIT;
+    struct jsonw w;
+    (void)err_set(&outside, ERR_NOMEM, "sorting the schema");
+    (void)err_set(&later, ERR_IO, "later");
+    jsonw_init(&w, &out, &err);
+    jsonw_object(&w, JSONW_COMPACT);
+    jsonw_fail(&w, &outside);
+    jsonw_fail(&w, &later);
+    jsonw_end(&w);
+    assert_int_equal(jsonw_finish(&w), ERR_NOMEM);
+    assert_string_equal(err.msg, "sorting the schema");
+    buf_cleanup(&out);
+}
+
 int main(void)
 {
     enum { N = sizeof(rows) / sizeof(rows[0]) };
-    struct CMUnitTest tests[N + 2];
+    struct CMUnitTest tests[N + 3];
     for (size_t i = 0; i < N; i++) {
         tests[i] = (struct CMUnitTest){rows[i].name, test_row, NULL, NULL, (void *)&rows[i]};
     }
     tests[N] = (struct CMUnitTest)cmocka_unit_test(test_sticky_keeps_output);
     tests[N + 1] = (struct CMUnitTest)cmocka_unit_test(test_null_err);
-    return _cmocka_run_group_tests("jsonw", tests, N + 2, NULL, NULL);
+    tests[N + 2] = (struct CMUnitTest)cmocka_unit_test(test_fail_from_outside);
+    return _cmocka_run_group_tests("jsonw", tests, N + 3, NULL, NULL);
 }
