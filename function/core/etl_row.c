@@ -9,7 +9,11 @@
 #include "digest.h"
 #include "json.h"
 
-#define COL_HEADER_BYTES 10 /* type, flags, name length, value length */
+/* A column's header: one byte of type (low 5 bits) and flags (high 3), then the name's and the
+ * value's lengths. The store's size is what ETL_MAX_OBJECT_BYTES counts, so it stays compact. */
+#define COL_HEADER_BYTES 9
+#define TYPE_BITS        5
+_Static_assert(ETL_T_COUNT <= (1 << TYPE_BITS), "types fit the type bits");
 
 static const char *const type_names[ETL_T_COUNT] = {
     "S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS", "TIMESTAMP",
@@ -86,9 +90,12 @@ enum err_code etl_row_col_begin(struct etl_row_builder *b,
     if (name_json.len > UINT32_MAX) {
         return err_set(err, ERR_TOO_LARGE, "column name too long");
     }
-    uint8_t head[2] = {(uint8_t)type, (uint8_t)flags};
+    if (flags >= (1u << (8 - TYPE_BITS))) {
+        return err_set(err, ERR_INVALID_INPUT, "column flags 0x%x out of range", flags);
+    }
+    uint8_t head = (uint8_t)((unsigned)type | flags << TYPE_BITS);
     b->type_pos = b->store->len;
-    enum err_code rc = buf_append(b->store, head, sizeof(head), err);
+    enum err_code rc = buf_append(b->store, &head, 1, err);
     if (rc == ERR_OK) {
         rc = put_u32(b->store, (uint32_t)name_json.len, err);
     }
@@ -111,7 +118,8 @@ void etl_row_col_end(struct etl_row_builder *b)
 
 void etl_row_col_set_type(struct etl_row_builder *b, enum etl_type type)
 {
-    b->store->data[b->type_pos] = (uint8_t)type;
+    uint8_t *head = &b->store->data[b->type_pos];
+    *head = (uint8_t)((*head & ~((1u << TYPE_BITS) - 1)) | (unsigned)type);
 }
 
 enum err_code etl_row_add(struct etl_row_builder *b,
@@ -224,11 +232,11 @@ bool etl_row_col(struct etl_row_iter *it, struct etl_col *col)
     if (it->cols_left == 0 || it->end - it->p < COL_HEADER_BYTES) {
         return false;
     }
-    col->type = (enum etl_type)it->p[0];
-    col->flags = it->p[1];
-    uint32_t nl = get_u32(it->p + 2);
-    col->name = cur_make(it->p + 6, nl);
-    uint32_t vl = get_u32(it->p + 6 + nl);
+    col->type = (enum etl_type)(it->p[0] & ((1u << TYPE_BITS) - 1));
+    col->flags = it->p[0] >> TYPE_BITS;
+    uint32_t nl = get_u32(it->p + 1);
+    col->name = cur_make(it->p + 5, nl);
+    uint32_t vl = get_u32(it->p + 5 + nl);
     col->value = cur_make(it->p + COL_HEADER_BYTES + nl, vl);
     it->p += COL_HEADER_BYTES + (size_t)nl + vl;
     it->cols_left--;

@@ -8,8 +8,9 @@
  * value through the accessors below, never by guessing from the text.
  * Inside M and L values the JSON types are what is kept (B inside a map is its base64 string, a
  * set inside a map an array), as the lake stores them.
- * Layout per row: u32 column count, then per column: u8 type, u8 flags, u32 name length, name,
- * u32 value length, value (host byte order; a store never leaves the process).
+ * Layout per row: u32 column count, then per column: u8 type (low 5 bits) and flags (high 3),
+ * u32 name length, name, u32 value length, value (host byte order; a store never leaves the
+ * process).
  * Ownership: the store is a struct buf its owner frees; builders and iterators borrow it.
  */
 #ifndef ETL_ROW_H
@@ -49,6 +50,7 @@ enum etl_json_kind {
     ETL_JSON_NESTED, /* object or array (M, L, sets) */
 };
 
+/* Column flags: at most 3 bits. */
 enum etl_col_flags {
     ETL_COL_META = 1,    /* a metadata column (_op, _seq, ...), not an item attribute */
     ETL_COL_RENAMED = 2, /* an attribute written as "_item<name>": its source name is <name> */
