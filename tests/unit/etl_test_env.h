@@ -1,0 +1,125 @@
+/*
+ * etl_test_env.h - what the orchestrator tests (stream, scan, export, commit, handler) share: a
+ * configuration from an environment block, an AWS client on a fake transport with an in-memory
+ * S3 (and optionally a DynamoDB table) behind it, the sink over them, a fake clock, the log
+ * captured, and readers for what landed in the lake (gunzipped text, keys, request order).
+ * Ownership: ete_new() allocates everything; ete_free() frees it and removes a temporary output
+ *   directory. Keys passed to the helpers are relative to the output prefix (ETE_PREFIX).
+ * Failures: helpers fail the running cmocka test instead of returning errors.
+ */
+#ifndef ETL_ETL_TEST_ENV_H
+#define ETL_ETL_TEST_ENV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "aws.h"
+#include "buf.h"
+#include "creds.h"
+#include "endpoint.h"
+#include "etl_config.h"
+#include "etl_event.h"
+#include "etl_sink.h"
+#include "fake_ddb.h"
+#include "fake_http.h"
+#include "fake_s3.h"
+#include "fake_sys.h"
+#include "rt_loop.h"
+#include "test_util.h"
+
+#define ETE_BUCKET  "lake"
+#define ETE_PREFIX  "ddb/"
+#define ETE_WALL_MS 1764028800000LL /* 2025-11-25T00:00:00Z */
+#define ETE_TABLE   "Orders"
+#define ETE_ARN     "arn:aws:dynamodb:us-east-1:123456789012:table/"
+
+struct etl_test_env {
+    struct fake_sys fs;
+    struct fake_http *fh;
+    struct fake_s3 *s3;
+    struct fake_ddb *ddb; /* NULL until ete_add_table() */
+    struct creds_provider creds;
+    struct aws_endpoints eps;
+    struct aws_client aws;
+    int max_attempts; /* AWS_MAX_ATTEMPTS as the client uses it */
+    struct etl_config cfg;
+    struct etl_sink sink;
+    char dir[256]; /* the file:// output directory, "" for S3 */
+    struct buf log;
+    size_t log_lines;
+};
+
+/* S3 output (s3://lake/ddb/ unless vars set ETL_OUTPUT); vars: "NAME=value", NULL-terminated,
+ * added after the AWS settings (so they may override AWS_MAX_ATTEMPTS). */
+struct etl_test_env *ete_new(const char *const *vars);
+/* The same with ETL_OUTPUT=file://<a new temporary directory>/ (removed by ete_free). */
+struct etl_test_env *ete_new_file(const char *const *vars);
+void ete_free(struct etl_test_env *e);
+
+/* A DynamoDB table named table (hash key "pk") with n items of ete_item()'s shape. */
+void ete_add_table(struct etl_test_env *e, const char *table, size_t n_items);
+/* Item i as ete_add_table adds it: pk "item-%03zu", a 38-digit N, a string set, a map. */
+void ete_item(size_t i, char *out, size_t cap);
+
+/* ---- events ---------------------------------------------------------------------------- */
+
+/* One stream record to build an event from. */
+struct ete_rec {
+    const char *table;
+    const char *op;    /* INSERT, MODIFY, REMOVE */
+    const char *seq;   /* SequenceNumber */
+    int64_t ts_s;      /* ApproximateCreationDateTime (epoch seconds) */
+    const char *keys;  /* DynamoDB JSON of Keys */
+    const char *image; /* NewImage (OldImage for REMOVE); NULL: none */
+    bool ttl;          /* REMOVE by DynamoDB's TTL (userIdentity Service) */
+};
+
+/* {"Records":[...]} of recs into out (appended). */
+void ete_stream_event(const struct ete_rec *recs, size_t n, struct buf *out);
+/* Parses text (borrowed: it must outlive ev) as an event; fails the test unless it parses. */
+void ete_parse_event(const struct buf *text, struct etl_event *ev);
+/* An invocation carrying text as its event, request id "req-1", deadline_ms (epoch; 0: none). */
+void ete_invocation(struct rt_invocation *inv, const char *text, int64_t deadline_ms);
+
+/* ---- the lake ---------------------------------------------------------------------------- */
+
+/* Appends the bytes of the object at key (relative) to out; false when there is none. Works for
+ * both outputs. */
+bool ete_get(struct etl_test_env *e, const char *key, struct buf *out);
+/* The object's text: gunzipped when key ends in ".gz"; fails the test when it is missing. */
+void ete_text(struct etl_test_env *e, const char *key, struct buf *out);
+/* Inflates a gzip member; fails the test unless it is one complete, valid member. */
+void ete_gunzip(const uint8_t *p, size_t n, struct buf *out);
+/* Number of objects whose key (relative) starts with prefix (S3 output). */
+size_t ete_count(const struct etl_test_env *e, const char *prefix);
+/* The i-th key (relative, sorted) starting with prefix, or NULL (S3 output). */
+const char *ete_key(const struct etl_test_env *e, const char *prefix, size_t i);
+/* Lines of text ('\n'-terminated). */
+size_t ete_lines(const struct buf *text);
+
+/* ---- requests and logs -------------------------------------------------------------------- */
+
+/* Requests of method whose URL ends with the object key (relative); key NULL: any S3 object. */
+size_t ete_requests(const struct etl_test_env *e, const char *method, const char *key);
+/* Position of the last PUT request for key among all PUT requests (0-based), -1 if none. */
+long ete_put_position(const struct etl_test_env *e, const char *key);
+/* The bodies of the Scan requests sent so far, in order: body i into out (replaced). */
+size_t ete_scan_count(const struct etl_test_env *e);
+void ete_scan_body(const struct etl_test_env *e, size_t i, struct buf *out);
+/* Log lines containing needle. */
+size_t ete_log_count(const struct etl_test_env *e, const char *needle);
+/* Forgets the recorded requests, the S3 call counts and the log. */
+void ete_forget(struct etl_test_env *e);
+
+/* Fails the test unless haystack contains needle (with both in the message). */
+#define ete_assert_contains(haystack, needle)                                                      \
+    do {                                                                                           \
+        const char *ete_h_ = (haystack), *ete_n_ = (needle);                                       \
+        if (strstr(ete_h_, ete_n_) == NULL) {                                                      \
+            fail_msg("\"%s\" does not contain \"%s\"", ete_h_, ete_n_);                            \
+        }                                                                                          \
+    } while (0)
+
+#endif
