@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
 #include <zlib.h>
 
 #include "log.h"
@@ -45,13 +46,14 @@ static struct etl_test_env *env_new(const char *const *vars, bool file_output)
         assert_non_null(mkdtemp(e->dir));
         snprintf(output, sizeof(output), "ETL_OUTPUT=file://%s/", e->dir);
     }
-    envp[n++] = output; /* first: a later ETL_OUTPUT in vars wins (env_get takes the last) */
+    /* The test's variables first: env_get takes the first of a name, so they win. */
+    for (size_t i = 0; vars != NULL && vars[i] != NULL; i++) {
+        assert_true(n < ETE_MAX_VARS - 8);
+        envp[n++] = vars[i];
+    }
+    envp[n++] = output;
     for (size_t i = 0; i < sizeof(aws_vars) / sizeof(aws_vars[0]); i++) {
         envp[n++] = aws_vars[i];
-    }
-    for (size_t i = 0; vars != NULL && vars[i] != NULL; i++) {
-        assert_true(n < ETE_MAX_VARS - 1);
-        envp[n++] = vars[i];
     }
     envp[n] = NULL;
     char *const *env = (char *const *)envp;
@@ -299,6 +301,71 @@ size_t ete_lines(const struct buf *text)
         n += text->data[i] == '\n';
     }
     return n;
+}
+
+void ete_count_items(struct etl_test_env *e, const char *prefix, int *counts, size_t n_items)
+{
+    memset(counts, 0, n_items * sizeof(*counts));
+    size_t n = ete_count(e, prefix);
+    for (size_t k = 0; k < n; k++) {
+        struct buf text = BUF_INIT(0);
+        ete_text(e, ete_key(e, prefix, k), &text);
+        const char *line = buf_cstr(&text);
+        while (*line != '\0') {
+            const char *pk = strstr(line, "\"pk\":");
+            const char *id = pk != NULL ? strstr(pk, "item-") : NULL;
+            assert_non_null(id);
+            size_t i = strtoul(id + strlen("item-"), NULL, 10);
+            assert_true(i < n_items);
+            counts[i]++;
+            line += strcspn(line, "\n");
+            line += *line == '\n';
+        }
+        buf_cleanup(&text);
+    }
+}
+
+cJSON *ete_json(struct etl_test_env *e, const char *key)
+{
+    struct buf text = BUF_INIT(0);
+    ete_text(e, key, &text);
+    cJSON *j = cJSON_ParseWithLength((const char *)text.data, text.len);
+    if (j == NULL) {
+        fail_msg("%s is not JSON: %s", key, buf_cstr(&text));
+    }
+    buf_cleanup(&text);
+    return j;
+}
+
+const char *ete_json_str(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (!cJSON_IsString(v)) {
+        fail_msg("no string member %s", name);
+    }
+    return v->valuestring;
+}
+
+double ete_json_num(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (!cJSON_IsNumber(v)) {
+        fail_msg("no number member %s", name);
+    }
+    return v->valuedouble;
+}
+
+void ete_md5_hex(const void *p, size_t n, char out[33])
+{
+    static const char digits[] = "0123456789abcdef";
+    uint8_t sum[16];
+    unsigned int len = 0;
+    assert_int_equal(EVP_Digest(p, n, sum, &len, EVP_md5(), NULL), 1);
+    for (size_t i = 0; i < 16; i++) {
+        out[2 * i] = digits[sum[i] >> 4];
+        out[2 * i + 1] = digits[sum[i] & 0xf];
+    }
+    out[32] = '\0';
 }
 
 /* ---- requests and logs -------------------------------------------------------------------- */

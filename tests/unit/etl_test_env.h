@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "aws.h"
 #include "buf.h"
 #include "creds.h"
@@ -52,7 +54,7 @@ struct etl_test_env {
 };
 
 /* S3 output (s3://lake/ddb/ unless vars set ETL_OUTPUT); vars: "NAME=value", NULL-terminated,
- * added after the AWS settings (so they may override AWS_MAX_ATTEMPTS). */
+ * take precedence over the defaults (ETL_OUTPUT and the AWS settings). */
 struct etl_test_env *ete_new(const char *const *vars);
 /* The same with ETL_OUTPUT=file://<a new temporary directory>/ (removed by ete_free). */
 struct etl_test_env *ete_new_file(const char *const *vars);
@@ -98,6 +100,16 @@ size_t ete_count(const struct etl_test_env *e, const char *prefix);
 const char *ete_key(const struct etl_test_env *e, const char *prefix, size_t i);
 /* Lines of text ('\n'-terminated). */
 size_t ete_lines(const struct buf *text);
+/* How often each item of ete_add_table's table ("item-NNN") appears in the objects whose key
+ * starts with prefix (rows or {"Item":...} lines); counts has n_items entries. */
+void ete_count_items(struct etl_test_env *e, const char *prefix, int *counts, size_t n_items);
+/* The stored object at key parsed as JSON (the caller deletes it); fails the test otherwise. */
+cJSON *ete_json(struct etl_test_env *e, const char *key);
+/* A member of o that must be a string / a number. */
+const char *ete_json_str(const cJSON *o, const char *name);
+double ete_json_num(const cJSON *o, const char *name);
+/* Lowercase hex MD5 (OpenSSL's, independent of digest.c). */
+void ete_md5_hex(const void *p, size_t n, char out[33]);
 
 /* ---- requests and logs -------------------------------------------------------------------- */
 

@@ -10,9 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cjson/cJSON.h>
-#include <openssl/evp.h>
-
 #include "etl_checkpoint.h"
 #include "etl_commit.h"
 #include "etl_rate.h"
@@ -96,27 +93,8 @@ static void reload_checkpoint(struct fixture *f)
 static cJSON *stored_checkpoint(struct fixture *f, int segment)
 {
     char key[256];
-    struct buf doc = BUF_INIT(0);
     etl_scan_checkpoint_key(RUN_DIR, segment, key, sizeof(key));
-    assert_true(ete_get(f->e, key, &doc));
-    cJSON *j = cJSON_ParseWithLength((const char *)doc.data, doc.len);
-    assert_non_null(j);
-    buf_cleanup(&doc);
-    return j;
-}
-
-static const char *str_item(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    assert_true(cJSON_IsString(v));
-    return v->valuestring;
-}
-
-static double num_item(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    assert_true(cJSON_IsNumber(v));
-    return v->valuedouble;
+    return ete_json(f->e, key);
 }
 
 /* The printed LastEvaluatedKey of a checkpoint ("null" when it has none). */
@@ -128,55 +106,24 @@ static void lek_text(const cJSON *ck, char *out, size_t cap)
     cJSON_free(p);
 }
 
-static void md5_hex(const void *p, size_t n, char out[33])
-{
-    static const char digits[] = "0123456789abcdef";
-    uint8_t sum[16];
-    unsigned int len = 0;
-    assert_int_equal(EVP_Digest(p, n, sum, &len, EVP_md5(), NULL), 1);
-    for (size_t i = 0; i < 16; i++) {
-        out[2 * i] = digits[sum[i] >> 4];
-        out[2 * i + 1] = digits[sum[i] & 0xf];
-    }
-    out[32] = '\0';
-}
-
 /* Every file the checkpoint names exists with the bytes, MD5 and ETag it records. */
 static void assert_files_match_lake(struct fixture *f, const cJSON *ck)
 {
     const cJSON *file;
     cJSON_ArrayForEach(file, cJSON_GetObjectItemCaseSensitive(ck, "files"))
     {
-        const char *key = str_item(file, "key");
+        const char *key = ete_json_str(file, "key");
         struct buf bytes = BUF_INIT(0), text = BUF_INIT(0);
         assert_true(ete_get(f->e, key, &bytes));
         char md5[33], full[512];
-        md5_hex(bytes.data, bytes.len, md5);
-        assert_string_equal(str_item(file, "md5"), md5);
-        assert_int_equal((size_t)num_item(file, "bytes"), bytes.len);
+        ete_md5_hex(bytes.data, bytes.len, md5);
+        assert_string_equal(ete_json_str(file, "md5"), md5);
+        assert_int_equal((size_t)ete_json_num(file, "bytes"), bytes.len);
         snprintf(full, sizeof(full), ETE_PREFIX "%s", key);
-        assert_string_equal(str_item(file, "etag"), fake_s3_etag(f->e->s3, ETE_BUCKET, full));
+        assert_string_equal(ete_json_str(file, "etag"), fake_s3_etag(f->e->s3, ETE_BUCKET, full));
         ete_text(f->e, key, &text);
-        assert_int_equal((size_t)num_item(file, "records"), ete_lines(&text));
+        assert_int_equal((size_t)ete_json_num(file, "records"), ete_lines(&text));
         buf_cleanup(&bytes);
-        buf_cleanup(&text);
-    }
-}
-
-/* How often each item of the table appears in the segment's part files. */
-static void count_items(struct fixture *f, int *counts, size_t n_items)
-{
-    memset(counts, 0, n_items * sizeof(*counts));
-    for (size_t k = 0; k < ete_count(f->e, RUN_DIR "part-"); k++) {
-        struct buf text = BUF_INIT(0);
-        ete_text(f->e, ete_key(f->e, RUN_DIR "part-", k), &text);
-        const char *p = buf_cstr(&text);
-        while ((p = strstr(p, "{\"pk\":\"item-")) != NULL) {
-            size_t i = strtoul(p + strlen("{\"pk\":\"item-"), NULL, 10);
-            assert_true(i < n_items);
-            counts[i]++;
-            p++;
-        }
         buf_cleanup(&text);
     }
 }
@@ -186,7 +133,7 @@ static void assert_segment_exactly_once(struct fixture *f, size_t n_items, int s
 {
     int *counts = calloc(n_items, sizeof(*counts));
     assert_non_null(counts);
-    count_items(f, counts, n_items);
+    ete_count_items(f->e, RUN_DIR "part-", counts, n_items);
     for (size_t i = 0; i < n_items; i++) {
         int want = (int)(i % (size_t)total) == segment ? 1 : 0;
         if (counts[i] != want) {
@@ -265,14 +212,14 @@ static void test_pages_become_files(void **state)
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ck, "done")));
     lek_text(ck, lek, sizeof(lek));
     assert_string_equal(lek, "null");
-    assert_string_equal(str_item(ck, "run_id"), RUN_ID);
-    assert_int_equal((int)num_item(ck, "items"), 25);
-    assert_int_equal((int)num_item(ck, "next_file"), 3);
-    assert_true(num_item(ck, "consumed_rcu") == 25 * FAKE_DDB_UNITS_PER_ITEM);
+    assert_string_equal(ete_json_str(ck, "run_id"), RUN_ID);
+    assert_int_equal((int)ete_json_num(ck, "items"), 25);
+    assert_int_equal((int)ete_json_num(ck, "next_file"), 3);
+    assert_true(ete_json_num(ck, "consumed_rcu") == 25 * FAKE_DDB_UNITS_PER_ITEM);
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(ck, "files");
     assert_int_equal(cJSON_GetArraySize(files), 3);
     for (int i = 0; i < 3; i++) {
-        assert_string_equal(str_item(cJSON_GetArrayItem(files, i), "key"), keys[i]);
+        assert_string_equal(ete_json_str(cJSON_GetArrayItem(files, i), "key"), keys[i]);
     }
     assert_files_match_lake(f, ck);
     cJSON_Delete(ck);
@@ -333,11 +280,11 @@ static void test_resume_from_checkpoint(void **state)
     cJSON *ck = stored_checkpoint(f, 1);
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(ck, "files");
     assert_int_equal(cJSON_GetArraySize(files), 2);
-    assert_string_equal(str_item(cJSON_GetArrayItem(files, 0), "key"),
+    assert_string_equal(ete_json_str(cJSON_GetArrayItem(files, 0), "key"),
                         RUN_DIR "part-00001-00000.jsonl.gz");
-    assert_string_equal(str_item(cJSON_GetArrayItem(files, 1), "key"),
+    assert_string_equal(ete_json_str(cJSON_GetArrayItem(files, 1), "key"),
                         RUN_DIR "part-00001-00001.jsonl.gz");
-    assert_int_equal((int)num_item(ck, "items"), 20);
+    assert_int_equal((int)ete_json_num(ck, "items"), 20);
     cJSON_Delete(ck);
     buf_cleanup(&body);
     buf_cleanup(&text);
@@ -382,7 +329,7 @@ static void test_stop_mid_segment_then_resume(void **state)
     assert_segment_exactly_once(f, 50, 0, 1);
     ck = stored_checkpoint(f, 0);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ck, "files")), 2);
-    assert_int_equal((int)num_item(ck, "items"), 50);
+    assert_int_equal((int)ete_json_num(ck, "items"), 50);
     assert_files_match_lake(f, ck);
     cJSON_Delete(ck);
     buf_cleanup(&body);
@@ -510,9 +457,9 @@ static void test_ddb_export_files(void **state)
     assert_string_equal(buf_cstr(&text), buf_cstr(&want));
     cJSON *ck = stored_checkpoint(f, 0);
     const cJSON *file = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(ck, "files"), 0);
-    assert_string_equal(str_item(file, "key"), key);
-    assert_int_equal((int)num_item(file, "parts"), 1);
-    const char *etag = str_item(file, "etag");
+    assert_string_equal(ete_json_str(file, "key"), key);
+    assert_int_equal((int)ete_json_num(file, "parts"), 1);
+    const char *etag = ete_json_str(file, "etag");
     assert_true(strlen(etag) > 2 && strcmp(etag + strlen(etag) - 2, "-1") == 0);
     assert_files_match_lake(f, ck);
     cJSON_Delete(ck);

@@ -10,8 +10,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <openssl/evp.h>
-
 #include "etl_stream.h"
 #include "etl_test_env.h"
 
@@ -130,19 +128,6 @@ static bool ends_with_str(const char *s, const char *suffix)
 {
     size_t n = strlen(s), m = strlen(suffix);
     return n >= m && strcmp(s + n - m, suffix) == 0;
-}
-
-static void md5_hex(const void *p, size_t n, char out[33])
-{
-    static const char digits[] = "0123456789abcdef";
-    uint8_t sum[16];
-    unsigned int len = 0;
-    assert_int_equal(EVP_Digest(p, n, sum, &len, EVP_md5(), NULL), 1);
-    for (size_t i = 0; i < 16; i++) {
-        out[2 * i] = digits[sum[i] >> 4];
-        out[2 * i + 1] = digits[sum[i] & 0xf];
-    }
-    out[32] = '\0';
 }
 
 /* ---- layout and rows ------------------------------------------------------------------------ */
@@ -486,7 +471,7 @@ static void test_same_key_other_bytes(void **state)
     assert_non_null(renamed);
     assert_true(ete_get(e, renamed, &b_bytes));
     char md5[33], want[256];
-    md5_hex(b_bytes.data, b_bytes.len, md5);
+    ete_md5_hex(b_bytes.data, b_bytes.len, md5);
     snprintf(want, sizeof(want), "Orders/changes/" H00 "500-500-%.12s.jsonl.gz", md5);
     assert_string_equal(renamed, want);
     assert_int_equal(ete_log_count(e, "already held other data"), 1);
