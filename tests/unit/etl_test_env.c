@@ -412,20 +412,15 @@ size_t ete_requests(const struct etl_test_env *e, const char *method, const char
     return n;
 }
 
-long ete_put_position(const struct etl_test_env *e, const char *key)
+long ete_request_index(const struct etl_test_env *e, const char *method, const char *key)
 {
-    long pos = -1, puts = 0;
+    long index = -1;
     for (size_t i = 0; i < e->fh->n_reqs; i++) {
-        const struct fake_request *r = &e->fh->reqs[i];
-        if (strcmp(r->method, "PUT") != 0) {
-            continue;
+        if (is_object_req(&e->fh->reqs[i], method, key)) {
+            index = (long)i;
         }
-        if (is_object_req(r, "PUT", key)) {
-            pos = puts;
-        }
-        puts++;
     }
-    return pos;
+    return index;
 }
 
 static const struct fake_request *scan_req(const struct etl_test_env *e, size_t nth)

@@ -115,8 +115,8 @@ void ete_md5_hex(const void *p, size_t n, char out[33]);
 
 /* Requests of method whose URL ends with the object key (relative); key NULL: any S3 object. */
 size_t ete_requests(const struct etl_test_env *e, const char *method, const char *key);
-/* Position of the last PUT request for key among all PUT requests (0-based), -1 if none. */
-long ete_put_position(const struct etl_test_env *e, const char *key);
+/* Index among all recorded requests of the last request of method for key, -1 if none. */
+long ete_request_index(const struct etl_test_env *e, const char *method, const char *key);
 /* The bodies of the Scan requests sent so far, in order: body i into out (replaced). */
 size_t ete_scan_count(const struct etl_test_env *e);
 void ete_scan_body(const struct etl_test_env *e, size_t i, struct buf *out);
