@@ -405,12 +405,25 @@ static void test_put_failure_row(void **state)
 
 /* ---- retries and name clashes ------------------------------------------------------------- */
 
+struct retry_row {
+    const char *name;
+    const char *var; /* how objects are written */
+};
+
+static const struct retry_row retry_rows[] = {
+    {"retry_writes_nothing", "ETL_S3_CHECKSUM=md5"},
+    /* With SSE-KMS the ETag is not the MD5: the check must use the stored x-amz-meta-md5. */
+    {"retry_writes_nothing_kms", "ETL_S3_SSE=aws:kms"},
+    {"retry_writes_nothing_crc32c", "ETL_S3_CHECKSUM=crc32c"},
+};
+
 /* Lambda retrying the same batch: every object is found with the same MD5, nothing is written,
  * and the answer is the same. */
-static void test_retry_writes_nothing(void **state)
+static void test_retry_row(void **state)
 {
-    (void)state;
-    struct etl_test_env *e = ete_new(NULL);
+    const struct retry_row *row = *state;
+    const char *vars[] = {row->var, NULL};
+    struct etl_test_env *e = ete_new(vars);
     struct run r;
     run_init(&r, e, batch, BATCH_N);
     assert_int_equal(run_process(&r, 0), ERR_OK);
@@ -553,6 +566,54 @@ static void test_deadline_row(void **state)
     ete_free(e);
 }
 
+/* ---- CSV ---------------------------------------------------------------------------------- */
+
+/* ETL_FORMAT=csv: RFC 4180 with CRLF, a header of the object's columns in first-seen order,
+ * nested values as JSON text, NULL and missing values empty; quarantine stays JSON Lines. */
+static void test_csv_objects(void **state)
+{
+    (void)state;
+    const char *vars[] = {"ETL_FORMAT=csv", "ETL_COMPRESSION=none", NULL};
+    struct etl_test_env *e = ete_new(vars);
+    const struct ete_rec recs[] = {
+        {"Orders", "INSERT", "801", T0 + 1, "{\"pk\":{\"S\":\"a\"}}",
+         "{\"pk\":{\"S\":\"a\"},\"note\":{\"S\":\"x, \\\"y\\\"\\nz\"},"
+         "\"m\":{\"M\":{\"k\":{\"N\":\"1.50\"}}}}",
+         false},
+        {"Orders", "REMOVE", "802", T0 + 2, "{\"pk\":{\"S\":\"b\"}}",
+         "{\"pk\":{\"S\":\"b\"},\"qty\":{\"N\":\"3\"},\"nil\":{\"NULL\":true}}", false},
+        {"Orders", "INSERT", "803", T0 + 3, "{\"pk\":{\"S\":\"c\"}}",
+         "{\"pk\":{\"S\":\"c\"},\"x\":{\"N\":\"1234567890123456789012345678901234567891\"}}",
+         false},
+    };
+    struct run r;
+    run_init(&r, e, recs, 3);
+    assert_int_equal(run_process(&r, 0), ERR_OK);
+    assert_string_equal(buf_cstr(&r.response), "{\"batchItemFailures\":[]}");
+    assert_int_equal(ete_count(e, ""), 2);
+    assert_object_text(
+        e, "Orders/changes/" H00 "801-802.csv",
+        "pk,note,m,_op,_seq,_ts,_table,_event_id,qty,nil,_ttl_delete\r\n"
+        "a,\"x, \"\"y\"\"\nz\",\"{\"\"k\"\":1.50}\",INSERT,801,2025-11-25T00:00:01.000Z,Orders,ev-801,,,\r\n"
+        "b,,,REMOVE,802,2025-11-25T00:00:02.000Z,Orders,ev-802,3,,false\r\n");
+    char type[64];
+    assert_true(fake_s3_object_header(e->s3, ETE_BUCKET,
+                                      ETE_PREFIX "Orders/changes/" H00 "801-802.csv",
+                                      "Content-Type", type, sizeof(type)));
+    assert_string_equal(type, "text/csv; charset=utf-8");
+    struct buf q = BUF_INIT(0);
+    ete_text(e, "_quarantine/Orders/" H00 "803-803.jsonl", &q);
+    static const char q_start[] = "{\"error\":\"attribute \\\"x\\\": N has 40 significant";
+    assert_true(strncmp(buf_cstr(&q), q_start, strlen(q_start)) == 0);
+    assert_true(fake_s3_object_header(e->s3, ETE_BUCKET,
+                                      ETE_PREFIX "_quarantine/Orders/" H00 "803-803.jsonl",
+                                      "Content-Type", type, sizeof(type)));
+    assert_string_equal(type, "application/x-ndjson");
+    buf_cleanup(&q);
+    run_cleanup(&r);
+    ete_free(e);
+}
+
 /* ---- file output ------------------------------------------------------------------------- */
 
 /* Regular files under dir (recursively); temporary files left behind would be counted. */
@@ -615,12 +676,14 @@ static void test_file_output_same_bytes(void **state)
 int main(void)
 {
     static const struct CMUnitTest plain[] = {
-        cmocka_unit_test(test_two_tables_two_hours),   cmocka_unit_test(test_split_by_bytes),
-        cmocka_unit_test(test_retry_writes_nothing),   cmocka_unit_test(test_same_key_other_bytes),
+        cmocka_unit_test(test_two_tables_two_hours),
+        cmocka_unit_test(test_split_by_bytes),
+        cmocka_unit_test(test_csv_objects),
+        cmocka_unit_test(test_same_key_other_bytes),
         cmocka_unit_test(test_file_output_same_bytes),
     };
     static struct CMUnitTest tests[ROWS(plain) + ROWS(split_rows) + ROWS(quarantine_rows) +
-                                   ROWS(put_failure_rows) + ROWS(deadline_rows)];
+                                   ROWS(put_failure_rows) + ROWS(deadline_rows) + ROWS(retry_rows)];
     size_t n = 0;
     for (size_t i = 0; i < ROWS(plain); i++) {
         tests[n++] = plain[i];
@@ -636,6 +699,10 @@ int main(void)
     for (size_t i = 0; i < ROWS(put_failure_rows); i++) {
         tests[n++] = (struct CMUnitTest){put_failure_rows[i].name, test_put_failure_row, NULL, NULL,
                                          (void *)&put_failure_rows[i]};
+    }
+    for (size_t i = 0; i < ROWS(retry_rows); i++) {
+        tests[n++] = (struct CMUnitTest){retry_rows[i].name, test_retry_row, NULL, NULL,
+                                         (void *)&retry_rows[i]};
     }
     for (size_t i = 0; i < ROWS(deadline_rows); i++) {
         tests[n++] = (struct CMUnitTest){deadline_rows[i].name, test_deadline_row, NULL, NULL,
