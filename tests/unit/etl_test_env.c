@@ -4,10 +4,12 @@
  */
 #include "etl_test_env.h"
 
+#include <dirent.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/evp.h>
 #include <zlib.h>
@@ -86,6 +88,16 @@ struct etl_test_env *ete_new_file(const char *const *vars)
     return env_new(vars, true);
 }
 
+static void forget_files(struct etl_test_env *e)
+{
+    for (size_t i = 0; i < e->n_files; i++) {
+        free(e->files[i]);
+    }
+    free(e->files);
+    e->files = NULL;
+    e->n_files = 0;
+}
+
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
     (void)sb;
@@ -108,6 +120,7 @@ void ete_free(struct etl_test_env *e)
     if (e->dir[0] != '\0') {
         (void)nftw(e->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     }
+    forget_files(e);
     buf_cleanup(&e->log);
     free(e);
 }
@@ -261,16 +274,57 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The relative keys starting with prefix, sorted; the array is the caller's to free. */
-static const char **keys_under(const struct etl_test_env *e, const char *prefix, size_t *n)
+/* Adds every regular file under dir/rel to e->files as a path relative to dir. */
+static void walk_files(struct etl_test_env *e, const char *rel)
 {
-    size_t total = fake_s3_count(e->s3), plen = strlen(ETE_PREFIX);
+    char path[2048];
+    snprintf(path, sizeof(path), "%s%s%s", e->dir, rel[0] != '\0' ? "/" : "", rel);
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
+            continue;
+        }
+        char child[2048], full[4200];
+        struct stat sb;
+        snprintf(child, sizeof(child), "%s%s%s", rel, rel[0] != '\0' ? "/" : "", de->d_name);
+        snprintf(full, sizeof(full), "%s/%s", e->dir, child);
+        assert_int_equal(lstat(full, &sb), 0);
+        if (S_ISDIR(sb.st_mode)) {
+            walk_files(e, child);
+            continue;
+        }
+        char **files = realloc(e->files, (e->n_files + 1) * sizeof(*files));
+        assert_non_null(files);
+        e->files = files;
+        e->files[e->n_files] = strdup(child);
+        assert_non_null(e->files[e->n_files]);
+        e->n_files++;
+    }
+    closedir(d);
+}
+
+/* The relative keys starting with prefix, sorted; the array is the caller's to free. */
+static const char **keys_under(struct etl_test_env *e, const char *prefix, size_t *n)
+{
+    size_t total, plen = 0;
+    const char *root = "";
+    if (e->dir[0] != '\0') {
+        forget_files(e);
+        walk_files(e, "");
+        total = e->n_files;
+    } else {
+        total = fake_s3_count(e->s3);
+        root = ETE_PREFIX;
+        plen = strlen(ETE_PREFIX);
+    }
     const char **keys = calloc(total + 1, sizeof(*keys));
     assert_non_null(keys);
     *n = 0;
     for (size_t i = 0; i < total; i++) {
-        const char *k = fake_s3_key(e->s3, i);
-        if (strncmp(k, ETE_PREFIX, plen) == 0 && strncmp(k + plen, prefix, strlen(prefix)) == 0) {
+        const char *k = e->dir[0] != '\0' ? e->files[i] : fake_s3_key(e->s3, i);
+        if (strncmp(k, root, plen) == 0 && strncmp(k + plen, prefix, strlen(prefix)) == 0) {
             keys[(*n)++] = k + plen;
         }
     }
@@ -278,14 +332,14 @@ static const char **keys_under(const struct etl_test_env *e, const char *prefix,
     return keys;
 }
 
-size_t ete_count(const struct etl_test_env *e, const char *prefix)
+size_t ete_count(struct etl_test_env *e, const char *prefix)
 {
     size_t n = 0;
     free(keys_under(e, prefix, &n));
     return n;
 }
 
-const char *ete_key(const struct etl_test_env *e, const char *prefix, size_t i)
+const char *ete_key(struct etl_test_env *e, const char *prefix, size_t i)
 {
     size_t n = 0;
     const char **keys = keys_under(e, prefix, &n);

@@ -49,6 +49,8 @@ struct etl_test_env {
     struct etl_config cfg;
     struct etl_sink sink;
     char dir[256]; /* the file:// output directory, "" for S3 */
+    char **files;  /* file output: the relative paths found by the last listing */
+    size_t n_files;
     struct buf log;
     size_t log_lines;
 };
@@ -94,10 +96,10 @@ bool ete_get(struct etl_test_env *e, const char *key, struct buf *out);
 void ete_text(struct etl_test_env *e, const char *key, struct buf *out);
 /* Inflates a gzip member; fails the test unless it is one complete, valid member. */
 void ete_gunzip(const uint8_t *p, size_t n, struct buf *out);
-/* Number of objects whose key (relative) starts with prefix (S3 output). */
-size_t ete_count(const struct etl_test_env *e, const char *prefix);
-/* The i-th key (relative, sorted) starting with prefix, or NULL (S3 output). */
-const char *ete_key(const struct etl_test_env *e, const char *prefix, size_t i);
+/* Number of objects whose key (relative) starts with prefix (files: temporary ones included). */
+size_t ete_count(struct etl_test_env *e, const char *prefix);
+/* The i-th key (relative, sorted) starting with prefix, or NULL; valid until the next call. */
+const char *ete_key(struct etl_test_env *e, const char *prefix, size_t i);
 /* Lines of text ('\n'-terminated). */
 size_t ete_lines(const struct buf *text);
 /* How often each item of ete_add_table's table ("item-NNN") appears in the objects whose key

@@ -35,11 +35,11 @@ struct fixture {
     size_t next_item;
 };
 
-static struct fixture *fixture_new(const char *const *vars)
+static struct fixture *fixture_new(const char *const *vars, bool file_output)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    f->e = ete_new(vars);
+    f->e = file_output ? ete_new_file(vars) : ete_new(vars);
     struct etl_run *r = &f->run;
     snprintf(r->table, sizeof(r->table), "Orders");
     snprintf(r->run_id, sizeof(r->run_id), RUN_ID);
@@ -133,11 +133,10 @@ static void add_files(struct fixture *f)
     add_file(f, 1, 0, 2);
 }
 
+/* Stores an object through the sink (either backend). */
 static void put_object(struct fixture *f, const char *key, const char *text)
 {
-    char full[512];
-    snprintf(full, sizeof(full), ETE_PREFIX "%s", key);
-    fake_s3_put(f->e->s3, ETE_BUCKET, full, text, strlen(text));
+    assert_int_equal(etl_sink_put(&f->e->sink, key, cur_from_str(text), NULL, &f->err), ERR_OK);
 }
 
 static enum err_code commit(struct fixture *f)
@@ -175,7 +174,7 @@ static void assert_success_last(struct fixture *f, const char *const *documents)
 static void test_commit_rows(void **state)
 {
     (void)state;
-    struct fixture *f = fixture_new(NULL);
+    struct fixture *f = fixture_new(NULL, false);
     add_files(f);
     char orphan[256];
     file_key(f, 1, 1, orphan, sizeof(orphan)); /* completed, never checkpointed */
@@ -295,9 +294,10 @@ static void test_commit_rows(void **state)
 static void test_changes_ddl_written_once(void **state)
 {
     (void)state;
-    struct fixture *f = fixture_new(NULL);
+    struct fixture *f = fixture_new(NULL, false);
     add_files(f);
     put_object(f, "Orders/changes.ddl", "-- edited by hand\n");
+    ete_forget(f->e);
     assert_int_equal(commit(f), ERR_OK);
     assert_int_equal(ete_requests(f->e, "PUT", "Orders/changes.ddl"), 0);
     struct buf text = BUF_INIT(0);
@@ -322,7 +322,7 @@ static void test_changes_ddl_written_once(void **state)
 static void test_changes_ddl_created_then_kept(void **state)
 {
     (void)state;
-    struct fixture *f = fixture_new(NULL);
+    struct fixture *f = fixture_new(NULL, false);
     add_files(f);
     assert_int_equal(commit(f), ERR_OK);
     assert_int_equal(ete_requests(f->e, "PUT", "Orders/changes.ddl"), 1);
@@ -335,6 +335,41 @@ static void test_changes_ddl_created_then_kept(void **state)
     assert_string_equal(buf_cstr(&again), buf_cstr(&first));
     buf_cleanup(&first);
     buf_cleanup(&again);
+    fixture_free(f);
+}
+
+/* The same commit to a directory: the listing finds the orphan by its relative key, the named
+ * files stay, and the documents land beside them. */
+static void test_commit_file_output(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(NULL, true);
+    add_files(f);
+    char orphan[256];
+    file_key(f, 1, 1, orphan, sizeof(orphan));
+    put_object(f, orphan, "left by a crash");
+    put_object(f, RUN_DIR "_checkpoint/segment-0.json", "{}");
+    assert_int_equal(commit(f), ERR_OK);
+    assert_int_equal(f->sum.orphans_removed, 1);
+    assert_false(exists(f, orphan));
+    assert_true(exists(f, RUN_DIR "_checkpoint/segment-0.json"));
+    for (int s = 0; s < SEGMENTS; s++) {
+        for (size_t i = 0; i < f->cks[s].n_files; i++) {
+            assert_true(exists(f, f->cks[s].files[i].key));
+        }
+    }
+    cJSON *m = ete_json(f->e, RUN_DIR "_meta/manifest.json");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(m, "files")), 3);
+    cJSON_Delete(m);
+    struct buf ddl = BUF_INIT(0);
+    ete_text(f->e, RUN_DIR "_meta/table.ddl", &ddl);
+    ete_assert_contains(buf_cstr(&ddl), "LOCATION 'file://");
+    assert_true(exists(f, "Orders/changes.ddl"));
+    assert_true(exists(f, "Orders/current.sql"));
+    assert_true(exists(f, RUN_DIR "_SUCCESS"));
+    assert_int_equal(ete_count(f->e, ""), 10); /* 3 files, 1 checkpoint, 6 documents */
+    assert_int_equal(f->e->fh->n_reqs, 0);
+    buf_cleanup(&ddl);
     fixture_free(f);
 }
 
@@ -367,7 +402,7 @@ static void test_commit_ddb_export(void **state)
 {
     (void)state;
     const char *vars[] = {"ETL_SNAPSHOT_FORMAT=ddb-export", NULL};
-    struct fixture *f = fixture_new(vars);
+    struct fixture *f = fixture_new(vars, false);
     assert_string_equal(f->ext, "json.gz");
     add_files(f);
     char orphan[256];
@@ -485,7 +520,7 @@ static void test_layout_row(void **state)
     snprintf(format, sizeof(format), "ETL_FORMAT=%s", row->format);
     snprintf(compression, sizeof(compression), "ETL_COMPRESSION=%s", row->compression);
     const char *vars[] = {layout, format, compression, NULL};
-    struct fixture *f = fixture_new(vars);
+    struct fixture *f = fixture_new(vars, false);
     for (uint32_t n = 0; n < row->files; n++) {
         add_file(f, 0, n, 2);
     }
@@ -517,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_changes_ddl_written_once),
         cmocka_unit_test(test_changes_ddl_created_then_kept),
         cmocka_unit_test(test_commit_ddb_export),
+        cmocka_unit_test(test_commit_file_output),
     };
     static struct CMUnitTest tests[ROWS(plain) + ROWS(layout_rows)];
     size_t n = 0;

@@ -37,7 +37,7 @@ struct fixture {
 
 /* ETL_TABLE=Orders with ETL_SEGMENTS=3 and pages of 10 unless extra says otherwise; the table
  * holds N_ITEMS items. */
-static struct fixture *fixture_new(const char *const *extra)
+static struct fixture *fixture_new(const char *const *extra, bool file_output)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
@@ -50,7 +50,7 @@ static struct fixture *fixture_new(const char *const *extra)
     vars[n++] = "ETL_SEGMENTS=3";
     vars[n++] = "ETL_SCAN_PAGE_LIMIT=10";
     vars[n] = NULL;
-    f->e = ete_new(vars);
+    f->e = file_output ? ete_new_file(vars) : ete_new(vars);
     ete_add_table(f->e, ETE_TABLE, N_ITEMS);
     etl_export_init(&f->x, &f->e->cfg.snapshot, &f->e->fs.sys, &f->e->sink, &f->e->aws, NULL, NULL);
     buf_init(&f->response, 0);
@@ -149,11 +149,10 @@ static size_t scans_of_segment(struct fixture *f, int s)
 /* ---- whole runs ---------------------------------------------------------------------------- */
 
 /* A scheduled event: run.json from DescribeTable, all three segments, the commit, and an answer
- * whose counts are the lake's. */
-static void test_scheduled_run(void **state)
+ * whose counts are the lake's; to S3 or to a directory. */
+static void scheduled_run(bool file_output)
 {
-    (void)state;
-    struct fixture *f = fixture_new(NULL);
+    struct fixture *f = fixture_new(NULL, file_output);
     assert_int_equal(request(f, SCHEDULE, 0), ERR_OK);
     assert_string_equal(answer_str(f, "status"), "complete");
     assert_string_equal(answer_str(f, "run_id"), RUN_ID);
@@ -188,13 +187,25 @@ static void test_scheduled_run(void **state)
     fixture_free(f);
 }
 
+static void test_scheduled_run(void **state)
+{
+    (void)state;
+    scheduled_run(false);
+}
+
+static void test_scheduled_run_file_output(void **state)
+{
+    (void)state;
+    scheduled_run(true);
+}
+
 /* Fan-out: each segment request scans its segment only and answers for it alone, without
  * reading the other segments' checkpoints; a commit before all are done answers incomplete and
  * writes nothing; once all are done it commits. */
 static void test_segments_then_commit(void **state)
 {
     (void)state;
-    struct fixture *f = fixture_new(NULL);
+    struct fixture *f = fixture_new(NULL, false);
     assert_int_equal(request(f, SEGMENT_REQUEST(1), 0), ERR_OK);
     assert_string_equal(answer_str(f, "status"), "complete");
     assert_int_equal(answer_num(f, "segment"), 1);
@@ -249,7 +260,7 @@ static void test_run_across_deadlines(void **state)
     /* Pages of 3 items take 2.5 s each; 10 s invocations stop 4 s (40%) before the deadline,
      * so an invocation reads at most 3 pages. */
     const char *vars[] = {"ETL_SCAN_PAGE_LIMIT=3", NULL};
-    struct fixture *f = fixture_new(vars);
+    struct fixture *f = fixture_new(vars, false);
     fake_ddb_advance_clock(f->e->ddb, &f->e->fs, 2500);
     int incomplete = 0;
     for (int i = 0; i < 10; i++) {
@@ -278,7 +289,7 @@ static void test_run_across_deadlines(void **state)
 static void test_delivery_after_success(void **state)
 {
     (void)state;
-    struct fixture *f = fixture_new(NULL);
+    struct fixture *f = fixture_new(NULL, false);
     assert_int_equal(request(f, SCHEDULE, 0), ERR_OK);
     char first[512];
     snprintf(first, sizeof(first), "%s", buf_cstr(&f->response));
@@ -356,7 +367,7 @@ static const struct invalid_row invalid_rows[] = {
 static void test_invalid_row(void **state)
 {
     const struct invalid_row *row = *state;
-    struct fixture *f = fixture_new(NULL);
+    struct fixture *f = fixture_new(NULL, false);
     assert_int_equal(request(f, row->event, 0), ERR_INVALID_INPUT);
     assert_string_equal(rt_error_type(&f->err), "InvalidExportRequest");
     ete_assert_contains(f->err.msg, row->message);
@@ -370,7 +381,7 @@ static void test_invalid_row(void **state)
 static void test_request_does_not_fit_run(void **state)
 {
     (void)state;
-    struct fixture *f = fixture_new(NULL);
+    struct fixture *f = fixture_new(NULL, false);
     assert_int_equal(request(f, COMMIT_REQUEST, 0), ERR_INVALID_INPUT);
     assert_string_equal(rt_error_type(&f->err), "InvalidExportRequest");
     ete_assert_contains(f->err.msg, "was never started");
@@ -391,7 +402,7 @@ static void test_request_does_not_fit_run(void **state)
 static void test_missing_table(void **state)
 {
     (void)state;
-    struct fixture *f = fixture_new(NULL);
+    struct fixture *f = fixture_new(NULL, false);
     assert_int_equal(request(f, "{\"export\":{\"table\":\"Missing\",\"segments\":2}}", 0),
                      ERR_HTTP);
     assert_string_equal(f->err.aws_code, "ResourceNotFoundException");
@@ -420,7 +431,7 @@ static const struct corrupt_row corrupt_rows[] = {
 static void test_corrupt_row(void **state)
 {
     const struct corrupt_row *row = *state;
-    struct fixture *f = fixture_new(NULL);
+    struct fixture *f = fixture_new(NULL, false);
     assert_int_equal(request(f, SEGMENT_REQUEST(1), 0), ERR_OK); /* run.json exists */
     const char *key = ETE_PREFIX RUN_DIR "_checkpoint/segment-0.json";
     fake_s3_put(f->e->s3, ETE_BUCKET, key, row->stored, strlen(row->stored));
@@ -442,6 +453,7 @@ int main(void)
 {
     static const struct CMUnitTest plain[] = {
         cmocka_unit_test(test_scheduled_run),
+        cmocka_unit_test(test_scheduled_run_file_output),
         cmocka_unit_test(test_segments_then_commit),
         cmocka_unit_test(test_run_across_deadlines),
         cmocka_unit_test(test_delivery_after_success),

@@ -4,11 +4,9 @@
  * quarantine, the partial batch response after failed writes (earliest unwritten record, nothing
  * earlier), idempotent retries, name clashes, the deadline margin, and file:// output.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "etl_stream.h"
 #include "etl_test_env.h"
@@ -616,27 +614,6 @@ static void test_csv_objects(void **state)
 
 /* ---- file output ------------------------------------------------------------------------- */
 
-/* Regular files under dir (recursively); temporary files left behind would be counted. */
-static size_t count_files(const char *dir)
-{
-    size_t n = 0;
-    DIR *d = opendir(dir);
-    assert_non_null(d);
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
-            continue;
-        }
-        char path[2048];
-        struct stat sb;
-        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-        assert_int_equal(lstat(path, &sb), 0);
-        n += S_ISDIR(sb.st_mode) ? count_files(path) : 1;
-    }
-    closedir(d);
-    return n;
-}
-
 /* file:// output holds the same objects, byte for byte, as S3 output of the same batch. */
 static void test_file_output_same_bytes(void **state)
 {
@@ -649,7 +626,7 @@ static void test_file_output_same_bytes(void **state)
     assert_int_equal(run_process(&rs, 0), ERR_OK);
     assert_int_equal(run_process(&rf, 0), ERR_OK);
     assert_string_equal(buf_cstr(&rf.response), buf_cstr(&rs.response));
-    assert_int_equal(count_files(files->dir), BATCH_OBJECTS);
+    assert_int_equal(ete_count(files, ""), BATCH_OBJECTS);
     assert_int_equal(files->fh->n_reqs, 0); /* no request at all */
     for (size_t i = 0; i < BATCH_OBJECTS; i++) {
         struct buf a = BUF_INIT(0), b = BUF_INIT(0);
@@ -664,7 +641,7 @@ static void test_file_output_same_bytes(void **state)
     /* A retry to files is as idempotent as to S3. */
     assert_int_equal(run_process(&rf, 0), ERR_OK);
     assert_int_equal(rf.st.objects_written, 0);
-    assert_int_equal(count_files(files->dir), BATCH_OBJECTS);
+    assert_int_equal(ete_count(files, ""), BATCH_OBJECTS);
     run_cleanup(&rs);
     run_cleanup(&rf);
     ete_free(s3);
