@@ -73,8 +73,8 @@ void ete_item(size_t i, char *out, size_t cap);
 struct ete_rec {
     const char *table;
     const char *op;    /* INSERT, MODIFY, REMOVE */
-    const char *seq;   /* SequenceNumber */
-    int64_t ts_s;      /* ApproximateCreationDateTime (epoch seconds) */
+    const char *seq;   /* SequenceNumber; "": none */
+    int64_t ts_s;      /* ApproximateCreationDateTime (epoch seconds); < 0: none */
     const char *keys;  /* DynamoDB JSON of Keys */
     const char *image; /* NewImage (OldImage for REMOVE); NULL: none */
     bool ttl;          /* REMOVE by DynamoDB's TTL (userIdentity Service) */
@@ -103,7 +103,7 @@ const char *ete_key(struct etl_test_env *e, const char *prefix, size_t i);
 /* Lines of text ('\n'-terminated). */
 size_t ete_lines(const struct buf *text);
 /* How often each item of ete_add_table's table ("item-NNN") appears in the objects whose key
- * starts with prefix (rows or {"Item":...} lines); counts has n_items entries. */
+ * starts with prefix (JSON rows, CSV rows or {"Item":...} lines); counts has n_items entries. */
 void ete_count_items(struct etl_test_env *e, const char *prefix, int *counts, size_t n_items);
 /* The stored object at key parsed as JSON (the caller deletes it); fails the test otherwise. */
 cJSON *ete_json(struct etl_test_env *e, const char *key);

@@ -12,6 +12,7 @@
 
 #include "etl_checkpoint.h"
 #include "etl_commit.h"
+#include "etl_format.h"
 #include "etl_rate.h"
 #include "etl_scan.h"
 #include "etl_test_env.h"
@@ -434,6 +435,34 @@ static void test_missing_table_fails_segment(void **state)
     fixture_free(f);
 }
 
+/* ---- CSV ----------------------------------------------------------------------------------- */
+
+/* ETL_FORMAT=csv holds a file's rows until it ends (the header is their columns' union), across
+ * pages: one file with the header and every row, in order. */
+static void test_csv_file_spans_pages(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(8, 0, 1, 3);
+    f->cfg.rows.format = etl_format_find("csv");
+    f->cfg.export_object_bytes = (int64_t)1 << 30;
+    assert_int_equal(scan(f, 0), ERR_OK);
+    assert_int_equal(f->st.pages, 3);
+    assert_int_equal(ete_count(f->e, RUN_DIR "part-"), 1);
+    struct buf text = BUF_INIT(0);
+    ete_text(f->e, RUN_DIR "part-00000-00000.csv.gz", &text);
+    assert_int_equal(ete_lines(&text), 9);
+    static const char head[] =
+        "pk,amount,tags,address,_op,_seq,_ts,_table,_event_id\r\n"
+        "item-000,1234567890123456789012345678901234.0000,\"[\"\"a\"\",\"\"b\"\"]\","
+        "\"{\"\"city\"\":\"\"Z\\u00fcrich\"\"}\",SNAPSHOT,,2026-11-24T00:00:00.000Z,Orders,\r\n";
+    assert_true(text.len > strlen(head));
+    assert_memory_equal(text.data, head, strlen(head));
+    ete_assert_contains(buf_cstr(&text), "\r\nitem-007,");
+    assert_segment_exactly_once(f, 8, 0, 1);
+    buf_cleanup(&text);
+    fixture_free(f);
+}
+
 /* ---- DynamoDB Export's layout -----------------------------------------------------------------
  */
 
@@ -480,6 +509,7 @@ int main(void)
         cmocka_unit_test(test_throttled_until_stop),
         cmocka_unit_test(test_non_retryable_fails_segment),
         cmocka_unit_test(test_missing_table_fails_segment),
+        cmocka_unit_test(test_csv_file_spans_pages),
         cmocka_unit_test(test_ddb_export_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

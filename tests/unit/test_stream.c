@@ -564,6 +564,109 @@ static void test_deadline_row(void **state)
     ete_free(e);
 }
 
+/* ---- partitions ------------------------------------------------------------------------------ */
+
+struct partition_row {
+    const char *name;
+    const char *partition;  /* ETL_PARTITION=...; NULL: the default */
+    int64_t wall_offset_ms; /* the invocation's time, after ETE_WALL_MS */
+    struct ete_rec recs[3];
+    const char *key; /* the one object */
+};
+
+static const struct partition_row partition_rows[] = {
+    {"partition_template",
+     "ETL_PARTITION=year=%Y/month=%m/day=%d",
+     0,
+     {{"Orders", "INSERT", "901", T0 + 30 * 3600, "{\"pk\":{\"S\":\"a\"}}", NULL, false}},
+     "Orders/changes/year=2025/month=11/day=26/901-901.jsonl.gz"},
+    /* Records without a time go with the batch's first known time: a pure function of the batch. */
+    {"partition_missing_times",
+     NULL,
+     7 * 3600 * 1000,
+     {{"Orders", "INSERT", "911", -1, "{\"pk\":{\"S\":\"a\"}}", NULL, false},
+      {"Orders", "INSERT", "912", T0 + 3600, "{\"pk\":{\"S\":\"b\"}}", NULL, false},
+      {"Orders", "INSERT", "913", -1, "{\"pk\":{\"S\":\"c\"}}", NULL, false}},
+     "Orders/changes/" H01 "911-913.jsonl.gz"},
+    /* No time at all: the invocation's. */
+    {"partition_no_times",
+     NULL,
+     5 * 3600 * 1000,
+     {{"Orders", "INSERT", "921", -1, "{\"pk\":{\"S\":\"a\"}}", NULL, false}},
+     "Orders/changes/dt=2025-11-25/hour=05/921-921.jsonl.gz"},
+};
+
+static void test_partition_row(void **state)
+{
+    const struct partition_row *row = *state;
+    const char *vars[] = {row->partition, NULL};
+    struct etl_test_env *e = ete_new(vars);
+    e->fs.wall_ms += row->wall_offset_ms;
+    size_t n = 0;
+    while (n < 3 && row->recs[n].table != NULL) {
+        n++;
+    }
+    struct run r;
+    run_init(&r, e, row->recs, n);
+    assert_int_equal(run_process(&r, 0), ERR_OK);
+    assert_string_equal(buf_cstr(&r.response), "{\"batchItemFailures\":[]}");
+    assert_int_equal(ete_count(e, ""), 1);
+    struct buf text = BUF_INIT(0);
+    ete_text(e, row->key, &text);
+    assert_int_equal(ete_lines(&text), n);
+    for (size_t i = 0; i < n; i++) {
+        if (row->recs[i].ts_s < 0) {
+            char want[64];
+            snprintf(want, sizeof(want), "\"_seq\":\"%s\",\"_ts\":null,", row->recs[i].seq);
+            ete_assert_contains(buf_cstr(&text), want);
+        }
+    }
+    buf_cleanup(&text);
+    run_cleanup(&r);
+    ete_free(e);
+}
+
+/* ---- records without a sequence number ---------------------------------------------------- */
+
+/* A record without SequenceNumber cannot be named in batchItemFailures: it is quarantined, and
+ * if even that object cannot be written the whole invocation fails (BatchWriteFailed), so that
+ * Lambda retries the whole batch instead of skipping it. */
+static void test_record_without_sequence_number(void **state)
+{
+    (void)state;
+    const struct ete_rec recs[] = {
+        {"Orders", "INSERT", "931", T0, "{\"pk\":{\"S\":\"a\"}}", NULL, false},
+        {"Orders", "INSERT", "", T0, "{\"pk\":{\"S\":\"b\"}}", NULL, false},
+    };
+    const char *quarantine = "_quarantine/Orders/" H00 "noseq-noseq.jsonl.gz";
+    for (int fail = 0; fail < 2; fail++) {
+        struct etl_test_env *e = ete_new(NULL);
+        if (fail) {
+            char full[512];
+            snprintf(full, sizeof(full), ETE_PREFIX "%s", quarantine);
+            fake_s3_fail_key(e->s3, FAKE_S3_PUT_OBJECT, full, e->max_attempts, 503, "SlowDown");
+        }
+        struct run r;
+        run_init(&r, e, recs, 2);
+        if (!fail) {
+            assert_int_equal(run_process(&r, 0), ERR_OK);
+            assert_string_equal(buf_cstr(&r.response), "{\"batchItemFailures\":[]}");
+            struct buf text = BUF_INIT(0);
+            ete_text(e, quarantine, &text);
+            ete_assert_contains(buf_cstr(&text), "record has no valid dynamodb.SequenceNumber");
+            assert_int_equal(r.st.quarantined, 1);
+            buf_cleanup(&text);
+        } else {
+            assert_int_equal(run_process(&r, 0), ERR_TRANSPORT);
+            assert_string_equal(rt_error_type(&r.err), "BatchWriteFailed");
+            ete_assert_contains(r.err.msg, "Records[1] has no SequenceNumber");
+            assert_int_equal(ete_count(e, "Orders/"), 1); /* the other record was written */
+        }
+        run_cleanup(&r);
+        ete_free(e);
+    }
+}
+
 /* ---- CSV ---------------------------------------------------------------------------------- */
 
 /* ETL_FORMAT=csv: RFC 4180 with CRLF, a header of the object's columns in first-seen order,
@@ -656,11 +759,13 @@ int main(void)
         cmocka_unit_test(test_two_tables_two_hours),
         cmocka_unit_test(test_split_by_bytes),
         cmocka_unit_test(test_csv_objects),
+        cmocka_unit_test(test_record_without_sequence_number),
         cmocka_unit_test(test_same_key_other_bytes),
         cmocka_unit_test(test_file_output_same_bytes),
     };
     static struct CMUnitTest tests[ROWS(plain) + ROWS(split_rows) + ROWS(quarantine_rows) +
-                                   ROWS(put_failure_rows) + ROWS(deadline_rows) + ROWS(retry_rows)];
+                                   ROWS(put_failure_rows) + ROWS(deadline_rows) + ROWS(retry_rows) +
+                                   ROWS(partition_rows)];
     size_t n = 0;
     for (size_t i = 0; i < ROWS(plain); i++) {
         tests[n++] = plain[i];
@@ -676,6 +781,10 @@ int main(void)
     for (size_t i = 0; i < ROWS(put_failure_rows); i++) {
         tests[n++] = (struct CMUnitTest){put_failure_rows[i].name, test_put_failure_row, NULL, NULL,
                                          (void *)&put_failure_rows[i]};
+    }
+    for (size_t i = 0; i < ROWS(partition_rows); i++) {
+        tests[n++] = (struct CMUnitTest){partition_rows[i].name, test_partition_row, NULL, NULL,
+                                         (void *)&partition_rows[i]};
     }
     for (size_t i = 0; i < ROWS(retry_rows); i++) {
         tests[n++] = (struct CMUnitTest){retry_rows[i].name, test_retry_row, NULL, NULL,
