@@ -435,6 +435,66 @@ static void test_missing_table_fails_segment(void **state)
     fixture_free(f);
 }
 
+/* ---- S3 failures between a file and its checkpoint ------------------------------------------ */
+
+/* The checkpoint cannot be saved after the first file (every attempt fails): the segment fails,
+ * and the next invocation, finding no checkpoint, writes that file again under the same name, so
+ * the run still holds every item once. */
+static void test_checkpoint_save_fails_then_rerun(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(25, 0, 1, 10);
+    char key[256], full[300];
+    etl_scan_checkpoint_key(RUN_DIR, 0, key, sizeof(key));
+    snprintf(full, sizeof(full), ETE_PREFIX "%s", key);
+    fake_s3_fail_key(f->e->s3, FAKE_S3_PUT_OBJECT, full, f->e->max_attempts, 500, "InternalError");
+    assert_int_equal(scan(f, 0), ERR_HTTP);
+    assert_int_equal(f->err.http_status, 500);
+    assert_int_equal(ete_count(f->e, RUN_DIR "part-"), 1); /* completed, named by nothing */
+    assert_int_equal(ete_count(f->e, RUN_DIR "_checkpoint/"), 0);
+
+    etl_ckpt_cleanup(&f->ck);
+    etl_ckpt_init(&f->ck, 0, 1);
+    ete_forget(f->e);
+    assert_int_equal(scan(f, 0), ERR_OK);
+    assert_true(f->ck.done);
+    struct buf body = BUF_INIT(0);
+    ete_scan_body(f->e, 0, &body);
+    assert_null(strstr(buf_cstr(&body), "ExclusiveStartKey"));
+    assert_int_equal(ete_requests(f->e, "PUT", RUN_DIR "part-00000-00000.jsonl.gz"), 1);
+    assert_int_equal(ete_count(f->e, RUN_DIR "part-"), 3);
+    assert_segment_exactly_once(f, 25, 0, 1);
+    cJSON *ck = stored_checkpoint(f, 0);
+    assert_files_match_lake(f, ck);
+    cJSON_Delete(ck);
+    buf_cleanup(&body);
+    fixture_free(f);
+}
+
+/* CompleteMultipartUpload succeeds but its answer is lost: the upload is recovered, and the
+ * checkpoint names the file with the ETag S3 has. */
+static void test_lost_complete_answer(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(4, 0, 1, 10);
+    f->cfg.layout = &etl_layout_ddb_export; /* always multipart */
+    fake_s3_lose_next(f->e->s3, FAKE_S3_COMPLETE_MULTIPART, 1);
+    assert_int_equal(scan(f, 0), ERR_OK);
+    assert_true(f->ck.done);
+    assert_int_equal(fake_s3_faults_left(f->e->s3), 0);
+    assert_int_equal(fake_s3_open_uploads(f->e->s3), 0);
+    cJSON *ck = stored_checkpoint(f, 0);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ck, "files")), 1);
+    assert_files_match_lake(f, ck);
+    cJSON_Delete(ck);
+    int counts[4];
+    ete_count_items(f->e, RUN_DIR "AWSDynamoDB/", counts, 4);
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(counts[i], 1);
+    }
+    fixture_free(f);
+}
+
 /* ---- CSV ----------------------------------------------------------------------------------- */
 
 /* ETL_FORMAT=csv holds a file's rows until it ends (the header is their columns' union), across
@@ -509,6 +569,8 @@ int main(void)
         cmocka_unit_test(test_throttled_until_stop),
         cmocka_unit_test(test_non_retryable_fails_segment),
         cmocka_unit_test(test_missing_table_fails_segment),
+        cmocka_unit_test(test_checkpoint_save_fails_then_rerun),
+        cmocka_unit_test(test_lost_complete_answer),
         cmocka_unit_test(test_csv_file_spans_pages),
         cmocka_unit_test(test_ddb_export_files),
     };
