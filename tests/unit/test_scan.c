@@ -435,6 +435,31 @@ static void test_missing_table_fails_segment(void **state)
     fixture_free(f);
 }
 
+/* ---- read capacity ------------------------------------------------------------------------ */
+
+/* ETL_MAX_RCU=5 with pages of 5 units: after the first second's budget the scan waits (on the
+ * clock, through sleep) so that it never reads faster than 5 units a second. */
+static void test_max_rcu_paces_pages(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(40, 0, 1, 10);
+    etl_rate_cleanup(&f->rate);
+    etl_rate_init(&f->rate, 5, f->e->fs.mono_ms);
+    int64_t start = f->e->fs.mono_ms;
+    assert_int_equal(scan(f, 0), ERR_OK);
+    assert_true(f->ck.done);
+    double units = 40 * FAKE_DDB_UNITS_PER_ITEM;
+    assert_true(f->ck.rcu == units);
+    int64_t elapsed = f->e->fs.mono_ms - start;
+    assert_true(f->e->fs.n_sleeps >= 3);
+    if ((double)elapsed < (units - 5) * 1000 / 5) {
+        fail_msg("%.1f units in %lld ms: faster than 5 units/s after the first second", units,
+                 (long long)elapsed);
+    }
+    assert_segment_exactly_once(f, 40, 0, 1);
+    fixture_free(f);
+}
+
 /* ---- S3 failures between a file and its checkpoint ------------------------------------------ */
 
 /* The checkpoint cannot be saved after the first file (every attempt fails): the segment fails,
@@ -569,6 +594,7 @@ int main(void)
         cmocka_unit_test(test_throttled_until_stop),
         cmocka_unit_test(test_non_retryable_fails_segment),
         cmocka_unit_test(test_missing_table_fails_segment),
+        cmocka_unit_test(test_max_rcu_paces_pages),
         cmocka_unit_test(test_checkpoint_save_fails_then_rerun),
         cmocka_unit_test(test_lost_complete_answer),
         cmocka_unit_test(test_csv_file_spans_pages),
