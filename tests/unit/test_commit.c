@@ -420,7 +420,7 @@ static void test_commit_ddb_export(void **state)
     for (int s = 0; s < SEGMENTS; s++) {
         for (size_t i = 0; i < f->cks[s].n_files; i++) {
             const struct etl_ckpt_file *cf = &f->cks[s].files[i];
-            char full[ETL_KEY_MAX + 8], b64[25];
+            char full[S3_MAX_KEY_BYTES + 8], b64[25];
             assert_true(strlen(cf->etag) == 34 && strcmp(cf->etag + 32, "-1") == 0);
             struct buf bytes = BUF_INIT(0);
             assert_true(ete_get(f->e, cf->key, &bytes));
