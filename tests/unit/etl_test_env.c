@@ -66,6 +66,7 @@ static struct etl_test_env *env_new(const char *const *vars, bool file_output)
     e->s3 = fake_s3_new();
     fake_s3_install(e->s3, e->fh);
     buf_init(&e->log, 0);
+    pthread_mutex_init(&e->lock, NULL);
     log_set_sink(capture_log, e);
     if (etl_config_load(&e->cfg, env, &err) != ERR_OK) {
         fail_msg("etl_config_load: %s", err.msg);
@@ -122,6 +123,7 @@ void ete_free(struct etl_test_env *e)
     }
     forget_files(e);
     buf_cleanup(&e->log);
+    pthread_mutex_destroy(&e->lock);
     free(e);
 }
 
@@ -144,6 +146,31 @@ void ete_add_table(struct etl_test_env *e, const char *table, size_t n_items)
         fake_ddb_add_item(e->ddb, item);
     }
     fake_ddb_install(e->ddb, e->fh);
+}
+
+/* Hands a thread's request to the env's responders (fake_ddb, then fake_s3), one at a time. */
+static enum err_code locked_dispatch(void *ctx,
+                                     const struct http_request *req,
+                                     struct http_response *resp,
+                                     struct err *err)
+{
+    struct etl_test_env *e = ctx;
+    pthread_mutex_lock(&e->lock);
+    enum err_code rc = e->fh->fn(e->fh->fn_ctx, req, resp, err);
+    pthread_mutex_unlock(&e->lock);
+    return rc;
+}
+
+struct http_transport *ete_thread_transport(void *ctx, struct err *err)
+{
+    (void)err;
+    struct etl_test_env *e = ctx;
+    struct fake_http *fh = fake_http_new();
+    fake_http_set_fn(fh, locked_dispatch, e);
+    pthread_mutex_lock(&e->lock);
+    e->thread_transports++;
+    pthread_mutex_unlock(&e->lock);
+    return &fh->base;
 }
 
 /* ---- events ---------------------------------------------------------------------------- */

@@ -10,6 +10,7 @@
 #ifndef ETL_ETL_TEST_ENV_H
 #define ETL_ETL_TEST_ENV_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -53,6 +54,8 @@ struct etl_test_env {
     size_t n_files;
     struct buf log;
     size_t log_lines;
+    pthread_mutex_t lock;     /* serialises the threads' requests to the fakes */
+    size_t thread_transports; /* made by ete_thread_transport */
 };
 
 /* S3 output (s3://lake/ddb/ unless vars set ETL_OUTPUT); vars: "NAME=value", NULL-terminated,
@@ -66,6 +69,10 @@ void ete_free(struct etl_test_env *e);
 void ete_add_table(struct etl_test_env *e, const char *table, size_t n_items);
 /* Item i as ete_add_table adds it: pk "item-%03zu", a 38-digit N, a string set, a map. */
 void ete_item(size_t i, char *out, size_t cap);
+
+/* An etl_transport_fn for the export's segment threads (ctx: the env): each thread gets its own
+ * fake_http whose requests reach e's fakes one at a time, under a lock. */
+struct http_transport *ete_thread_transport(void *ctx, struct err *err);
 
 /* ---- events ---------------------------------------------------------------------------- */
 

@@ -199,6 +199,29 @@ static void test_scheduled_run_file_output(void **state)
     scheduled_run(true);
 }
 
+/* ETL_EXPORT_THREADS=3: the segments run in threads, each with its own connection and client
+ * (the transports come from the factory), and the run is the same as in one thread. */
+static void test_scheduled_run_threads(void **state)
+{
+    (void)state;
+    const char *vars[] = {"ETL_EXPORT_THREADS=3", "ETL_SCAN_PAGE_LIMIT=2", NULL};
+    struct fixture *f = fixture_new(vars, false);
+    etl_export_init(&f->x, &f->e->cfg.snapshot, &f->e->fs.sys, &f->e->sink, &f->e->aws,
+                    ete_thread_transport, f->e);
+    assert_int_equal(request(f, SCHEDULE, 0), ERR_OK);
+    assert_string_equal(answer_str(f, "status"), "complete");
+    assert_int_equal(answer_num(f, "segments_done"), 3);
+    assert_int_equal(answer_num(f, "items"), N_ITEMS);
+    assert_int_equal(answer_num(f, "bytes"), part_bytes(f));
+    assert_int_equal(f->e->thread_transports, 3);
+    /* Every page went through the threads' transports, none through the invoking client's. */
+    assert_int_equal(ete_scan_count(f->e), 0);
+    assert_true(fake_ddb_calls(f->e->ddb, "Scan") >= N_ITEMS / 2);
+    assert_every_item_once(f);
+    assert_int_equal(ete_count(f->e, RUN_DIR "_SUCCESS"), 1);
+    fixture_free(f);
+}
+
 /* Fan-out: each segment request scans its segment only and answers for it alone, without
  * reading the other segments' checkpoints; a commit before all are done answers incomplete and
  * writes nothing; once all are done it commits. */
@@ -454,6 +477,7 @@ int main(void)
     static const struct CMUnitTest plain[] = {
         cmocka_unit_test(test_scheduled_run),
         cmocka_unit_test(test_scheduled_run_file_output),
+        cmocka_unit_test(test_scheduled_run_threads),
         cmocka_unit_test(test_segments_then_commit),
         cmocka_unit_test(test_run_across_deadlines),
         cmocka_unit_test(test_delivery_after_success),
