@@ -51,6 +51,7 @@ struct fake_fault {
     char *body;
     bool raw;
     bool perform; /* do the work, then lose the answer */
+    char *key;    /* only requests for this key (decoded); NULL: any */
 };
 
 struct fake_s3 {
@@ -481,6 +482,22 @@ put_object(struct fake_s3 *s, const struct s3_req *r, struct http_response *resp
     return reply(r, resp, 200, headers, NULL, 0);
 }
 
+/* What S3 returns of the request that wrote an object: its Content-Type and user metadata
+ * (x-amz-meta-*), as "Name: value\r\n" lines. */
+static void stored_headers(const struct fake_object *o, struct buf *out)
+{
+    struct err e = ERR_INIT;
+    const char *p = buf_cstr(&o->headers);
+    while (*p != '\0') {
+        size_t len = strcspn(p, "\n");
+        if (strncasecmp(p, "x-amz-meta-", 11) == 0 || strncasecmp(p, "content-type:", 13) == 0) {
+            must(buf_append(out, p, len, &e));
+            must(buf_append_str(out, "\r\n", &e));
+        }
+        p += len + (p[len] == '\n' ? 1 : 0);
+    }
+}
+
 static enum err_code
 get_object(struct fake_s3 *s, const struct s3_req *r, struct http_response *resp, struct err *err)
 {
@@ -491,10 +508,12 @@ get_object(struct fake_s3 *s, const struct s3_req *r, struct http_response *resp
         }
         return reply_error(r, resp, err, 404, "NoSuchKey", "The specified key does not exist.");
     }
-    char headers[256];
-    snprintf(headers, sizeof(headers), "ETag: \"%s\"\r\nContent-Length: %zu\r\n", o->etag,
-             o->data.len);
-    enum err_code rc = reply(r, resp, 200, headers, o->data.data, o->data.len);
+    struct buf headers = BUF_INIT(0);
+    struct err e = ERR_INIT;
+    must(buf_printf(&headers, &e, "ETag: \"%s\"\r\nContent-Length: %zu\r\n", o->etag, o->data.len));
+    stored_headers(o, &headers);
+    enum err_code rc = reply(r, resp, 200, buf_cstr(&headers), o->data.data, o->data.len);
+    buf_cleanup(&headers);
     if (rc != ERR_OK) {
         return err_set(err, rc, "%s: response body over its limit", r->http->op);
     }
@@ -983,11 +1002,12 @@ static enum fake_s3_op classify(const struct s3_req *r)
     return FAKE_S3_UNKNOWN;
 }
 
-static struct fake_fault *take_fault(struct fake_s3 *s, enum fake_s3_op op)
+static struct fake_fault *take_fault(struct fake_s3 *s, enum fake_s3_op op, const char *key)
 {
     for (size_t i = 0; i < s->n_faults; i++) {
         struct fake_fault *f = &s->faults[i];
-        if (f->remaining > 0 && (f->op == op || f->op == FAKE_S3_ANY)) {
+        if (f->remaining > 0 && (f->op == op || f->op == FAKE_S3_ANY) &&
+            (f->key == NULL || (key != NULL && strcmp(f->key, key) == 0))) {
             f->remaining--;
             return f;
         }
@@ -1057,7 +1077,7 @@ static enum err_code fake_s3_handle(void *ctx,
     }
     enum fake_s3_op op = classify(&r);
     s->calls[op]++;
-    struct fake_fault *f = take_fault(s, op);
+    struct fake_fault *f = take_fault(s, op, r.key);
     if (f == NULL) {
         rc = perform(s, op, &r, resp, err);
     } else if (f->perform) {
@@ -1108,6 +1128,7 @@ void fake_s3_free(struct fake_s3 *s)
         free(s->faults[i].code);
         free(s->faults[i].headers);
         free(s->faults[i].body);
+        free(s->faults[i].key);
     }
     free(s->faults);
     free(s);
@@ -1167,6 +1188,11 @@ bool fake_s3_object_header(const struct fake_s3 *s,
 size_t fake_s3_count(const struct fake_s3 *s)
 {
     return s->n_objects;
+}
+
+const char *fake_s3_key(const struct fake_s3 *s, size_t i)
+{
+    return i < s->n_objects ? s->objects[i].key : NULL;
 }
 
 size_t fake_s3_open_uploads(const struct fake_s3 *s)
@@ -1238,6 +1264,27 @@ void fake_s3_fail_next_raw(struct fake_s3 *s,
 void fake_s3_lose_next(struct fake_s3 *s, enum fake_s3_op op, int count)
 {
     add_fault(s, op, count, 0)->perform = true;
+}
+
+void fake_s3_fail_key(struct fake_s3 *s,
+                      enum fake_s3_op op,
+                      const char *key,
+                      int count,
+                      int status,
+                      const char *code)
+{
+    struct fake_fault *f = add_fault(s, op, count, status);
+    f->code = dup_or_null(code);
+    f->key = dup_or_null(key);
+}
+
+int fake_s3_faults_left(const struct fake_s3 *s)
+{
+    int n = 0;
+    for (size_t i = 0; i < s->n_faults; i++) {
+        n += s->faults[i].remaining;
+    }
+    return n;
 }
 
 const char *fake_s3_op_name(enum fake_s3_op op)

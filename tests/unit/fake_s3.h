@@ -9,6 +9,8 @@
  * Ownership: the fake owns its objects and uploads; fake_s3_free() frees them. fake_s3_install()
  *   lends the fake to a fake_http, which must not send after the fake is freed.
  * Strictness: every request must carry an Authorization header (the signature is not checked).
+ * Reads: GetObject and HeadObject return the Content-Type and x-amz-meta-* headers the object
+ *   was written with, as S3 does.
  */
 #ifndef ETL_FAKE_S3_H
 #define ETL_FAKE_S3_H
@@ -71,6 +73,9 @@ bool fake_s3_object_header(const struct fake_s3 *s,
 
 /* Objects stored, in all buckets. */
 size_t fake_s3_count(const struct fake_s3 *s);
+/* The key of object i (0 <= i < fake_s3_count, in no particular order), or NULL; borrowed until
+ * the store changes. */
+const char *fake_s3_key(const struct fake_s3 *s, size_t i);
 /* Multipart uploads neither completed nor aborted. */
 size_t fake_s3_open_uploads(const struct fake_s3 *s);
 /* Requests of op received so far, failed and faulted ones included. */
@@ -102,6 +107,15 @@ void fake_s3_fail_next_raw(struct fake_s3 *s,
                            const char *body);
 /* The next count requests of op are performed, then the answer is lost (a transport error). */
 void fake_s3_lose_next(struct fake_s3 *s, enum fake_s3_op op, int count);
+/* Like fake_s3_fail_next, for requests on one key (decoded, bucket not included) only. */
+void fake_s3_fail_key(struct fake_s3 *s,
+                      enum fake_s3_op op,
+                      const char *key,
+                      int count,
+                      int status,
+                      const char *code);
+/* Injected faults not used yet. */
+int fake_s3_faults_left(const struct fake_s3 *s);
 
 /* The operation's name ("UploadPart"). */
 const char *fake_s3_op_name(enum fake_s3_op op);
