@@ -199,13 +199,7 @@ enum err_code etl_config_load(struct etl_config *cfg, char *const *envp, struct 
     if (rc != ERR_OK) {
         return rc;
     }
-    if (env_get_nonempty(envp, "ETL_TRANSFORM") != NULL) {
-        /* NEEDSWORK(transforms): declarative mapping/masking/data-quality specs arrive with the
-         * transforms issue; until then a spec would be silently ignored, which is worse. */
-        return err_set(
-            err, ERR_CONFIG,
-            "ETL_TRANSFORM is set, but declarative transforms are not implemented in this version: leave it empty");
-    }
+    cfg->transform = env_get_nonempty(envp, "ETL_TRANSFORM"); /* loaded by etl_app */
     rc = load_spool_dir(&cfg->snapshot, envp, err);
     if (rc != ERR_OK) {
         return rc;

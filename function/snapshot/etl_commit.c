@@ -23,7 +23,7 @@ void etl_commit_run_dir(const char *table, const char *run_id, char *out, size_t
 struct orphan_scan {
     struct etl_sink *sink;
     const struct etl_snapshot_layout *layout;
-    const char *run_dir;
+    const char *run_dir; /* the folder listed */
     const struct etl_ckpt *cks;
     int n;
     int removed;
@@ -82,11 +82,53 @@ static void format_run_times(const struct etl_run *run, int64_t end_ms, struct r
     etl_time_format_iso8601(end_ms, t->ended);
 }
 
+/* What the commit knows of one dataset of the run. */
+struct ds_sum {
+    const char *name;
+    size_t index;
+    uint64_t rows, rejected, filtered;
+};
+
+static void files_list(struct jsonw *w,
+                       const struct etl_ckpt *cks,
+                       int n,
+                       size_t dataset,
+                       bool rejected)
+{
+    jsonw_array(w, JSONW_PRETTY);
+    for (int s = 0; s < n; s++) {
+        for (size_t i = 0; i < cks[s].n_files; i++) {
+            const struct etl_ckpt_file *f = &cks[s].files[i];
+            if (f->dataset != dataset || f->rejected != rejected) {
+                continue;
+            }
+            jsonw_object(w, JSONW_SPACED);
+            jsonw_key(w, "key");
+            jsonw_str(w, f->key);
+            jsonw_key(w, "segment");
+            jsonw_i64(w, s);
+            jsonw_key(w, "records");
+            jsonw_u64(w, f->records);
+            jsonw_key(w, "bytes");
+            jsonw_u64(w, f->bytes);
+            jsonw_key(w, "uncompressed_bytes");
+            jsonw_u64(w, f->raw_bytes);
+            jsonw_key(w, "md5");
+            jsonw_str(w, f->md5);
+            jsonw_key(w, "etag");
+            jsonw_str(w, f->etag);
+            jsonw_end(w);
+        }
+    }
+    jsonw_end(w);
+}
+
 static enum err_code manifest_json(const struct etl_snapshot_config *cfg,
                                    const struct etl_run *run,
                                    const struct etl_ckpt *cks,
                                    int n,
                                    const struct etl_commit_summary *sum,
+                                   const struct ds_sum *ds,
                                    const struct run_times *t,
                                    struct buf *out,
                                    struct err *err)
@@ -114,8 +156,22 @@ static enum err_code manifest_json(const struct etl_snapshot_config *cfg,
     jsonw_str(&w, cfg->rows.codec->name);
     jsonw_key(&w, "segments");
     jsonw_i64(&w, n);
-    jsonw_key(&w, "item_count");
-    jsonw_u64(&w, sum->items);
+    if (cfg->spec != NULL) {
+        /* A dataset of a transform: its own rows, of the items the table gave. */
+        jsonw_key(&w, "dataset");
+        jsonw_str(&w, ds->name);
+        jsonw_key(&w, "table_items");
+        jsonw_u64(&w, sum->items);
+        jsonw_key(&w, "item_count");
+        jsonw_u64(&w, ds->rows);
+        jsonw_key(&w, "rejected_count");
+        jsonw_u64(&w, ds->rejected);
+        jsonw_key(&w, "filtered_count");
+        jsonw_u64(&w, ds->filtered);
+    } else {
+        jsonw_key(&w, "item_count");
+        jsonw_u64(&w, sum->items);
+    }
     jsonw_key(&w, "scanned_count");
     jsonw_u64(&w, sum->scanned);
     jsonw_key(&w, "consumed_read_units");
@@ -136,29 +192,11 @@ static enum err_code manifest_json(const struct etl_snapshot_config *cfg,
     jsonw_i64(&w, run->max_rcu);
     jsonw_end(&w);
     jsonw_key(&w, "files");
-    jsonw_array(&w, JSONW_PRETTY);
-    for (int s = 0; s < n; s++) {
-        for (size_t i = 0; i < cks[s].n_files; i++) {
-            const struct etl_ckpt_file *f = &cks[s].files[i];
-            jsonw_object(&w, JSONW_SPACED);
-            jsonw_key(&w, "key");
-            jsonw_str(&w, f->key);
-            jsonw_key(&w, "segment");
-            jsonw_i64(&w, s);
-            jsonw_key(&w, "records");
-            jsonw_u64(&w, f->records);
-            jsonw_key(&w, "bytes");
-            jsonw_u64(&w, f->bytes);
-            jsonw_key(&w, "uncompressed_bytes");
-            jsonw_u64(&w, f->raw_bytes);
-            jsonw_key(&w, "md5");
-            jsonw_str(&w, f->md5);
-            jsonw_key(&w, "etag");
-            jsonw_str(&w, f->etag);
-            jsonw_end(&w);
-        }
+    files_list(&w, cks, n, ds->index, false);
+    if (cfg->spec != NULL) {
+        jsonw_key(&w, "rejected_files");
+        files_list(&w, cks, n, ds->index, true);
     }
-    jsonw_end(&w);
     jsonw_end(&w);
     jsonw_text(&w, "\n");
     return jsonw_finish(&w);
@@ -297,6 +335,16 @@ static enum err_code export_manifests(struct etl_sink *sink,
     return rc;
 }
 
+static bool has_attr(const struct etl_schema *s, const char *name)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (strcmp(s->attrs[i].name, name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* changes.ddl once per table; current.sql each time (it names the latest snapshot). */
 static enum err_code table_documents(const struct etl_ddl_ctx *ctx,
                                      const struct etl_snapshot_config *cfg,
@@ -308,7 +356,7 @@ static enum err_code table_documents(const struct etl_ddl_ctx *ctx,
     char key[LIMIT_KEY_BYTES];
     struct buf doc = BUF_INIT(0);
     bool exists = false;
-    snprintf(key, sizeof(key), "%s/changes.ddl", run->table);
+    snprintf(key, sizeof(key), "%s/changes.ddl", ctx->table);
     enum err_code rc = etl_sink_get(sink, key, &doc, &exists, err);
     if (rc == ERR_OK && !exists) {
         buf_reset(&doc);
@@ -317,9 +365,15 @@ static enum err_code table_documents(const struct etl_ddl_ctx *ctx,
             rc = etl_sink_put(sink, key, buf_cur(&doc), "text/plain; charset=utf-8", err);
         }
     }
-    if (rc == ERR_OK && cfg->layout->current_view) {
+    /* The current-state view replays changes by key: a dataset without the key has none. */
+    bool has_key = cfg->spec == NULL || has_attr(schema, run->hash_key);
+    if (rc == ERR_OK && cfg->layout->current_view && !has_key) {
+        log_info("%s: no current.sql, the dataset does not keep the key %s", ctx->table,
+                 run->hash_key);
+    }
+    if (rc == ERR_OK && cfg->layout->current_view && has_key) {
         buf_reset(&doc);
-        snprintf(key, sizeof(key), "%s/current.sql", run->table);
+        snprintf(key, sizeof(key), "%s/current.sql", ctx->table);
         rc = etl_ddl_current_view(&doc, ctx, schema, run->run_id, run->run_ms, err);
         if (rc == ERR_OK) {
             rc = etl_sink_put(sink, key, buf_cur(&doc), "text/plain; charset=utf-8", err);
@@ -329,49 +383,72 @@ static enum err_code table_documents(const struct etl_ddl_ctx *ctx,
     return rc;
 }
 
-enum err_code etl_commit_run(const struct etl_snapshot_config *cfg,
-                             struct etl_sink *sink,
-                             const struct sys *sys,
-                             const struct etl_run *run,
-                             const char *run_dir,
-                             const struct etl_ckpt *cks,
-                             int n,
-                             struct etl_commit_summary *out,
-                             struct err *err)
+/* _SUCCESS: the run's totals, written last in a folder. */
+static enum err_code success_doc(const struct etl_run *run,
+                                 int n,
+                                 const struct etl_commit_summary *out,
+                                 struct buf *doc,
+                                 struct err *err)
+{
+    struct jsonw w;
+    buf_reset(doc);
+    jsonw_init(&w, doc, err);
+    jsonw_object(&w, JSONW_COMPACT);
+    jsonw_key(&w, "run_id");
+    jsonw_str(&w, run->run_id);
+    jsonw_key(&w, "segments");
+    jsonw_i64(&w, n);
+    jsonw_key(&w, "items");
+    jsonw_u64(&w, out->items);
+    jsonw_key(&w, "files");
+    jsonw_u64(&w, out->files);
+    jsonw_key(&w, "bytes");
+    jsonw_u64(&w, out->bytes);
+    jsonw_key(&w, "consumed_read_units");
+    jsonw_double(&w, "%.1f", out->rcu);
+    jsonw_end(&w);
+    jsonw_text(&w, "\n");
+    return jsonw_finish(&w);
+}
+
+/* Removes the data files of one folder that no checkpoint names. */
+static enum err_code
+sweep(struct etl_sink *sink, struct orphan_scan *o, const char *dir, struct err *err)
+{
+    o->run_dir = dir;
+    return etl_sink_list(sink, dir, check_orphan, o, err);
+}
+
+/* Everything a dataset's run folder gets: manifest, schema, DDL, table documents, _SUCCESS. */
+static enum err_code commit_dataset(const struct etl_snapshot_config *cfg,
+                                    struct etl_sink *sink,
+                                    const struct etl_run *run,
+                                    const char *table_run_dir,
+                                    const struct etl_ckpt *cks,
+                                    int n,
+                                    const struct etl_commit_summary *out,
+                                    const struct ds_sum *ds,
+                                    const struct run_times *t,
+                                    const char *root,
+                                    struct err *err)
 {
     struct etl_schema schema;
     struct buf doc = BUF_INIT(0);
-    char root[LIMIT_LOCATION_BYTES];
-    etl_sink_root(sink, root, sizeof(root));
+    char run_dir[LIMIT_RUN_DIR_BYTES];
+    etl_commit_run_dir(ds->name, run->run_id, run_dir, sizeof(run_dir));
     /* changes.ddl and current.sql describe the change objects (ETL_FORMAT); table.ddl the
      * run's files (the layout's format). */
-    const struct etl_ddl_ctx changes_ctx = {cfg->rows.format, cfg->partition, run->table, root,
+    const struct etl_ddl_ctx changes_ctx = {cfg->rows.format, cfg->partition, ds->name, root,
                                             run->hash_key,    run->range_key};
     struct etl_ddl_ctx files_ctx = changes_ctx;
     files_ctx.format = etl_snapshot_encoding(cfg).format;
     etl_schema_init(&schema);
-    memset(out, 0, sizeof(*out));
     enum err_code rc = ERR_OK;
     for (int s = 0; rc == ERR_OK && s < n; s++) {
-        out->items += cks[s].items;
-        out->scanned += cks[s].scanned;
-        out->rcu += cks[s].rcu;
-        out->invocations += cks[s].invocations;
-        for (size_t i = 0; i < cks[s].n_files; i++) {
-            out->files++;
-            out->bytes += cks[s].files[i].bytes;
-        }
-        rc = etl_schema_merge(&schema, &cks[s].schema, err);
+        rc = etl_schema_merge(&schema, &cks[s].ds[ds->index].schema, err);
     }
-    struct orphan_scan o = {sink, cfg->layout, run_dir, cks, n, 0};
     if (rc == ERR_OK) {
-        rc = etl_sink_list(sink, run_dir, check_orphan, &o, err);
-        out->orphans_removed = o.removed;
-    }
-    struct run_times t;
-    format_run_times(run, sys_wall_ms(sys), &t);
-    if (rc == ERR_OK) {
-        rc = manifest_json(cfg, run, cks, n, out, &t, &doc, err);
+        rc = manifest_json(cfg, run, cks, n, out, ds, t, &doc, err);
     }
     if (rc == ERR_OK) {
         rc = put_doc(sink, run_dir, "_meta/manifest.json", &doc, "application/json", err);
@@ -391,36 +468,78 @@ enum err_code etl_commit_run(const struct etl_snapshot_config *cfg,
         rc = put_doc(sink, run_dir, "_meta/table.ddl", &doc, "text/plain; charset=utf-8", err);
     }
     if (rc == ERR_OK && cfg->layout->dynamodb_manifests) {
-        rc = export_manifests(sink, run, run_dir, cks, n, out, &t, err);
+        rc = export_manifests(sink, run, run_dir, cks, n, out, t, err);
     }
     if (rc == ERR_OK) {
         rc = table_documents(&changes_ctx, cfg, sink, run, &schema, err);
     }
+    /* A dataset's own _SUCCESS; the table's run folder gets its one last of all. */
+    if (rc == ERR_OK && strcmp(run_dir, table_run_dir) != 0) {
+        rc = success_doc(run, n, out, &doc, err);
+        if (rc == ERR_OK) {
+            rc = put_doc(sink, run_dir, "_SUCCESS", &doc, "application/json", err);
+        }
+    }
+    buf_cleanup(&doc);
+    etl_schema_cleanup(&schema);
+    return rc;
+}
+
+enum err_code etl_commit_run(const struct etl_snapshot_config *cfg,
+                             struct etl_sink *sink,
+                             const struct sys *sys,
+                             const struct etl_run *run,
+                             const char *run_dir,
+                             const char *const *datasets,
+                             size_t n_datasets,
+                             const struct etl_ckpt *cks,
+                             int n,
+                             struct etl_commit_summary *out,
+                             struct err *err)
+{
+    struct buf doc = BUF_INIT(0);
+    char root[LIMIT_LOCATION_BYTES], dir[LIMIT_RUN_DIR_BYTES];
+    etl_sink_root(sink, root, sizeof(root));
+    memset(out, 0, sizeof(*out));
+    enum err_code rc = ERR_OK;
+    for (int s = 0; s < n; s++) {
+        out->items += cks[s].items;
+        out->scanned += cks[s].scanned;
+        out->rcu += cks[s].rcu;
+        out->invocations += cks[s].invocations;
+        for (size_t i = 0; i < cks[s].n_files; i++) {
+            out->files++;
+            out->bytes += cks[s].files[i].bytes;
+        }
+    }
+    /* Orphans: data files of interrupted attempts, in every folder the run writes. */
+    struct orphan_scan o = {sink, cfg->layout, run_dir, cks, n, 0};
+    for (size_t d = 0; rc == ERR_OK && d < n_datasets; d++) {
+        etl_commit_run_dir(datasets[d], run->run_id, dir, sizeof(dir));
+        rc = sweep(sink, &o, dir, err);
+        if (rc == ERR_OK && cfg->spec != NULL) {
+            snprintf(dir, sizeof(dir), "%s/rejected/run=%s/", datasets[d], run->run_id);
+            rc = sweep(sink, &o, dir, err);
+        }
+    }
+    out->orphans_removed = o.removed;
+    struct run_times t;
+    format_run_times(run, sys_wall_ms(sys), &t);
+    for (size_t d = 0; rc == ERR_OK && d < n_datasets; d++) {
+        struct ds_sum ds = {datasets[d], d, 0, 0, 0};
+        for (int s = 0; s < n; s++) {
+            ds.rows += cks[s].ds[d].rows;
+            ds.rejected += cks[s].ds[d].rejected;
+            ds.filtered += cks[s].ds[d].filtered;
+        }
+        rc = commit_dataset(cfg, sink, run, run_dir, cks, n, out, &ds, &t, root, err);
+    }
     if (rc == ERR_OK) {
-        struct jsonw w;
-        buf_reset(&doc);
-        jsonw_init(&w, &doc, err);
-        jsonw_object(&w, JSONW_COMPACT);
-        jsonw_key(&w, "run_id");
-        jsonw_str(&w, run->run_id);
-        jsonw_key(&w, "segments");
-        jsonw_i64(&w, n);
-        jsonw_key(&w, "items");
-        jsonw_u64(&w, out->items);
-        jsonw_key(&w, "files");
-        jsonw_u64(&w, out->files);
-        jsonw_key(&w, "bytes");
-        jsonw_u64(&w, out->bytes);
-        jsonw_key(&w, "consumed_read_units");
-        jsonw_double(&w, "%.1f", out->rcu);
-        jsonw_end(&w);
-        jsonw_text(&w, "\n");
-        rc = jsonw_finish(&w);
+        rc = success_doc(run, n, out, &doc, err);
     }
     if (rc == ERR_OK) {
         rc = put_doc(sink, run_dir, "_SUCCESS", &doc, "application/json", err);
     }
     buf_cleanup(&doc);
-    etl_schema_cleanup(&schema);
     return rc;
 }

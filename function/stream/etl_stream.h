@@ -18,6 +18,8 @@
 #include "err.h"
 #include "etl_partition.h"
 #include "etl_sink.h"
+#include "etl_spec.h"
+#include "etl_transform.h"
 #include "etl_writer.h"
 #include "json.h"
 #include "sys.h"
@@ -33,7 +35,9 @@ struct etl_stream_config {
 struct etl_stream_stats {
     size_t records_in;
     size_t records_out;    /* rows durably written to change objects */
-    size_t records_failed; /* quarantined (conversion failed) or not written */
+    size_t records_failed;   /* quarantined (conversion failed) or not written */
+    size_t records_rejected; /* rows written to rejected/ (a cast or a rule) */
+    size_t records_filtered; /* no row by design: filtered, routed to no dataset, or a duplicate */
     size_t quarantined;
     size_t objects_written;
     uint64_t bytes_written;
@@ -48,6 +52,11 @@ struct etl_stream {
     struct buf store;  /* rows of the batch */
     struct buf object; /* the object being rendered */
     struct buf text;   /* scratch */
+    /* with a transform (ETL_TRANSFORM) */
+    const struct etl_spec *spec;
+    struct etl_transform *tx;
+    struct buf src;    /* one record's source row */
+    struct buf staged; /* transformed rows waiting for dedupe and rules */
 };
 
 void etl_stream_init(struct etl_stream *s,
@@ -55,6 +64,12 @@ void etl_stream_init(struct etl_stream *s,
                      struct etl_sink *sink,
                      const struct sys *sys);
 void etl_stream_cleanup(struct etl_stream *s);
+/* Runs every batch through spec (NULL: rows as they are); key is the PII key. */
+MUST_CHECK enum err_code etl_stream_set_transform(struct etl_stream *s,
+                                                  const struct etl_spec *spec,
+                                                  const uint8_t *key,
+                                                  size_t key_len,
+                                                  struct err *err);
 
 /*
  * Processes a batch (the event's Records array, n_records long); deadline_mono_ms (0 = none)
