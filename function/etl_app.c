@@ -4,10 +4,9 @@
  */
 #include "etl_app.h"
 
-#include <string.h>
-
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "env.h"
 #include "http_curl.h"
@@ -16,6 +15,8 @@
 #include "secrets.h"
 
 #define SPEC_MAX_BYTES (1024 * 1024) /* a transform spec, inline, in the package or on S3 */
+
+static enum err_code load_transform(struct etl_app *app, char *const *envp, struct err *err);
 
 static struct http_transport *new_curl(void *ctx, struct err *err)
 {
@@ -164,7 +165,8 @@ static enum err_code load_key(struct etl_app *app, char *const *envp, struct err
         const char *k = env_get_nonempty(envp, spec->key_ref);
         if (k == NULL) {
             return err_set(err, ERR_CONFIG,
-                           "ETL_TRANSFORM: pii_key.env names %.100s, which is not set", spec->key_ref);
+                           "ETL_TRANSFORM: pii_key.env names %.100s, which is not set",
+                           spec->key_ref);
         }
         rc = buf_append_str(&app->pii_key, k, err);
     } else if (spec->key_source == ETL_PII_KEY_SECRET) {
@@ -202,7 +204,16 @@ static enum err_code load_transform(struct etl_app *app, char *const *envp, stru
     if (rc == ERR_OK) {
         rc = load_key(app, envp, err);
     }
+    if (rc == ERR_OK && app->cfg.snapshot.layout->format != NULL) {
+        rc = err_set(err, ERR_CONFIG,
+                     "ETL_TRANSFORM does not apply to ETL_SNAPSHOT_FORMAT=%s (DynamoDB's own "
+                     "export keeps the items as they are): use rows",
+                     app->cfg.snapshot.layout->name);
+    }
     if (rc == ERR_OK) {
+        app->cfg.snapshot.spec = app->spec;
+        app->cfg.snapshot.pii_key = app->pii_key.data;
+        app->cfg.snapshot.pii_key_len = app->pii_key.len;
         rc = etl_handler_set_transform(&app->handler, app->spec, app->pii_key.data,
                                        app->pii_key.len, err);
     }

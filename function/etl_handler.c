@@ -38,10 +38,10 @@ void etl_handler_set_export_clients(struct etl_handler *h,
 }
 
 enum err_code etl_handler_set_transform(struct etl_handler *h,
-                                       const struct etl_spec *spec,
-                                       const uint8_t *key,
-                                       size_t key_len,
-                                       struct err *err)
+                                        const struct etl_spec *spec,
+                                        const uint8_t *key,
+                                        size_t key_len,
+                                        struct err *err)
 {
     return etl_stream_set_transform(&h->stream, spec, key, key_len, err);
 }

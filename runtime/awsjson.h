@@ -18,13 +18,13 @@
 #include "http.h"
 
 struct awsjson_call {
-    const char *service;       /* signing name: "dynamodb", "glue", "secretsmanager" */
+    const char *service; /* signing name: "dynamodb", "glue", "secretsmanager" */
     const struct endpoint *ep;
-    const char *json_version;  /* "1.0" or "1.1" */
-    const char *target;        /* "DynamoDB_20120810.Scan", "AWSGlue.GetTable" */
-    const char *op;            /* names the call in messages: "GetTable lake.orders" */
+    const char *json_version; /* "1.0" or "1.1" */
+    const char *target;       /* "DynamoDB_20120810.Scan", "AWSGlue.GetTable" */
+    const char *op;           /* names the call in messages: "GetTable lake.orders" */
     struct cur body;
-    aws_check_fn check;        /* optional: inspects a 2xx answer */
+    aws_check_fn check; /* optional: inspects a 2xx answer */
 };
 
 MUST_CHECK enum err_code awsjson_call(struct aws_client *c,

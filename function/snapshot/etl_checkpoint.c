@@ -282,10 +282,11 @@ enum err_code etl_ckpt_from_json(struct etl_ckpt *ck, struct cur text, struct er
             }
             const cJSON *dq = cJSON_GetObjectItemCaseSensitive(d, "dq");
             if (rc == ERR_OK && dq != NULL) {
-                char *text = cJSON_PrintUnformatted(dq);
-                rc = text != NULL ? buf_append_str(&x->dq, text, err)
-                                  : err_set(err, ERR_NOMEM, "out of memory reading a checkpoint");
-                cJSON_free(text);
+                char *dq_text = cJSON_PrintUnformatted(dq);
+                rc = dq_text != NULL
+                         ? buf_append_str(&x->dq, dq_text, err)
+                         : err_set(err, ERR_NOMEM, "out of memory reading a checkpoint");
+                cJSON_free(dq_text);
             }
         }
     }

@@ -23,14 +23,14 @@
 
 struct etl_ckpt_file {
     char key[LIMIT_KEY_BYTES]; /* relative to the output prefix */
-    uint16_t dataset;          /* index of the transform's dataset (0 without a transform) */
-    bool rejected;             /* rows that broke a rule or a cast, not data */
     uint64_t records;
     uint64_t bytes;     /* as stored (compressed) */
     uint64_t raw_bytes; /* uncompressed */
     char md5[33];       /* hex MD5 of the stored bytes */
     char etag[80];
     uint32_t parts;
+    uint16_t dataset; /* index of the transform's dataset (0 without a transform) */
+    bool rejected;    /* rows that broke a rule or a cast, not data */
 };
 
 struct etl_ckpt {

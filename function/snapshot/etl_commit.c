@@ -89,11 +89,8 @@ struct ds_sum {
     uint64_t rows, rejected, filtered;
 };
 
-static void files_list(struct jsonw *w,
-                       const struct etl_ckpt *cks,
-                       int n,
-                       size_t dataset,
-                       bool rejected)
+static void
+files_list(struct jsonw *w, const struct etl_ckpt *cks, int n, size_t dataset, bool rejected)
 {
     jsonw_array(w, JSONW_PRETTY);
     for (int s = 0; s < n; s++) {

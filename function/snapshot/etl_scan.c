@@ -44,10 +44,10 @@ struct scan_files {
     struct open_file *files; /* two per dataset: data, rejected */
     size_t n;
     struct pending_ds *pending;
-    uint64_t items;   /* items read since the last checkpoint */
+    uint64_t items; /* items read since the last checkpoint */
     uint64_t unrouted;
-    struct buf src;   /* one item's source row (with a transform) */
-    struct buf text;  /* scratch */
+    struct buf src;                 /* one item's source row (with a transform) */
+    struct buf text;                /* scratch */
     char run_time[ETL_ISO8601_MAX]; /* every row's _ts: the run's time */
 };
 
@@ -72,17 +72,16 @@ save_checkpoint(struct etl_scan_job *job, const struct etl_ckpt *ck, struct err 
 }
 
 /* "{dataset}/snapshots/run={id}/" or "{dataset}/rejected/run={id}/". */
-static void dataset_dir(const struct etl_scan_job *job,
-                        const struct open_file *f,
-                        char *out,
-                        size_t cap)
+static void
+dataset_dir(const struct etl_scan_job *job, const struct open_file *f, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s/%s/run=%s/", job->datasets[f->dataset],
-             f->rejected ? "rejected" : "snapshots", job->run->run_id);
+    const char *name = job->n_datasets > 0 ? job->datasets[f->dataset] : job->run->table;
+    snprintf(out, cap, "%s/%s/run=%s/", name, f->rejected ? "rejected" : "snapshots",
+             job->run->run_id);
 }
 
 static enum err_code
-open_file(struct etl_scan_job *job, const struct etl_ckpt *ck, struct open_file *f, struct err *err)
+open_file(struct etl_scan_job *job, struct etl_ckpt *ck, struct open_file *f, struct err *err)
 {
     const struct etl_snapshot_config *cfg = job->cfg;
     char ext[32], dir[LIMIT_RUN_DIR_BYTES];
@@ -93,8 +92,7 @@ open_file(struct etl_scan_job *job, const struct etl_ckpt *ck, struct open_file 
     }
     etl_writer_extension(&f->enc, ext, sizeof(ext));
     dataset_dir(job, f, dir, sizeof(dir));
-    cfg->layout->file_key(dir, job->run->export_id, ck->segment, f->n, ext, f->key,
-                          sizeof(f->key));
+    cfg->layout->file_key(dir, job->run->export_id, ck->segment, f->n, ext, f->key, sizeof(f->key));
     f->records = 0;
     buf_reset(&f->store);
     buf_reset(&f->out);
@@ -133,15 +131,18 @@ static void abort_file(struct open_file *f)
     }
 }
 
-/* Writes the row at row->offset of f->store into f (opening it first). */
-static enum err_code put_row(struct etl_scan_job *job,
-                             struct etl_ckpt *ck,
-                             struct open_file *f,
-                             const struct etl_row_ref *row,
-                             struct err *err)
+/* Opens f unless it is open: before a row goes into its store (opening empties the store). */
+static enum err_code
+ensure_open(struct etl_scan_job *job, struct etl_ckpt *ck, struct open_file *f, struct err *err)
 {
-    enum err_code rc = f->open ? ERR_OK : open_file(job, ck, f, err);
-    if (rc == ERR_OK && !f->rejected) {
+    return f->open ? ERR_OK : open_file(job, ck, f, err);
+}
+
+/* Writes the row at row->offset of the open file's store into it. */
+static enum err_code put_row(struct open_file *f, const struct etl_row_ref *row, struct err *err)
+{
+    enum err_code rc = ERR_OK;
+    if (!f->rejected) {
         rc = etl_schema_observe(&f->pending, row, err);
     }
     if (rc != ERR_OK) {
@@ -156,8 +157,8 @@ static enum err_code put_row(struct etl_scan_job *job,
 }
 
 /* The column a rejected row carries: what it broke (Glue's DataQualityRulesFail). */
-static enum err_code fail_column(struct buf *text, const char *reason, struct etl_col *out,
-                                 struct err *err)
+static enum err_code
+fail_column(struct buf *text, const char *reason, struct etl_col *out, struct err *err)
 {
     buf_reset(text);
     enum err_code rc = buf_append_byte(text, '[', err);
@@ -213,9 +214,12 @@ static enum err_code transform_item(struct etl_scan_job *job,
         rc = fail_column(&sf->text, res.reason, &extra, err);
     }
     if (rc == ERR_OK) {
+        rc = ensure_open(job, ck, f, err);
+    }
+    if (rc == ERR_OK) {
         rc = etl_transform_emit(job->tx, rejected ? &extra : NULL, &f->store, &row.offset, err);
     }
-    return rc == ERR_OK ? put_row(job, ck, f, &row, err) : rc;
+    return rc == ERR_OK ? put_row(f, &row, err) : rc;
 }
 
 /* Appends one item: as its row, or through the transform. */
@@ -234,8 +238,11 @@ static enum err_code add_item(struct etl_scan_job *job,
     if (job->tx == NULL) {
         struct open_file *f = &sf->files[0];
         struct etl_row_ref row = {&f->store, 0, item->raw};
-        enum err_code rc = etl_record_build(&f->store, item, NULL, &meta, &row.offset, err);
-        return rc == ERR_OK ? put_row(job, ck, f, &row, err) : rc;
+        enum err_code rc = ensure_open(job, ck, f, err);
+        if (rc == ERR_OK) {
+            rc = etl_record_build(&f->store, item, NULL, &meta, &row.offset, err);
+        }
+        return rc == ERR_OK ? put_row(f, &row, err) : rc;
     }
     size_t offset = 0;
     buf_reset(&sf->src);
@@ -274,7 +281,8 @@ static bool any_open(const struct scan_files *sf)
 static bool any_full(const struct etl_scan_job *job, const struct scan_files *sf)
 {
     for (size_t i = 0; i < sf->n; i++) {
-        if (sf->files[i].open && (int64_t)file_size(&sf->files[i]) >= file_limit(job, &sf->files[i])) {
+        if (sf->files[i].open &&
+            (int64_t)file_size(&sf->files[i]) >= file_limit(job, &sf->files[i])) {
             return true;
         }
     }
@@ -282,10 +290,8 @@ static bool any_full(const struct etl_scan_job *job, const struct scan_files *sf
 }
 
 /* Completes one open file and lists it in the checkpoint (not yet saved). */
-static enum err_code finish_file(struct etl_ckpt *ck,
-                                 struct open_file *f,
-                                 struct etl_scan_stats *st,
-                                 struct err *err)
+static enum err_code
+finish_file(struct etl_ckpt *ck, struct open_file *f, struct etl_scan_stats *st, struct err *err)
 {
     enum err_code rc = etl_writer_close(&f->w, err);
     if (rc == ERR_OK) {
@@ -408,13 +414,15 @@ static void files_cleanup(struct scan_files *sf)
 static enum err_code
 files_init(const struct etl_scan_job *job, struct scan_files *sf, struct err *err)
 {
+    /* No dataset list: the table's own rows, as without a transform. */
+    size_t n_ds = job->n_datasets > 0 ? job->n_datasets : 1;
     memset(sf, 0, sizeof(*sf));
-    sf->files = calloc(2 * job->n_datasets, sizeof(*sf->files));
-    sf->pending = calloc(job->n_datasets, sizeof(*sf->pending));
+    sf->files = calloc(2 * n_ds, sizeof(*sf->files));
+    sf->pending = calloc(n_ds, sizeof(*sf->pending));
     if (sf->files == NULL || sf->pending == NULL) {
         return err_set(err, ERR_NOMEM, "out of memory for a segment's files");
     }
-    sf->n = 2 * job->n_datasets;
+    sf->n = 2 * n_ds;
     for (size_t i = 0; i < sf->n; i++) {
         sf->files[i].dataset = i / 2;
         sf->files[i].rejected = i % 2 == 1;
@@ -435,6 +443,10 @@ enum err_code etl_scan_segment(struct etl_scan_job *job,
     memset(st, 0, sizeof(*st));
     ddb_scan_page_init(&page);
     enum err_code rc = files_init(job, &sf, err);
+    if (rc == ERR_OK && sf.n / 2 != ck->n_ds) {
+        rc = err_set(err, ERR_INVALID_INPUT, "segment %d: %zu datasets, its checkpoint %zu",
+                     ck->segment, sf.n / 2, ck->n_ds);
+    }
     int limit = (int)job->cfg->page_limit;
     int soft_failures = 0;
     if (rc == ERR_OK) {

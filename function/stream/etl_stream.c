@@ -148,8 +148,7 @@ enum err_code etl_stream_group(struct batch *b,
 {
     for (size_t i = b->n_groups; i-- > 0;) {
         struct group *g = &b->groups[i];
-        if (g->kind == kind && strcmp(g->name, name) == 0 &&
-            strcmp(g->partition, partition) == 0) {
+        if (g->kind == kind && strcmp(g->name, name) == 0 && strcmp(g->partition, partition) == 0) {
             *out = (uint32_t)i;
             return ERR_OK;
         }

@@ -34,7 +34,7 @@ struct etl_stream_config {
 
 struct etl_stream_stats {
     size_t records_in;
-    size_t records_out;    /* rows durably written to change objects */
+    size_t records_out;      /* rows durably written to change objects */
     size_t records_failed;   /* quarantined (conversion failed) or not written */
     size_t records_rejected; /* rows written to rejected/ (a cast or a rule) */
     size_t records_filtered; /* no row by design: filtered, routed to no dataset, or a duplicate */

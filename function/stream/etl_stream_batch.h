@@ -29,12 +29,12 @@ struct rec {
     size_t row_offset; /* in the stream's store (emitted rows) */
     size_t row_len;
     uint32_t group;
-    bool durable;      /* written, or nothing to write (filtered) */
+    bool durable; /* written, or nothing to write (filtered) */
     bool quarantined;
-    char *error;       /* conversion error (quarantined records), owned */
+    char *error; /* conversion error (quarantined records), owned */
     /* with a transform */
-    int dataset;       /* -1: none */
-    bool staged;       /* a kept row waits in the staged store */
+    int dataset; /* -1: none */
+    bool staged; /* a kept row waits in the staged store */
     size_t staged_offset;
     struct cur dedupe_key; /* in the batch's arena; len 0: no dedupe */
 };

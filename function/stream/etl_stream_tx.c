@@ -52,11 +52,8 @@ static enum err_code emit(struct etl_stream *s,
 }
 
 /* The key a dataset dedupes on: its key columns, or the record's table and DynamoDB key. */
-static enum err_code dedupe_key(struct etl_stream *s,
-                                struct batch *b,
-                                struct rec *r,
-                                const char *table,
-                                struct err *err)
+static enum err_code
+dedupe_key(struct etl_stream *s, struct batch *b, struct rec *r, const char *table, struct err *err)
 {
     bool has = false;
     uint8_t ds = (uint8_t)r->dataset;
@@ -120,8 +117,7 @@ enum err_code etl_stream_tx_record(struct etl_stream *s,
 }
 
 /* Keeps the last change of each key: earlier ones are dropped as duplicates. */
-static enum err_code
-dedupe(struct batch *b, struct etl_stream_stats *st, struct err *err)
+static enum err_code dedupe(struct batch *b, struct etl_stream_stats *st, struct err *err)
 {
     etl_names_reset(&b->seen);
     for (size_t i = b->n_recs; i-- > 0;) {

@@ -58,8 +58,7 @@ static enum err_code bad(struct err *err, const struct spec_path *p, const char 
     va_start(ap, fmt);
     (void)vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
-    return err_set(err, ERR_CONFIG, "ETL_TRANSFORM: %s%s%s", p->text, p->len > 0 ? ": " : "",
-                   what);
+    return err_set(err, ERR_CONFIG, "ETL_TRANSFORM: %s%s%s", p->text, p->len > 0 ? ": " : "", what);
 }
 
 /* Turns an error from a lower layer into the spec's, with the path. */
@@ -104,8 +103,7 @@ static enum err_code take_int(const struct json_val *v,
     bool neg = v->raw.len > 0 && v->raw.ptr[0] == '-';
     struct cur digits = neg ? cur_make(v->raw.ptr + 1, v->raw.len - 1) : v->raw;
     if (v->type != JSON_NUMBER || !cur_to_i64(digits, &n)) {
-        return bad(err, p, "expected an integer from %lld to %lld", (long long)min,
-                   (long long)max);
+        return bad(err, p, "expected an integer from %lld to %lld", (long long)min, (long long)max);
     }
     n = neg ? -n : n;
     if (n < min || n > max) {
@@ -213,8 +211,8 @@ static enum err_code only_members(const struct json_val *obj,
             char list[300] = "";
             size_t used = 0;
             for (const char *const *a = allowed; *a != NULL && used < sizeof(list); a++) {
-                int n = snprintf(list + used, sizeof(list) - used, "%s%s",
-                                 a == allowed ? "" : ", ", *a);
+                int n = snprintf(list + used, sizeof(list) - used, "%s%s", a == allowed ? "" : ", ",
+                                 *a);
                 used += n > 0 ? (size_t)n : 0;
             }
             struct cur name = json_string_inner(&k);
@@ -226,11 +224,8 @@ static enum err_code only_members(const struct json_val *obj,
 }
 
 /* An array of strings into a NULL-terminated... counted array of copies. */
-static enum err_code take_strings(const struct json_val *v,
-                                  struct spec_path *p,
-                                  char ***out,
-                                  size_t *n,
-                                  struct err *err)
+static enum err_code
+take_strings(const struct json_val *v, struct spec_path *p, char ***out, size_t *n, struct err *err)
 {
     if (v->type != JSON_ARRAY) {
         return bad(err, p, "expected an array of column names");
@@ -284,8 +279,8 @@ static enum err_code take_mapping(const struct json_val *v,
         has_stype = true;
         has_policy = json_array_next(&it, &policy);
     } else if (v->type == JSON_OBJECT) {
-        static const char *const allowed[] = {"source", "source_type", "target", "type",
-                                              "on_error", NULL};
+        static const char *const allowed[] = {"source", "source_type", "target",
+                                              "type",   "on_error",    NULL};
         enum err_code rc = only_members(v, p, allowed, err);
         if (rc != ERR_OK) {
             return rc;
@@ -301,7 +296,8 @@ static enum err_code take_mapping(const struct json_val *v,
     }
     size_t saved = path_push(p, v->type == JSON_ARRAY ? "[0]" : ".source");
     enum err_code rc = take_string(&src, p, &m->source_text, err);
-    if (rc == ERR_OK && etl_colpath_parse(cur_from_str(m->source_text), &m->source, err) != ERR_OK) {
+    if (rc == ERR_OK &&
+        etl_colpath_parse(cur_from_str(m->source_text), &m->source, err) != ERR_OK) {
         rc = at(err, p);
     }
     path_pop(p, saved);
@@ -452,8 +448,10 @@ static enum err_code take_constants(const struct json_val *v,
     json_iter_init(&it, v);
     for (size_t i = 0; rc == ERR_OK && json_object_next(&it, &k, &val); i++) {
         struct etl_spec_constant *c = &d->constants[i];
+        struct cur key = json_string_inner(&k);
         d->n_constants = i + 1;
-        size_t saved = path_push(p, "[%zu]", i);
+        size_t saved =
+            path_push(p, ".%.*s", (int)(key.len > 60 ? 60 : key.len), (const char *)key.ptr);
         rc = take_name(&k, p, false, &c->name, err);
         if (rc == ERR_OK && (val.type == JSON_OBJECT || val.type == JSON_ARRAY)) {
             rc = bad(err, p, "a constant is a string, number, boolean or null");
@@ -530,10 +528,8 @@ static enum err_code take_derive(const struct json_val *v,
     return rc;
 }
 
-static enum err_code take_pii(const struct json_val *v,
-                              struct spec_path *p,
-                              struct etl_spec_dataset *d,
-                              struct err *err)
+static enum err_code
+take_pii(const struct json_val *v, struct spec_path *p, struct etl_spec_dataset *d, struct err *err)
 {
     if (v->type != JSON_ARRAY) {
         return bad(err, p, "expected an array of {\"column\", \"method\"}");
@@ -707,9 +703,10 @@ static enum err_code take_dataset(const struct json_val *v,
                                   struct err *err)
 {
     static const char *const allowed[] = {
-        "name",   "when",      "mappings", "keep_unmapped", "on_cast_error", "flatten",
-        "rename", "select",    "drop",     "constants",     "derive",        "filter",
-        "dedupe", "pii",       "rules",    "rule_actions",  NULL};
+        "name",         "when",   "mappings", "keep_unmapped", "on_cast_error",
+        "flatten",      "rename", "select",   "drop",          "constants",
+        "derive",       "filter", "dedupe",   "pii",           "rules",
+        "rule_actions", NULL};
     if (v->type != JSON_OBJECT) {
         return bad(err, p, "expected a dataset object");
     }

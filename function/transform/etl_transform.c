@@ -6,9 +6,10 @@
  */
 #include "etl_transform.h"
 
-#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
 
 #include "digest.h"
 #include "etl_arena.h"
@@ -22,7 +23,7 @@
 #define TX_NESTED_DEPTH 64
 
 struct wcol {
-    struct cur name;  /* JSON string literal */
+    struct cur name; /* JSON string literal */
     enum etl_type type;
     unsigned flags;
     struct cur value; /* JSON text */
@@ -89,7 +90,8 @@ static void remove_col(struct etl_transform *t, size_t i)
 }
 
 /* Appends at the end (before the metadata columns when before_meta). */
-static enum err_code add_col(struct etl_transform *t, struct wcol c, bool before_meta, struct err *err)
+static enum err_code
+add_col(struct etl_transform *t, struct wcol c, bool before_meta, struct err *err)
 {
     enum err_code rc = room(t, err);
     if (rc != ERR_OK) {
@@ -194,10 +196,8 @@ static enum json_type json_type_of(struct cur text)
 }
 
 /* The working row's value at a path. */
-static enum err_code work_lookup(void *ctx,
-                                 const struct etl_colpath *path,
-                                 struct etl_value *out,
-                                 struct err *err)
+static enum err_code
+work_lookup(void *ctx, const struct etl_colpath *path, struct etl_value *out, struct err *err)
 {
     struct etl_transform *t = ctx;
     long i = find_col(t, path->segs[0].name);
@@ -215,18 +215,18 @@ static enum err_code work_lookup(void *ctx,
 }
 
 /* The source row's value at a path. */
-static enum err_code src_lookup(void *ctx,
-                                const struct etl_colpath *path,
-                                struct etl_value *out,
-                                struct err *err)
+static enum err_code
+src_lookup(void *ctx, const struct etl_colpath *path, struct etl_value *out, struct err *err)
 {
     struct etl_transform *t = ctx;
     return etl_colpath_get(path, t->src->store, t->src->offset, &t->arena, out, err);
 }
 
-static enum err_code
-holds(struct etl_transform *t, const struct etl_expr *e, const struct etl_expr_env *env,
-      bool *yes, struct err *err)
+static enum err_code holds(struct etl_transform *t,
+                           const struct etl_expr *e,
+                           const struct etl_expr_env *env,
+                           bool *yes,
+                           struct err *err)
 {
     struct etl_value v;
     enum err_code rc = etl_expr_eval(e, env, &v, err);
@@ -282,11 +282,10 @@ const struct etl_expr_env *etl_transform_env(struct etl_transform *t)
 
 /* ---- steps ---- */
 
-static enum err_code
-reject(struct etl_tx_result *res, const char *target, const struct err *why)
+static enum err_code reject(struct etl_tx_result *res, const char *target, const struct err *why)
 {
     res->outcome = ETL_TX_REJECTED;
-    snprintf(res->reason, sizeof(res->reason), "CastFailed \"%s\": %s", target, why->msg);
+    snprintf(res->reason, sizeof(res->reason), "CastFailed \"%.60s\": %.200s", target, why->msg);
     return ERR_OK;
 }
 
@@ -377,7 +376,8 @@ static enum err_code map_columns(struct etl_transform *t,
 }
 
 /* The unescaped text of a name literal, in the arena. */
-static enum err_code name_text(struct etl_transform *t, struct cur literal, struct cur *out, struct err *err)
+static enum err_code
+name_text(struct etl_transform *t, struct cur literal, struct cur *out, struct err *err)
 {
     struct json_val v = {JSON_STRING, literal};
     if (json_string_is_plain(&v)) {
@@ -386,8 +386,7 @@ static enum err_code name_text(struct etl_transform *t, struct cur literal, stru
     }
     buf_reset(&t->scratch);
     enum err_code rc = json_string_unescape(&v, &t->scratch, err);
-    return rc == ERR_OK ? etl_arena_copy(&t->arena, t->scratch.data, t->scratch.len, out, err)
-                        : rc;
+    return rc == ERR_OK ? etl_arena_copy(&t->arena, t->scratch.data, t->scratch.len, out, err) : rc;
 }
 
 static enum etl_type json_row_type(enum json_type jt)
@@ -459,7 +458,11 @@ static enum err_code
 flatten(struct etl_transform *t, const struct etl_spec_dataset *d, struct err *err)
 {
     enum err_code rc = ERR_OK;
-    size_t n = t->n;
+    /* The columns to look at: those before the metadata; flattened ones land after them. */
+    size_t n = 0;
+    while (n < t->n && (t->cols[n].flags & ETL_COL_META) == 0) {
+        n++;
+    }
     for (size_t i = 0; rc == ERR_OK && i < n;) {
         struct wcol c = t->cols[i];
         if (c.type != ETL_T_M || (c.flags & ETL_COL_META) != 0) {
@@ -523,16 +526,14 @@ static void rename_select_drop(struct etl_transform *t, const struct etl_spec_da
     }
 }
 
-static enum err_code add_constants(struct etl_transform *t,
-                                   const struct etl_spec_dataset *d,
-                                   struct err *err)
+static enum err_code
+add_constants(struct etl_transform *t, const struct etl_spec_dataset *d, struct err *err)
 {
     enum err_code rc = ERR_OK;
     for (size_t i = 0; rc == ERR_OK && i < d->n_constants; i++) {
         const struct etl_spec_constant *k = &d->constants[i];
         struct cur value = cur_from_str(k->value_json);
-        struct wcol c = {cur_from_str(k->name.json), json_row_type(json_type_of(value)), 0,
-                         value};
+        struct wcol c = {cur_from_str(k->name.json), json_row_type(json_type_of(value)), 0, value};
         rc = set_col(t, c, err);
     }
     return rc;
@@ -603,7 +604,6 @@ enum err_code etl_transform_apply(struct etl_transform *t,
         rc = flatten(t, d, err);
     }
     if (rc == ERR_OK) {
-        rename_select_drop(t, d);
         rc = add_constants(t, d, err);
     }
     if (rc == ERR_OK) {
@@ -618,6 +618,9 @@ enum err_code etl_transform_apply(struct etl_transform *t,
         if (rc == ERR_OK && !keep) {
             res->outcome = ETL_TX_FILTERED;
         }
+    }
+    if (rc == ERR_OK) {
+        rename_select_drop(t, d); /* the output's shape, last: earlier steps see every column */
     }
     return rc;
 }

@@ -8,9 +8,10 @@
  *      are; metadata columns always come last
  *   3. flatten: map columns become name<sep>member columns down to the depth, deeper maps stay
  *      JSON text; a flattened name that is already a column leaves that column as it is
- *   4. rename, then select (metadata columns stay unless dropped), then drop
- *   5. constants, then derive (each expression sees the columns so far, earlier derives too)
- *   6. filter: the row is kept only when the condition is TRUE; else FILTERED
+ *   4. constants, then derive (each expression sees the columns so far, earlier derives too)
+ *   5. filter: the row is kept only when the condition is TRUE; else FILTERED
+ *   6. rename, then select (metadata columns stay unless dropped), then drop: the output's shape
+ *      comes last, so derive and filter can still read a column the output drops
  * The caller then dedupes and checks rules on that working row (etl_transform_env), and emits it
  * with the dataset's PII methods applied (etl_transform_emit): HMAC-SHA256 (hex) with the key,
  * a replacement text, or the first or last characters.
@@ -41,7 +42,7 @@ enum etl_tx_outcome {
 struct etl_tx_result {
     int dataset; /* index in the spec; -1 when UNROUTED */
     enum etl_tx_outcome outcome;
-    char reason[200];
+    char reason[300];
 };
 
 struct etl_transform;
@@ -81,9 +82,7 @@ MUST_CHECK enum err_code etl_transform_emit(struct etl_transform *t,
 
 /* The dedupe key of the working row in its dataset (its key columns' JSON joined by \x1f), into
  * out; false when the dataset dedupes on the record's DynamoDB key instead. */
-MUST_CHECK enum err_code etl_transform_dedupe_key(struct etl_transform *t,
-                                                  struct buf *out,
-                                                  bool *has_key,
-                                                  struct err *err);
+MUST_CHECK enum err_code
+etl_transform_dedupe_key(struct etl_transform *t, struct buf *out, bool *has_key, struct err *err);
 
 #endif

@@ -119,7 +119,7 @@ static void test_checkpoint_round_trip(void **state)
     (void)state;
     struct etl_ckpt ck, back;
     struct err err = ERR_INIT;
-    etl_ckpt_init(&ck, 2, 4);
+    assert_int_equal(etl_ckpt_init(&ck, 2, 4, 1, NULL), ERR_OK);
     const char *lek =
         "{\"pk\":{\"S\":\"order#\\u00e9 \\\"x\\\"\"},\"sk\":{\"N\":\"12345678901234567890123456789012345678\"}}";
     assert_int_equal(buf_append_str(&ck.lek, lek, &err), ERR_OK);
@@ -134,10 +134,10 @@ static void test_checkpoint_round_trip(void **state)
                               "abc-1",
                               1};
     assert_int_equal(etl_ckpt_add_file(&ck, &f, &err), ERR_OK);
-    observe(&ck.schema, "{\"pk\":{\"S\":\"a\"}}");
+    observe(&ck.ds[0].schema, "{\"pk\":{\"S\":\"a\"}}");
     struct buf doc = BUF_INIT(0);
     assert_int_equal(etl_ckpt_to_json(&ck, "T", "2026-11-24T000000Z", &doc, &err), ERR_OK);
-    etl_ckpt_init(&back, 2, 4);
+    assert_int_equal(etl_ckpt_init(&back, 2, 4, 1, NULL), ERR_OK);
     assert_int_equal(etl_ckpt_from_json(&back, buf_cur(&doc), &err), ERR_OK);
     assert_false(back.done);
     assert_int_equal(back.next_file, 3);
@@ -152,10 +152,10 @@ static void test_checkpoint_round_trip(void **state)
     assert_int_equal(json_validate(buf_cur(&back.lek), 16, &b, &err), ERR_OK);
     assert_true(json_object_get(&b, "sk", &v2) && json_object_get(&a, "sk", &v1));
     assert_true(v1.raw.len == v2.raw.len && memcmp(v1.raw.ptr, v2.raw.ptr, v1.raw.len) == 0);
-    assert_int_equal(back.schema.items, 1);
+    assert_int_equal(back.ds[0].schema.items, 1);
     /* A checkpoint of another segment is refused. */
     struct etl_ckpt other;
-    etl_ckpt_init(&other, 1, 4);
+    assert_int_equal(etl_ckpt_init(&other, 1, 4, 1, NULL), ERR_OK);
     assert_int_equal(etl_ckpt_from_json(&other, buf_cur(&doc), &err), ERR_INVALID_INPUT);
     assert_non_null(strstr(err.msg, "segment 2 of 4"));
     etl_ckpt_cleanup(&other);
