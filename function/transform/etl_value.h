@@ -66,7 +66,10 @@ static inline struct etl_value etl_value_null(void)
 /* ---- making values ---- */
 
 /* The value of a typed row column (see the table above). Strings with escapes and B values are
- * decoded into the arena; everything else borrows the row store. */
+ * decoded into the arena; everything else borrows the row store. A column whose value is null
+ * is NULL whatever its type; a TIMESTAMP column is read as the lake writes it
+ * (etl_time_parse_iso8601_ms), or as any ISO-8601 form etl_datetime_parse_iso8601 takes. A value
+ * that does not fit its type (a BOOL column holding 1) is ERR_INVALID_INPUT. */
 MUST_CHECK enum err_code etl_value_from_col(const struct etl_col *c,
                                             struct etl_arena *arena,
                                             struct etl_value *out,
@@ -85,18 +88,25 @@ MUST_CHECK enum err_code etl_value_from_json(const struct json_val *v,
  * with STRING (bytewise, as Trino's varchar), BOOL with BOOL (false < true), TIMESTAMP with
  * TIMESTAMP, DATE with DATE, TIMESTAMP with DATE (the date's midnight), TIMESTAMP or DATE with a
  * STRING that parses as an ISO-8601 date or time, BINARY with BINARY, JSON with JSON (equality
- * only: bytewise). Any NULL, or kinds that do not compare, give false (SQL's unknown): the caller
- * treats the comparison as NULL. Returns true when *cmp is meaningful.
+ * only: bytewise; *cmp orders the bytes, which means nothing, so callers use it for = and <>
+ * only). Any NULL, NaN, a NUMBER that does not parse (over 38 digits), or kinds that do not
+ * compare (NUMBER with STRING: no implicit casts) give false (SQL's unknown): the caller treats
+ * the comparison as NULL. Returns true when *cmp is meaningful.
  */
 bool etl_value_compare(const struct etl_value *a, const struct etl_value *b, int *cmp);
 
 /* ---- rendering ---- */
 
 /*
- * Appends v as the JSON a row holds: NULL null; BOOL true/false; NUMBER its text; DOUBLE the
- * shortest text that reads back as the same double (%.15g, %.16g or %.17g; NaN and infinities
- * are null); STRING a JSON string literal; BINARY its base64 as a string; TIMESTAMP
- * "2026-11-24T07:00:00.000Z"; DATE "2026-11-24"; JSON its text.
+ * Appends v as the JSON a row holds: NULL null; BOOL true/false; NUMBER its text (a text not in
+ * JSON grammar, "+5" or ".5", is rewritten plain: "5", "0.5"); DOUBLE the shortest text that
+ * reads back as the same double (%.15g, %.16g or %.17g; NaN and infinities are null); STRING a
+ * JSON string literal; BINARY its base64 as a string; TIMESTAMP "2026-11-24T07:00:00.000Z"; DATE
+ * "2026-11-24"; JSON its text.
+ * Byte-exactness: every kind read from a column renders back to the same bytes, except a STRING
+ * whose S literal had escapes: it is re-escaped canonically (buf_append_json_str: \" \\ \n \r
+ * \t \b \f, other control characters \u00xx, everything else raw UTF-8), so "\u00e9" comes
+ * back as "é" and "\/" as "/". A caller that must keep such a literal copies the column.
  */
 MUST_CHECK enum err_code
 etl_value_render_json(const struct etl_value *v, struct buf *out, struct err *err);
@@ -106,8 +116,11 @@ etl_value_render_json(const struct etl_value *v, struct buf *out, struct err *er
 enum etl_type etl_value_row_type(const struct etl_value *v);
 
 /* The text of v as string functions and string casts see it: STRING its bytes; NUMBER its
- * digits; DOUBLE as rendered; BOOL "true"/"false"; TIMESTAMP and DATE as rendered, unquoted;
- * BINARY its base64; JSON its text. NULL has no text (*out empty, returns false). */
+ * digits; DOUBLE as rendered (NaN, Infinity and -Infinity, which render as null, as Trino
+ * writes them); BOOL "true"/"false"; TIMESTAMP and DATE as rendered, unquoted; BINARY its
+ * base64; JSON its text. Only BINARY, DOUBLE, TIMESTAMP and DATE text is written into the arena.
+ * NULL has no text: *out is empty (ptr NULL) and the call returns ERR_OK, so callers check the
+ * kind first. */
 MUST_CHECK enum err_code etl_value_text(const struct etl_value *v,
                                         struct etl_arena *arena,
                                         struct cur *out,
