@@ -21,7 +21,16 @@
  *   array<T>   a JSON array (an L or a set) whose every element casts to T
  *   map<string,T>  a JSON object (an M) whose every value casts to T
  * NULL casts to NULL for every type.
- * Ownership: results borrow the input or live in the arena.
+ * Result kinds: string STRING; the integers and decimal NUMBER (plain digits in JSON grammar);
+ * double and float DOUBLE; boolean BOOL; timestamp TIMESTAMP; date DATE; binary BINARY; array
+ * and map JSON (the elements cast and rendered, map keys kept as written).
+ * Details: number texts are taken as etl_decimal_parse takes them ("+5", "1E+2", "12.0" cast to
+ * bigint; " 12" does not: nothing is trimmed); a STRING cast to double must be a number in that
+ * grammar (Trino's 'NaN' and 'Infinity' are refused, as they would render as null); a DOUBLE
+ * NaN or infinity casts only to double and string; BINARY to string is its base64 (Trino
+ * decodes UTF-8).
+ * Ownership: results borrow the input or live in the arena (nothing else is allocated, arrays
+ * and maps included).
  */
 #ifndef ETL_CAST_H
 #define ETL_CAST_H
@@ -31,7 +40,8 @@
 #include "etl_value.h"
 
 /* ERR_INVALID_INPUT when in does not cast; the message says why ("12.345 does not fit
- * decimal(10,2) exactly", "\"abc\" is not a number"). */
+ * decimal(10,2) exactly", "\"abc\" is not a number: it does not cast to bigint", "300 is out of
+ * range for tinyint", "cannot cast BOOL true to date", "element 1: ..."). */
 MUST_CHECK enum err_code etl_cast(const struct etl_value *in,
                                   const struct etl_typespec *to,
                                   struct etl_arena *arena,

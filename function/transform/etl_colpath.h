@@ -27,11 +27,13 @@ struct etl_colpath {
     size_t n;
 };
 
-/* Parses a whole path; errors name the 1-based column: `column 7: expected a name after '.'`. */
+/* Parses a whole path; errors name the 1-based column (counting UTF-8 characters, not bytes):
+ * `column 7: expected a name after '.'`. Indexes above 1e9 are refused (no list is that long). */
 MUST_CHECK enum err_code
 etl_colpath_parse(struct cur text, struct etl_colpath *out, struct err *err);
 /* Parses a path at the start of text and reports how many bytes it took (for the expression
- * parser); *used is 0 and ERR_OK when text does not start with a path. */
+ * parser); *used is 0 and ERR_OK when text does not start with a path. Error columns count from
+ * the start of text. */
 MUST_CHECK enum err_code
 etl_colpath_parse_prefix(struct cur text, struct etl_colpath *out, size_t *used, struct err *err);
 void etl_colpath_cleanup(struct etl_colpath *p);
@@ -42,6 +44,10 @@ void etl_colpath_text(const struct etl_colpath *p, char *out, size_t cap);
  * The value at p in a row (store at offset): the column named segs[0] (compared with the
  * column names unescaped), then members and elements inside its JSON rendering. A missing
  * column, member or element, or a segment that does not fit (an index into an object), is NULL.
+ * The first column of that name wins (a renamed attribute is found by its row name, "_item_op"),
+ * as does the first member of a name. Nothing is allocated except what etl_value_from_col or
+ * etl_value_from_json decode into the arena; a column whose value does not fit its type is
+ * that call's error.
  */
 MUST_CHECK enum err_code etl_colpath_get(const struct etl_colpath *p,
                                          const struct buf *store,

@@ -3,7 +3,10 @@
  *   string (varchar), bigint, int (integer), smallint, tinyint, double, float (real),
  *   decimal(p,s) (1 <= p <= 38, 0 <= s <= p), boolean, timestamp, date, binary,
  *   array<T>, map<string,T>
- * Names are case-insensitive and may have spaces after commas ("decimal(10, 2)").
+ * Names are case-insensitive and may have spaces after commas ("decimal(10, 2)"). Aliases Trino
+ * and Hive use are accepted: varchar (string), integer (int), real (float), varbinary (binary),
+ * decimal(p) (decimal(p,0)). varchar(n) is refused: Trino truncates to n, and our casts never
+ * truncate. Nesting is at most 16 levels.
  * Ownership: a parsed type is a small tree the caller frees with etl_typespec_free.
  */
 #ifndef ETL_TYPESPEC_H
@@ -44,12 +47,15 @@ struct etl_typespec {
     "date, binary, array<T>, map<string,T>"
 
 /* Parses a type name; an unknown one is ERR_INVALID_INPUT: `unknown type "int64" (expected one of
- * ...)`; a bad decimal says which bound. */
+ * ...)`; other errors quote the text and name the 1-based column or the bound: `type
+ * "decimal(10,2": expected ')' at column 13`, `type "decimal(40,2)": decimal precision must be 1 to
+ * 38`. */
 MUST_CHECK enum err_code
 etl_typespec_parse(struct cur text, struct etl_typespec **out, struct err *err);
 /* Accepts NULL. */
 void etl_typespec_free(struct etl_typespec *t);
-/* The Athena DDL spelling ("decimal(10,2)", "array<bigint>", "map<string,string>"). */
+/* The Athena DDL spelling ("decimal(10,2)", "array<bigint>", "map<string,string>"), cut to fit
+ * cap (always NUL-terminated when cap > 0). */
 void etl_typespec_name(const struct etl_typespec *t, char *out, size_t cap);
 
 #endif
