@@ -208,7 +208,7 @@ static void set_text(struct etl_dqdl_parser *ps, struct etl_dqdl_rule *r, size_t
 {
     r->off = start;
     r->text_len = ps->prev_end - start;
-    r->text = (const char *)ps->text.ptr + start;
+    r->text = etl_dqdl_parser_copy(ps, ps->text.ptr + start, r->text_len);
     etl_dqdl_lex_position(ps->text, start, &r->line, &r->col);
 }
 
@@ -597,7 +597,7 @@ enum err_code etl_dqdl_parse(struct cur text, struct etl_dqdl_ruleset **out, str
     buf_init(&ps.scratch, BUF_NO_LIMIT);
     enum err_code rc =
         buf_append(&rs->text, text.ptr != NULL ? text.ptr : (const uint8_t *)"", text.len, err);
-    if (rc == ERR_OK && memchr(text.ptr, '\0', text.len) != NULL) {
+    if (rc == ERR_OK && text.len > 0 && memchr(text.ptr, '\0', text.len) != NULL) {
         rc = err_set(err, ERR_INVALID_INPUT, "dqdl: the ruleset holds a NUL byte");
     }
     if (rc == ERR_OK) {

@@ -170,7 +170,7 @@ struct etl_dqdl_label {
 
 struct etl_dqdl_rule {
     enum etl_dqdl_rtype type;
-    const char *text; /* the rule exactly as written (Glue's Description and EvaluatedRule) */
+    const char *text; /* the rule exactly as written (Glue's Description), NUL-terminated */
     size_t text_len;
     size_t off; /* where it starts */
     int line;

@@ -321,6 +321,10 @@ static const struct row rows[] = {
     {"metadata_key", "Metadata = { \"Owner\": \"me\" } Rules = [ RowCount > 0 ]", ERR_INVALID_INPUT,
      "line 1, column 14: Unsupported key provided in Metadata section"},
     {"nul_byte", "Rules = [ RowCount > 0 ]\0", ERR_INVALID_INPUT, "NUL"},
+    {"empty_text", "", ERR_INVALID_INPUT,
+     "dqdl: line 1, column 1: expected 'Rules' (the ruleset must have Rules = [ ... ]), found the "
+     "end of the ruleset"},
+    {"comment_only", "# nothing", ERR_INVALID_INPUT, "line 1, column 10: expected 'Rules'"},
     {"position_utf8", "Rules = [\n  RowCount > 0,\n  # é\n  IsComplete \"é\" \"x\" > 3\n]",
      ERR_INVALID_INPUT,
      "line 4, column 3: Unexpected number of parameters: IsComplete takes 1, "
@@ -477,7 +481,7 @@ static void test_names_and_text(void **state)
     assert_int_equal(etl_dqdl_leaf_count(c), 3);
     assert_string_equal(c->lhs->name, "");
     assert_memory_equal(c->lhs->text, "RowCount > 0", c->lhs->text_len);
-    assert_memory_equal(c->rhs->text, "(IsComplete \"b\") and (IsUnique \"b\")", c->rhs->text_len);
+    assert_string_equal(c->rhs->text, "(IsComplete \"b\") and (IsUnique \"b\")");
     assert_string_equal(rs->rules[0]->cond.text, "in [\"A\",\"B\"]");
     assert_string_equal(rs->rules[0]->threshold.text, "> 0.9");
     etl_dqdl_free(rs);
