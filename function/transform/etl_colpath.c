@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "etl_utf8.h"
+
 /* Indexes past this are refused: DynamoDB items hold at most 400 KB, so no list is longer. */
 #define COLPATH_MAX_INDEX 1000000000u
 
@@ -24,11 +26,7 @@ static bool is_name_char(uint8_t c)
 /* The 1-based column of byte offset pos, counting UTF-8 characters. */
 static size_t column_of(struct cur text, size_t pos)
 {
-    size_t col = 1;
-    for (size_t i = 0; i < pos && i < text.len; i++) {
-        col += (text.ptr[i] & 0xC0) != 0x80;
-    }
-    return col;
+    return 1 + etl_utf8_count(text.ptr, pos < text.len ? pos : text.len);
 }
 
 static enum err_code fail(struct cur text, size_t pos, const char *what, struct err *err)

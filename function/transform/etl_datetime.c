@@ -44,8 +44,13 @@ int64_t etl_datetime_day_of(int64_t epoch_ms)
 
 void etl_datetime_split(int64_t epoch_ms, struct etl_datetime_fields *out)
 {
-    int64_t days = etl_datetime_day_of(epoch_ms);
-    int64_t rest = epoch_ms - days * ETL_DATETIME_MS_PER_DAY; /* [0, 86400000) */
+    /* Floor division without forming days * 86400000, which overflows near INT64_MIN. */
+    int64_t days = epoch_ms / ETL_DATETIME_MS_PER_DAY;
+    int64_t rest = epoch_ms % ETL_DATETIME_MS_PER_DAY;
+    if (rest < 0) {
+        rest += ETL_DATETIME_MS_PER_DAY;
+        days--;
+    }
     civil_from_days(days, &out->year, &out->month, &out->day);
     out->hour = (int)(rest / 3600000);
     out->minute = (int)(rest / 60000 % 60);

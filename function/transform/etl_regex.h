@@ -76,8 +76,9 @@ void etl_regex_free(struct etl_regex *r);
 /*
  * Searches subject (not anchored: the pattern may match anywhere, as Trino's regexp_like). When
  * *found and spans is given (a regex compiled with groups), spans[0] is the match and spans[k]
- * group k, for k < n_spans and k <= n_groups. The subject need not be NUL-terminated and may
- * hold NUL bytes.
+ * group k, for k < n_spans and k <= n_groups. The subject may hold NUL bytes (the range is
+ * passed with REG_STARTEND, and glibc reads nothing past it), but must be followed by a NUL
+ * that belongs to its buffer: sanitizers' regexec interceptors read the string up to a NUL.
  */
 MUST_CHECK enum err_code etl_regex_search(const struct etl_regex *r,
                                           struct cur subject,
