@@ -2,8 +2,9 @@
  * test_dq.c - evaluating DQDL rules on rows: every rule type and ColumnValues operator with its
  * NULL handling, thresholds, composites, actions and verdicts, messages and metric names as
  * deequ writes them, where clauses, schema rules, DetectAnomalies (warming up, in band, out of
- * band), and partials: merging any split of the rows gives what one pass gives, and the JSON
- * form round-trips exactly. The distinct-value set and the anomaly band have their own tests.
+ * band), the result document, and partials: merging any split of the rows gives what one pass
+ * gives, and the JSON form round-trips exactly. The distinct-value set and the anomaly band have
+ * their own tests.
  */
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "etl_dq_anomaly.h"
 #include "etl_dq_hashset.h"
 #include "etl_dq_partial.h"
+#include "etl_dq_report.h"
 #include "etl_dq_result.h"
 #include "etl_schema.h"
 #include "json.h"
@@ -744,6 +746,94 @@ static void test_anomalies(void **state)
     run_cleanup(&r);
 }
 
+/* ---- the result document ---- */
+
+static void test_document(void **state)
+{
+    (void)state;
+    const double hist[] = {10, 10, 10, 10, 10};
+    struct etl_dq_history h = {"Dataset.*.RowCount", hist, 5};
+    struct etl_dq_result_input in = {NULL, NULL, 0, NULL, &h, 1};
+    struct run r;
+    run_full(&r,
+             "DefaultLabels = [\"team\" = \"lake\"]\n"
+             "Rules = [ IsComplete \"a\", RowCount > 1, DetectAnomalies \"RowCount\" ]",
+             "{\"a\":1}\n{}", NULL, &in);
+    struct etl_dq_report_meta meta = {"dqresult-1", "orders", 1718452800000LL, 1718452801250LL};
+    struct buf out = BUF_INIT(0);
+    struct err err = ERR_INIT;
+    assert_int_equal(etl_dq_report_to_json(r.res, &meta, &out, &err), ERR_OK);
+    const char *want =
+        "{\n"
+        "  \"ResultId\": \"dqresult-1\",\n"
+        "  \"RulesetName\": \"orders\",\n"
+        "  \"Score\": 0.3333333333333333,\n"
+        "  \"StartedOn\": 1718452800.000,\n"
+        "  \"CompletedOn\": 1718452801.250,\n"
+        "  \"RuleResults\": [\n"
+        "    {\n"
+        "      \"Name\": \"Rule_1\",\n"
+        "      \"Description\": \"IsComplete \\\"a\\\"\",\n"
+        "      \"EvaluationMessage\": \"Value: 0.5 does not meet the constraint requirement!\",\n"
+        "      \"Result\": \"FAIL\",\n"
+        "      \"EvaluatedMetrics\": {\n"
+        "        \"Column.a.Completeness\": 0.5\n"
+        "      },\n"
+        "      \"EvaluatedRule\": \"IsComplete \\\"a\\\"\",\n"
+        "      \"Labels\": {\"team\": \"lake\"}\n"
+        "    },\n"
+        "    {\n"
+        "      \"Name\": \"Rule_2\",\n"
+        "      \"Description\": \"RowCount > 1\",\n"
+        "      \"Result\": \"PASS\",\n"
+        "      \"EvaluatedMetrics\": {\n"
+        "        \"Dataset.*.RowCount\": 2\n"
+        "      },\n"
+        "      \"EvaluatedRule\": \"RowCount > 1\",\n"
+        "      \"Labels\": {\"team\": \"lake\"}\n"
+        "    },\n"
+        "    {\n"
+        "      \"Name\": \"Rule_3\",\n"
+        "      \"Description\": \"DetectAnomalies \\\"RowCount\\\"\",\n"
+        "      \"EvaluationMessage\": \"Value: 2.0 is outside the expected range 9.9 to 10.1\",\n"
+        "      \"Result\": \"FAIL\",\n"
+        "      \"EvaluatedMetrics\": {\n"
+        "        \"Dataset.*.RowCount\": 2\n"
+        "      },\n"
+        "      \"EvaluatedRule\": \"DetectAnomalies \\\"RowCount\\\"\",\n"
+        "      \"Labels\": {\"team\": \"lake\"}\n"
+        "    }\n"
+        "  ],\n"
+        "  \"Observations\": [\n"
+        "    {\n"
+        "      \"Description\": \"Dataset.*.RowCount: 2.0 is outside the expected range 9.9 to "
+        "10.1 (the median 10.0 of the last 5 values +/- 3 x 1.4826 x MAD)\",\n"
+        "      \"MetricBasedObservation\": {\n"
+        "        \"MetricName\": \"Dataset.*.RowCount\",\n"
+        "        \"MetricValues\": {\"ActualValue\": 2, \"ExpectedValue\": 10, \"LowerLimit\": "
+        "9.9, \"UpperLimit\": 10.1}\n"
+        "      }\n"
+        "    }\n"
+        "  ],\n"
+        "  \"AggregatedMetrics\": {\n"
+        "    \"TotalRowsProcessed\": 2,\n"
+        "    \"TotalRowsPassed\": 1,\n"
+        "    \"TotalRowsFailed\": 1,\n"
+        "    \"TotalRulesProcessed\": 3,\n"
+        "    \"TotalRulesPassed\": 1,\n"
+        "    \"TotalRulesFailed\": 2\n"
+        "  }\n"
+        "}";
+    assert_string_equal(buf_cstr(&out), want);
+    /* it is JSON, with botocore's member names */
+    cJSON *doc = cJSON_Parse(buf_cstr(&out));
+    assert_non_null(doc);
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(doc, "AggregatedMetrics"));
+    cJSON_Delete(doc);
+    buf_cleanup(&out);
+    run_cleanup(&r);
+}
+
 /* Java's Double.toString, as deequ's messages print values. */
 static void test_java_double(void **state)
 {
@@ -1090,7 +1180,7 @@ int main(void)
         cmocka_unit_test(test_distinct_cap),
         cmocka_unit_test(test_schema_rules),
         cmocka_unit_test(test_anomalies),
-
+        cmocka_unit_test(test_document),
         cmocka_unit_test(test_java_double),
         cmocka_unit_test(test_merge_property),
         cmocka_unit_test(test_partial_round_trip),
