@@ -11,6 +11,7 @@
 
 #include "digest.h"
 #include "etl_ddl.h"
+#include "etl_dq_run.h"
 #include "etl_record.h"
 #include "etl_time.h"
 #include "jsonw.h"
@@ -456,9 +457,96 @@ static void declared_free(struct declared *d)
     free(d->v);
 }
 
+/* The dataset's rules over the whole run: the segments' partials merged, evaluated against the
+ * previous snapshot's schema and the anomaly history; the result under
+ * {dataset}/dq/run={run_id}/result.json. A rule with action fail that did not pass fails the
+ * commit (DataQualityFailed): the run gets no _SUCCESS. */
+static enum err_code check_rules(const struct etl_snapshot_config *cfg,
+                                 struct etl_sink *sink,
+                                 const struct sys *sys,
+                                 const struct etl_run *run,
+                                 const struct etl_ckpt *cks,
+                                 int n,
+                                 const struct ds_sum *ds,
+                                 const struct etl_schema *observed,
+                                 struct err *err)
+{
+    const struct etl_dq_rules *rules = cfg->spec->datasets[ds->index].dq;
+    struct etl_dq_partial *merged = NULL;
+    struct etl_schema ref;
+    struct buf doc = BUF_INIT(0), history = BUF_INIT(0), report = BUF_INIT(0), emf = BUF_INIT(0);
+    struct etl_dq_run dq;
+    char key[LIMIT_KEY_BYTES], hkey[LIMIT_KEY_BYTES];
+    bool found = false;
+    etl_schema_init(&ref);
+    etl_dq_run_init(&dq, rules, run->run_ms);
+    enum err_code rc = etl_dq_partial_new(rules, &merged, err);
+    for (int s = 0; rc == ERR_OK && s < n; s++) {
+        if (cks[s].ds[ds->index].dq.len > 0) {
+            rc = etl_dq_partial_from_json(merged, buf_cur(&cks[s].ds[ds->index].dq), err);
+        }
+    }
+    snprintf(key, sizeof(key), "%s/schema.json", ds->name);
+    if (rc == ERR_OK) {
+        rc = etl_sink_get(sink, key, &doc, &found, err);
+    }
+    struct err perr = ERR_INIT;
+    bool has_ref = rc == ERR_OK && found && etl_schema_from_json(&ref, buf_cur(&doc), &perr) == ERR_OK;
+    snprintf(hkey, sizeof(hkey), "%s/dq/history.json", ds->name);
+    if (rc == ERR_OK) {
+        rc = etl_sink_get(sink, hkey, &history, &found, err);
+    }
+    struct etl_dq_report_meta meta = {NULL, ds->name, run->started_ms, sys_wall_ms(sys)};
+    struct etl_dq_run_eval in = {
+        .partial = merged,
+        .observed = observed,
+        .reference = has_ref ? &ref : NULL,
+        .history = buf_cur(&history),
+        .meta = &meta,
+        .dataset = ds->name,
+        .metrics_namespace = cfg->metrics_namespace,
+        .service = cfg->service,
+        .emf_time_ms = meta.completed_ms,
+    };
+    struct etl_dq_run_summary sum;
+    buf_reset(&doc);
+    if (rc == ERR_OK) {
+        rc = etl_dq_run_evaluate(&dq, &in, &report, &doc, &emf, &sum, err);
+    }
+    if (rc == ERR_OK) {
+        snprintf(key, sizeof(key), "%s/dq/run=%s/result.json", ds->name, run->run_id);
+        rc = etl_sink_put(sink, key, buf_cur(&report), "application/json", err);
+    }
+    if (rc == ERR_OK && doc.len > 0) {
+        rc = etl_sink_put(sink, hkey, buf_cur(&doc), "application/json", err);
+    }
+    for (size_t i = 0; rc == ERR_OK && i < emf.len;) {
+        const uint8_t *nl = memchr(emf.data + i, '\n', emf.len - i);
+        size_t len = nl != NULL ? (size_t)(nl - (emf.data + i)) : emf.len - i;
+        log_raw_line((const char *)emf.data + i, len);
+        i += len + 1;
+    }
+    if (rc == ERR_OK && sum.fail) {
+        rc = err_set(err, ERR_INVALID_INPUT,
+                     "dataset %s: a data-quality rule with action fail did not pass (%s): the run "
+                     "is not completed",
+                     ds->name, key);
+        err_set_type(err, "DataQualityFailed");
+    }
+    etl_dq_partial_free(merged);
+    etl_dq_run_cleanup(&dq);
+    etl_schema_cleanup(&ref);
+    buf_cleanup(&doc);
+    buf_cleanup(&history);
+    buf_cleanup(&report);
+    buf_cleanup(&emf);
+    return rc;
+}
+
 /* Everything a dataset's run folder gets: manifest, schema, DDL, table documents, _SUCCESS. */
 static enum err_code commit_dataset(const struct etl_snapshot_config *cfg,
                                     struct etl_sink *sink,
+                                    const struct sys *sys,
                                     const struct etl_run *run,
                                     const char *table_run_dir,
                                     const struct etl_ckpt *cks,
@@ -493,6 +581,11 @@ static enum err_code commit_dataset(const struct etl_snapshot_config *cfg,
     for (int s = 0; rc == ERR_OK && s < n; s++) {
         rc = etl_schema_merge(&schema, &cks[s].ds[ds->index].schema, err);
     }
+    const struct etl_spec_dataset *sd =
+        cfg->spec != NULL ? &cfg->spec->datasets[ds->index] : NULL;
+    if (rc == ERR_OK && sd != NULL && sd->dq != NULL) {
+        rc = check_rules(cfg, sink, sys, run, cks, n, ds, &schema, err);
+    }
     if (rc == ERR_OK) {
         rc = manifest_json(cfg, run, cks, n, out, ds, t, &doc, err);
     }
@@ -518,6 +611,16 @@ static enum err_code commit_dataset(const struct etl_snapshot_config *cfg,
     }
     if (rc == ERR_OK) {
         rc = table_documents(&changes_ctx, cfg, sink, run, &schema, err);
+    }
+    /* The latest schema of a transform's dataset: what the stream checks drift against. */
+    if (rc == ERR_OK && sd != NULL) {
+        char key[LIMIT_KEY_BYTES];
+        buf_reset(&doc);
+        snprintf(key, sizeof(key), "%s/schema.json", ds->name);
+        rc = etl_schema_to_json(&schema, &doc, err);
+        if (rc == ERR_OK) {
+            rc = etl_sink_put(sink, key, buf_cur(&doc), "application/json", err);
+        }
     }
     /* A dataset's own _SUCCESS; the table's run folder gets its one last of all. */
     if (rc == ERR_OK && strcmp(run_dir, table_run_dir) != 0) {
@@ -579,7 +682,7 @@ enum err_code etl_commit_run(const struct etl_snapshot_config *cfg,
             ds.rejected += cks[s].ds[d].rejected;
             ds.filtered += cks[s].ds[d].filtered;
         }
-        rc = commit_dataset(cfg, sink, run, run_dir, cks, n, out, &ds, &t, root, err);
+        rc = commit_dataset(cfg, sink, sys, run, run_dir, cks, n, out, &ds, &t, root, err);
     }
     if (rc == ERR_OK) {
         rc = success_doc(run, n, out, &doc, err);

@@ -305,6 +305,8 @@ static enum err_code run_segment(void *ctx, void *tstate, size_t index, struct e
     if (rc == ERR_OK && spec != NULL) {
         rc = etl_transform_new(spec, cfg->pii_key, cfg->pii_key_len, &job.tx, err);
     }
+    job.spec = spec;
+    job.now_ms = p->run->run_ms; /* every segment's rules see the same "now": the run's time */
     if (rc == ERR_OK) {
         rc = load_checkpoint(&job.sink, p->run_dir, ck, err);
     }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ddb.h"
+#include "etl_dq_run.h"
 #include "etl_record.h"
 #include "etl_time.h"
 #include "etl_writer.h"
@@ -44,7 +45,8 @@ struct scan_files {
     struct open_file *files; /* two per dataset: data, rejected */
     size_t n;
     struct pending_ds *pending;
-    uint64_t items; /* items read since the last checkpoint */
+    struct etl_dq_run *dq; /* per dataset: its rules over the rows since the last checkpoint */
+    uint64_t items;        /* items read since the last checkpoint */
     uint64_t unrouted;
     struct buf src;                 /* one item's source row (with a transform) */
     struct buf text;                /* scratch */
@@ -207,12 +209,20 @@ static enum err_code transform_item(struct etl_scan_job *job,
         return ERR_OK;
     }
     bool rejected = res.outcome == ETL_TX_REJECTED;
-    struct open_file *f = &sf->files[2 * (size_t)res.dataset + (rejected ? 1 : 0)];
     struct etl_col extra;
-    struct etl_row_ref row = {&f->store, 0, {NULL, 0}};
-    if (rejected) {
-        rc = fail_column(&sf->text, res.reason, &extra, err);
+    if (rejected && res.n_cast_failed == 0) {
+        rc = fail_column(&sf->text, res.reason, &extra, err); /* a TransformError */
+    } else {
+        /* Failed casts and the dataset's rules decide the row: quarantined rows go to
+         * rejected/. */
+        struct cur fails = rejected ? etl_transform_failures(job->tx) : (struct cur){NULL, 0};
+        rc = etl_dq_run_row(&sf->dq[res.dataset], etl_transform_env(job->tx), fails, &rejected,
+                            &sf->text, err);
+        extra = (struct etl_col){ETL_T_L, 0, cur_from_str("\"DataQualityRulesFail\""),
+                                 buf_cur(&sf->text)};
     }
+    struct open_file *f = &sf->files[2 * (size_t)res.dataset + (rejected ? 1 : 0)];
+    struct etl_row_ref row = {&f->store, 0, {NULL, 0}};
     if (rc == ERR_OK) {
         rc = ensure_open(job, ck, f, err);
     }
@@ -338,6 +348,32 @@ finish_file(struct etl_ckpt *ck, struct open_file *f, struct etl_scan_stats *st,
     return rc;
 }
 
+/* Adds the rows the rules saw since the last checkpoint to the checkpoint's partial. */
+static enum err_code save_partial(struct etl_dq_run *run, struct etl_ckpt_ds *d, struct err *err)
+{
+    struct etl_dq_partial *rows = etl_dq_run_partial(run);
+    if (rows == NULL || etl_dq_partial_rows(rows) == 0) {
+        return ERR_OK;
+    }
+    struct etl_dq_partial *saved = NULL;
+    enum err_code rc = etl_dq_partial_new(run->rules, &saved, err);
+    if (rc == ERR_OK && d->dq.len > 0) {
+        rc = etl_dq_partial_from_json(saved, buf_cur(&d->dq), err);
+    }
+    if (rc == ERR_OK) {
+        rc = etl_dq_partial_merge(saved, rows, err);
+    }
+    if (rc == ERR_OK) {
+        buf_reset(&d->dq);
+        rc = etl_dq_partial_to_json(saved, &d->dq, err);
+    }
+    if (rc == ERR_OK) {
+        etl_dq_partial_reset(rows);
+    }
+    etl_dq_partial_free(saved);
+    return rc;
+}
+
 /*
  * Moves the checkpoint to `lek` (or done): every open file is completed first and everything
  * counted since the last checkpoint goes with it, so what the checkpoint says is all in
@@ -362,9 +398,13 @@ static enum err_code advance(struct etl_scan_job *job,
     if (rc != ERR_OK) {
         return rc;
     }
-    for (size_t d = 0; d < ck->n_ds; d++) {
+    for (size_t d = 0; rc == ERR_OK && d < ck->n_ds; d++) {
         ck->ds[d].filtered += sf->pending[d].filtered;
         sf->pending[d].filtered = 0;
+        rc = save_partial(&sf->dq[d], &ck->ds[d], err);
+    }
+    if (rc != ERR_OK) {
+        return rc;
     }
     ck->items += sf->items;
     ck->unrouted += sf->unrouted;
@@ -407,6 +447,10 @@ static void files_cleanup(struct scan_files *sf)
     }
     free(sf->files);
     free(sf->pending);
+    for (size_t d = 0; sf->dq != NULL && d < sf->n / 2; d++) {
+        etl_dq_run_cleanup(&sf->dq[d]);
+    }
+    free(sf->dq);
     buf_cleanup(&sf->src);
     buf_cleanup(&sf->text);
 }
@@ -419,10 +463,15 @@ files_init(const struct etl_scan_job *job, struct scan_files *sf, struct err *er
     memset(sf, 0, sizeof(*sf));
     sf->files = calloc(2 * n_ds, sizeof(*sf->files));
     sf->pending = calloc(n_ds, sizeof(*sf->pending));
-    if (sf->files == NULL || sf->pending == NULL) {
+    sf->dq = calloc(n_ds, sizeof(*sf->dq));
+    if (sf->files == NULL || sf->pending == NULL || sf->dq == NULL) {
         return err_set(err, ERR_NOMEM, "out of memory for a segment's files");
     }
     sf->n = 2 * n_ds;
+    for (size_t d = 0; d < n_ds; d++) {
+        bool has = job->spec != NULL && d < job->spec->n_datasets;
+        etl_dq_run_init(&sf->dq[d], has ? job->spec->datasets[d].dq : NULL, job->now_ms);
+    }
     for (size_t i = 0; i < sf->n; i++) {
         sf->files[i].dataset = i / 2;
         sf->files[i].rejected = i % 2 == 1;

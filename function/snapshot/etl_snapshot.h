@@ -33,6 +33,8 @@ struct etl_snapshot_config {
     struct cur spec_text;
     const uint8_t *pii_key;
     size_t pii_key_len;
+    const char *metrics_namespace; /* EMF lines of data-quality rules */
+    const char *service;
 };
 
 /* The encoding of the run's files: the layout's own format, or ETL_FORMAT's. */

@@ -39,16 +39,49 @@ void etl_stream_init(struct etl_stream *s,
     s->sys = sys;
 }
 
+static void stream_dq_free(struct etl_stream *s)
+{
+    for (size_t d = 0; s->spec != NULL && d < s->spec->n_datasets; d++) {
+        if (s->dq != NULL) {
+            etl_dq_run_cleanup(&s->dq[d]);
+        }
+        if (s->ref != NULL) {
+            etl_schema_cleanup(&s->ref[d]);
+        }
+    }
+    free(s->dq);
+    free(s->ref);
+    free(s->ref_known);
+    s->dq = NULL;
+    s->ref = NULL;
+    s->ref_known = NULL;
+}
+
 enum err_code etl_stream_set_transform(struct etl_stream *s,
                                        const struct etl_spec *spec,
                                        const uint8_t *key,
                                        size_t key_len,
                                        struct err *err)
 {
+    stream_dq_free(s);
     etl_transform_free(s->tx);
     s->tx = NULL;
     s->spec = spec;
-    return spec != NULL ? etl_transform_new(spec, key, key_len, &s->tx, err) : ERR_OK;
+    if (spec == NULL) {
+        return ERR_OK;
+    }
+    enum err_code rc = etl_transform_new(spec, key, key_len, &s->tx, err);
+    s->dq = calloc(spec->n_datasets, sizeof(*s->dq));
+    s->ref = calloc(spec->n_datasets, sizeof(*s->ref));
+    s->ref_known = calloc(spec->n_datasets, sizeof(*s->ref_known));
+    if (rc == ERR_OK && (s->dq == NULL || s->ref == NULL || s->ref_known == NULL)) {
+        rc = err_set(err, ERR_NOMEM, "out of memory for the transform's datasets");
+    }
+    for (size_t d = 0; rc == ERR_OK && d < spec->n_datasets; d++) {
+        etl_dq_run_init(&s->dq[d], spec->datasets[d].dq, 0);
+        etl_schema_init(&s->ref[d]);
+    }
+    return rc;
 }
 
 void etl_stream_cleanup(struct etl_stream *s)
@@ -61,6 +94,9 @@ void etl_stream_cleanup(struct etl_stream *s)
     buf_cleanup(&s->text);
     buf_cleanup(&s->src);
     buf_cleanup(&s->staged);
+    buf_cleanup(&s->doc);
+    buf_cleanup(&s->doc2);
+    stream_dq_free(s);
     etl_transform_free(s->tx);
     s->tx = NULL;
 }
@@ -655,7 +691,7 @@ enum err_code etl_stream_process(struct etl_stream *s,
         }
         enum err_code crc = build_row(store, &record, r, table, &cerr);
         if (crc == ERR_OK && s->tx != NULL) {
-            crc = etl_stream_tx_record(s, &b, (uint32_t)i, table, partition, st, &cerr);
+            crc = etl_stream_tx_record(s, &b, (uint32_t)i, table, st, &cerr);
         }
         if (crc == ERR_NOMEM || crc == ERR_TOO_LARGE) {
             *err = cerr;
@@ -683,12 +719,18 @@ enum err_code etl_stream_process(struct etl_stream *s,
     if (rc == ERR_OK && s->tx != NULL) {
         rc = etl_stream_tx_finish(s, &b, st, err);
     }
-    /* Pass 2: objects. */
+    /* Pass 2: objects (none when a rule with action fail did not pass: the batch is retried,
+     * then goes to the dead-letter queue). */
     if (rc == ERR_OK) {
         rc = plan_chunks(s, &b, err);
     }
-    if (rc == ERR_OK) {
+    if (rc == ERR_OK && !st->dq_fail) {
         rc = write_chunks(s, &b, deadline_mono_ms, st, err);
+    }
+    if (rc == ERR_OK && st->dq_fail) {
+        for (size_t i = 0; i < b.n_recs; i++) {
+            b.recs[i].durable = false;
+        }
     }
     if (rc == ERR_OK) {
         rc = respond(&b, response, st, err);

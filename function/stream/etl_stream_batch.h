@@ -37,6 +37,7 @@ struct rec {
     bool staged; /* a kept row waits in the staged store */
     size_t staged_offset;
     struct cur dedupe_key; /* in the batch's arena; len 0: no dedupe */
+    struct cur fails;      /* failed casts (JSON array) in the batch's arena; len 0: none */
 };
 
 enum group_kind { G_DATA = 0, G_QUARANTINE, G_REJECTED };
@@ -67,7 +68,7 @@ struct batch {
     struct chunk *chunks;
     size_t n_chunks;
     size_t cap_chunks;
-    struct etl_arena keys; /* dedupe keys */
+    struct etl_arena keys; /* dedupe keys and failed casts */
     struct etl_names seen; /* dedupe: keys already kept (borrowing the arena) */
 };
 
@@ -93,13 +94,12 @@ void etl_stream_partition(const struct etl_stream *s,
                           size_t cap);
 
 /* The transform step of one record whose source row is at r->row_offset in s->src: routes, maps
- * and filters it; a kept row is staged, a rejected one emitted into its rejected group. A data
+ * and filters it; a kept or cast-rejected row is staged (with its failures). A data
  * error in an expression is returned (the caller quarantines the record). */
 MUST_CHECK enum err_code etl_stream_tx_record(struct etl_stream *s,
                                               struct batch *b,
                                               uint32_t rec,
                                               const char *table,
-                                              const char *partition,
                                               struct etl_stream_stats *st,
                                               struct err *err);
 /* After every record: dedupes the staged rows, checks them and emits each into its group. */

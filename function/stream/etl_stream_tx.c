@@ -1,37 +1,21 @@
 /*
  * etl_stream_tx.c - the transform step of a stream batch. Pass 1 routes, maps and filters each
- * record's row and stages the kept ones (before PII: rules and dedupe keys see the real values);
+ * record's row and stages the kept and cast-rejected ones (before PII: rules and dedupe keys see
+ * the real values);
  * after the batch, duplicates are dropped (the last change of a key, by stream order, is kept),
  * each staged row is checked against its dataset's rules and emitted, with the PII methods
  * applied, into its dataset's group or its rejected group.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "etl_dq_run.h"
 #include "etl_stream_batch.h"
 #include "jsonw.h"
 #include "log.h"
 
 #define DQ_FAIL_COLUMN "\"DataQualityRulesFail\""
-
-/* The column rejected rows carry: the names of what they broke, as Glue's row-level outcome. */
-static enum err_code fail_column(struct buf *text,
-                                 const char *const *reasons,
-                                 size_t n,
-                                 struct etl_col *out,
-                                 struct err *err)
-{
-    struct jsonw w;
-    buf_reset(text);
-    jsonw_init(&w, text, err);
-    jsonw_array(&w, JSONW_COMPACT);
-    for (size_t i = 0; i < n; i++) {
-        jsonw_str(&w, reasons[i]);
-    }
-    jsonw_end(&w);
-    *out = (struct etl_col){ETL_T_L, 0, cur_from_str(DQ_FAIL_COLUMN), buf_cur(text)};
-    return jsonw_finish(&w);
-}
 
 /* Emits the working row into the store, filed under (dataset, partition, kind). */
 static enum err_code emit(struct etl_stream *s,
@@ -81,7 +65,6 @@ enum err_code etl_stream_tx_record(struct etl_stream *s,
                                    struct batch *b,
                                    uint32_t rec,
                                    const char *table,
-                                   const char *partition,
                                    struct etl_stream_stats *st,
                                    struct err *err)
 {
@@ -100,10 +83,12 @@ enum err_code etl_stream_tx_record(struct etl_stream *s,
         st->records_filtered++;
         return ERR_OK;
     case ETL_TX_REJECTED: {
-        struct etl_col extra;
-        const char *reasons[] = {res.reason};
-        rc = fail_column(&s->text, reasons, 1, &extra, err);
-        return rc == ERR_OK ? emit(s, b, rec, &extra, partition, G_REJECTED, err) : rc;
+        struct cur fails = etl_transform_failures(s->tx);
+        rc = etl_arena_copy(&b->keys, fails.ptr, fails.len, &r->fails, err);
+        if (rc != ERR_OK) {
+            return rc;
+        }
+        break;
     }
     case ETL_TX_KEEP:
         break;
@@ -140,24 +125,187 @@ static enum err_code dedupe(struct batch *b, struct etl_stream_stats *st, struct
     return ERR_OK;
 }
 
+/* The reference schemas (each dataset's latest snapshot schema.json) are read again after this
+ * long, so a new snapshot's schema reaches warm containers. */
+#define REF_REFRESH_MS (5 * 60 * 1000)
+
+/* Reads {dataset}/schema.json, written by every snapshot commit, when it is time to. */
+static enum err_code
+reference(struct etl_stream *s, size_t d, const struct etl_schema **out, struct err *err)
+{
+    *out = NULL;
+    int64_t now = sys_mono_ms(s->sys);
+    if (s->ref_known[d] && now - s->ref_read_ms < REF_REFRESH_MS) {
+        *out = s->ref[d].items > 0 || s->ref[d].n > 0 ? &s->ref[d] : NULL;
+        return ERR_OK;
+    }
+    char key[LIMIT_KEY_BYTES];
+    bool found = false;
+    snprintf(key, sizeof(key), "%s/schema.json", s->spec->datasets[d].name);
+    buf_reset(&s->doc);
+    etl_schema_reset(&s->ref[d]);
+    enum err_code rc = etl_sink_get(s->sink, key, &s->doc, &found, err);
+    if (rc == ERR_OK && found) {
+        struct err perr = ERR_INIT;
+        if (etl_schema_from_json(&s->ref[d], buf_cur(&s->doc), &perr) != ERR_OK) {
+            log_warn("%s: not a schema document (%s); schema drift is not checked", key, perr.msg);
+            etl_schema_reset(&s->ref[d]);
+            found = false;
+        }
+    }
+    if (rc == ERR_OK) {
+        s->ref_known[d] = true;
+        s->ref_read_ms = now;
+        *out = found ? &s->ref[d] : NULL;
+    }
+    return rc;
+}
+
+static bool has_anomaly_rules(const struct etl_dq_rules *r)
+{
+    for (size_t i = 0; r != NULL && i < etl_dq_rule_count(r); i++) {
+        if (etl_dq_rule(r, i)->rule->type == ETL_DQDL_DETECT_ANOMALIES) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The first and last records a dataset got in this batch. */
+struct ds_span {
+    long first;
+    long last;
+};
+
+/* Evaluates a dataset's rules over the batch: the result document under
+ * {dataset}/dq/{partition}/{first}-{last}.json, the anomaly history, one EMF line per rule. */
+static enum err_code evaluate(struct etl_stream *s,
+                              struct batch *b,
+                              size_t d,
+                              const struct ds_span *span,
+                              struct etl_stream_stats *st,
+                              struct err *err)
+{
+    const struct etl_spec_dataset *ds = &s->spec->datasets[d];
+    const struct rec *first = &b->recs[span->first], *last = &b->recs[span->last];
+    const struct etl_schema *ref = NULL;
+    char key[LIMIT_KEY_BYTES], hkey[LIMIT_KEY_BYTES], partition[ETL_PARTITION_MAX];
+    struct buf emf = BUF_INIT(0);
+    snprintf(hkey, sizeof(hkey), "%s/dq/history.json", ds->name);
+    enum err_code rc = reference(s, d, &ref, err);
+    bool anomalies = has_anomaly_rules(ds->dq);
+    buf_reset(&s->doc);
+    if (rc == ERR_OK && anomalies) {
+        bool found = false;
+        rc = etl_sink_get(s->sink, hkey, &s->doc, &found, err);
+    }
+    struct etl_dq_report_meta meta = {NULL, ds->name, s->dq[d].now_ms, sys_wall_ms(s->sys)};
+    struct etl_dq_run_eval in = {
+        .reference = ref,
+        .history = buf_cur(&s->doc),
+        .meta = &meta,
+        .dataset = ds->name,
+        .metrics_namespace = s->cfg->metrics_namespace,
+        .service = s->cfg->service,
+        .emf_time_ms = meta.completed_ms,
+    };
+    struct etl_dq_run_summary sum;
+    struct buf report = BUF_INIT(0);
+    buf_reset(&s->doc2);
+    if (rc == ERR_OK) {
+        rc = etl_dq_run_evaluate(&s->dq[d], &in, &report, &s->doc2, &emf, &sum, err);
+    }
+    if (rc == ERR_OK && sum.drift > 0) {
+        char note[512];
+        (void)etl_dq_run_drift(&s->dq[d].observed, ref, note, sizeof(note));
+        log_write(LOG_WARN,
+                  (struct log_field[]){LOG_STR("dataset", ds->name),
+                                       LOG_INT("drift", (int64_t)sum.drift)},
+                  2, "schema drift against the latest snapshot: %s", note);
+        st->schema_drift += sum.drift;
+    }
+    if (rc == ERR_OK && ds->dq != NULL) {
+        etl_stream_partition(s, b, first, partition, sizeof(partition));
+        snprintf(key, sizeof(key), "%s/dq/%s/%s-%s.json", ds->name, partition, first->seq,
+                 last->seq);
+        rc = etl_sink_put(s->sink, key, buf_cur(&report), "application/json", err);
+    }
+    if (rc == ERR_OK && s->doc2.len > 0) {
+        rc = etl_sink_put(s->sink, hkey, buf_cur(&s->doc2), "application/json", err);
+    }
+    for (size_t i = 0; rc == ERR_OK && i < emf.len;) {
+        const uint8_t *nl = memchr(emf.data + i, '\n', emf.len - i);
+        size_t n = nl != NULL ? (size_t)(nl - (emf.data + i)) : emf.len - i;
+        log_raw_line((const char *)emf.data + i, n);
+        i += n + 1;
+    }
+    if (rc == ERR_OK && ds->dq != NULL) {
+        st->dq_rules_passed += sum.passed;
+        st->dq_rules_failed += sum.failed;
+        if (sum.fail) {
+            st->dq_fail = true;
+            log_write(LOG_ERROR,
+                      (struct log_field[]){LOG_STR("dataset", ds->name), LOG_STR("result", key)}, 2,
+                      "a data-quality rule with action fail did not pass: the batch is not "
+                      "written and is reported failed");
+        }
+    }
+    buf_cleanup(&report);
+    buf_cleanup(&emf);
+    return rc;
+}
+
 enum err_code etl_stream_tx_finish(struct etl_stream *s,
                                    struct batch *b,
                                    struct etl_stream_stats *st,
                                    struct err *err)
 {
+    size_t n_ds = s->spec->n_datasets;
+    struct ds_span *spans = calloc(n_ds, sizeof(*spans));
+    if (spans == NULL) {
+        return err_set(err, ERR_NOMEM, "out of memory for the batch's datasets");
+    }
+    int64_t now = sys_wall_ms(s->sys);
+    for (size_t d = 0; d < n_ds; d++) {
+        etl_dq_run_reset(&s->dq[d], now);
+        spans[d].first = spans[d].last = -1;
+    }
     enum err_code rc = dedupe(b, st, err);
     for (size_t i = 0; rc == ERR_OK && i < b->n_recs; i++) {
         struct rec *r = &b->recs[i];
+        if (r->dataset >= 0 && (r->staged || r->row_len > 0)) {
+            struct ds_span *sp = &spans[r->dataset];
+            sp->first = sp->first < 0 ? (long)i : sp->first;
+            sp->last = (long)i;
+        }
         if (!r->staged) {
             continue;
         }
         struct etl_row_ref row = {&s->staged, r->staged_offset, {NULL, 0}};
+        struct etl_dq_run *dq = &s->dq[r->dataset];
         char partition[ETL_PARTITION_MAX];
+        bool quarantine = false;
         etl_stream_partition(s, b, r, partition, sizeof(partition));
         rc = etl_transform_load(s->tx, r->dataset, &row, err);
         if (rc == ERR_OK) {
+            rc = etl_dq_run_row(dq, etl_transform_env(s->tx), r->fails, &quarantine, &s->text, err);
+        }
+        if (rc == ERR_OK && quarantine) {
+            struct etl_col extra = {ETL_T_L, 0, cur_from_str(DQ_FAIL_COLUMN), buf_cur(&s->text)};
+            rc = emit(s, b, (uint32_t)i, &extra, partition, G_REJECTED, err);
+        } else if (rc == ERR_OK) {
             rc = emit(s, b, (uint32_t)i, NULL, partition, G_DATA, err);
+            struct etl_row_ref out = {&s->store, r->row_offset, {NULL, 0}};
+            if (rc == ERR_OK) {
+                rc = etl_dq_run_observe(dq, &out, err);
+            }
         }
     }
+    for (size_t d = 0; rc == ERR_OK && d < n_ds; d++) {
+        if (spans[d].first >= 0) {
+            rc = evaluate(s, b, d, &spans[d], st, err);
+        }
+    }
+    free(spans);
     return rc;
 }

@@ -685,6 +685,34 @@ static enum err_code take_rule_actions(const struct json_val *v,
     return rc;
 }
 
+/* The dataset's DQDL ruleset, compiled with the spec's actions (which win over `with action`). */
+static enum err_code compile_rules(struct etl_spec_dataset *d, struct spec_path *p, struct err *err)
+{
+    struct etl_dq_action_override *actions = calloc(d->n_rule_actions + 1, sizeof(*actions));
+    if (actions == NULL) {
+        return err_set(err, ERR_NOMEM, "out of memory reading ETL_TRANSFORM");
+    }
+    for (size_t i = 0; i < d->n_rule_actions; i++) {
+        static const enum etl_dqdl_action map[] = {
+            [ETL_RULE_DEFAULT] = ETL_DQDL_ACTION_DEFAULT,
+            [ETL_RULE_WARN] = ETL_DQDL_ACTION_WARN,
+            [ETL_RULE_QUARANTINE] = ETL_DQDL_ACTION_QUARANTINE,
+            [ETL_RULE_FAIL] = ETL_DQDL_ACTION_FAIL,
+        };
+        actions[i] = (struct etl_dq_action_override){d->rule_actions[i].rule,
+                                                     map[d->rule_actions[i].action]};
+    }
+    struct etl_dq_config cfg = {actions, d->n_rule_actions, 0};
+    size_t saved = path_push(p, ".rules");
+    enum err_code rc = etl_dq_new(cur_from_str(d->rules), &cfg, &d->dq, err);
+    if (rc == ERR_INVALID_INPUT) {
+        rc = at(err, p);
+    }
+    path_pop(p, saved);
+    free(actions);
+    return rc;
+}
+
 static bool dataset_name_ok(const char *s)
 {
     size_t n = strlen(s);
@@ -807,6 +835,12 @@ static enum err_code take_dataset(const struct json_val *v,
         size_t saved = path_push(p, ".rule_actions");
         rc = take_rule_actions(&f, p, d, err);
         path_pop(p, saved);
+    }
+    if (rc == ERR_OK && d->n_rule_actions > 0 && d->rules == NULL) {
+        rc = bad(err, p, "rule_actions without rules");
+    }
+    if (rc == ERR_OK && d->rules != NULL) {
+        rc = compile_rules(d, p, err);
     }
     return rc;
 }
@@ -978,6 +1012,7 @@ static void free_dataset(struct etl_spec_dataset *d)
     }
     free(d->pii);
     free(d->rules);
+    etl_dq_free(d->dq);
     for (size_t i = 0; i < d->n_rule_actions; i++) {
         free(d->rule_actions[i].rule);
     }

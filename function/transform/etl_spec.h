@@ -27,6 +27,7 @@
 #include "buf.h"
 #include "err.h"
 #include "etl_colpath.h"
+#include "etl_dq.h"
 #include "etl_expr.h"
 #include "etl_typespec.h"
 
@@ -117,6 +118,7 @@ struct etl_spec_dataset {
     char *rules; /* DQDL text; NULL: none */
     struct etl_spec_rule_action *rule_actions;
     size_t n_rule_actions;
+    struct etl_dq_rules *dq; /* the rules, compiled (for the thread that parsed the spec) */
 };
 
 enum etl_pii_key_source { ETL_PII_KEY_NONE = 0, ETL_PII_KEY_ENV, ETL_PII_KEY_SECRET };

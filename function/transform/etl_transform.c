@@ -40,6 +40,7 @@ struct etl_transform {
     int dataset;
     const struct etl_row_ref *src;
     struct buf scratch; /* rendering before a value goes to the arena */
+    struct buf fails;   /* the row's failed casts with policy reject: a JSON array, or empty */
     struct etl_expr_env src_env;
     struct etl_expr_env work_env;
 };
@@ -89,22 +90,28 @@ static void remove_col(struct etl_transform *t, size_t i)
     t->n--;
 }
 
-/* Appends at the end (before the metadata columns when before_meta). */
-static enum err_code
-add_col(struct etl_transform *t, struct wcol c, bool before_meta, struct err *err)
+/* Inserts c at index at. */
+static enum err_code insert_col(struct etl_transform *t, size_t at, struct wcol c, struct err *err)
 {
     enum err_code rc = room(t, err);
     if (rc != ERR_OK) {
         return rc;
     }
-    size_t at = t->n;
-    while (before_meta && at > 0 && (t->cols[at - 1].flags & ETL_COL_META) != 0) {
-        at--;
-    }
     memmove(&t->cols[at + 1], &t->cols[at], (t->n - at) * sizeof(*t->cols));
     t->cols[at] = c;
     t->n++;
     return ERR_OK;
+}
+
+/* Appends at the end (before the metadata columns when before_meta). */
+static enum err_code
+add_col(struct etl_transform *t, struct wcol c, bool before_meta, struct err *err)
+{
+    size_t at = t->n;
+    while (before_meta && at > 0 && (t->cols[at - 1].flags & ETL_COL_META) != 0) {
+        at--;
+    }
+    return insert_col(t, at, c, err);
 }
 
 /* Sets column `name_json` to c (replacing one of that name in place, or adding it). */
@@ -257,6 +264,7 @@ enum err_code etl_transform_new(const struct etl_spec *spec,
     t->key_len = key_len;
     etl_arena_init(&t->arena, TX_ARENA_MAX);
     buf_init(&t->scratch, 0);
+    buf_init(&t->fails, 0);
     t->src_env = (struct etl_expr_env){src_lookup, t, &t->arena};
     t->work_env = (struct etl_expr_env){work_lookup, t, &t->arena};
     *out = t;
@@ -272,6 +280,7 @@ void etl_transform_free(struct etl_transform *t)
     etl_arena_cleanup(&t->arena);
     free(t->cols);
     buf_cleanup(&t->scratch);
+    buf_cleanup(&t->fails);
     free(t);
 }
 
@@ -280,13 +289,33 @@ const struct etl_expr_env *etl_transform_env(struct etl_transform *t)
     return &t->work_env;
 }
 
+struct cur etl_transform_failures(const struct etl_transform *t)
+{
+    return buf_cur(&t->fails);
+}
+
 /* ---- steps ---- */
 
-static enum err_code reject(struct etl_tx_result *res, const char *target, const struct err *why)
+/* Notes a failed cast with policy reject; the row goes on (it is rejected as it would have been
+ * written, after the filter), and every such cast is named. */
+static enum err_code reject(struct etl_transform *t,
+                            struct etl_tx_result *res,
+                            const char *target,
+                            const struct err *why,
+                            struct err *err)
 {
-    res->outcome = ETL_TX_REJECTED;
-    snprintf(res->reason, sizeof(res->reason), "CastFailed \"%.60s\": %.200s", target, why->msg);
-    return ERR_OK;
+    char reason[300];
+    if (res->n_cast_failed == 0) {
+        snprintf(res->reason, sizeof(res->reason), "CastFailed \"%.60s\": %.200s", target,
+                 why->msg);
+    }
+    res->n_cast_failed++;
+    snprintf(reason, sizeof(reason), "CastFailed \"%.60s\": %.200s", target, why->msg);
+    enum err_code rc = buf_append_byte(&t->fails, t->fails.len == 0 ? '[' : ',', err);
+    if (rc == ERR_OK) {
+        rc = buf_append_json_str(&t->fails, reason, strlen(reason), err);
+    }
+    return rc;
 }
 
 /* Casts v to type under the field's policy; *rejected when the row must go. */
@@ -322,7 +351,7 @@ static enum err_code cast_value(struct etl_transform *t,
     }
     case ETL_CAST_REJECT:
         *out = etl_value_null();
-        return reject(res, target, &cerr);
+        return reject(t, res, target, &cerr, err);
     }
     return ERR_OK;
 }
@@ -409,12 +438,14 @@ static enum etl_type json_row_type(enum json_type jt)
     return ETL_T_M;
 }
 
-/* Adds the members of obj as prefix<sep>member columns, recursing while level < depth. */
+/* Inserts the members of obj as prefix<sep>member columns at *at (moving it on), recursing while
+ * level < depth. */
 static enum err_code flatten_into(struct etl_transform *t,
                                   const struct etl_spec_dataset *d,
                                   struct cur prefix,
                                   const struct json_val *obj,
                                   int level,
+                                  size_t *at,
                                   struct err *err)
 {
     struct json_iter it;
@@ -438,7 +469,7 @@ static enum err_code flatten_into(struct etl_transform *t,
         memcpy(text + prefix.len + sep_len, member.ptr, member.len);
         struct cur name = cur_make(text, len);
         if (v.type == JSON_OBJECT && level < d->flatten_depth) {
-            rc = flatten_into(t, d, name, &v, level + 1, err);
+            rc = flatten_into(t, d, name, &v, level + 1, at, err);
             continue;
         }
         buf_reset(&t->scratch);
@@ -448,7 +479,8 @@ static enum err_code flatten_into(struct etl_transform *t,
             rc = etl_arena_copy(&t->arena, t->scratch.data, t->scratch.len, &c.name, err);
         }
         if (rc == ERR_OK && find_col_literal(t, c.name) < 0) {
-            rc = add_col(t, c, true, err); /* an existing column of that name stays as it is */
+            rc = insert_col(t, *at, c, err); /* an existing column of that name stays as is */
+            *at += rc == ERR_OK ? 1 : 0;
         }
     }
     return rc;
@@ -458,14 +490,13 @@ static enum err_code
 flatten(struct etl_transform *t, const struct etl_spec_dataset *d, struct err *err)
 {
     enum err_code rc = ERR_OK;
-    /* The columns to look at: those before the metadata; flattened ones land after them. */
-    size_t n = 0;
-    while (n < t->n && (t->cols[n].flags & ETL_COL_META) == 0) {
-        n++;
-    }
-    for (size_t i = 0; rc == ERR_OK && i < n;) {
+    /* Each map column before the metadata is replaced, where it stood, by its members. */
+    for (size_t i = 0; rc == ERR_OK && i < t->n;) {
         struct wcol c = t->cols[i];
-        if (c.type != ETL_T_M || (c.flags & ETL_COL_META) != 0) {
+        if ((c.flags & ETL_COL_META) != 0) {
+            break;
+        }
+        if (c.type != ETL_T_M) {
             i++;
             continue;
         }
@@ -474,8 +505,7 @@ flatten(struct etl_transform *t, const struct etl_spec_dataset *d, struct err *e
         rc = name_text(t, c.name, &prefix, err);
         if (rc == ERR_OK) {
             remove_col(t, i);
-            n--;
-            rc = flatten_into(t, d, prefix, &obj, 1, err);
+            rc = flatten_into(t, d, prefix, &obj, 1, &i, err); /* i: past the new columns */
         }
     }
     return rc;
@@ -545,7 +575,7 @@ static enum err_code derive(struct etl_transform *t,
                             struct err *err)
 {
     enum err_code rc = ERR_OK;
-    for (size_t i = 0; rc == ERR_OK && i < d->n_derive && res->outcome == ETL_TX_KEEP; i++) {
+    for (size_t i = 0; rc == ERR_OK && i < d->n_derive; i++) {
         const struct etl_spec_derive *dv = &d->derive[i];
         struct etl_value v, cast;
         struct wcol c;
@@ -576,6 +606,7 @@ enum err_code etl_transform_apply(struct etl_transform *t,
     memset(res, 0, sizeof(*res));
     res->dataset = -1;
     etl_arena_reset(&t->arena);
+    buf_reset(&t->fails);
     t->n = 0;
     t->src = src;
     t->dataset = -1;
@@ -617,7 +648,12 @@ enum err_code etl_transform_apply(struct etl_transform *t,
         }
         if (rc == ERR_OK && !keep) {
             res->outcome = ETL_TX_FILTERED;
+            buf_reset(&t->fails);
         }
+    }
+    if (rc == ERR_OK && res->outcome == ETL_TX_KEEP && res->n_cast_failed > 0) {
+        res->outcome = ETL_TX_REJECTED;
+        rc = buf_append_byte(&t->fails, ']', err);
     }
     if (rc == ERR_OK) {
         rename_select_drop(t, d); /* the output's shape, last: earlier steps see every column */

@@ -3,7 +3,9 @@
  * For one source row (an item plus its metadata columns, etl_record.h):
  *   1. route: the first dataset whose `when` holds (no `when`: every row); none: UNROUTED
  *   2. mappings: each target from its source path, cast to its type (a value that does not
- *      cast follows the field's policy: null, keep its text, or reject the row); a missing or
+ *      cast follows the field's policy: null, keep its text, or reject the row: the value is
+ *      null and the row goes on through every step, to be rejected as it would have been
+ *      written unless the filter drops it; every failed cast is named); a missing or
  *      NULL source gives null; with keep_unmapped, the source's other columns follow as they
  *      are; metadata columns always come last
  *   3. flatten: map columns become name<sep>member columns down to the depth, deeper maps stay
@@ -36,13 +38,14 @@ enum etl_tx_outcome {
     ETL_TX_KEEP = 0,
     ETL_TX_FILTERED, /* the dataset's filter did not hold */
     ETL_TX_UNROUTED, /* no dataset's `when` held, and none without one */
-    ETL_TX_REJECTED, /* a cast with policy reject failed: reason says which */
+    ETL_TX_REJECTED, /* casts with policy reject failed: etl_transform_failures names them */
 };
 
 struct etl_tx_result {
     int dataset; /* index in the spec; -1 when UNROUTED */
     enum etl_tx_outcome outcome;
-    char reason[300];
+    size_t n_cast_failed;
+    char reason[300]; /* the first failed cast, for messages */
 };
 
 struct etl_transform;
@@ -69,6 +72,9 @@ MUST_CHECK enum err_code etl_transform_load(struct etl_transform *t,
                                             struct err *err);
 /* Column lookups over the working row, for rules and dedupe keys. */
 const struct etl_expr_env *etl_transform_env(struct etl_transform *t);
+/* After a REJECTED apply: the JSON array of its failed casts' texts
+ * ("CastFailed \"<target>\": <why>"); empty otherwise. Valid until the next apply. */
+struct cur etl_transform_failures(const struct etl_transform *t);
 /* Appends the working row to store as it is (no PII: a staged row). */
 MUST_CHECK enum err_code
 etl_transform_store(struct etl_transform *t, struct buf *store, size_t *offset, struct err *err);
