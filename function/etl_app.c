@@ -193,13 +193,14 @@ static enum err_code load_key(struct etl_app *app, char *const *envp, struct err
 /* ETL_TRANSFORM: read, parsed and validated once; the pipelines run it on every row. */
 static enum err_code load_transform(struct etl_app *app, char *const *envp, struct err *err)
 {
-    struct buf text = BUF_INIT(SPEC_MAX_BYTES);
-    enum err_code rc = read_spec(app, envp, app->cfg.transform, &text, err);
+    struct buf *text = &app->spec_text;
+    buf_init(text, SPEC_MAX_BYTES);
+    enum err_code rc = read_spec(app, envp, app->cfg.transform, text, err);
     if (rc == ERR_TOO_LARGE) {
         rc = err_set(err, ERR_CONFIG, "ETL_TRANSFORM: the spec is over %d bytes", SPEC_MAX_BYTES);
     }
     if (rc == ERR_OK) {
-        rc = etl_spec_parse(buf_cur(&text), &app->spec, err);
+        rc = etl_spec_parse(buf_cur(text), &app->spec, err);
     }
     if (rc == ERR_OK) {
         rc = load_key(app, envp, err);
@@ -212,12 +213,12 @@ static enum err_code load_transform(struct etl_app *app, char *const *envp, stru
     }
     if (rc == ERR_OK) {
         app->cfg.snapshot.spec = app->spec;
+        app->cfg.snapshot.spec_text = buf_cur(text);
         app->cfg.snapshot.pii_key = app->pii_key.data;
         app->cfg.snapshot.pii_key_len = app->pii_key.len;
         rc = etl_handler_set_transform(&app->handler, app->spec, app->pii_key.data,
                                        app->pii_key.len, err);
     }
-    buf_cleanup(&text);
     return rc;
 }
 
@@ -235,5 +236,6 @@ void etl_app_cleanup(struct etl_app *app)
     app->http = NULL;
     etl_spec_free(app->spec);
     app->spec = NULL;
+    buf_cleanup(&app->spec_text);
     buf_cleanup_secure(&app->pii_key);
 }

@@ -32,6 +32,7 @@ struct etl_app {
     struct etl_handler handler;
     struct http_curl_options curl_opts; /* for the export's per-thread connections */
     struct etl_spec *spec;              /* ETL_TRANSFORM, parsed; NULL: none */
+    struct buf spec_text;               /* its text (snapshot threads compile their own) */
     struct buf pii_key;                 /* the spec's PII key; wiped at cleanup */
 };
 

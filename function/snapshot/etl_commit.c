@@ -11,6 +11,7 @@
 
 #include "digest.h"
 #include "etl_ddl.h"
+#include "etl_record.h"
 #include "etl_time.h"
 #include "jsonw.h"
 #include "log.h"
@@ -362,8 +363,11 @@ static enum err_code table_documents(const struct etl_ddl_ctx *ctx,
             rc = etl_sink_put(sink, key, buf_cur(&doc), "text/plain; charset=utf-8", err);
         }
     }
-    /* The current-state view replays changes by key: a dataset without the key has none. */
-    bool has_key = cfg->spec == NULL || has_attr(schema, run->hash_key);
+    /* The current-state view replays changes by key, ordered by _seq: a dataset without the
+     * key or those columns has none. */
+    unsigned needs = 1u << ETL_META_OP | 1u << ETL_META_SEQ | 1u << ETL_META_TS;
+    bool has_key = cfg->spec == NULL ||
+                   (has_attr(schema, run->hash_key) && (ctx->meta_omit & needs) == 0);
     if (rc == ERR_OK && cfg->layout->current_view && !has_key) {
         log_info("%s: no current.sql, the dataset does not keep the key %s", ctx->table,
                  run->hash_key);
@@ -416,6 +420,42 @@ sweep(struct etl_sink *sink, struct orphan_scan *o, const char *dir, struct err 
     return etl_sink_list(sink, dir, check_orphan, o, err);
 }
 
+/* The types a dataset declares, for its DDL (names and types copied: the spec's renames may
+ * make a declared name the target of a rename; declared names are what the rows hold). */
+struct declared {
+    struct etl_ddl_declared *v;
+    size_t n;
+    size_t cap;
+    bool failed;
+};
+
+static void add_declared(void *ctx, const char *name, const char *athena_type)
+{
+    struct declared *d = ctx;
+    struct etl_ddl_declared *v = mem_grow(d->v, &d->cap, d->n, sizeof(*v), 16);
+    char *n = strdup(name), *t = strdup(athena_type);
+    if (v == NULL || n == NULL || t == NULL) {
+        free(n);
+        free(t);
+        if (v != NULL) {
+            d->v = v;
+        }
+        d->failed = true;
+        return;
+    }
+    d->v = v;
+    d->v[d->n++] = (struct etl_ddl_declared){n, t};
+}
+
+static void declared_free(struct declared *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        free((char *)d->v[i].name);
+        free((char *)d->v[i].athena_type);
+    }
+    free(d->v);
+}
+
 /* Everything a dataset's run folder gets: manifest, schema, DDL, table documents, _SUCCESS. */
 static enum err_code commit_dataset(const struct etl_snapshot_config *cfg,
                                     struct etl_sink *sink,
@@ -435,12 +475,21 @@ static enum err_code commit_dataset(const struct etl_snapshot_config *cfg,
     etl_commit_run_dir(ds->name, run->run_id, run_dir, sizeof(run_dir));
     /* changes.ddl and current.sql describe the change objects (ETL_FORMAT); table.ddl the
      * run's files (the layout's format). */
-    const struct etl_ddl_ctx changes_ctx = {cfg->rows.format, cfg->partition, ds->name, root,
-                                            run->hash_key,    run->range_key};
+    struct declared decl = {NULL, 0, 0, false};
+    struct etl_ddl_ctx changes_ctx = {cfg->rows.format, cfg->partition, ds->name, root,
+                                      run->hash_key,    run->range_key};
+    if (cfg->spec != NULL) {
+        const struct etl_spec_dataset *sd = &cfg->spec->datasets[ds->index];
+        etl_spec_declared(sd, add_declared, &decl);
+        changes_ctx.declared = decl.v;
+        changes_ctx.n_declared = decl.n;
+        changes_ctx.meta_omit = etl_spec_meta_omit(sd);
+    }
     struct etl_ddl_ctx files_ctx = changes_ctx;
     files_ctx.format = etl_snapshot_encoding(cfg).format;
     etl_schema_init(&schema);
-    enum err_code rc = ERR_OK;
+    enum err_code rc =
+        decl.failed ? err_set(err, ERR_NOMEM, "out of memory for a dataset's types") : ERR_OK;
     for (int s = 0; rc == ERR_OK && s < n; s++) {
         rc = etl_schema_merge(&schema, &cks[s].ds[ds->index].schema, err);
     }
@@ -479,6 +528,7 @@ static enum err_code commit_dataset(const struct etl_snapshot_config *cfg,
     }
     buf_cleanup(&doc);
     etl_schema_cleanup(&schema);
+    declared_free(&decl);
     return rc;
 }
 

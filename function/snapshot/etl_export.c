@@ -297,9 +297,13 @@ static enum err_code run_segment(void *ctx, void *tstate, size_t index, struct e
     job.n_datasets = p->n_datasets;
     const struct etl_snapshot_config *cfg = p->x->cfg;
     struct etl_ckpt *ck = &p->cks[s];
+    struct etl_spec *spec = NULL; /* this thread's own compiled copy */
     enum err_code rc = ERR_OK;
     if (cfg->spec != NULL) {
-        rc = etl_transform_new(cfg->spec, cfg->pii_key, cfg->pii_key_len, &job.tx, err);
+        rc = etl_spec_parse(cfg->spec_text, &spec, err);
+    }
+    if (rc == ERR_OK && spec != NULL) {
+        rc = etl_transform_new(spec, cfg->pii_key, cfg->pii_key_len, &job.tx, err);
     }
     if (rc == ERR_OK) {
         rc = load_checkpoint(&job.sink, p->run_dir, ck, err);
@@ -317,6 +321,7 @@ static enum err_code run_segment(void *ctx, void *tstate, size_t index, struct e
                                    LOG_INT("files", (int64_t)st.files), LOG_BOOL("done", ck->done)},
               5, "snapshot segment %s", rc != ERR_OK ? "failed" : (ck->done ? "done" : "paused"));
     etl_transform_free(job.tx);
+    etl_spec_free(spec);
     return rc;
 }
 

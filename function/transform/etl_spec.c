@@ -301,7 +301,11 @@ static enum err_code take_mapping(const struct json_val *v,
         rc = at(err, p);
     }
     path_pop(p, saved);
-    if (rc == ERR_OK && has_stype) {
+    /* Glue's ApplyMapping writes bare "array", "map" or "struct" for nested sources. */
+    bool bare = has_stype && stype.type == JSON_STRING &&
+                (json_string_eq(&stype, "array") || json_string_eq(&stype, "map") ||
+                 json_string_eq(&stype, "struct"));
+    if (rc == ERR_OK && has_stype && !bare) {
         saved = path_push(p, v->type == JSON_ARRAY ? "[1]" : ".source_type");
         rc = take_type(&stype, p, &m->source_type, err);
         path_pop(p, saved);
@@ -991,4 +995,40 @@ void etl_spec_free(struct etl_spec *spec)
     free(spec->datasets);
     free(spec->key_ref);
     free(spec);
+}
+
+unsigned etl_spec_meta_omit(const struct etl_spec_dataset *d)
+{
+    unsigned omit = 0;
+    for (int m = 0; m < ETL_META_COUNT; m++) {
+        const char *name = etl_meta_cols[m].name;
+        for (size_t i = 0; i < d->n_drop; i++) {
+            if (strcmp(d->drop[i], name) == 0) {
+                omit |= 1u << m;
+            }
+        }
+        for (size_t i = 0; i < d->n_renames; i++) {
+            if (strcmp(d->renames[i].from, name) == 0) {
+                omit |= 1u << m;
+            }
+        }
+    }
+    return omit;
+}
+
+void etl_spec_declared(const struct etl_spec_dataset *d,
+                       void (*fn)(void *ctx, const char *name, const char *athena_type),
+                       void *ctx)
+{
+    char type[160];
+    for (size_t i = 0; i < d->n_mappings; i++) {
+        etl_typespec_name(d->mappings[i].type, type, sizeof(type));
+        fn(ctx, d->mappings[i].target.text, type);
+    }
+    for (size_t i = 0; i < d->n_derive; i++) {
+        if (d->derive[i].type != NULL) {
+            etl_typespec_name(d->derive[i].type, type, sizeof(type));
+            fn(ctx, d->derive[i].name.text, type);
+        }
+    }
 }

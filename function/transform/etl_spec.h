@@ -137,4 +137,13 @@ void etl_spec_free(struct etl_spec *spec);
 /* True if any dataset hashes a column (and so needs the PII key). */
 bool etl_spec_needs_key(const struct etl_spec *spec);
 
+/* The metadata columns a dataset's rows lack (dropped or renamed): bit 1 << ETL_META_*. */
+unsigned etl_spec_meta_omit(const struct etl_spec_dataset *d);
+
+/* The columns whose type the dataset declares (mapping targets, typed derives), for DDL and
+ * catalogs: calls fn with each name and its Athena type. */
+void etl_spec_declared(const struct etl_spec_dataset *d,
+                       void (*fn)(void *ctx, const char *name, const char *athena_type),
+                       void *ctx);
+
 #endif
