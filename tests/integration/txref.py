@@ -1021,8 +1021,16 @@ def column_length(v):
     return len(t if isinstance(t, str) else json.dumps(t.value))
 
 
-# Rule types whose per-row outcome sends a row to rejected/ (when the rule's action quarantines).
+# What the README does not settle yet (issue 10), in one place:
+# - the rule types whose per-row outcome sends a row to rejected/ (when the rule's action
+#   quarantines, the default): dqdl.md lists these as able to flag rows; Completeness,
+#   Uniqueness, IsUnique and IsPrimaryKey are taken as dataset-level here;
+# - whether a rule with `with threshold` still flags the single rows that break its condition
+#   (Glue's row-level outcome does);
+# - DQDL's `between`: Glue's open-source evaluator (awslabs/deequ, ColumnValuesRule) excludes
+#   both bounds; Transform(between_inclusive=True) includes them.
 ROW_LEVEL = ("IsComplete", "ColumnValues", "ColumnLength")
+THRESHOLD_RULES_FLAG_ROWS = True
 
 
 def row_rule_passes(rule, row, between_inclusive=False):
@@ -1294,6 +1302,8 @@ class Transform:
             actions = d.get("rule_actions") or {}
             for n, rule in enumerate(d["_rules"], 1):
                 if rule["type"] not in ROW_LEVEL:
+                    continue
+                if rule["threshold"] is not None and not THRESHOLD_RULES_FLAG_ROWS:
                     continue
                 act = actions.get(f"Rule_{n}", actions.get(rule["text"], "quarantine"))
                 if act != "quarantine":
