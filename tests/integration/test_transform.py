@@ -47,7 +47,7 @@ FEATURES_SPEC = {
     "pii_key": {"env": "ETL_PII_KEY"},
     "datasets": [
         {"name": "profiles",
-         "when": "entity = 'user' AND starts_with(pk, 'USER#a')",
+         "when": "entity = 'user' AND (starts_with(pk, 'USER#a') OR pk LIKE 'USER#s%')",
          "mappings": [
              ["pk", "string", "id", "string"],
              ["credit_limit", "string", "limit_text", "decimal(12,2)", "keep"],
@@ -415,7 +415,10 @@ class SnapshotRun:
                     continue
                 row = dict(row)
                 fails = row.pop("DataQualityRulesFail", None)
-                if o.row is None:  # an expression error: a rejected row naming it
+                if o.row is None:
+                    if o.kind != "rejected":
+                        continue  # filtered or unrouted by the reference: placement reports it
+                    # an expression error: a rejected row naming it
                     stats["TransformError rows"] += 1
                     if not (isinstance(fails, list) and any(str(f).startswith("TransformError") for f in fails)):
                         pr["reasons"].add("no TransformError in DataQualityRulesFail", f"{pk}: {fails}")
