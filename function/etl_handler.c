@@ -78,6 +78,8 @@ emit_stream_metrics(struct etl_handler *h, const struct etl_stream_stats *st, in
     if (h->stream.spec != NULL) {
         etl_metrics_add(&m, "RecordsRejected", "Count", (double)st->records_rejected);
         etl_metrics_add(&m, "RecordsFiltered", "Count", (double)st->records_filtered);
+        etl_metrics_add(&m, "DataQualityRulesFailed", "Count", (double)st->dq_rules_failed);
+        etl_metrics_add(&m, "SchemaDrift", "Count", (double)st->schema_drift);
     }
     etl_metrics_add(&m, "ObjectsWritten", "Count", (double)st->objects_written);
     etl_metrics_add(&m, "BytesWritten", "Bytes", (double)st->bytes_written);
