@@ -169,14 +169,26 @@ static enum err_code load_key(struct etl_app *app, char *const *envp, struct err
                            spec->key_ref);
         }
         rc = buf_append_str(&app->pii_key, k, err);
-    } else if (spec->key_source == ETL_PII_KEY_SECRET) {
-        if (!app->aws_enabled) {
-            return err_set(err, ERR_CONFIG,
-                           "ETL_TRANSFORM: pii_key.secret_arn needs AWS_REGION and credentials");
+    } else if (spec->key_source != ETL_PII_KEY_NONE) {
+        const char *arn = spec->key_ref;
+        const char *what =
+            spec->key_source == ETL_PII_KEY_SECRET ? "pii_key.secret_arn" : "pii_key.secret_arn_env";
+        if (spec->key_source == ETL_PII_KEY_SECRET_ENV) {
+            arn = env_get_nonempty(envp, spec->key_ref);
+            if (arn == NULL || strncmp(arn, "arn:", 4) != 0) {
+                return err_set(err, ERR_CONFIG,
+                               "ETL_TRANSFORM: pii_key.secret_arn_env names %.100s, which %s",
+                               spec->key_ref,
+                               arn == NULL ? "is not set" : "does not hold a secret's ARN");
+            }
         }
-        rc = secrets_get_value(&app->aws, spec->key_ref, &app->pii_key, err);
+        if (!app->aws_enabled) {
+            return err_set(err, ERR_CONFIG, "ETL_TRANSFORM: %s needs AWS_REGION and credentials",
+                           what);
+        }
+        rc = secrets_get_value(&app->aws, arn, &app->pii_key, err);
         if (rc != ERR_OK && rc != ERR_NOMEM) {
-            (void)err_prefix(err, "ETL_TRANSFORM: pii_key.secret_arn");
+            (void)err_prefix(err, "ETL_TRANSFORM: %s", what);
             err->code = ERR_CONFIG;
             rc = ERR_CONFIG;
         }

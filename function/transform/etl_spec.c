@@ -848,30 +848,36 @@ static enum err_code take_dataset(const struct json_val *v,
 static enum err_code
 take_key(const struct json_val *v, struct spec_path *p, struct etl_spec *spec, struct err *err)
 {
-    static const char *const allowed[] = {"env", "secret_arn", NULL};
+    static const char *const allowed[] = {"env", "secret_arn", "secret_arn_env", NULL};
+    static const char *const expected =
+        "expected {\"env\": \"VARIABLE\"}, {\"secret_arn\": \"arn:...\"} or "
+        "{\"secret_arn_env\": \"VARIABLE\"}";
     struct json_val f;
     if (v->type != JSON_OBJECT || json_count(v) != 1) {
-        return bad(err, p, "expected {\"env\": \"VARIABLE\"} or {\"secret_arn\": \"arn:...\"}");
+        return bad(err, p, expected);
     }
     enum err_code rc = only_members(v, p, allowed, err);
     if (rc != ERR_OK) {
         return rc;
     }
+    size_t saved = 0;
     if (json_object_get(v, "env", &f)) {
         spec->key_source = ETL_PII_KEY_ENV;
-        size_t saved = path_push(p, ".env");
-        rc = take_string(&f, p, &spec->key_ref, err);
-        path_pop(p, saved);
+        saved = path_push(p, ".env");
+    } else if (json_object_get(v, "secret_arn_env", &f)) {
+        spec->key_source = ETL_PII_KEY_SECRET_ENV;
+        saved = path_push(p, ".secret_arn_env");
     } else {
         (void)json_object_get(v, "secret_arn", &f);
         spec->key_source = ETL_PII_KEY_SECRET;
-        size_t saved = path_push(p, ".secret_arn");
-        rc = take_string(&f, p, &spec->key_ref, err);
-        if (rc == ERR_OK && strncmp(spec->key_ref, "arn:", 4) != 0) {
-            rc = bad(err, p, "expected a Secrets Manager ARN (arn:aws:secretsmanager:...)");
-        }
-        path_pop(p, saved);
+        saved = path_push(p, ".secret_arn");
     }
+    rc = take_string(&f, p, &spec->key_ref, err);
+    if (rc == ERR_OK && spec->key_source == ETL_PII_KEY_SECRET &&
+        strncmp(spec->key_ref, "arn:", 4) != 0) {
+        rc = bad(err, p, "expected a Secrets Manager ARN (arn:aws:secretsmanager:...)");
+    }
+    path_pop(p, saved);
     return rc;
 }
 
@@ -936,7 +942,8 @@ enum err_code etl_spec_parse(struct cur json, struct etl_spec **out, struct err 
         path_pop(&p, saved);
     }
     if (rc == ERR_OK && etl_spec_needs_key(spec) && spec->key_source == ETL_PII_KEY_NONE) {
-        rc = bad(err, &p, "hmac_sha256 needs \"pii_key\": {\"env\": ...} or {\"secret_arn\": ...}");
+        rc = bad(err, &p, "hmac_sha256 needs \"pii_key\": {\"env\": ...}, {\"secret_arn\": ...} or "
+                          "{\"secret_arn_env\": ...}");
     }
     if (rc != ERR_OK) {
         etl_spec_free(spec);

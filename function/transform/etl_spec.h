@@ -2,7 +2,8 @@
  * etl_spec.h - the transform spec (ETL_TRANSFORM), parsed and validated once at init into a plan
  * the transform runs. The skeleton is fixed so specs keep working from one version to the next:
  *   {"version": 1,
- *    "pii_key": {"env": "NAME"} | {"secret_arn": "arn:aws:secretsmanager:..."},
+ *    "pii_key": {"env": "NAME"} | {"secret_arn": "arn:aws:secretsmanager:..."} |
+ *               {"secret_arn_env": "NAME"},
  *    "datasets": [{"name": "users", "when": "<expression>",
  *                  "mappings": [[source, source_type, target, target_type(, on_error)], ...],
  *                  "keep_unmapped": false, "on_cast_error": "null",
@@ -121,12 +122,17 @@ struct etl_spec_dataset {
     struct etl_dq_rules *dq; /* the rules, compiled (for the thread that parsed the spec) */
 };
 
-enum etl_pii_key_source { ETL_PII_KEY_NONE = 0, ETL_PII_KEY_ENV, ETL_PII_KEY_SECRET };
+enum etl_pii_key_source {
+    ETL_PII_KEY_NONE = 0,
+    ETL_PII_KEY_ENV,       /* the key is in an environment variable */
+    ETL_PII_KEY_SECRET,    /* the key is a Secrets Manager secret */
+    ETL_PII_KEY_SECRET_ENV /* the secret's ARN is in an environment variable */
+};
 
 struct etl_spec {
     int version;
     enum etl_pii_key_source key_source;
-    char *key_ref; /* the variable's name or the secret's ARN */
+    char *key_ref; /* the variable's name, or the secret's ARN */
     struct etl_spec_dataset *datasets;
     size_t n_datasets;
 };

@@ -80,7 +80,7 @@ static const struct bad_row bad_rows[] = {
     {"key_both",
      "{\"version\":1,\"pii_key\":{\"env\":\"A\",\"secret_arn\":\"arn:x\"},"
      "\"datasets\":[{\"name\":\"a\"}]}",
-     "pii_key: expected {\"env\": \"VARIABLE\"} or {\"secret_arn\": \"arn:...\"}"},
+     "pii_key: expected {\"env\": \"VARIABLE\"}, {\"secret_arn\": \"arn:...\"} or "},
     {"key_not_arn",
      "{\"version\":1,\"pii_key\":{\"secret_arn\":\"mykey\"},"
      "\"datasets\":[{\"name\":\"a\"}]}",
