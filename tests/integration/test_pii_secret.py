@@ -13,10 +13,8 @@ import hmac
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -48,26 +46,17 @@ def event(email):
 class PiiSecretTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        import boto3  # the image's python3 has it (scripts/lib.sh installs it otherwise)
         cls.tmp = tempfile.mkdtemp(prefix="pii-secret-")
-        cls.port = itlib.free_port()
-        cls.moto = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(cls.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if not itlib.wait_port(cls.port, 30):
-            cls.moto.kill()
-            raise RuntimeError("moto.server did not start")
-        cls.url = f"http://127.0.0.1:{cls.port}"
-        sm = boto3.client("secretsmanager", region_name=REGION, endpoint_url=cls.url,
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
+        cls.moto = itlib.MotoServer().start()
+        cls.url = cls.moto.url
+        sm = cls.moto.client("secretsmanager", REGION)
         cls.arn_text = sm.create_secret(Name="pii-text", SecretString=KEY_TEXT)["ARN"]
         cls.arn_bin = sm.create_secret(Name="pii-bin", SecretBinary=KEY_BIN)["ARN"]
         cls.event = itlib.write_event(cls.tmp, "ev.json", event("ada@example.org"))
 
     @classmethod
     def tearDownClass(cls):
-        cls.moto.terminate()
-        cls.moto.wait(10)
+        cls.moto.stop()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def run_spec(self, key, extra_env=None):

@@ -509,7 +509,13 @@ class TransformTest(unittest.TestCase):
         batches = [gen.batch(BATCH_RECORDS, b) for b in range(BATCHES)]
         paths = [ddbgen.write_event(os.path.join(cls.dir, f"batch{b}.json"), recs)
                  for b, recs in enumerate(batches)]
-        base = {"ETL_PII_KEY": PII_KEY, "AWS_LAMBDA_LOG_LEVEL": "INFO"}
+        # The example spec reads its PII key from a Secrets Manager secret whose ARN is in
+        # ETL_PII_KEY_SECRET_ARN, as the template deploys it: moto plays Secrets Manager.
+        cls.moto = itlib.MotoServer().start()
+        arn = cls.moto.client("secretsmanager").create_secret(
+            Name="pii-key", SecretString=PII_KEY)["ARN"]
+        base = {"ETL_PII_KEY": PII_KEY, "AWS_LAMBDA_LOG_LEVEL": "INFO", "AWS_REGION": "us-east-1",
+                "ETL_PII_KEY_SECRET_ARN": arn, "AWS_ENDPOINT_URL_SECRETS_MANAGER": cls.moto.url}
         env = dict(cls.stack.env, **base)
 
         # The example spec: batches 0 and 1 to file://, batch 2 to S3 (through the proxy).
@@ -547,6 +553,7 @@ class TransformTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.stack.stop()
+        cls.moto.stop()
         cls.tmp.cleanup()
 
     @classmethod
