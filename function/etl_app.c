@@ -171,15 +171,14 @@ static enum err_code load_key(struct etl_app *app, char *const *envp, struct err
         rc = buf_append_str(&app->pii_key, k, err);
     } else if (spec->key_source != ETL_PII_KEY_NONE) {
         const char *arn = spec->key_ref;
-        const char *what =
-            spec->key_source == ETL_PII_KEY_SECRET ? "pii_key.secret_arn" : "pii_key.secret_arn_env";
+        const char *what = spec->key_source == ETL_PII_KEY_SECRET ? "pii_key.secret_arn"
+                                                                  : "pii_key.secret_arn_env";
         if (spec->key_source == ETL_PII_KEY_SECRET_ENV) {
             arn = env_get_nonempty(envp, spec->key_ref);
             if (arn == NULL || strncmp(arn, "arn:", 4) != 0) {
-                return err_set(err, ERR_CONFIG,
-                               "ETL_TRANSFORM: pii_key.secret_arn_env names %.100s, which %s",
-                               spec->key_ref,
-                               arn == NULL ? "is not set" : "does not hold a secret's ARN");
+                return err_set(
+                    err, ERR_CONFIG, "ETL_TRANSFORM: pii_key.secret_arn_env names %.100s, which %s",
+                    spec->key_ref, arn == NULL ? "is not set" : "does not hold a secret's ARN");
             }
         }
         if (!app->aws_enabled) {

@@ -705,10 +705,16 @@ static enum err_code compile_rules(struct etl_spec_dataset *d, struct spec_path 
     struct etl_dq_config cfg = {actions, d->n_rule_actions, 0};
     size_t saved = path_push(p, ".rules");
     enum err_code rc = etl_dq_new(cur_from_str(d->rules), &cfg, &d->dq, err);
-    if (rc == ERR_INVALID_INPUT) {
-        rc = at(err, p);
-    }
     path_pop(p, saved);
+    if (rc == ERR_INVALID_INPUT) {
+        saved = path_push(p, ".rules");
+        rc = at(err, p);
+        path_pop(p, saved);
+    } else if (rc == ERR_CONFIG) { /* an action for a rule the ruleset does not have */
+        saved = path_push(p, ".rule_actions");
+        rc = at(err, p);
+        path_pop(p, saved);
+    }
     free(actions);
     return rc;
 }
@@ -942,8 +948,9 @@ enum err_code etl_spec_parse(struct cur json, struct etl_spec **out, struct err 
         path_pop(&p, saved);
     }
     if (rc == ERR_OK && etl_spec_needs_key(spec) && spec->key_source == ETL_PII_KEY_NONE) {
-        rc = bad(err, &p, "hmac_sha256 needs \"pii_key\": {\"env\": ...}, {\"secret_arn\": ...} or "
-                          "{\"secret_arn_env\": ...}");
+        rc = bad(err, &p,
+                 "hmac_sha256 needs \"pii_key\": {\"env\": ...}, {\"secret_arn\": ...} or "
+                 "{\"secret_arn_env\": ...}");
     }
     if (rc != ERR_OK) {
         etl_spec_free(spec);

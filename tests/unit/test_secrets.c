@@ -154,8 +154,7 @@ static void test_throttling_is_retried(void **state)
     (void)state;
     struct env *e = env_new(sm_env);
     struct fake_response script[] = {
-        {400, NULL, "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}", 0,
-         false},
+        {400, NULL, "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}", 0, false},
         {200, NULL, "{\"SecretString\":\"s3cr3t-value\"}", 0, false},
     };
     fake_http_script(e->fh, script, 2);
@@ -183,8 +182,7 @@ static void test_value_never_logged(void **state)
     (void)state;
     struct env *e = env_new(sm_env);
     struct fake_response script[] = {
-        {500, NULL, "{\"__type\":\"InternalServiceError\",\"message\":\"try again\"}", 0,
-         false},
+        {500, NULL, "{\"__type\":\"InternalServiceError\",\"message\":\"try again\"}", 0, false},
         {200, NULL, "{\"SecretString\":\"s3cr3t-value-0123456789\"}", 0, false},
     };
     fake_http_script(e->fh, script, 2);
