@@ -103,10 +103,8 @@ columns_build(const struct etl_schema *schema, bool rows, struct columns *c, str
 }
 
 /* The column's type: declared by the transform, or inferred from the schema. */
-static void column_type(const struct etl_ddl_ctx *ctx,
-                        const struct etl_schema_attr *a,
-                        char *out,
-                        size_t cap)
+static void
+column_type(const struct etl_ddl_ctx *ctx, const struct etl_schema_attr *a, char *out, size_t cap)
 {
     for (size_t i = 0; i < ctx->n_declared; i++) {
         if (strcmp(ctx->declared[i].name, a->name) == 0) {

@@ -34,7 +34,7 @@ struct etl_ddl_ctx {
     const char *table;                     /* DynamoDB table name, or a transform's dataset */
     const char *location_root;             /* "s3://bucket/prefix/" or "file:///dir/" */
     const char *hash_key;
-    const char *range_key;                     /* "" when none */
+    const char *range_key;                   /* "" when none */
     const struct etl_ddl_declared *declared; /* types that win over the schema's; may be NULL */
     size_t n_declared;
     unsigned meta_omit; /* metadata columns the rows do not have: bit 1 << ETL_META_* */

@@ -367,8 +367,8 @@ static enum err_code table_documents(const struct etl_ddl_ctx *ctx,
     /* The current-state view replays changes by key, ordered by _seq: a dataset without the
      * key or those columns has none. */
     unsigned needs = 1u << ETL_META_OP | 1u << ETL_META_SEQ | 1u << ETL_META_TS;
-    bool has_key = cfg->spec == NULL ||
-                   (has_attr(schema, run->hash_key) && (ctx->meta_omit & needs) == 0);
+    bool has_key =
+        cfg->spec == NULL || (has_attr(schema, run->hash_key) && (ctx->meta_omit & needs) == 0);
     if (rc == ERR_OK && cfg->layout->current_view && !has_key) {
         log_info("%s: no current.sql, the dataset does not keep the key %s", ctx->table,
                  run->hash_key);
@@ -491,7 +491,8 @@ static enum err_code check_rules(const struct etl_snapshot_config *cfg,
         rc = etl_sink_get(sink, key, &doc, &found, err);
     }
     struct err perr = ERR_INIT;
-    bool has_ref = rc == ERR_OK && found && etl_schema_from_json(&ref, buf_cur(&doc), &perr) == ERR_OK;
+    bool has_ref =
+        rc == ERR_OK && found && etl_schema_from_json(&ref, buf_cur(&doc), &perr) == ERR_OK;
     snprintf(hkey, sizeof(hkey), "%s/dq/history.json", ds->name);
     if (rc == ERR_OK) {
         rc = etl_sink_get(sink, hkey, &history, &found, err);
@@ -581,8 +582,7 @@ static enum err_code commit_dataset(const struct etl_snapshot_config *cfg,
     for (int s = 0; rc == ERR_OK && s < n; s++) {
         rc = etl_schema_merge(&schema, &cks[s].ds[ds->index].schema, err);
     }
-    const struct etl_spec_dataset *sd =
-        cfg->spec != NULL ? &cfg->spec->datasets[ds->index] : NULL;
+    const struct etl_spec_dataset *sd = cfg->spec != NULL ? &cfg->spec->datasets[ds->index] : NULL;
     if (rc == ERR_OK && sd != NULL && sd->dq != NULL) {
         rc = check_rules(cfg, sink, sys, run, cks, n, ds, &schema, err);
     }

@@ -38,9 +38,9 @@ struct etl_scan_job {
     int64_t stop_at_ms;                /* monotonic: no page is started after this (0: never) */
     char run_dir[LIMIT_RUN_DIR_BYTES]; /* "{table}/snapshots/run={run_id}/" */
     /* The datasets rows go to: the table's own (no transform) or the spec's, routed by tx. */
-    struct etl_transform *tx;     /* this thread's; NULL without a transform */
-    const struct etl_spec *spec;  /* this thread's compiled copy (its rules); NULL without */
-    int64_t now_ms;               /* "now" of the run's data-quality rules */
+    struct etl_transform *tx;    /* this thread's; NULL without a transform */
+    const struct etl_spec *spec; /* this thread's compiled copy (its rules); NULL without */
+    int64_t now_ms;              /* "now" of the run's data-quality rules */
     const char *const *datasets;
     size_t n_datasets;
 };
