@@ -332,6 +332,34 @@ static void test_ddl_names_and_views(void **state)
     buf_cleanup(&out);
 }
 
+/* An item with _op, _item_op, _seq and _item_seq: four columns, each mapped to its own key. */
+static void test_ddl_meta_clash(void **state)
+{
+    (void)state;
+    struct etl_config cfg;
+    struct etl_schema s;
+    ddl_setup(&cfg, "dt=%Y-%m-%d/hour=%H", &s);
+    etl_schema_reset(&s);
+    observe(&s, "{\"pk\":{\"S\":\"k\"},\"_op\":{\"S\":\"a\"},\"_item_op\":{\"S\":\"b\"},"
+                "\"_seq\":{\"N\":\"1\"},\"_item_seq\":{\"N\":\"2\"}}");
+    assert_non_null(attr(&s, "_op"));
+    assert_non_null(attr(&s, "_item_op"));
+    assert_non_null(attr(&s, "_seq"));
+    assert_non_null(attr(&s, "_item_seq"));
+    struct etl_ddl_ctx ctx = {cfg.enc.format, &cfg.partition, "T", "s3://lake/raw/", "pk", ""};
+    struct buf out = BUF_INIT(0);
+    struct err err = ERR_INIT;
+    assert_int_equal(etl_ddl_snapshot(&out, &ctx, &s, &err), ERR_OK);
+    const char *ddl = buf_cstr(&out);
+    assert_non_null(strstr(ddl, "`_item_op` string"));
+    assert_non_null(strstr(ddl, "`_item_item_op` string"));
+    assert_non_null(strstr(ddl, "`_item_seq` bigint"));
+    assert_non_null(strstr(ddl, "`_item_item_seq` bigint"));
+    assert_null(strstr(ddl, "_2`")); /* no column renamed apart from a clash */
+    etl_schema_cleanup(&s);
+    buf_cleanup(&out);
+}
+
 static void test_rate_limiter(void **state)
 {
     (void)state;
@@ -374,6 +402,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_run_document);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_runid_parse_rejects);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_ddl_names_and_views);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_ddl_meta_clash);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_rate_limiter);
     return _cmocka_run_group_tests("snapshot", tests, n, NULL, NULL);
 }
