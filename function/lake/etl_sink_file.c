@@ -159,8 +159,8 @@ static enum err_code file_get(struct etl_sink *s,
     return rc;
 }
 
-/* Writes key under an exclusive lock (a ".tmp-lock" file beside it, which listings skip) if the
- * file is still as the caller read it. */
+/* Writes key under an exclusive lock on its directory (flock on the directory itself: nothing is
+ * left beside the objects) if the file is still as the caller read it. */
 static enum err_code file_put_cond(struct etl_sink *s,
                                    const char *key,
                                    struct cur body,
@@ -170,16 +170,20 @@ static enum err_code file_put_cond(struct etl_sink *s,
                                    bool *lost,
                                    struct err *err)
 {
-    char path[FILE_PATH_MAX], lock[FILE_PATH_MAX + 16], now[S3_ETAG_MAX];
+    char path[FILE_PATH_MAX], lock[FILE_PATH_MAX], now[S3_ETAG_MAX];
     *lost = false;
     etag[0] = '\0';
     enum err_code rc = file_path(s, key, path, sizeof(path), err);
     if (rc != ERR_OK) {
         return rc;
     }
-    snprintf(lock, sizeof(lock), "%s.tmp-lock", path);
+    snprintf(lock, sizeof(lock), "%s", path);
+    char *slash = strrchr(lock, '/');
+    if (slash != NULL) {
+        *slash = '\0';
+    }
     rc = mkdirs(path, err);
-    int fd = rc == ERR_OK ? open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644) : -1;
+    int fd = rc == ERR_OK ? open(lock, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
     if (rc == ERR_OK && fd < 0) {
         rc = etl_sink_errno(err, "open", lock);
     }
@@ -235,6 +239,34 @@ static enum err_code file_put_if_absent(struct etl_sink *s,
     return rc;
 }
 
+/* A file's ETag as the listing gives it: the hex MD5 of its bytes (what S3's is for a single
+ * PutObject), read in chunks. */
+static enum err_code file_md5_hex(const char *path, char out[DIGEST_MD5_HEX], struct err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        return etl_sink_errno(err, "open", path);
+    }
+    struct digest_md5 md5;
+    enum err_code rc = digest_md5_init(&md5, err);
+    if (rc != ERR_OK) {
+        fclose(f);
+        return rc;
+    }
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        digest_md5_update(&md5, chunk, n);
+    }
+    bool failed = ferror(f) != 0;
+    fclose(f);
+    uint8_t sum[DIGEST_MD5_BYTES];
+    digest_md5_final(&md5, sum);
+    digest_md5_cleanup(&md5);
+    digest_hex(sum, DIGEST_MD5_BYTES, out, DIGEST_MD5_HEX);
+    return failed ? etl_sink_errno(err, "read", path) : ERR_OK;
+}
+
 /* Depth-first walk of dir; rel is the path relative to the output directory. */
 static enum err_code walk(const char *base,
                           const char *rel,
@@ -273,7 +305,11 @@ static enum err_code walk(const char *base,
         if (S_ISDIR(st.st_mode)) {
             rc = walk(base, child, want_prefix, fn, ctx, err);
         } else if (clen >= wlen) {
-            rc = fn(ctx, child, (uint64_t)st.st_size, "", err);
+            char etag[DIGEST_MD5_HEX];
+            rc = file_md5_hex(full, etag, err);
+            if (rc == ERR_OK) {
+                rc = fn(ctx, child, (uint64_t)st.st_size, etag, err);
+            }
         }
     }
     closedir(d);
