@@ -5,8 +5,8 @@
  */
 #include "etl_checkpoint.h"
 
-#include <stdio.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -256,8 +256,9 @@ enum err_code etl_ckpt_from_json(struct etl_ckpt *ck, struct cur text, struct er
     int segment = (int)whole(&r, root, "segment", 0, 1e6);
     int total = (int)whole(&r, root, "total_segments", 1, 1e6);
     if (r.bad == NULL && (segment != ck->segment || total != ck->total_segments)) {
-        rc = err_set(err, ERR_INVALID_INPUT, "checkpoint is for segment %d of %d, expected %d of %d",
-                     segment, total, ck->segment, ck->total_segments);
+        rc =
+            err_set(err, ERR_INVALID_INPUT, "checkpoint is for segment %d of %d, expected %d of %d",
+                    segment, total, ck->segment, ck->total_segments);
         goto out;
     }
     ck->done = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "done"));

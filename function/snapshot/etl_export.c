@@ -281,8 +281,8 @@ struct segment_run {
     size_t n_datasets;
     struct etl_rate rate;
     int64_t stop_at_ms;
-    struct etl_ckpt *cks; /* all segments; each task owns the one it runs */
-    int first;            /* task i runs segment first + i */
+    struct etl_ckpt *cks;   /* all segments; each task owns the one it runs */
+    int first;              /* task i runs segment first + i */
     atomic_bool superseded; /* a segment was left to an overlapping invocation */
 };
 
@@ -310,7 +310,7 @@ claim_segment(struct etl_scan_job *job, struct etl_ckpt *ck, bool *claimed, stru
     }
     if (stalled >= 1) {
         int limit = ck->page_limit > 0 ? (int)ck->page_limit : (int)job->cfg->page_limit;
-        limit = limit == 0 ? 1000 : limit; /* 0: DynamoDB's 1 MB pages */
+        limit = limit == 0 ? 1000 : limit;   /* 0: DynamoDB's 1 MB pages */
         if (limit > EXPORT_MIN_PAGE_LIMIT) { /* halved, down to the floor; never raised */
             limit = limit / 2 > EXPORT_MIN_PAGE_LIMIT ? limit / 2 : EXPORT_MIN_PAGE_LIMIT;
         }
@@ -323,18 +323,19 @@ claim_segment(struct etl_scan_job *job, struct etl_ckpt *ck, bool *claimed, stru
     enum err_code rc = etl_scan_save_checkpoint(job, ck, &lost, err);
     if (rc == ERR_DEADLINE) {
         /* Not even time to count the invocation: nothing would ever move on. */
-        (void)err_prefix(err, "segment %d: too little time left to save its checkpoint; raise "
-                              "the function's timeout",
+        (void)err_prefix(err,
+                         "segment %d: too little time left to save its checkpoint; raise "
+                         "the function's timeout",
                          ck->segment);
         err_set_type(err, "SnapshotNoProgress");
     }
     if (rc == ERR_OK && lost) {
-        log_write(LOG_WARN,
-                  (struct log_field[]){LOG_INT("segment", ck->segment),
-                                       LOG_STR("attempt", job->attempt)},
-                  2,
-                  "another invocation is working on this segment (its checkpoint changed since "
-                  "it was read): this one leaves it alone");
+        log_write(
+            LOG_WARN,
+            (struct log_field[]){LOG_INT("segment", ck->segment), LOG_STR("attempt", job->attempt)},
+            2,
+            "another invocation is working on this segment (its checkpoint changed since "
+            "it was read): this one leaves it alone");
     }
     *claimed = rc == ERR_OK && !lost;
     return rc;
@@ -550,6 +551,10 @@ static int64_t stop_time(const struct etl_export *x, int64_t deadline_mono_ms)
     /* The configured margin, at least EXPORT_MIN_MARGIN_MS to complete the open files and save
      * the checkpoint, but never more than 40% of the time this invocation has, so a short
      * timeout still makes progress. */
+    if (x->aws != NULL && x->aws->deadline_mono_ms > 0 &&
+        x->aws->deadline_mono_ms < deadline_mono_ms) {
+        deadline_mono_ms = x->aws->deadline_mono_ms; /* requests end there, before the reply */
+    }
     int64_t left = sys_ms_left(x->sys, deadline_mono_ms);
     int64_t margin = x->cfg->export_margin_ms;
     if (margin < EXPORT_MIN_MARGIN_MS) {
@@ -700,7 +705,8 @@ static enum err_code handle(struct etl_export *x,
     }
     if (atomic_load(&pool.superseded)) {
         log_info("snapshot run %s of %s: an overlapping invocation holds some segments; invoke "
-                 "again to continue", run.run_id, run.table);
+                 "again to continue",
+                 run.run_id, run.table);
         rc = answer(response, "incomplete", &run, &r, st, err);
         goto out;
     }

@@ -234,8 +234,9 @@ static void test_deadline_stops_retries(void **state)
     static const struct fake_response script[] = {E503, E503, E503, OK_200};
     fake_http_script(f.fh, script, 4);
     f.fs.fixed_random = 99; /* 99 ms, then 99 ms... */
-    /* 300 ms left: the first attempt runs; a retry needs 99 ms + 250 ms, which does not fit. */
-    aws_client_set_deadline(&f.c, f.fs.mono_ms + 300);
+    /* 120 ms left: the first attempt runs; a retry needs 99 ms + the minimum attempt time
+     * (a tenth of the time left, at least 50 ms), which does not fit. */
+    aws_client_set_deadline(&f.c, f.fs.mono_ms + 120);
     struct http_response resp;
     http_response_init(&resp, 1024);
     struct err err = ERR_INIT;
@@ -243,14 +244,19 @@ static void test_deadline_stops_retries(void **state)
     assert_int_equal(f.fh->n_reqs, 1);
     assert_non_null(strstr(err.msg, "no time left"));
     /* The attempt's own timeout was cut to the time left. */
-    assert_true(f.fh->reqs[0].timeout_ms <= 300);
+    assert_true(f.fh->reqs[0].timeout_ms <= 120);
     assert_true(f.fh->reqs[0].timeout_ms > 0);
     /* Less than the minimum attempt time left: no request at all. */
     fake_http_clear(f.fh);
     fake_http_script(f.fh, script + 3, 1);
-    aws_client_set_deadline(&f.c, f.fs.mono_ms + 200);
+    aws_client_set_deadline(&f.c, f.fs.mono_ms + 40);
     assert_int_equal(call(&f, &resp, &err), ERR_DEADLINE);
     assert_int_equal(f.fh->n_reqs, 0);
+    /* A long invocation keeps the full minimum: 250 ms. */
+    aws_client_set_deadline(&f.c, f.fs.mono_ms + 600000);
+    assert_int_equal(f.c.min_attempt_ms, AWS_MIN_ATTEMPT_MS);
+    aws_client_set_deadline(&f.c, f.fs.mono_ms + 1000);
+    assert_int_equal(f.c.min_attempt_ms, 100);
     http_response_cleanup(&resp);
     fixture_cleanup(&f);
 }

@@ -182,7 +182,9 @@ static void test_commit_rows(void **state)
     put_object(f, orphan, "left by a crash");
     put_object(f, RUN_DIR "_checkpoint/segment-0.json", "{}");
     put_object(f, RUN_DIR "_checkpoint/run.json", "{}");
-    put_object(f, "Orders/snapshots/run=2026-11-23T000000Z/part-00001-00001-" ETE_ATTEMPT ".jsonl.gz", "other");
+    put_object(f,
+               "Orders/snapshots/run=2026-11-23T000000Z/part-00001-00001-" ETE_ATTEMPT ".jsonl.gz",
+               "other");
     assert_int_equal(commit(f), ERR_OK);
 
     assert_int_equal(f->sum.orphans_removed, 1);
@@ -190,7 +192,8 @@ static void test_commit_rows(void **state)
     assert_int_equal(ete_requests(f->e, "DELETE", NULL), 1);
     assert_true(exists(f, RUN_DIR "_checkpoint/segment-0.json"));
     assert_true(exists(f, RUN_DIR "_checkpoint/run.json"));
-    assert_true(exists(f, "Orders/snapshots/run=2026-11-23T000000Z/part-00001-00001-" ETE_ATTEMPT ".jsonl.gz"));
+    assert_true(exists(f, "Orders/snapshots/run=2026-11-23T000000Z/part-00001-00001-" ETE_ATTEMPT
+                          ".jsonl.gz"));
     for (int s = 0; s < SEGMENTS; s++) {
         for (size_t i = 0; i < f->cks[s].n_files; i++) {
             assert_true(exists(f, f->cks[s].files[i].key));

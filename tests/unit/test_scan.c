@@ -10,11 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest.h"
 #include "etl_checkpoint.h"
 #include "etl_commit.h"
 #include "etl_format.h"
 #include "etl_rate.h"
-#include "digest.h"
 #include "etl_scan.h"
 #include "etl_test_env.h"
 
@@ -266,7 +266,8 @@ static void test_resume_from_checkpoint(void **state)
         "\"total_segments\":2,\"done\":false,\"next_file\":1,\"items\":10,\"scanned\":10,"
         "\"consumed_rcu\":5.0,\"invocations\":1,"
         "\"last_evaluated_key\":{\"pk\":{\"S\":\"item-019\"}},"
-        "\"files\":[{\"key\":\"" RUN_DIR "part-00001-00000-" ETE_ATTEMPT ".jsonl.gz\",\"records\":10,"
+        "\"files\":[{\"key\":\"" RUN_DIR "part-00001-00000-" ETE_ATTEMPT
+        ".jsonl.gz\",\"records\":10,"
         "\"bytes\":321,\"raw_bytes\":2000,\"md5\":\"0123456789abcdef0123456789abcdef\","
         "\"etag\":\"0123456789abcdef0123456789abcdef\",\"parts\":0}],\"schema\":{\"items\":0,\"attributes\":[]}}";
     assert_int_equal(etl_ckpt_from_json(&f->ck, cur_from_str(earlier), &f->err), ERR_OK);
@@ -494,7 +495,8 @@ static void test_checkpoint_save_fails_then_rerun(void **state)
     struct buf body = BUF_INIT(0);
     ete_scan_body(f->e, 0, &body);
     assert_null(strstr(buf_cstr(&body), "ExclusiveStartKey"));
-    assert_int_equal(ete_requests(f->e, "PUT", RUN_DIR "part-00000-00000-" ETE_ATTEMPT ".jsonl.gz"), 1);
+    assert_int_equal(ete_requests(f->e, "PUT", RUN_DIR "part-00000-00000-" ETE_ATTEMPT ".jsonl.gz"),
+                     1);
     assert_int_equal(ete_count(f->e, RUN_DIR "part-"), 3);
     assert_segment_exactly_once(f, 25, 0, 1);
     cJSON *ck = stored_checkpoint(f, 0);
@@ -568,7 +570,8 @@ static void test_ddb_export_files(void **state)
     f->cfg.layout = &etl_layout_ddb_export;
     f->cfg.export_object_bytes = (int64_t)1 << 30;
     assert_int_equal(scan(f, 0), ERR_OK);
-    const char *key = RUN_DIR "AWSDynamoDB/01795830400000-0a1b2c3d/data/00000-00000-" ETE_ATTEMPT ".json.gz";
+    const char *key =
+        RUN_DIR "AWSDynamoDB/01795830400000-0a1b2c3d/data/00000-00000-" ETE_ATTEMPT ".json.gz";
     struct buf text = BUF_INIT(0), want = BUF_INIT(0);
     ete_text(f->e, key, &text);
     for (size_t i = 0; i < 4; i++) {
