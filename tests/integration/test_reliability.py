@@ -146,7 +146,7 @@ class SnapshotReliabilityTest(unittest.TestCase):
             stagger = rng.uniform(0.0, 1.5)
             procs = []
             for timeout in (30, rng.choice((2, 3))):
-                cmd = [sys.executable, itlib.LOCAL_INVOKE, "--timeout", str(timeout), "--quiet",
+                cmd = [sys.executable, itlib.LOCAL_INVOKE, "--timeout", str(timeout),
                        "-e", ev, "--bootstrap", itlib.bootstrap()]
                 full = dict(os.environ, **env)
                 procs.append(subprocess.Popen(cmd, env=full, stdout=subprocess.PIPE,
