@@ -114,6 +114,88 @@ static void test_schema_many_attributes(void **state)
     buf_cleanup(&item);
 }
 
+static void ddl_setup(struct etl_config *cfg, const char *tmpl, struct etl_schema *s);
+
+/* 10,000 distinct names (2,500 per item): the schema keeps the first ETL_SCHEMA_MAX_ATTRS and
+ * counts the other values; its document, a merge and the DDL stay bounded. */
+static void test_schema_bounded(void **state)
+{
+    (void)state;
+    struct etl_schema s, back, merged;
+    etl_schema_init(&s);
+    etl_schema_init(&back);
+    etl_schema_init(&merged);
+    struct buf item = BUF_INIT(0), doc = BUF_INIT(0);
+    struct err err = ERR_INIT;
+    for (int k = 0; k < 4; k++) {
+        buf_reset(&item);
+        assert_int_equal(buf_append_byte(&item, '{', &err), ERR_OK);
+        for (int i = 0; i < 2500; i++) {
+            assert_int_equal(buf_printf(&item, &err, "%s\"c%05d\":{\"N\":\"%d\"}", i > 0 ? "," : "",
+                                        k * 2500 + i, i),
+                             ERR_OK);
+        }
+        assert_int_equal(buf_append_byte(&item, '}', &err), ERR_OK);
+        observe(&s, buf_cstr(&item));
+    }
+    assert_int_equal(s.n, ETL_SCHEMA_MAX_ATTRS);
+    assert_int_equal(s.items, 4);
+    assert_int_equal(s.overflow_values, 10000 - ETL_SCHEMA_MAX_ATTRS);
+    assert_non_null(attr(&s, "c00999"));
+    for (size_t i = 0; i < s.n; i++) {
+        assert_true(strcmp(s.attrs[i].name, "c01000") < 0); /* the first 1,000 names met */
+    }
+    assert_int_equal(etl_schema_to_json(&s, &doc, &err), ERR_OK);
+    assert_true(doc.len < 200 * 1024);
+    assert_non_null(strstr(buf_cstr(&doc), "\"overflow_values\":9000"));
+    assert_int_equal(etl_schema_from_json(&back, buf_cur(&doc), &err), ERR_OK);
+    assert_int_equal(back.n, ETL_SCHEMA_MAX_ATTRS);
+    assert_int_equal(back.overflow_values, 9000);
+    assert_int_equal(etl_schema_merge(&merged, &s, &err), ERR_OK);
+    assert_int_equal(etl_schema_merge(&merged, &back, &err), ERR_OK);
+    assert_int_equal(merged.n, ETL_SCHEMA_MAX_ATTRS);
+    assert_int_equal(merged.overflow_values, 18000);
+    struct etl_config cfg;
+    struct etl_schema dummy;
+    ddl_setup(&cfg, "dt=%Y-%m-%d/hour=%H", &dummy);
+    etl_schema_cleanup(&dummy);
+    struct etl_ddl_ctx ctx = {cfg.enc.format, &cfg.partition, "T", "s3://lake/raw/", "c00000", ""};
+    buf_reset(&doc);
+    assert_int_equal(etl_ddl_snapshot(&doc, &ctx, &merged, &err), ERR_OK);
+    assert_non_null(strstr(buf_cstr(&doc), "`c00999` bigint"));
+    etl_schema_cleanup(&s);
+    etl_schema_cleanup(&back);
+    etl_schema_cleanup(&merged);
+    buf_cleanup(&item);
+    buf_cleanup(&doc);
+}
+
+/* Stored counts out of range are not cast: a negative count or digits past any number's. */
+static void test_schema_document_ranges(void **state)
+{
+    (void)state;
+    struct etl_schema s;
+    etl_schema_init(&s);
+    struct err err = ERR_INIT;
+    assert_int_equal(etl_schema_from_json(&s, cur_from_str("{\"items\":-1,\"attributes\":[]}"), &err),
+                     ERR_INVALID_INPUT);
+    assert_int_equal(
+        etl_schema_from_json(&s,
+                             cur_from_str("{\"items\":1,\"attributes\":[{\"name\":\"a\",\"types\":"
+                                          "{\"N\":-5,\"S\":1e300},\"number\":{\"integer_digits\":"
+                                          "2147483647,\"scale\":2147483647}}]}"),
+                             &err),
+        ERR_OK);
+    const struct etl_schema_attr *a = attr(&s, "a");
+    assert_non_null(a);
+    assert_int_equal(a->counts[ETL_T_N], 0);
+    assert_int_equal(a->counts[ETL_T_S], 0);
+    assert_int_equal(a->int_digits, 0);
+    char type[64];
+    etl_schema_athena_type(a, type, sizeof(type));
+    etl_schema_cleanup(&s);
+}
+
 static void test_checkpoint_round_trip(void **state)
 {
     (void)state;
@@ -386,7 +468,7 @@ int main(void)
 {
     enum { NR = sizeof(runid_rows) / sizeof(runid_rows[0]) };
     enum { NP = sizeof(proj_rows) / sizeof(proj_rows[0]) };
-    struct CMUnitTest tests[NR + NP + 8];
+    struct CMUnitTest tests[NR + NP + 12];
     size_t n = 0;
     for (size_t i = 0; i < NR; i++) {
         tests[n++] = (struct CMUnitTest){runid_rows[i].name, test_runid_row, NULL, NULL,
@@ -398,6 +480,8 @@ int main(void)
     }
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_schema_types);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_schema_many_attributes);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_schema_bounded);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_schema_document_ranges);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_checkpoint_round_trip);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_run_document);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_runid_parse_rejects);
