@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "http_body.h"
+#include "http_curl.h"
 
 enum err_code fake_http_fill(const struct fake_response *fr,
                              const struct http_request *req,
@@ -17,8 +18,15 @@ enum err_code fake_http_fill(const struct fake_response *fr,
 {
     http_response_reset(resp);
     if (fr->transport_error) {
-        return err_transport(err, req->op != NULL ? req->op : req->method,
-                             "Connection reset by peer (fake)");
+        const char *op = req->op != NULL ? req->op : req->method;
+        if (fr->curl_code == 0) {
+            return err_transport(err, op, "Connection reset by peer (fake)");
+        }
+        char detail[64];
+        snprintf(detail, sizeof(detail), "curl error %d (fake)", fr->curl_code);
+        enum err_code rc = err_transport(err, op, detail);
+        err->retryable = http_curl_is_retryable(fr->curl_code);
+        return rc;
     }
     resp->status = fr->status;
     enum err_code rc = ERR_OK;

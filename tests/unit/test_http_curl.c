@@ -1,7 +1,8 @@
 /*
  * test_http_curl.c - the real transport against a loopback server that misbehaves on purpose:
  * a kept-alive connection reset mid-body must be re-sent on a fresh one, body from its start
- * (libcurl rewinds it through our seek callback), and each curl code is classified once.
+ * (libcurl rewinds it through our seek callback), and each curl code is classified once and
+ * retried (or not) by aws_call accordingly, through the fake transport.
  */
 #include <netinet/in.h>
 #include <poll.h>
@@ -15,6 +16,9 @@
 
 #include <curl/curl.h>
 
+#include "aws.h"
+#include "fake_http.h"
+#include "fake_sys.h"
 #include "http_curl.h"
 #include "test_util.h"
 
@@ -408,10 +412,58 @@ static const struct code_row code_rows[] = {
     {"BAD_FUNCTION_ARGUMENT", CURLE_BAD_FUNCTION_ARGUMENT, false},
 };
 
+static char *const aws_env[] = {
+    "AWS_REGION=us-east-1",
+    "AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
+    "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+    "AWS_ENDPOINT_URL_S3=http://127.0.0.1:4569",
+    NULL,
+};
+
+/* The code's class, and what aws_call does with it: a retryable code on every attempt uses the
+ * whole budget (re-signing each time), any other stops at the first. */
 static void test_curl_code_classification(void **state)
 {
     const struct code_row *row = *state;
     assert_int_equal(http_curl_is_retryable(row->code), row->retryable);
+    if (row->code == CURLE_OK) {
+        return;
+    }
+    struct fake_sys fs;
+    struct creds_provider creds;
+    struct aws_endpoints eps;
+    struct aws_client c;
+    struct err err = ERR_INIT;
+    fake_sys_init(&fs, 1700000000000LL);
+    struct fake_http *fh = fake_http_new();
+    assert_int_equal(aws_endpoints_load(&eps, aws_env, &err), ERR_OK);
+    assert_int_equal(creds_provider_init(&creds, aws_env, NULL, &fs.sys, &err), ERR_OK);
+    aws_client_init(&c, &fh->base, &fs.sys, &creds, &eps, 3);
+    const struct fake_response fail = {0, NULL, NULL, 0, true, row->code};
+    const struct fake_response script[] = {fail, fail, fail};
+    fake_http_script(fh, script, 3);
+    struct aws_request req = {
+        .op = "PutObject s3://bkt/k",
+        .service = "s3",
+        .ep = &eps.s3,
+        .method = "PUT",
+        .path = "/bkt/k",
+        .body = cur_from_str("body"),
+        .s3_mode = true,
+    };
+    struct http_response resp;
+    http_response_init(&resp, 1024);
+    assert_int_equal(aws_call(&c, &req, &resp, &err), ERR_TRANSPORT);
+    assert_int_equal(err.retryable, row->retryable);
+    assert_int_equal(fh->n_reqs, row->retryable ? 3 : 1);
+    for (size_t i = 0; i < fh->n_reqs; i++) {
+        assert_true(cur_eq_str(buf_cur(&fh->reqs[i].body), "body"));
+    }
+    assert_non_null(strstr(err.msg, "PutObject s3://bkt/k"));
+    http_response_cleanup(&resp);
+    aws_client_cleanup(&c);
+    creds_provider_cleanup(&creds);
+    http_transport_free(&fh->base);
 }
 
 static int setup_curl(void **state)
