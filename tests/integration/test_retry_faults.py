@@ -24,6 +24,7 @@ import gzip
 import hashlib
 import json
 import os
+import random
 import re
 import sys
 import tempfile
@@ -126,6 +127,20 @@ def scenarios():
     return out
 
 
+def typed_item(v):
+    """A DynamoDB JSON value as botocore takes it (binary as bytes)."""
+    (t, x), = v.items()
+    if t == "B":
+        return {"B": base64.b64decode(x)}
+    if t == "BS":
+        return {"BS": [base64.b64decode(b) for b in x]}
+    if t == "M":
+        return {"M": {k: typed_item(y) for k, y in x.items()}}
+    if t == "L":
+        return {"L": [typed_item(y) for y in x]}
+    return {t: x}
+
+
 def plain_item(item):
     """botocore's typed item as DynamoDB JSON the way awscli prints it (binary as base64)."""
     def conv(v):
@@ -161,7 +176,7 @@ class RetryFaultsTest(unittest.TestCase):
                                      **common)
         tables = sorted({sc.table for sc in cls.scenarios if not sc.big})
         with concurrent.futures.ThreadPoolExecutor(PARALLEL) as pool:
-            done = [pool.submit(cls.stack.seed_table, t, SMALL_ITEMS, 11) for t in tables]
+            done = [pool.submit(cls.seed_small, t) for t in tables]
             if any(sc.big for sc in cls.scenarios):
                 done.append(pool.submit(cls.seed_big))
             for f in done:
@@ -182,18 +197,41 @@ class RetryFaultsTest(unittest.TestCase):
         cls.tmp.cleanup()
 
     @classmethod
-    def seed_big(cls):
-        """Items of 100 KB each, so one segment file goes past a 5 MiB part."""
-        cls.ddb.create_table(TableName="RtBig",
+    def create_table(cls, table):
+        cls.ddb.create_table(TableName=table,
                              AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
                                                    {"AttributeName": "sk", "AttributeType": "N"}],
                              KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
                                         {"AttributeName": "sk", "KeyType": "RANGE"}],
                              BillingMode="PAY_PER_REQUEST")
-        for i in range(BIG_ITEMS):
-            pad = (f"item {i:03d} " * (BIG_PAD // 9 + 1))[:BIG_PAD]
-            cls.ddb.put_item(TableName="RtBig", Item={
-                "pk": {"S": f"big#{i:03d}"}, "sk": {"N": str(i)}, "pad": {"S": pad}})
+
+    @classmethod
+    def write_items(cls, table, items):
+        for i in range(0, len(items), 25):
+            req = {table: [{"PutRequest": {"Item": it}} for it in items[i:i + 25]]}
+            while req:
+                req = cls.ddb.batch_write_item(RequestItems=req).get("UnprocessedItems") or {}
+
+    @classmethod
+    def seed_small(cls, table):
+        """Items of every attribute type (as seed_table.py writes them), in this process."""
+        cls.create_table(table)
+        rng = random.Random(11)
+        items = []
+        for i in range(SMALL_ITEMS):
+            item = ddbgen.make_item(rng, "Orders", i)
+            item["pk"], item["sk"] = {"S": f"order#{i:07d}"}, {"N": str(i)}
+            items.append({k: typed_item(v) for k, v in item.items()})
+        cls.write_items(table, items)
+
+    @classmethod
+    def seed_big(cls):
+        """Items of 100 KB each, so one segment file goes past a 5 MiB part."""
+        cls.create_table("RtBig")
+        cls.write_items("RtBig", [
+            {"pk": {"S": f"big#{i:03d}"}, "sk": {"N": str(i)},
+             "pad": {"S": (f"item {i:03d} " * (BIG_PAD // 9 + 1))[:BIG_PAD]}}
+            for i in range(BIG_ITEMS)])
 
     @classmethod
     def scan(cls, table):
