@@ -574,12 +574,18 @@ enum err_code etl_scan_segment(struct etl_scan_job *job,
             break;
         }
         if (src != ERR_OK) {
-            if (!serr.retryable || ++soft_failures > SCAN_MAX_SOFT_FAILURES) {
+            /* Throttling is the table asking for less, and smaller pages after a pause give it
+             * that. A 5xx, a reset or a timeout has had the client's AWS_MAX_ATTEMPTS already:
+             * the segment fails loudly, and a retried invocation resumes from its checkpoint,
+             * rather than pausing until the deadline and answering "incomplete" for ever. */
+            bool throttled = serr.retryable &&
+                             (err_is_throttling_code(serr.aws_code) || serr.http_status == 429);
+            if (!throttled || ++soft_failures > SCAN_MAX_SOFT_FAILURES) {
                 *err = serr;
                 rc = src;
                 break;
             }
-            /* Throttled (or flaky) beyond the client's retries: smaller pages, then a pause. */
+            /* Throttled beyond the client's retries: smaller pages, then a pause. */
             limit = limit == 0
                         ? 1000
                         : (limit / 2 < SCAN_MIN_PAGE_LIMIT ? SCAN_MIN_PAGE_LIMIT : limit / 2);

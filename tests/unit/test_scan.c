@@ -432,6 +432,25 @@ static void test_non_retryable_fails_segment(void **state)
     fixture_free(f);
 }
 
+/* A 500 (or a reset, or a timeout) on every attempt the client makes is not throttling: the
+ * segment fails with the client's last error instead of pausing until the deadline. */
+static void test_server_error_fails_segment(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(30, 0, 1, 10);
+    f->cfg.export_object_bytes = (int64_t)1 << 30;
+    fake_ddb_fail_scan(f->e->ddb, 1, f->e->max_attempts, 500, "InternalServerError");
+    assert_int_equal(scan(f, 0), ERR_HTTP);
+    assert_int_equal(f->err.http_status, 500);
+    assert_true(f->err.retryable);
+    ete_assert_contains(f->err.msg, "after 3 attempts");
+    assert_int_equal(ete_scan_count(f->e), 1 + (size_t)f->e->max_attempts);
+    assert_int_equal(ete_log_count(f->e, "slowing down"), 0);
+    assert_false(f->st.stopped_for_deadline);
+    assert_int_equal(fake_s3_open_uploads(f->e->s3), 0);
+    fixture_free(f);
+}
+
 /* A missing table is DynamoDB's ResourceNotFoundException, named in the error. */
 static void test_missing_table_fails_segment(void **state)
 {
@@ -604,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_throttled_slows_down),
         cmocka_unit_test(test_throttled_until_stop),
         cmocka_unit_test(test_non_retryable_fails_segment),
+        cmocka_unit_test(test_server_error_fails_segment),
         cmocka_unit_test(test_missing_table_fails_segment),
         cmocka_unit_test(test_max_rcu_paces_pages),
         cmocka_unit_test(test_checkpoint_save_fails_then_rerun),
