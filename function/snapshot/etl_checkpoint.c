@@ -5,6 +5,7 @@
  */
 #include "etl_checkpoint.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,6 +184,28 @@ static double num(const cJSON *obj, const char *key)
     return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
+/* Exclusive upper bounds of the integer fields, as doubles (2^64 and 2^63 are exact). */
+#define NUM_U64_END 18446744073709551616.0
+#define NUM_I64_END 9223372036854775808.0
+#define NUM_U32_END 4294967296.0
+#define NUM_INT_END ((double)INT_MAX + 1)
+
+/*
+ * A number member bound for an integer field: a value outside [lo, end) is no count we wrote, and
+ * casting it would be undefined behaviour, so it reads as 0 and *bad names the first such member.
+ */
+static double num_in(const cJSON *obj, const char *key, double lo, double end, const char **bad)
+{
+    double v = num(obj, key);
+    if (v >= lo && v < end) {
+        return v;
+    }
+    if (*bad == NULL) {
+        *bad = key;
+    }
+    return 0;
+}
+
 /* A schema member of a checkpoint, merged into s. */
 static enum err_code read_schema(const cJSON *obj, struct etl_schema *s, struct err *err)
 {
@@ -198,25 +221,26 @@ enum err_code etl_ckpt_from_json(struct etl_ckpt *ck, struct cur text, struct er
     cJSON *root = cJSON_ParseWithLength((const char *)text.ptr, text.len);
     enum err_code rc = ERR_OK;
     char *lek = NULL;
+    const char *bad = NULL;
     if (root == NULL || !cJSON_IsObject(root)) {
         rc = err_set(err, ERR_INVALID_INPUT, "checkpoint of segment %d is not JSON", ck->segment);
         goto out;
     }
-    if ((int)num(root, "segment") != ck->segment ||
-        (int)num(root, "total_segments") != ck->total_segments) {
+    int segment = (int)num_in(root, "segment", INT_MIN, NUM_INT_END, &bad);
+    int total_segments = (int)num_in(root, "total_segments", INT_MIN, NUM_INT_END, &bad);
+    if (bad == NULL && (segment != ck->segment || total_segments != ck->total_segments)) {
         rc =
             err_set(err, ERR_INVALID_INPUT, "checkpoint is for segment %d of %d, expected %d of %d",
-                    (int)num(root, "segment"), (int)num(root, "total_segments"), ck->segment,
-                    ck->total_segments);
+                    segment, total_segments, ck->segment, ck->total_segments);
         goto out;
     }
     ck->done = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "done"));
-    ck->next_file = (uint32_t)num(root, "next_file");
-    ck->items = (uint64_t)num(root, "items");
-    ck->scanned = (uint64_t)num(root, "scanned");
-    ck->unrouted = (uint64_t)num(root, "unrouted");
+    ck->next_file = (uint32_t)num_in(root, "next_file", 0, NUM_U32_END, &bad);
+    ck->items = (uint64_t)num_in(root, "items", 0, NUM_U64_END, &bad);
+    ck->scanned = (uint64_t)num_in(root, "scanned", 0, NUM_U64_END, &bad);
+    ck->unrouted = (uint64_t)num_in(root, "unrouted", 0, NUM_U64_END, &bad);
     ck->rcu = num(root, "consumed_rcu");
-    ck->invocations = (uint32_t)num(root, "invocations");
+    ck->invocations = (uint32_t)num_in(root, "invocations", 0, NUM_U32_END, &bad);
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(root, "last_evaluated_key");
     buf_reset(&ck->lek);
     if (cJSON_IsObject(k)) {
@@ -240,10 +264,10 @@ enum err_code etl_ckpt_from_json(struct etl_ckpt *ck, struct cur text, struct er
         }
         (void)copy_str(f, "md5", cf.md5, sizeof(cf.md5));
         (void)copy_str(f, "etag", cf.etag, sizeof(cf.etag));
-        cf.records = (uint64_t)num(f, "records");
-        cf.bytes = (uint64_t)num(f, "bytes");
-        cf.raw_bytes = (uint64_t)num(f, "raw_bytes");
-        cf.parts = (uint32_t)num(f, "parts");
+        cf.records = (uint64_t)num_in(f, "records", 0, NUM_U64_END, &bad);
+        cf.bytes = (uint64_t)num_in(f, "bytes", 0, NUM_U64_END, &bad);
+        cf.raw_bytes = (uint64_t)num_in(f, "raw_bytes", 0, NUM_U64_END, &bad);
+        cf.parts = (uint32_t)num_in(f, "parts", 0, NUM_U32_END, &bad);
         double ds = num(f, "dataset");
         if (ds < 0 || ds >= (double)ck->n_ds) {
             rc = err_set(err, ERR_INVALID_INPUT,
@@ -273,9 +297,9 @@ enum err_code etl_ckpt_from_json(struct etl_ckpt *ck, struct cur text, struct er
                 break;
             }
             struct etl_ckpt_ds *x = &ck->ds[i++];
-            x->rows = (uint64_t)num(d, "rows");
-            x->rejected = (uint64_t)num(d, "rejected");
-            x->filtered = (uint64_t)num(d, "filtered");
+            x->rows = (uint64_t)num_in(d, "rows", 0, NUM_U64_END, &bad);
+            x->rejected = (uint64_t)num_in(d, "rejected", 0, NUM_U64_END, &bad);
+            x->filtered = (uint64_t)num_in(d, "filtered", 0, NUM_U64_END, &bad);
             const cJSON *ds_schema = cJSON_GetObjectItemCaseSensitive(d, "schema");
             if (cJSON_IsObject(ds_schema)) {
                 rc = read_schema(ds_schema, &x->schema, err);
@@ -289,6 +313,11 @@ enum err_code etl_ckpt_from_json(struct etl_ckpt *ck, struct cur text, struct er
                 cJSON_free(dq_text);
             }
         }
+    }
+    if (rc == ERR_OK && bad != NULL) {
+        rc = err_set(err, ERR_INVALID_INPUT,
+                     "checkpoint of segment %d: \"%s\" is not an integer its field can hold",
+                     ck->segment, bad);
     }
 out:
     cJSON_free(lek);
@@ -355,14 +384,15 @@ enum err_code etl_run_from_json(struct etl_run *run, struct cur text, struct err
     memset(run, 0, sizeof(*run));
     cJSON *root = cJSON_ParseWithLength((const char *)text.ptr, text.len);
     enum err_code rc = ERR_OK;
+    const char *bad = NULL;
     if (root == NULL || !copy_str(root, "table", run->table, sizeof(run->table)) ||
         !copy_str(root, "run_id", run->run_id, sizeof(run->run_id))) {
         rc = err_set(err, ERR_INVALID_INPUT, "run.json is not a run document");
         goto out;
     }
-    run->run_ms = (int64_t)num(root, "run_ms");
-    run->started_ms = (int64_t)num(root, "started_ms");
-    run->total_segments = (int)num(root, "total_segments");
+    run->run_ms = (int64_t)num_in(root, "run_ms", -NUM_I64_END, NUM_I64_END, &bad);
+    run->started_ms = (int64_t)num_in(root, "started_ms", -NUM_I64_END, NUM_I64_END, &bad);
+    run->total_segments = (int)num_in(root, "total_segments", INT_MIN, NUM_INT_END, &bad);
     (void)copy_str(root, "format", run->format, sizeof(run->format));
     (void)copy_str(root, "export_id", run->export_id, sizeof(run->export_id));
     (void)copy_str(root, "table_arn", run->table_arn, sizeof(run->table_arn));
@@ -370,12 +400,15 @@ enum err_code etl_run_from_json(struct etl_run *run, struct cur text, struct err
     (void)copy_str(root, "hash_key", run->hash_key, sizeof(run->hash_key));
     (void)copy_str(root, "range_key", run->range_key, sizeof(run->range_key));
     const cJSON *est = cJSON_GetObjectItemCaseSensitive(root, "estimate");
-    run->est_items = (int64_t)num(est, "items");
-    run->est_bytes = (int64_t)num(est, "bytes");
+    run->est_items = (int64_t)num_in(est, "items", -NUM_I64_END, NUM_I64_END, &bad);
+    run->est_bytes = (int64_t)num_in(est, "bytes", -NUM_I64_END, NUM_I64_END, &bad);
     run->est_rcu = num(est, "read_units");
     run->est_seconds = num(est, "seconds_at_max_rcu");
-    run->max_rcu = (int64_t)num(est, "max_rcu");
-    if (run->total_segments < 1) {
+    run->max_rcu = (int64_t)num_in(est, "max_rcu", -NUM_I64_END, NUM_I64_END, &bad);
+    if (bad != NULL) {
+        rc = err_set(err, ERR_INVALID_INPUT,
+                     "run.json: \"%s\" is not an integer its field can hold", bad);
+    } else if (run->total_segments < 1) {
         rc = err_set(err, ERR_INVALID_INPUT, "run.json: bad total_segments");
     }
 out:

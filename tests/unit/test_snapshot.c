@@ -192,6 +192,59 @@ static void test_run_document(void **state)
     buf_cleanup(&doc);
 }
 
+/* fuzz checkpoint (tests/fuzz/regressions/checkpoint/): a number that does not fit its integer
+ * field was cast anyway, which is undefined (UBSan: "1.84467e+19 is outside the range of
+ * representable values"); on x86 the count silently became 0 or 2^63. Such a document is no
+ * checkpoint we wrote: it is refused, naming the member. */
+struct range_row {
+    const char *doc;
+    const char *member;
+};
+
+static const struct range_row ckpt_range_rows[] = {
+    {"{\"segment\":2,\"total_segments\":4,\"datasets\":[{\"rows\":18446744073709551616}]}", "rows"},
+    {"{\"segment\":2,\"total_segments\":4,\"items\":-1}", "items"},
+    {"{\"segment\":2,\"total_segments\":4,\"next_file\":4294967296}", "next_file"},
+    {"{\"segment\":2,\"total_segments\":4,\"files\":[{\"key\":\"k\",\"bytes\":1e300}]}", "bytes"},
+    {"{\"segment\":1e300,\"total_segments\":4}", "segment"},
+};
+
+static const struct range_row run_range_rows[] = {
+    {"{\"table\":\"T\",\"run_id\":\"r\",\"total_segments\":1,\"run_ms\":1e300}", "run_ms"},
+    {"{\"table\":\"T\",\"run_id\":\"r\",\"total_segments\":4294967297}", "total_segments"},
+    {"{\"table\":\"T\",\"run_id\":\"r\",\"total_segments\":1,\"estimate\":{\"items\":-1e19}}",
+     "items"},
+};
+
+static void test_numbers_out_of_range(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(ckpt_range_rows) / sizeof(ckpt_range_rows[0]); i++) {
+        struct etl_ckpt ck;
+        struct err err = ERR_INIT;
+        char want[64];
+        assert_int_equal(etl_ckpt_init(&ck, 2, 4, 1, NULL), ERR_OK);
+        assert_int_equal(etl_ckpt_from_json(&ck, cur_from_str(ckpt_range_rows[i].doc), &err),
+                         ERR_INVALID_INPUT);
+        snprintf(want, sizeof(want), "\"%s\" is not an integer", ckpt_range_rows[i].member);
+        if (strstr(err.msg, want) == NULL) {
+            fail_msg("%s: %s", ckpt_range_rows[i].doc, err.msg);
+        }
+        etl_ckpt_cleanup(&ck);
+    }
+    for (size_t i = 0; i < sizeof(run_range_rows) / sizeof(run_range_rows[0]); i++) {
+        struct etl_run run;
+        struct err err = ERR_INIT;
+        char want[64];
+        assert_int_equal(etl_run_from_json(&run, cur_from_str(run_range_rows[i].doc), &err),
+                         ERR_INVALID_INPUT);
+        snprintf(want, sizeof(want), "\"%s\" is not an integer", run_range_rows[i].member);
+        if (strstr(err.msg, want) == NULL) {
+            fail_msg("%s: %s", run_range_rows[i].doc, err.msg);
+        }
+    }
+}
+
 struct runid_row {
     const char *name;
     const char *time;
@@ -372,6 +425,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_schema_many_attributes);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_checkpoint_round_trip);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_run_document);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_numbers_out_of_range);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_runid_parse_rejects);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_ddl_names_and_views);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_rate_limiter);
