@@ -5,7 +5,9 @@
  */
 #include "etl_checkpoint.h"
 
+#include <float.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,15 +186,18 @@ static double num(const cJSON *obj, const char *key)
     return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
-/* Exclusive upper bounds of the integer fields, as doubles (2^64 and 2^63 are exact). */
+/* Exclusive upper bounds of the fields, as doubles (2^64 and 2^63 are exact); a double field takes
+ * any finite value (cJSON reads 1e999 as infinity, which JSON cannot write back). */
 #define NUM_U64_END 18446744073709551616.0
 #define NUM_I64_END 9223372036854775808.0
 #define NUM_U32_END 4294967296.0
 #define NUM_INT_END ((double)INT_MAX + 1)
+#define NUM_DBL_END INFINITY
 
 /*
- * A number member bound for an integer field: a value outside [lo, end) is no count we wrote, and
- * casting it would be undefined behaviour, so it reads as 0 and *bad names the first such member.
+ * A number member bound for a field: a value outside [lo, end) is no number we wrote (and casting
+ * it to an integer would be undefined behaviour), so it reads as 0 and *bad names the first such
+ * member.
  */
 static double num_in(const cJSON *obj, const char *key, double lo, double end, const char **bad)
 {
@@ -239,7 +244,7 @@ enum err_code etl_ckpt_from_json(struct etl_ckpt *ck, struct cur text, struct er
     ck->items = (uint64_t)num_in(root, "items", 0, NUM_U64_END, &bad);
     ck->scanned = (uint64_t)num_in(root, "scanned", 0, NUM_U64_END, &bad);
     ck->unrouted = (uint64_t)num_in(root, "unrouted", 0, NUM_U64_END, &bad);
-    ck->rcu = num(root, "consumed_rcu");
+    ck->rcu = num_in(root, "consumed_rcu", -DBL_MAX, NUM_DBL_END, &bad);
     ck->invocations = (uint32_t)num_in(root, "invocations", 0, NUM_U32_END, &bad);
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(root, "last_evaluated_key");
     buf_reset(&ck->lek);
@@ -316,7 +321,7 @@ enum err_code etl_ckpt_from_json(struct etl_ckpt *ck, struct cur text, struct er
     }
     if (rc == ERR_OK && bad != NULL) {
         rc = err_set(err, ERR_INVALID_INPUT,
-                     "checkpoint of segment %d: \"%s\" is not an integer its field can hold",
+                     "checkpoint of segment %d: \"%s\" is not a number its field can hold",
                      ck->segment, bad);
     }
 out:
@@ -402,12 +407,12 @@ enum err_code etl_run_from_json(struct etl_run *run, struct cur text, struct err
     const cJSON *est = cJSON_GetObjectItemCaseSensitive(root, "estimate");
     run->est_items = (int64_t)num_in(est, "items", -NUM_I64_END, NUM_I64_END, &bad);
     run->est_bytes = (int64_t)num_in(est, "bytes", -NUM_I64_END, NUM_I64_END, &bad);
-    run->est_rcu = num(est, "read_units");
-    run->est_seconds = num(est, "seconds_at_max_rcu");
+    run->est_rcu = num_in(est, "read_units", -DBL_MAX, NUM_DBL_END, &bad);
+    run->est_seconds = num_in(est, "seconds_at_max_rcu", -DBL_MAX, NUM_DBL_END, &bad);
     run->max_rcu = (int64_t)num_in(est, "max_rcu", -NUM_I64_END, NUM_I64_END, &bad);
     if (bad != NULL) {
-        rc = err_set(err, ERR_INVALID_INPUT,
-                     "run.json: \"%s\" is not an integer its field can hold", bad);
+        rc = err_set(err, ERR_INVALID_INPUT, "run.json: \"%s\" is not a number its field can hold",
+                     bad);
     } else if (run->total_segments < 1) {
         rc = err_set(err, ERR_INVALID_INPUT, "run.json: bad total_segments");
     }
