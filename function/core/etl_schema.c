@@ -250,17 +250,33 @@ enum err_code etl_schema_to_json(const struct etl_schema *s, struct buf *out, st
     return jsonw_finish(&w);
 }
 
+/* A count as a document holds it: a number in [0, 2^64). Anything else (negative, 1e21, infinity)
+ * is no count we wrote, and casting it to uint64_t would be undefined behaviour. */
+static bool count_of(const cJSON *c, uint64_t *out)
+{
+    if (!cJSON_IsNumber(c) || !(c->valuedouble >= 0 && c->valuedouble < 18446744073709551616.0)) {
+        return false;
+    }
+    *out = (uint64_t)c->valuedouble;
+    return true;
+}
+
 enum err_code etl_schema_from_json(struct etl_schema *s, struct cur text, struct err *err)
 {
     cJSON *root = cJSON_ParseWithLength((const char *)text.ptr, text.len);
     enum err_code rc = ERR_OK;
     const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(root, "attributes");
     const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "items");
+    uint64_t n = 0;
     if (root == NULL || !cJSON_IsArray(attrs) || !cJSON_IsNumber(items)) {
         rc = err_set(err, ERR_INVALID_INPUT, "schema: not a schema document");
         goto out;
     }
-    s->items += (uint64_t)items->valuedouble;
+    if (!count_of(items, &n)) {
+        rc = err_set(err, ERR_INVALID_INPUT, "schema: \"items\" is not a count");
+        goto out;
+    }
+    s->items += n;
     const cJSON *a;
     cJSON_ArrayForEach(a, attrs)
     {
@@ -279,7 +295,13 @@ enum err_code etl_schema_from_json(struct etl_schema *s, struct cur text, struct
             const cJSON *c =
                 cJSON_GetObjectItemCaseSensitive(types, etl_type_name((enum etl_type)t));
             if (cJSON_IsNumber(c)) {
-                to->counts[t] += (uint64_t)c->valuedouble;
+                if (!count_of(c, &n)) {
+                    rc = err_set(err, ERR_INVALID_INPUT,
+                                 "schema: attribute \"%.64s\": types.%s is not a count",
+                                 name->valuestring, etl_type_name((enum etl_type)t));
+                    goto out;
+                }
+                to->counts[t] += n;
             }
         }
         const cJSON *num = cJSON_GetObjectItemCaseSensitive(a, "number");

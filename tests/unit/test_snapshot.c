@@ -249,6 +249,36 @@ static void test_numbers_out_of_range(void **state)
     }
 }
 
+/* fuzz checkpoint (tests/fuzz/regressions/checkpoint/schema-count-past-uint64): a checkpoint's
+ * schema counts were cast from cJSON's doubles unchecked, which is undefined past uint64_t (UBSan
+ * at etl_schema.c:282, "1.01845e+21 is outside the range of representable values"). */
+static void test_schema_counts_out_of_range(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *doc;
+        const char *msg;
+    } rows[] = {
+        {"{\"items\":1e21,\"attributes\":[]}", "schema: \"items\" is not a count"},
+        {"{\"items\":-1,\"attributes\":[]}", "schema: \"items\" is not a count"},
+        {"{\"items\":1,\"attributes\":[{\"name\":\"pk\",\"types\":{\"S\":1e21}}]}",
+         "attribute \"pk\": types.S is not a count"},
+        {"{\"items\":1,\"attributes\":[{\"name\":\"n\",\"types\":{\"N\":-1e999}}]}",
+         "attribute \"n\": types.N is not a count"},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct etl_schema s;
+        struct err err = ERR_INIT;
+        etl_schema_init(&s);
+        assert_int_equal(etl_schema_from_json(&s, cur_from_str(rows[i].doc), &err),
+                         ERR_INVALID_INPUT);
+        if (strstr(err.msg, rows[i].msg) == NULL) {
+            fail_msg("%s: %s", rows[i].doc, err.msg);
+        }
+        etl_schema_cleanup(&s);
+    }
+}
+
 struct runid_row {
     const char *name;
     const char *time;
@@ -415,7 +445,7 @@ int main(void)
 {
     enum { NR = sizeof(runid_rows) / sizeof(runid_rows[0]) };
     enum { NP = sizeof(proj_rows) / sizeof(proj_rows[0]) };
-    struct CMUnitTest tests[NR + NP + 8];
+    struct CMUnitTest tests[NR + NP + 9];
     size_t n = 0;
     for (size_t i = 0; i < NR; i++) {
         tests[n++] = (struct CMUnitTest){runid_rows[i].name, test_runid_row, NULL, NULL,
@@ -430,6 +460,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_checkpoint_round_trip);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_run_document);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_numbers_out_of_range);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_schema_counts_out_of_range);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_runid_parse_rejects);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_ddl_names_and_views);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_rate_limiter);
