@@ -268,11 +268,15 @@ enum err_code etl_schema_to_json(const struct etl_schema *s, struct buf *out, st
     return jsonw_finish(&w);
 }
 
-/* A stored count: a whole number a double holds exactly (anything else is not cast). */
-static bool count_ok(const cJSON *c)
+/* A count as a document holds it: a number in [0, 2^64). Anything else (negative, 1e21, infinity)
+ * is no count we wrote, and casting it to uint64_t would be undefined behaviour. */
+static bool count_of(const cJSON *c, uint64_t *out)
 {
-    return cJSON_IsNumber(c) && c->valuedouble >= 0 && c->valuedouble <= 9007199254740992.0 &&
-           c->valuedouble == (double)(uint64_t)c->valuedouble;
+    if (!cJSON_IsNumber(c) || !(c->valuedouble >= 0 && c->valuedouble < 18446744073709551616.0)) {
+        return false;
+    }
+    *out = (uint64_t)c->valuedouble;
+    return true;
 }
 
 enum err_code etl_schema_from_json(struct etl_schema *s, struct cur text, struct err *err)
@@ -281,14 +285,23 @@ enum err_code etl_schema_from_json(struct etl_schema *s, struct cur text, struct
     enum err_code rc = ERR_OK;
     const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(root, "attributes");
     const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "items");
-    if (root == NULL || !cJSON_IsArray(attrs) || !count_ok(items)) {
+    uint64_t n = 0;
+    if (root == NULL || !cJSON_IsArray(attrs) || !cJSON_IsNumber(items)) {
         rc = err_set(err, ERR_INVALID_INPUT, "schema: not a schema document");
         goto out;
     }
-    s->items += (uint64_t)items->valuedouble;
+    if (!count_of(items, &n)) {
+        rc = err_set(err, ERR_INVALID_INPUT, "schema: \"items\" is not a count");
+        goto out;
+    }
+    s->items += n;
     const cJSON *overflow = cJSON_GetObjectItemCaseSensitive(root, "overflow_values");
-    if (count_ok(overflow)) {
-        s->overflow_values += (uint64_t)overflow->valuedouble;
+    if (cJSON_IsNumber(overflow)) {
+        if (!count_of(overflow, &n)) {
+            rc = err_set(err, ERR_INVALID_INPUT, "schema: \"overflow_values\" is not a count");
+            goto out;
+        }
+        s->overflow_values += n;
     }
     const cJSON *a;
     cJSON_ArrayForEach(a, attrs)
@@ -308,8 +321,8 @@ enum err_code etl_schema_from_json(struct etl_schema *s, struct cur text, struct
             for (int t = 0; t < ETL_T_COUNT; t++) {
                 const cJSON *c =
                     cJSON_GetObjectItemCaseSensitive(types, etl_type_name((enum etl_type)t));
-                if (count_ok(c)) {
-                    s->overflow_values += (uint64_t)c->valuedouble;
+                if (cJSON_IsNumber(c) && count_of(c, &n)) {
+                    s->overflow_values += n;
                 }
             }
             continue;
@@ -317,8 +330,14 @@ enum err_code etl_schema_from_json(struct etl_schema *s, struct cur text, struct
         for (int t = 0; t < ETL_T_COUNT; t++) {
             const cJSON *c =
                 cJSON_GetObjectItemCaseSensitive(types, etl_type_name((enum etl_type)t));
-            if (count_ok(c)) {
-                to->counts[t] += (uint64_t)c->valuedouble;
+            if (cJSON_IsNumber(c)) {
+                if (!count_of(c, &n)) {
+                    rc = err_set(err, ERR_INVALID_INPUT,
+                                 "schema: attribute \"%.64s\": types.%s is not a count",
+                                 name->valuestring, etl_type_name((enum etl_type)t));
+                    goto out;
+                }
+                to->counts[t] += n;
             }
         }
         const cJSON *num = cJSON_GetObjectItemCaseSensitive(a, "number");

@@ -18,11 +18,14 @@ void etl_time_format_iso8601(int64_t epoch_ms, char out[ETL_ISO8601_MAX])
     } else if (epoch_ms > ISO_MAX_MS) {
         epoch_ms = ISO_MAX_MS;
     }
+    /* Floor division without epoch_ms - ms, which overflows at INT64_MIN. */
     int64_t ms = epoch_ms % 1000;
+    int64_t whole = epoch_ms / 1000;
     if (ms < 0) {
         ms += 1000;
+        whole--;
     }
-    time_t secs = (time_t)((epoch_ms - ms) / 1000);
+    time_t secs = (time_t)whole;
     struct tm tm;
     if (gmtime_r(&secs, &tm) == NULL) {
         snprintf(out, ETL_ISO8601_MAX, "1970-01-01T00:00:00.000Z");

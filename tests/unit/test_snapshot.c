@@ -170,7 +170,8 @@ static void test_schema_bounded(void **state)
     buf_cleanup(&doc);
 }
 
-/* Stored counts out of range are not cast: a negative count or digits past any number's. */
+/* Stored counts out of range are not cast: a negative count is refused (see also
+ * test_schema_counts_out_of_range), digits past any number's are ignored. */
 static void test_schema_document_ranges(void **state)
 {
     (void)state;
@@ -182,7 +183,7 @@ static void test_schema_document_ranges(void **state)
     assert_int_equal(
         etl_schema_from_json(&s,
                              cur_from_str("{\"items\":1,\"attributes\":[{\"name\":\"a\",\"types\":"
-                                          "{\"N\":-5,\"S\":1e300},\"number\":{\"integer_digits\":"
+                                          "{\"N\":0,\"S\":0},\"number\":{\"integer_digits\":"
                                           "2147483647,\"scale\":2147483647}}]}"),
                              &err),
         ERR_OK);
@@ -272,6 +273,93 @@ static void test_run_document(void **state)
     assert_int_equal(back.est_items, 50000);
     assert_non_null(strstr(buf_cstr(&doc), "\"run_time\":\"2026-11-24T00:00:00.000Z\""));
     buf_cleanup(&doc);
+}
+
+/* fuzz checkpoint (tests/fuzz/regressions/checkpoint/): a number that does not fit its integer
+ * field was cast anyway, which is undefined (UBSan: "1.84467e+19 is outside the range of
+ * representable values"); on x86 the count silently became 0 or 2^63. 1e999 read as infinity
+ * and was written back as null, so a rewritten checkpoint said 0 read units. Such a document is no
+ * checkpoint we wrote: it is refused, naming the member. */
+struct range_row {
+    const char *doc;
+    const char *member;
+};
+
+static const struct range_row ckpt_range_rows[] = {
+    {"{\"segment\":2,\"total_segments\":4,\"datasets\":[{\"rows\":18446744073709551616}]}", "rows"},
+    {"{\"segment\":2,\"total_segments\":4,\"items\":-1}", "items"},
+    {"{\"segment\":2,\"total_segments\":4,\"next_file\":4294967296}", "next_file"},
+    {"{\"segment\":2,\"total_segments\":4,\"files\":[{\"key\":\"k\",\"bytes\":1e300}]}", "bytes"},
+    {"{\"segment\":1e300,\"total_segments\":4}", "segment"},
+    {"{\"segment\":2,\"total_segments\":4,\"consumed_rcu\":1e999}", "consumed_rcu"},
+};
+
+static const struct range_row run_range_rows[] = {
+    {"{\"table\":\"T\",\"run_id\":\"r\",\"total_segments\":1,\"run_ms\":1e300}", "run_ms"},
+    {"{\"table\":\"T\",\"run_id\":\"r\",\"total_segments\":4294967297}", "total_segments"},
+    {"{\"table\":\"T\",\"run_id\":\"r\",\"total_segments\":1,\"estimate\":{\"items\":-1e19}}",
+     "items"},
+    {"{\"table\":\"T\",\"run_id\":\"r\",\"total_segments\":1,\"estimate\":{\"seconds_at_max_rcu\":-1e999}}",
+     "seconds_at_max_rcu"},
+};
+
+static void test_numbers_out_of_range(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(ckpt_range_rows) / sizeof(ckpt_range_rows[0]); i++) {
+        struct etl_ckpt ck;
+        struct err err = ERR_INIT;
+        char want[64];
+        assert_int_equal(etl_ckpt_init(&ck, 2, 4, 1, NULL), ERR_OK);
+        assert_int_equal(etl_ckpt_from_json(&ck, cur_from_str(ckpt_range_rows[i].doc), &err),
+                         ERR_INVALID_INPUT);
+        snprintf(want, sizeof(want), "\"%s\" is not a number", ckpt_range_rows[i].member);
+        if (strstr(err.msg, want) == NULL) {
+            fail_msg("%s: %s", ckpt_range_rows[i].doc, err.msg);
+        }
+        etl_ckpt_cleanup(&ck);
+    }
+    for (size_t i = 0; i < sizeof(run_range_rows) / sizeof(run_range_rows[0]); i++) {
+        struct etl_run run;
+        struct err err = ERR_INIT;
+        char want[64];
+        assert_int_equal(etl_run_from_json(&run, cur_from_str(run_range_rows[i].doc), &err),
+                         ERR_INVALID_INPUT);
+        snprintf(want, sizeof(want), "\"%s\" is not a number", run_range_rows[i].member);
+        if (strstr(err.msg, want) == NULL) {
+            fail_msg("%s: %s", run_range_rows[i].doc, err.msg);
+        }
+    }
+}
+
+/* fuzz checkpoint (tests/fuzz/regressions/checkpoint/schema-count-past-uint64): a checkpoint's
+ * schema counts were cast from cJSON's doubles unchecked, which is undefined past uint64_t (UBSan
+ * at etl_schema.c:282, "1.01845e+21 is outside the range of representable values"). */
+static void test_schema_counts_out_of_range(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *doc;
+        const char *msg;
+    } rows[] = {
+        {"{\"items\":1e21,\"attributes\":[]}", "schema: \"items\" is not a count"},
+        {"{\"items\":-1,\"attributes\":[]}", "schema: \"items\" is not a count"},
+        {"{\"items\":1,\"attributes\":[{\"name\":\"pk\",\"types\":{\"S\":1e21}}]}",
+         "attribute \"pk\": types.S is not a count"},
+        {"{\"items\":1,\"attributes\":[{\"name\":\"n\",\"types\":{\"N\":-1e999}}]}",
+         "attribute \"n\": types.N is not a count"},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct etl_schema s;
+        struct err err = ERR_INIT;
+        etl_schema_init(&s);
+        assert_int_equal(etl_schema_from_json(&s, cur_from_str(rows[i].doc), &err),
+                         ERR_INVALID_INPUT);
+        if (strstr(err.msg, rows[i].msg) == NULL) {
+            fail_msg("%s: %s", rows[i].doc, err.msg);
+        }
+        etl_schema_cleanup(&s);
+    }
 }
 
 struct runid_row {
@@ -468,7 +556,7 @@ int main(void)
 {
     enum { NR = sizeof(runid_rows) / sizeof(runid_rows[0]) };
     enum { NP = sizeof(proj_rows) / sizeof(proj_rows[0]) };
-    struct CMUnitTest tests[NR + NP + 12];
+    struct CMUnitTest tests[NR + NP + 14];
     size_t n = 0;
     for (size_t i = 0; i < NR; i++) {
         tests[n++] = (struct CMUnitTest){runid_rows[i].name, test_runid_row, NULL, NULL,
@@ -484,6 +572,8 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_schema_document_ranges);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_checkpoint_round_trip);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_run_document);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_numbers_out_of_range);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_schema_counts_out_of_range);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_runid_parse_rejects);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_ddl_names_and_views);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_ddl_meta_clash);
