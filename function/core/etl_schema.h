@@ -38,8 +38,8 @@ struct etl_schema {
     size_t cap;
     uint64_t items;
     uint64_t overflow_values; /* values of attributes past ETL_SCHEMA_MAX_ATTRS */
-    struct etl_names index; /* attribute names (borrowing attrs[i].name) to i */
-    struct buf name;        /* etl_schema_observe's scratch: the unescaped attribute name */
+    struct etl_names index;   /* attribute names (borrowing attrs[i].name) to i */
+    struct buf name;          /* etl_schema_observe's scratch: the unescaped attribute name */
 };
 
 void etl_schema_init(struct etl_schema *s);

@@ -178,8 +178,9 @@ static void test_schema_document_ranges(void **state)
     struct etl_schema s;
     etl_schema_init(&s);
     struct err err = ERR_INIT;
-    assert_int_equal(etl_schema_from_json(&s, cur_from_str("{\"items\":-1,\"attributes\":[]}"), &err),
-                     ERR_INVALID_INPUT);
+    assert_int_equal(
+        etl_schema_from_json(&s, cur_from_str("{\"items\":-1,\"attributes\":[]}"), &err),
+        ERR_INVALID_INPUT);
     assert_int_equal(
         etl_schema_from_json(&s,
                              cur_from_str("{\"items\":1,\"attributes\":[{\"name\":\"a\",\"types\":"
