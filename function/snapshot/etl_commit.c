@@ -665,6 +665,12 @@ static enum err_code commit_dataset(const struct etl_snapshot_config *cfg,
     if (rc == ERR_OK) {
         rc = put_doc(sink, run_dir, "_meta/manifest.json", &doc, "application/json", err);
     }
+    if (rc == ERR_OK && schema.overflow_values > 0) {
+        log_warn("%s: more than %d attribute names; the DDL has the first %d, %llu values of the "
+                 "others stay in the rows only (schema.json: overflow_values)",
+                 run_dir, ETL_SCHEMA_MAX_ATTRS, ETL_SCHEMA_MAX_ATTRS,
+                 (unsigned long long)schema.overflow_values);
+    }
     if (rc == ERR_OK) {
         buf_reset(&doc);
         rc = etl_schema_to_json(&schema, &doc, err);
