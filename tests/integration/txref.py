@@ -8,10 +8,11 @@ Covered: routing (`when`), mappings with casts and their policies (null, keep, r
 rename/select/drop, dedupe (by the record's Keys or by output columns), DQDL rulesets (each
 row's verdict and DataQualityRulesFail; each evaluation's results, metrics, anomaly history and
 SchemaMatch, as Glue's GetDataQualityResult counts them: see "DQDL rulesets" below for what
-the README leaves open and how it is settled here), and PII (hmac_sha256, redact, truncate). Expressions: the subset of the SQL dialect the
-tests use (literals, column paths, comparisons, IN, BETWEEN, IS NULL, LIKE, AND/OR/NOT, ||,
-+ - * with exact numbers, and the functions lower upper length trim ltrim rtrim substr
-split_part concat replace starts_with ends_with strpos coalesce nullif if abs regexp_like).
+the README leaves open and how it is settled here), and PII (hmac_sha256, redact, truncate).
+Expressions: the subset of the SQL dialect the tests use (literals, column paths, comparisons,
+IN, BETWEEN, IS NULL, LIKE, AND/OR/NOT, ||, + - * with exact numbers, and the functions lower
+upper length trim ltrim rtrim substr split_part concat replace starts_with ends_with strpos
+coalesce nullif if abs regexp_like).
 
 Values: S -> str, N -> ddbgen.Num (exact text), B at the top level -> Bin (base64 text),
 BOOL -> bool, NULL -> None, M -> dict, L and sets -> list (inside maps and lists values have
