@@ -171,7 +171,8 @@ static bool has_anomaly_rules(const struct etl_dq_rules *r)
     return false;
 }
 
-/* The first and last records a dataset got in this batch. */
+/* The first and last records whose rows reach a dataset's rules in this batch (none: no rows,
+ * so no evaluation). */
 struct ds_span {
     long first;
     long last;
@@ -273,7 +274,7 @@ enum err_code etl_stream_tx_finish(struct etl_stream *s,
     enum err_code rc = dedupe(b, st, err);
     for (size_t i = 0; rc == ERR_OK && i < b->n_recs; i++) {
         struct rec *r = &b->recs[i];
-        if (r->dataset >= 0 && (r->staged || r->row_len > 0)) {
+        if (r->staged) { /* the rows that reach the rules, after dedupe */
             struct ds_span *sp = &spans[r->dataset];
             sp->first = sp->first < 0 ? (long)i : sp->first;
             sp->last = (long)i;

@@ -462,6 +462,53 @@ static void test_fail_row(void **state)
     tx_free(t);
 }
 
+struct no_rows_row {
+    const char *name;
+    const char *spec;
+    struct ete_rec rec;
+    size_t filtered;
+    size_t quarantined;
+};
+
+/* users' rules fail on a batch without users rows: they must not be evaluated at all. */
+#define USERS_MUST_HAVE_ROWS                                                                       \
+    "{`name`:`users`,`when`:`starts_with(pk, 'USER#')`,`filter`:`_op <> 'REMOVE'`,"                \
+    " `rules`:`Rules = [ RowCount > 0 with action = ~fail~ ]`}"
+
+static const struct no_rows_row no_rows_rows[] = {
+    {"no_rows_all_filtered",
+     "{`version`:1,`datasets`:[" USERS_MUST_HAVE_ROWS ",{`name`:`orders`}]}",
+     REC("REMOVE", 121, "USER#1", "{" S("pk", "USER#1") "}"), 1, 0},
+    {"no_rows_expression_error_elsewhere",
+     "{`version`:1,`datasets`:[" USERS_MUST_HAVE_ROWS ",{`name`:`orders`,"
+     " `derive`:[{`name`:`n`,`expr`:`cast(code as bigint)`}]}]}",
+     INSERT(122, "ORDER#1", "{" S("pk", "ORDER#1") "," S("code", "abc") "}"), 0, 1},
+};
+
+/* Rules are evaluated over the rows that reach them: a dataset whose records were all filtered
+ * out, or that got none (a record of another dataset whose expression failed), has no rows in
+ * the batch, so it gets no result document and its rules (here RowCount > 0, action fail)
+ * cannot fail the batch. */
+static void test_no_rows_row(void **state)
+{
+    const struct no_rows_row *row = *state;
+    struct txrun *t = tx_new(row->spec);
+    const struct ete_rec recs[] = {
+        row->rec,
+        INSERT(130, "ORDER#2", "{" S("pk", "ORDER#2") "}"),
+    };
+    assert_int_equal(tx_process(t, recs, ROWS(recs)), ERR_OK);
+    assert_all_written(t);
+    assert_false(t->st.dq_fail);
+    assert_int_equal(ete_count(t->e, "users/"), 0);
+    assert_int_equal(ete_count(t->e, "orders/changes/" H00 "130-130."), 1);
+    assert_int_equal(t->st.records_filtered, row->filtered);
+    assert_int_equal(t->st.quarantined, row->quarantined);
+    assert_int_equal(t->st.dq_rules_passed + t->st.dq_rules_failed, 0);
+    assert_stats_add_up(&t->st);
+    tx_free(t);
+}
+
 /* n INSERTs with sequence numbers first, first + 1, ... (seqs holds their text). */
 static void make_batch(struct ete_rec *recs, char (*seqs)[16], size_t n, unsigned first)
 {
@@ -725,7 +772,8 @@ int main(void)
         cmocka_unit_test(test_pii_after_rules),
         cmocka_unit_test(test_stats_add_up),
     };
-    static struct CMUnitTest tests[ROWS(plain) + ROWS(fail_rows) + ROWS(drift_rows)];
+    static struct CMUnitTest
+        tests[ROWS(plain) + ROWS(fail_rows) + ROWS(no_rows_rows) + ROWS(drift_rows)];
     size_t n = 0;
     for (size_t i = 0; i < ROWS(plain); i++) {
         tests[n++] = plain[i];
@@ -733,6 +781,10 @@ int main(void)
     for (size_t i = 0; i < ROWS(fail_rows); i++) {
         tests[n++] = (struct CMUnitTest){fail_rows[i].name, test_fail_row, NULL, NULL,
                                          (void *)&fail_rows[i]};
+    }
+    for (size_t i = 0; i < ROWS(no_rows_rows); i++) {
+        tests[n++] = (struct CMUnitTest){no_rows_rows[i].name, test_no_rows_row, NULL, NULL,
+                                         (void *)&no_rows_rows[i]};
     }
     for (size_t i = 0; i < ROWS(drift_rows); i++) {
         tests[n++] = (struct CMUnitTest){drift_rows[i].name, test_drift_row, NULL, NULL,
