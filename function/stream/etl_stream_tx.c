@@ -135,7 +135,12 @@ reference(struct etl_stream *s, size_t d, const struct etl_schema **out, struct 
 {
     *out = NULL;
     int64_t now = sys_mono_ms(s->sys);
-    if (s->ref_known[d] && now - s->ref_read_ms < REF_REFRESH_MS) {
+    if (now - s->ref_read_ms >= REF_REFRESH_MS) {
+        /* A new period: every dataset's reference is read again, not only the first one's. */
+        memset(s->ref_known, 0, s->spec->n_datasets * sizeof(*s->ref_known));
+        s->ref_read_ms = now;
+    }
+    if (s->ref_known[d]) {
         *out = s->ref[d].items > 0 || s->ref[d].n > 0 ? &s->ref[d] : NULL;
         return ERR_OK;
     }
@@ -155,7 +160,6 @@ reference(struct etl_stream *s, size_t d, const struct etl_schema **out, struct 
     }
     if (rc == ERR_OK) {
         s->ref_known[d] = true;
-        s->ref_read_ms = now;
         *out = found ? &s->ref[d] : NULL;
     }
     return rc;

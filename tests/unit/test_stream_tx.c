@@ -620,6 +620,45 @@ static void test_drift_row(void **state)
     tx_free(t);
 }
 
+/* The reference schemas are read again every 5 minutes, each dataset's: a warm container sees
+ * a new snapshot's schema.json within that time, whatever the datasets' order in its batches. */
+static void test_reference_refresh(void **state)
+{
+    (void)state;
+    struct txrun *t = tx_new("{`version`:1,`datasets`:["
+                             "{`name`:`a`,`when`:`starts_with(pk, 'A')`},{`name`:`b`}]}");
+    char seqs[3][2][16];
+    struct ete_rec recs[2];
+    for (int batch = 0; batch < 3; batch++) {
+        for (int i = 0; i < 2; i++) {
+            snprintf(seqs[batch][i], sizeof(seqs[batch][i]), "%d", 140 + 2 * batch + i);
+            recs[i] = (struct ete_rec){"App",
+                                       "INSERT",
+                                       seqs[batch][i],
+                                       T0 + 140,
+                                       i == 0 ? PK("A1") : PK("B1"),
+                                       i == 0 ? "{" S("pk", "A1") "," S("nick", "x") "}"
+                                              : "{" S("pk", "B1") "," S("nick", "x") "}",
+                                       false};
+        }
+        if (batch == 1) {
+            /* A snapshot commits both datasets' schemas, without "nick". */
+            put_reference(t, "a/schema.json", "{" S("pk", "A0") "}");
+            put_reference(t, "b/schema.json", "{" S("pk", "B0") "}");
+        }
+        if (batch == 2) {
+            t->e->fs.mono_ms += 5 * 60 * 1000;
+        }
+        assert_int_equal(tx_process(t, recs, 2), ERR_OK);
+        assert_all_written(t);
+        /* Read at the first batch (none yet), kept for the second, read again at the third. */
+        assert_int_equal(t->st.schema_drift, batch < 2 ? 0 : 2);
+        assert_int_equal(ete_requests(t->e, "GET", "a/schema.json"), batch < 2 ? 1 : 2);
+        assert_int_equal(ete_requests(t->e, "GET", "b/schema.json"), batch < 2 ? 1 : 2);
+    }
+    tx_free(t);
+}
+
 /* ---- expression errors, PII, counting ----------------------------------------------------- */
 
 /* A record whose expression cannot be evaluated (a cast of 'abc' to bigint in a derive) goes
@@ -768,6 +807,7 @@ int main(void)
         cmocka_unit_test(test_row_rules_quarantine_or_warn),
         cmocka_unit_test(test_dataset_rules_result),
         cmocka_unit_test(test_anomaly_history),
+        cmocka_unit_test(test_reference_refresh),
         cmocka_unit_test(test_expression_error_quarantined),
         cmocka_unit_test(test_pii_after_rules),
         cmocka_unit_test(test_stats_add_up),
