@@ -49,30 +49,12 @@ struct txrun {
     struct err err;
 };
 
-/* Parses spec, written with ` for JSON's quotes and ~ for a quote inside a JSON string (DQDL's
- * column names), so that specs read as they would in a file. */
-static struct etl_spec *parse_spec(const char *spec)
-{
-    struct buf text = BUF_INIT(0);
-    struct err err = ERR_INIT;
-    for (const char *p = spec; *p != '\0'; p++) {
-        const char *c = *p == '`' ? "\"" : *p == '~' ? "\\\"" : (char[]){*p, '\0'};
-        assert_int_equal(buf_append_str(&text, c, &err), ERR_OK);
-    }
-    struct etl_spec *out = NULL;
-    if (etl_spec_parse(buf_cur(&text), &out, &err) != ERR_OK) {
-        fail_msg("spec: %s", err.msg);
-    }
-    buf_cleanup(&text);
-    return out;
-}
-
 static struct txrun *tx_new(const char *spec)
 {
     struct txrun *t = calloc(1, sizeof(*t));
     assert_non_null(t);
     t->e = ete_new(NULL);
-    t->spec = parse_spec(spec);
+    t->spec = ete_spec(spec);
     buf_init(&t->event, 0);
     buf_init(&t->response, 0);
     etl_stream_init(&t->stream, &t->e->cfg.stream, &t->e->sink, &t->e->fs.sys);
