@@ -3,8 +3,8 @@
  * scripted DynamoDB and the in-memory S3: each dataset gets its own data and rejected files, its
  * manifest (item_count, rejected_count, filtered_count) and {dataset}/dq/run={id}/result.json;
  * the checkpoints carry each dataset's counts and data-quality partials, which a run split
- * across segments and invocations merges exactly once; an expression that fails makes a
- * TransformError row.
+ * across segments and invocations merges exactly once; a rule with action fail leaves the run
+ * without _SUCCESS (DataQualityFailed); an expression that fails makes a TransformError row.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -146,6 +146,18 @@ static size_t occurrences(struct fixture *f, const char *prefix, const char *nee
             n++;
         }
         buf_cleanup(&text);
+    }
+    return n;
+}
+
+/* Keys (relative) ending in name, anywhere in the lake. */
+static size_t keys_ending(struct fixture *f, const char *name)
+{
+    size_t n = 0, m = strlen(name);
+    for (size_t k = 0; k < ete_count(f->e, ""); k++) {
+        const char *key = ete_key(f->e, "", k);
+        size_t len = strlen(key);
+        n += len >= m && strcmp(key + len - m, name) == 0;
     }
     return n;
 }
@@ -406,6 +418,44 @@ static void test_resume_merges_once(void **state)
     fixture_free(f);
 }
 
+struct fail_row {
+    const char *name;
+    const char *spec;
+    const char *failing; /* the dataset whose rule fails */
+};
+
+static const struct fail_row fail_rows[] = {
+    {"fail_first_dataset",
+     "{`version`:1,`datasets`:["
+     "{`name`:`users`,`when`:`starts_with(pk, 'USER#')`,"
+     " `rules`:`Rules = [ RowCount > 100 with action = ~fail~ ]`},"
+     "{`name`:`orders`,`rules`:`Rules = [ RowCount > 0 ]`}]}",
+     "users"},
+};
+
+/* A rule with action fail that does not pass over the run: the error is DataQualityFailed, no
+ * folder of the run gets _SUCCESS (whichever dataset failed), and the failing dataset's result
+ * says why. */
+static void test_fail_row(void **state)
+{
+    const struct fail_row *row = *state;
+    struct fixture *f = fixture_new(row->spec, two_datasets_items, ROWS(two_datasets_items),
+                                    "ETL_SEGMENTS=2", "ETL_SCAN_PAGE_LIMIT=100");
+    assert_int_not_equal(request(f, SCHEDULE, 0), ERR_OK);
+    assert_string_equal(rt_error_type(&f->err), "DataQualityFailed");
+    ete_assert_contains(f->err.msg, "a data-quality rule with action fail did not pass");
+    assert_int_equal(keys_ending(f, "_SUCCESS"), 0);
+    assert_int_equal(keys_ending(f, "manifest.json"), 0); /* no dataset is published */
+    assert_int_equal(keys_ending(f, "current.sql"), 0);
+    char key[256], outcomes[64];
+    snprintf(key, sizeof(key), "%s/dq/run=" RUN_ID "/result.json", row->failing);
+    cJSON *doc = ete_json(f->e, key);
+    rule_outcomes(doc, outcomes, sizeof(outcomes));
+    assert_string_equal(outcomes, "Rule_1:FAIL");
+    cJSON_Delete(doc);
+    fixture_free(f);
+}
+
 /* An expression that cannot be evaluated on an item (a cast of 'abc' to bigint) makes the item
  * a rejected row, as read, with the error as TransformError, counted in rejected_count. */
 static void test_transform_error_row(void **state)
@@ -439,10 +489,19 @@ static void test_transform_error_row(void **state)
 
 int main(void)
 {
-    static const struct CMUnitTest tests[] = {
+    static const struct CMUnitTest plain[] = {
         cmocka_unit_test(test_datasets_files_and_manifests),
         cmocka_unit_test(test_resume_merges_once),
         cmocka_unit_test(test_transform_error_row),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    static struct CMUnitTest tests[ROWS(plain) + ROWS(fail_rows)];
+    size_t n = 0;
+    for (size_t i = 0; i < ROWS(plain); i++) {
+        tests[n++] = plain[i];
+    }
+    for (size_t i = 0; i < ROWS(fail_rows); i++) {
+        tests[n++] = (struct CMUnitTest){fail_rows[i].name, test_fail_row, NULL, NULL,
+                                         (void *)&fail_rows[i]};
+    }
+    return _cmocka_run_group_tests("test_snapshot_tx", tests, n, NULL, NULL);
 }
