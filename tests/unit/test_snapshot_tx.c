@@ -431,6 +431,11 @@ static const struct fail_row fail_rows[] = {
      " `rules`:`Rules = [ RowCount > 100 with action = ~fail~ ]`},"
      "{`name`:`orders`,`rules`:`Rules = [ RowCount > 0 ]`}]}",
      "users"},
+    {"fail_second_dataset",
+     "{`version`:1,`datasets`:["
+     "{`name`:`users`,`when`:`starts_with(pk, 'USER#')`,`rules`:`Rules = [ RowCount > 0 ]`},"
+     "{`name`:`orders`,`rules`:`Rules = [ RowCount > 100 ]`,`rule_actions`:{`Rule_1`:`fail`}}]}",
+     "orders"},
 };
 
 /* A rule with action fail that does not pass over the run: the error is DataQualityFailed, no
