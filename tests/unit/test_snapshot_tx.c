@@ -418,6 +418,32 @@ static void test_resume_merges_once(void **state)
     fixture_free(f);
 }
 
+/* A transform with one dataset keeps its row count across invocations: the manifest's
+ * item_count is every item, not the last invocation's. */
+static void test_resume_one_dataset(void **state)
+{
+    (void)state;
+    char items[25][64];
+    const char *ptrs[25];
+    for (int i = 0; i < 25; i++) {
+        snprintf(items[i], sizeof(items[i]), "{\"pk\":{\"S\":\"item-%03d\"}}", i);
+        ptrs[i] = items[i];
+    }
+    struct fixture *f = fixture_new("{`version`:1,`datasets`:[{`name`:`all`}]}", ptrs, 25,
+                                    "ETL_SEGMENTS=3", "ETL_SCAN_PAGE_LIMIT=3");
+    assert_true(run_across_deadlines(f) >= 2);
+    cJSON *m = ete_json(f->e, "all/snapshots/run=" RUN_ID "/_meta/manifest.json");
+    assert_int_equal((long)ete_json_num(m, "item_count"), 25);
+    assert_int_equal((long)ete_json_num(m, "rejected_count"), 0);
+    cJSON_Delete(m);
+    int counts[25];
+    ete_count_items(f->e, "all/snapshots/run=" RUN_ID "/part-", counts, 25);
+    for (int i = 0; i < 25; i++) {
+        assert_int_equal(counts[i], 1);
+    }
+    fixture_free(f);
+}
+
 struct fail_row {
     const char *name;
     const char *spec;
@@ -497,6 +523,7 @@ int main(void)
     static const struct CMUnitTest plain[] = {
         cmocka_unit_test(test_datasets_files_and_manifests),
         cmocka_unit_test(test_resume_merges_once),
+        cmocka_unit_test(test_resume_one_dataset),
         cmocka_unit_test(test_transform_error_row),
     };
     static struct CMUnitTest tests[ROWS(plain) + ROWS(fail_rows)];
