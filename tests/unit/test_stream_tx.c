@@ -403,18 +403,19 @@ struct fail_row {
 
 static const struct fail_row fail_rows[] = {
     {"fail_by_rule_actions",
-     "{`version`:1,`datasets`:[{`name`:`users`,`select`:[`pk`,`email`,`n`],"
+     "{`version`:1,`datasets`:[{`name`:`users`,`select`:[`pk`,`email`,`n`],`filter`:`pk <> 'U4'`,"
      " `derive`:[{`name`:`n`,`expr`:`cast(code as bigint)`}],"
      " `rules`:`Rules = [ RowCount > 5, IsComplete ~email~ ]`,`rule_actions`:{`Rule_1`:`fail`}}]}"},
     {"fail_by_dqdl_tag",
-     "{`version`:1,`datasets`:[{`name`:`users`,`select`:[`pk`,`email`,`n`],"
+     "{`version`:1,`datasets`:[{`name`:`users`,`select`:[`pk`,`email`,`n`],`filter`:`pk <> 'U4'`,"
      " `derive`:[{`name`:`n`,`expr`:`cast(code as bigint)`}],"
      " `rules`:`Rules = [ RowCount > 5 with action = ~fail~, IsComplete ~email~ ]`}]}"},
 };
 
 /* A rule with action fail that does not pass: nothing of the batch is written (no rows, no
  * rejected rows, no quarantine), and the answer names the first record, so Lambda retries all
- * of it; the result document says why. */
+ * of it: every record, the filtered one too, counts as failed (once); the result document says
+ * why. */
 static void test_fail_row(void **state)
 {
     const struct fail_row *row = *state;
@@ -423,6 +424,7 @@ static void test_fail_row(void **state)
         INSERT(71, "U1", "{" S("pk", "U1") "," S("email", "a") "}"),
         INSERT(72, "U2", "{" S("pk", "U2") "," S("email", "a") "," S("code", "abc") "}"),
         INSERT(73, "U3", "{" S("pk", "U3") "}"),
+        INSERT(74, "U4", "{" S("pk", "U4") "}"),
     };
     assert_int_equal(tx_process(t, recs, ROWS(recs)), ERR_OK);
     assert_string_equal(buf_cstr(&t->response),
@@ -434,7 +436,8 @@ static void test_fail_row(void **state)
     assert_int_equal(t->st.objects_written, 0);
     assert_int_equal(t->st.records_out, 0);
     assert_int_equal(t->st.records_rejected, 0);
-    assert_int_equal(t->st.records_failed, 3);
+    assert_int_equal(t->st.records_failed, 4);
+    assert_int_equal(t->st.records_filtered, 0);
     assert_stats_add_up(&t->st);
     cJSON *doc = ete_json(t->e, "users/dq/" H00 "71-73.json");
     char outcomes[128];
