@@ -223,6 +223,34 @@ static void test_rejected_cast_goes_on(void **state)
     tx_free(t);
 }
 
+/* Rejected rows are written as surely as the others: when their object cannot be written, the
+ * answer names the earliest such record, so Lambda retries from it. */
+static void test_rejected_write_fails(void **state)
+{
+    (void)state;
+    struct txrun *t = tx_new("{`version`:1,`datasets`:[{`name`:`users`,"
+                             " `mappings`:[[`pk`,`string`,`pk`,`string`],"
+                             "             [`age`,`string`,`age`,`int`,`reject`]]}]}");
+    fake_s3_fail_key(t->e->s3, FAKE_S3_PUT_OBJECT,
+                     ETE_PREFIX "users/rejected/" H00 "152-152.jsonl.gz", t->e->max_attempts, 503,
+                     "SlowDown");
+    const struct ete_rec recs[] = {
+        INSERT(151, "U1", "{" S("pk", "U1") "," N("age", "1") "}"),
+        INSERT(152, "U2", "{" S("pk", "U2") "," S("age", "x") "}"),
+        INSERT(153, "U3", "{" S("pk", "U3") "," N("age", "3") "}"),
+    };
+    assert_int_equal(tx_process(t, recs, ROWS(recs)), ERR_OK);
+    assert_string_equal(buf_cstr(&t->response),
+                        "{\"batchItemFailures\":[{\"itemIdentifier\":\"152\"}]}");
+    assert_int_equal(ete_count(t->e, "users/changes/" H00 "151-153."), 1);
+    assert_int_equal(ete_count(t->e, "users/rejected/"), 0);
+    assert_int_equal(t->st.records_out, 2);
+    assert_int_equal(t->st.records_rejected, 0);
+    assert_int_equal(t->st.records_failed, 1);
+    assert_stats_add_up(&t->st);
+    tx_free(t);
+}
+
 /* ---- dedupe ------------------------------------------------------------------------------- */
 
 /* "dedupe": true keeps the last change of each DynamoDB key (the record's table and Keys) in
@@ -787,6 +815,7 @@ int main(void)
     static const struct CMUnitTest plain[] = {
         cmocka_unit_test(test_routing),
         cmocka_unit_test(test_rejected_cast_goes_on),
+        cmocka_unit_test(test_rejected_write_fails),
         cmocka_unit_test(test_dedupe_by_keys),
         cmocka_unit_test(test_dedupe_by_columns),
         cmocka_unit_test(test_row_rules_quarantine_or_warn),
