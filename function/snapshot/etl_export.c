@@ -615,7 +615,9 @@ enum err_code etl_export_handle(struct etl_export *x,
     struct etl_commit_summary sum;
     rc = etl_commit_run(x->cfg, x->sink, x->sys, &run, run_dir, names, n_ds, cks, n, &sum, err);
     if (rc != ERR_OK) {
-        err_set_type(err, "ExportFailed");
+        if (!err_has_type(err)) {
+            err_set_type(err, "ExportFailed"); /* DataQualityFailed says more */
+        }
         goto out;
     }
     st->complete = true;
