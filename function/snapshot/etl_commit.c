@@ -503,6 +503,7 @@ static enum err_code check_rules(const struct etl_snapshot_config *cfg,
         .observed = observed,
         .reference = has_ref ? &ref : NULL,
         .history = buf_cur(&history),
+        .evaluation_id = run->run_id, /* a commit run again is the same evaluation */
         .meta = &meta,
         .dataset = ds->name,
         .metrics_namespace = cfg->metrics_namespace,

@@ -205,9 +205,16 @@ static enum err_code evaluate(struct etl_stream *s,
         rc = etl_sink_get(s->sink, hkey, &s->doc, &found, err);
     }
     struct etl_dq_report_meta meta = {NULL, ds->name, s->dq[d].now_ms, sys_wall_ms(s->sys)};
+    /* The batch's name in the history ("{partition}/{first}-{last}"): a retried batch is the
+     * same evaluation. */
+    char id[ETL_DQ_RUN_ID_MAX];
+    etl_stream_partition(s, b, first, partition, sizeof(partition));
+    snprintf(key, sizeof(key), "%s/dq/%s/%s-%s.json", ds->name, partition, first->seq, last->seq);
+    snprintf(id, sizeof(id), "%s/%s-%s", partition, first->seq, last->seq);
     struct etl_dq_run_eval in = {
         .reference = ref,
         .history = buf_cur(&s->doc),
+        .evaluation_id = id,
         .meta = &meta,
         .dataset = ds->name,
         .metrics_namespace = s->cfg->metrics_namespace,
@@ -230,9 +237,6 @@ static enum err_code evaluate(struct etl_stream *s,
         st->schema_drift += sum.drift;
     }
     if (rc == ERR_OK && ds->dq != NULL) {
-        etl_stream_partition(s, b, first, partition, sizeof(partition));
-        snprintf(key, sizeof(key), "%s/dq/%s/%s-%s.json", ds->name, partition, first->seq,
-                 last->seq);
         rc = etl_sink_put(s->sink, key, buf_cur(&report), "application/json", err);
     }
     if (rc == ERR_OK && s->doc2.len > 0) {

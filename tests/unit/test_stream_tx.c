@@ -534,8 +534,9 @@ static void make_batch(struct ete_rec *recs, char (*seqs)[16], size_t n, unsigne
     }
 }
 
-/* DetectAnomalies appends each batch's value to {dataset}/dq/history.json; after five values, a
- * batch far outside them fails the rule (and still writes its rows: the action is warn). */
+/* DetectAnomalies appends each batch's value to {dataset}/dq/history.json with the batch's id;
+ * a retried batch appends nothing; after five values, a batch far outside them fails the rule
+ * (and still writes its rows: the action is warn). */
 static void test_anomaly_history(void **state)
 {
     (void)state;
@@ -548,16 +549,24 @@ static void test_anomaly_history(void **state)
     struct ete_rec recs[12];
     char seqs[12][16];
     unsigned seq = 1000;
+    char ids[1024] = "";
     for (size_t b = 0; b < ROWS(sizes); b++) {
         make_batch(recs, seqs, sizes[b], seq);
         seq += 100;
-        assert_int_equal(tx_process(t, recs, sizes[b]), ERR_OK);
-        assert_all_written(t);
-        assert_int_equal(t->st.records_out, sizes[b]);
-        char want[128];
-        snprintf(want, sizeof(want), "{\"version\":1,\"metrics\":{\"Dataset.*.RowCount\":%s}}",
+        char id[96];
+        snprintf(id, sizeof(id), "%s\"" H00 "%s-%s\"", b > 0 ? "," : "", seqs[0],
+                 seqs[sizes[b] - 1]);
+        strcat(ids, id);
+        char want[1400];
+        snprintf(want, sizeof(want),
+                 "{\"version\":1,\"ids\":[%s],\"metrics\":{\"Dataset.*.RowCount\":%s}}", ids,
                  histories[b]);
-        assert_object_text(t, "events/dq/history.json", want);
+        for (int attempt = 0; attempt < (b == 2 ? 2 : 1); attempt++) { /* batch 2 retried */
+            assert_int_equal(tx_process(t, recs, sizes[b]), ERR_OK);
+            assert_all_written(t);
+            assert_int_equal(t->st.records_out, sizes[b]);
+            assert_object_text(t, "events/dq/history.json", want);
+        }
         bool last = b + 1 == ROWS(sizes);
         assert_int_equal(t->st.dq_rules_failed, last ? 1 : 0);
         assert_int_equal(t->st.dq_rules_passed, last ? 0 : 1);
@@ -567,6 +576,36 @@ static void test_anomaly_history(void **state)
     cJSON *doc = ete_json(t->e, key);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(doc, "Observations")), 1);
     cJSON_Delete(doc);
+    tx_free(t);
+}
+
+/* An anomaly that fails the batch (action fail) is not appended: the batch is retried, and its
+ * value must not become part of what is normal. */
+static void test_failed_anomaly_not_in_history(void **state)
+{
+    (void)state;
+    struct txrun *t =
+        tx_new("{`version`:1,`datasets`:[{`name`:`events`,"
+               " `rules`:`Rules = [ DetectAnomalies ~RowCount~ with action = ~fail~ ]`}]}");
+    static const size_t sizes[] = {2, 3, 2, 2, 3, 12};
+    struct ete_rec recs[12];
+    char seqs[12][16];
+    unsigned seq = 1000;
+    struct buf before = BUF_INIT(0), after = BUF_INIT(0);
+    for (size_t b = 0; b < ROWS(sizes); b++) {
+        make_batch(recs, seqs, sizes[b], seq);
+        seq += 100;
+        if (b + 1 == ROWS(sizes)) {
+            assert_true(ete_get(t->e, "events/dq/history.json", &before));
+        }
+        assert_int_equal(tx_process(t, recs, sizes[b]), ERR_OK);
+        assert_int_equal(t->st.dq_fail, b + 1 == ROWS(sizes));
+    }
+    assert_true(ete_get(t->e, "events/dq/history.json", &after));
+    assert_int_equal(after.len, before.len);
+    assert_memory_equal(after.data, before.data, before.len);
+    buf_cleanup(&before);
+    buf_cleanup(&after);
     tx_free(t);
 }
 
@@ -821,6 +860,7 @@ int main(void)
         cmocka_unit_test(test_row_rules_quarantine_or_warn),
         cmocka_unit_test(test_dataset_rules_result),
         cmocka_unit_test(test_anomaly_history),
+        cmocka_unit_test(test_failed_anomaly_not_in_history),
         cmocka_unit_test(test_reference_refresh),
         cmocka_unit_test(test_expression_error_quarantined),
         cmocka_unit_test(test_pii_after_rules),
