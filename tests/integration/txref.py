@@ -1037,7 +1037,8 @@ def column_length(v):
 #   non-NULL values; deequ's ratio: 0 when the column counts differ, else the share of columns
 #   with the reference's types. No reference: FAIL "Reference dataset 'ref' not found".
 # - DetectAnomalies: the history holds the metric's earlier values (this one appended after the
-#   check, the last 20 kept); with fewer than 5 the rule passes (warming up); else a value
+#   check, the last 20 kept, unless a rule with action fail did not pass: that batch is retried,
+#   that run not completed, so its values are not history); with fewer than 5 the rule passes (warming up); else a value
 #   outside median +- 3 * 1.4826 * max(MAD, 1% of |median|) fails with an observation.
 
 F = fractions.Fraction
@@ -1463,8 +1464,11 @@ class DQResult:
         self.stores = [o.store for o in outcomes if o.store is not None]
 
     def history_after(self, history):
-        """The history with this evaluation's values appended (the last 20 kept)."""
+        """The history with this evaluation's values appended (the last 20 kept); unchanged
+        after an evaluation that fails its batch or run."""
         h = {k: list(v) for k, v in (history or {}).items()}
+        if self.fail:
+            return h
         for key, value in self.stores:
             h[key] = (h.get(key, []) + [value])[-ANOMALY_KEEP:]
         return h
