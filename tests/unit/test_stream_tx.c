@@ -553,10 +553,9 @@ static void test_anomaly_history(void **state)
     for (size_t b = 0; b < ROWS(sizes); b++) {
         make_batch(recs, seqs, sizes[b], seq);
         seq += 100;
-        char id[96];
-        snprintf(id, sizeof(id), "%s\"" H00 "%s-%s\"", b > 0 ? "," : "", seqs[0],
+        size_t used = strlen(ids);
+        snprintf(ids + used, sizeof(ids) - used, "%s\"" H00 "%s-%s\"", b > 0 ? "," : "", seqs[0],
                  seqs[sizes[b] - 1]);
-        strcat(ids, id);
         char want[1400];
         snprintf(want, sizeof(want),
                  "{\"version\":1,\"ids\":[%s],\"metrics\":{\"Dataset.*.RowCount\":%s}}", ids,
