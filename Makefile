@@ -6,6 +6,7 @@
 build-EtlFunction: static
 	cp dist/bootstrap "$(ARTIFACTS_DIR)/bootstrap"
 	chmod 0755 "$(ARTIFACTS_DIR)/bootstrap"
+	cp events/transform-single-table.json "$(ARTIFACTS_DIR)/transform-single-table.json"
 
 static:
 	scripts/build-static.sh

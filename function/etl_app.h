@@ -17,6 +17,7 @@
 #include "etl_config.h"
 #include "etl_handler.h"
 #include "etl_sink.h"
+#include "etl_spec.h"
 #include "http.h"
 #include "http_curl.h"
 
@@ -30,6 +31,9 @@ struct etl_app {
     struct etl_sink sink;
     struct etl_handler handler;
     struct http_curl_options curl_opts; /* for the export's per-thread connections */
+    struct etl_spec *spec;              /* ETL_TRANSFORM, parsed; NULL: none */
+    struct buf spec_text;               /* its text (snapshot threads compile their own) */
+    struct buf pii_key;                 /* the spec's PII key; wiped at cleanup */
 };
 
 MUST_CHECK enum err_code

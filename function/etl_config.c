@@ -79,6 +79,8 @@ static enum err_code load_stream(struct etl_config *cfg, char *const *envp, stru
     struct etl_stream_config *st = &cfg->stream;
     st->enc = cfg->enc;
     st->partition = &cfg->partition;
+    st->metrics_namespace = cfg->metrics_namespace; /* filled at the end of etl_config_load */
+    st->service = cfg->service_name;
     enum err_code rc = env_get_i64(envp, "ETL_MAX_OBJECT_RECORDS", ETL_DEFAULT_MAX_OBJECT_RECORDS,
                                    1, 100000000, &st->max_object_records, err);
     if (rc == ERR_OK) {
@@ -98,6 +100,8 @@ static enum err_code load_snapshot(struct etl_config *cfg, char *const *envp, st
     int64_t segments = 0, threads = 0;
     sn->rows = cfg->enc;
     sn->partition = &cfg->partition;
+    sn->metrics_namespace = cfg->metrics_namespace; /* filled at the end of etl_config_load */
+    sn->service = cfg->service_name;
     enum err_code rc =
         env_get_i64(envp, "ETL_SEGMENTS", ETL_DEFAULT_SEGMENTS, 1, 1000, &segments, err);
     if (rc == ERR_OK) {
@@ -199,13 +203,7 @@ enum err_code etl_config_load(struct etl_config *cfg, char *const *envp, struct 
     if (rc != ERR_OK) {
         return rc;
     }
-    if (env_get_nonempty(envp, "ETL_TRANSFORM") != NULL) {
-        /* NEEDSWORK(transforms): declarative mapping/masking/data-quality specs arrive with the
-         * transforms issue; until then a spec would be silently ignored, which is worse. */
-        return err_set(
-            err, ERR_CONFIG,
-            "ETL_TRANSFORM is set, but declarative transforms are not implemented in this version: leave it empty");
-    }
+    cfg->transform = env_get_nonempty(envp, "ETL_TRANSFORM"); /* loaded by etl_app */
     rc = load_spool_dir(&cfg->snapshot, envp, err);
     if (rc != ERR_OK) {
         return rc;

@@ -37,6 +37,7 @@ struct etl_config {
     char storage_class[32];
     struct etl_stream_config stream;
     struct etl_snapshot_config snapshot;
+    const char *transform; /* ETL_TRANSFORM as given (borrowed from the environment); NULL: none */
     char metrics_namespace[256];
     char service_name[128];
 };

@@ -37,6 +37,15 @@ void etl_handler_set_export_clients(struct etl_handler *h,
                     transport_ctx);
 }
 
+enum err_code etl_handler_set_transform(struct etl_handler *h,
+                                        const struct etl_spec *spec,
+                                        const uint8_t *key,
+                                        size_t key_len,
+                                        struct err *err)
+{
+    return etl_stream_set_transform(&h->stream, spec, key, key_len, err);
+}
+
 void etl_handler_cleanup(struct etl_handler *h)
 {
     if (h == NULL) {
@@ -66,6 +75,12 @@ emit_stream_metrics(struct etl_handler *h, const struct etl_stream_stats *st, in
     etl_metrics_add(&m, "RecordsIn", "Count", (double)st->records_in);
     etl_metrics_add(&m, "RecordsOut", "Count", (double)st->records_out);
     etl_metrics_add(&m, "RecordsFailed", "Count", (double)st->records_failed);
+    if (h->stream.spec != NULL) {
+        etl_metrics_add(&m, "RecordsRejected", "Count", (double)st->records_rejected);
+        etl_metrics_add(&m, "RecordsFiltered", "Count", (double)st->records_filtered);
+        etl_metrics_add(&m, "DataQualityRulesFailed", "Count", (double)st->dq_rules_failed);
+        etl_metrics_add(&m, "SchemaDrift", "Count", (double)st->schema_drift);
+    }
     etl_metrics_add(&m, "ObjectsWritten", "Count", (double)st->objects_written);
     etl_metrics_add(&m, "BytesWritten", "Bytes", (double)st->bytes_written);
     etl_metrics_add(&m, "DurationMs", "Milliseconds", (double)duration_ms);

@@ -39,6 +39,13 @@ void etl_handler_set_export_clients(struct etl_handler *h,
                                     etl_transport_fn new_transport,
                                     void *transport_ctx);
 
+/* Runs the pipelines through spec (borrowed; NULL: none) with the PII key (copied). */
+MUST_CHECK enum err_code etl_handler_set_transform(struct etl_handler *h,
+                                                   const struct etl_spec *spec,
+                                                   const uint8_t *key,
+                                                   size_t key_len,
+                                                   struct err *err);
+
 /* An rt_handler_fn: ctx is a struct etl_handler. */
 MUST_CHECK enum err_code etl_handler_invoke(void *ctx,
                                             const struct rt_invocation *inv,

@@ -10,6 +10,7 @@
 
 #include <zlib.h>
 
+#include "awsjson.h"
 #include "limit.h"
 #include "log.h"
 
@@ -19,23 +20,7 @@ void ddb_parse_error(const struct http_response *resp,
                      char *message,
                      size_t message_cap)
 {
-    struct json_val root, v;
-    struct err e = ERR_INIT;
-    code[0] = '\0';
-    message[0] = '\0';
-    if (json_validate(buf_cur(&resp->body), 16, &root, &e) != ERR_OK || root.type != JSON_OBJECT) {
-        return;
-    }
-    char type[LIMIT_DDB_ERROR_TYPE_BYTES] = "";
-    if (json_object_get_type(&root, "__type", JSON_STRING, &v)) {
-        (void)json_string_copy(&v, type, sizeof(type));
-        const char *hash = strrchr(type, '#');
-        snprintf(code, code_cap, "%s", hash != NULL ? hash + 1 : type);
-    }
-    if (json_object_get_type(&root, "message", JSON_STRING, &v) ||
-        json_object_get_type(&root, "Message", JSON_STRING, &v)) {
-        (void)json_string_copy(&v, message, message_cap);
-    }
+    awsjson_parse_error(resp, code, code_cap, message, message_cap);
 }
 
 enum err_code ddb_check_table_name(const char *table, struct err *err)
@@ -109,23 +94,16 @@ static enum err_code ddb_call(struct aws_client *c,
     char op[LIMIT_DDB_OP_BYTES];
     snprintf(target, sizeof(target), "DynamoDB_20120810.%s", operation);
     snprintf(op, sizeof(op), "%s %s", operation, table);
-    struct http_header headers[] = {
-        {"Content-Type", "application/x-amz-json-1.0"},
-        {"X-Amz-Target", target},
-    };
-    struct aws_request req = {
-        .op = op,
+    const struct awsjson_call call = {
         .service = "dynamodb",
         .ep = &c->eps->dynamodb,
-        .method = "POST",
-        .path = "/",
-        .headers = headers,
-        .n_headers = 2,
+        .json_version = "1.0",
+        .target = target,
+        .op = op,
         .body = body,
-        .parse_error = ddb_parse_error,
         .check = check,
     };
-    return aws_call(c, &req, resp, err);
+    return awsjson_call(c, &call, resp, err);
 }
 
 void ddb_scan_page_init(struct ddb_scan_page *p)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 /* The streaming digests share one EVP life cycle: new + init, update, final + re-init, free. */
 static enum err_code evp_start(void **ctx_out, const EVP_MD *md, const char *what, struct err *err)
@@ -236,4 +237,21 @@ enum err_code digest_base64_decode(const char *s, size_t n, struct buf *out, str
         rc = buf_append(out, bytes, k, err);
     }
     return rc;
+}
+
+enum err_code digest_hmac_sha256(const uint8_t *key,
+                                 size_t key_len,
+                                 const void *msg,
+                                 size_t n,
+                                 uint8_t out[DIGEST_SHA256_BYTES],
+                                 struct err *err)
+{
+    unsigned int len = 0;
+    if (key_len > INT32_MAX ||
+        HMAC(EVP_sha256(), key, (int)key_len, n > 0 ? msg : (const void *)"", n, out, &len) ==
+            NULL ||
+        len != DIGEST_SHA256_BYTES) {
+        return err_set(err, ERR_NOMEM, "HMAC-SHA256 failed");
+    }
+    return ERR_OK;
 }

@@ -41,6 +41,15 @@ void digest_sha256_update(struct digest_sha256 *d, const void *p, size_t n);
 void digest_sha256_final_hex(struct digest_sha256 *d, char out[DIGEST_SHA256_HEX]);
 void digest_sha256_cleanup(struct digest_sha256 *d);
 
+/* HMAC-SHA256 of n bytes of msg under key (the keyed hash of PII columns); a libcrypto failure
+ * is ERR_NOMEM. */
+MUST_CHECK enum err_code digest_hmac_sha256(const uint8_t *key,
+                                            size_t key_len,
+                                            const void *msg,
+                                            size_t n,
+                                            uint8_t out[DIGEST_SHA256_BYTES],
+                                            struct err *err);
+
 /* One-shot MD5. */
 void digest_md5(const void *p, size_t n, uint8_t out[DIGEST_MD5_BYTES]);
 

@@ -167,6 +167,13 @@ enum err_code aws_endpoints_load(struct aws_endpoints *eps, char *const *envp, s
         rc = load_service(&eps->dynamodb, envp, ignore, "dynamodb", "AWS_ENDPOINT_URL_DYNAMODB",
                           region, err);
     }
+    if (rc == ERR_OK) {
+        rc = load_service(&eps->glue, envp, ignore, "glue", "AWS_ENDPOINT_URL_GLUE", region, err);
+    }
+    if (rc == ERR_OK) {
+        rc = load_service(&eps->secretsmanager, envp, ignore, "secretsmanager",
+                          "AWS_ENDPOINT_URL_SECRETS_MANAGER", region, err);
+    }
     return rc;
 }
 

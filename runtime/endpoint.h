@@ -1,6 +1,7 @@
 /*
- * endpoint.h - where AWS requests go: the region, and the S3 and DynamoDB endpoints with the SDKs'
- * standard overrides (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL_DYNAMODB,
+ * endpoint.h - where AWS requests go: the region, and the S3, DynamoDB, Glue and Secrets Manager
+ * endpoints with the SDKs' standard overrides (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3,
+ * AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_GLUE, AWS_ENDPOINT_URL_SECRETS_MANAGER,
  * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS) and S3 addressing (virtual-hosted on AWS; path style on a
  * custom endpoint, for bucket names with dots, or with AWS_S3_USE_PATH_STYLE=true).
  * Ownership: plain values, no heap.
@@ -25,6 +26,8 @@ struct aws_endpoints {
     char region[32];
     struct endpoint s3;
     struct endpoint dynamodb;
+    struct endpoint glue;
+    struct endpoint secretsmanager;
     bool s3_force_path_style;
 };
 
@@ -32,7 +35,7 @@ struct aws_endpoints {
 MUST_CHECK enum err_code
 endpoint_parse(const char *url, const char *var_name, struct endpoint *out, struct err *err);
 
-/* Reads the region and both endpoints from envp. */
+/* Reads the region and every service's endpoint from envp. */
 MUST_CHECK enum err_code
 aws_endpoints_load(struct aws_endpoints *eps, char *const *envp, struct err *err);
 

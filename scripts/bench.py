@@ -68,6 +68,20 @@ def main():
         warm_file = [r["duration_ms"] for r in rows[1:]]
         results.append((f"warm 1,000-record batch ({size / 1e6:.2f} MB) to file://, gzip, median of 10",
                         f"{med(warm_file):.1f} ms"))
+        # The transform's cost: scripts/bench-transform.json (routing, 6 mappings with casts,
+        # unmapped columns kept, a constant, 2 derives, a filter, rename, drop, dedupe, an HMAC,
+        # 5 rules) against no spec, interleaved (3 processes each, 10 warm batches per process)
+        # so that load drifts hit both.
+        with open(os.path.join(ROOT, "scripts", "bench-transform.json")) as f:
+            spec = f.read()
+        tx_env = dict(file_env, ETL_TRANSFORM=spec, ETL_BENCH_PII_KEY="bench-key-0123456789")
+        plain, tx = [], []
+        for _ in range(3):
+            plain += [r["duration_ms"] for r in invoke(args.bootstrap, batches, file_env)[1:]]
+            tx += [r["duration_ms"] for r in invoke(args.bootstrap, batches, tx_env)[1:]]
+        results.append(("warm 1,000-record batch to file://, no spec / the benchmark spec "
+                        "(routing, 6 casts, keep_unmapped, constant, 2 derives, filter, rename, drop, dedupe, HMAC; 5 rules), median of 30 each",
+                        f"{med(plain):.1f} ms / {med(tx):.1f} ms ({100 * (med(tx) / med(plain) - 1):+.1f}%)"))
         with LocalStack(proxy=False, buckets=("bench",)) as st:
             s3_env = dict(st.env, ETL_OUTPUT="s3://bench/cdc/")
             rows = invoke(args.bootstrap, batches, s3_env)

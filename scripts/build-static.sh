@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # scripts/build-static.sh - builds the deployable artefact for provided.al2023:
 #   dist/bootstrap     statically linked, stripped
-#   dist/function.zip  bootstrap at the root, mode 0755
+#   dist/function.zip  bootstrap at the root, mode 0755, and the example transform spec
 # Static libcurl/cJSON come from Debian's source packages (scripts/build-deps.sh, cached under
 # build/deps); OpenSSL and zlib from Debian's .a files.
 set -euo pipefail
@@ -38,6 +38,7 @@ max=$((8 * 1024 * 1024))
 [ "$size" -le "$max" ] || die "dist/bootstrap is $size bytes, over the 8 MiB budget"
 
 rm -f dist/function.zip
-(cd dist && zip -q -X -9 function.zip bootstrap)
+cp events/transform-single-table.json dist/transform-single-table.json
+(cd dist && zip -q -X -9 function.zip bootstrap transform-single-table.json)
 log "dist/bootstrap: $size bytes, $desc"
 log "dist/function.zip: $(stat -c %s dist/function.zip) bytes"

@@ -58,3 +58,14 @@ ensure_node_modules() {
 ensure_awscli() {
   command -v aws >/dev/null 2>&1 || ensure_packages awscli
 }
+
+# ensure_python_tools: moto's server (AWS APIs the npm stand-ins lack: Secrets Manager, Glue) and
+# boto3 for the tests that seed it. The image's python3 has them; elsewhere they are pip-installed.
+ensure_python_tools() {
+  python3 -c 'import moto.server, boto3' >/dev/null 2>&1 && return 0
+  log "pip install moto[server] 5.2.1 and boto3 (not on this machine's python3)"
+  python3 -m pip --version >/dev/null 2>&1 || ensure_packages python3-pip
+  python3 -m pip install --quiet 'moto[server]==5.2.1' boto3 >/dev/null 2>&1 ||
+    python3 -m pip install --quiet --break-system-packages 'moto[server]==5.2.1' boto3 >/dev/null
+  python3 -c 'import moto.server, boto3' >/dev/null 2>&1 || die "moto/boto3 still missing"
+}

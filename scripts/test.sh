@@ -12,6 +12,7 @@ if [ -f package-lock.json ]; then
   ensure_node_modules
   ensure_awscli
 fi
+ensure_python_tools
 
 scripts/build-static.sh
 jobs="$(nproc 2>/dev/null || echo 2)"

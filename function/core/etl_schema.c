@@ -118,7 +118,7 @@ etl_schema_observe(struct etl_schema *s, const struct etl_row_ref *row, struct e
     }
     enum err_code rc = ERR_OK;
     while (rc == ERR_OK && etl_row_col(&it, &col)) {
-        if (etl_col_is_meta(&col) || col.type >= ETL_T_DDB_COUNT) {
+        if (etl_col_is_meta(&col) || col.type >= ETL_T_COUNT) {
             continue;
         }
         /* The name as the item has it: unescaped, without the "_item" of a renamed clash. */
@@ -153,7 +153,7 @@ etl_schema_merge(struct etl_schema *dst, const struct etl_schema *src, struct er
         if (rc != ERR_OK) {
             return rc;
         }
-        for (int t = 0; t < ETL_T_DDB_COUNT; t++) {
+        for (int t = 0; t < ETL_T_COUNT; t++) {
             to->counts[t] += from->counts[t];
         }
         if (from->int_digits > to->int_digits) {
@@ -215,7 +215,7 @@ void etl_schema_write(const struct etl_schema *s, struct jsonw *w)
         jsonw_str(w, a->name);
         jsonw_key(w, "types");
         jsonw_object(w, JSONW_COMPACT);
-        for (int t = 0; t < ETL_T_DDB_COUNT; t++) {
+        for (int t = 0; t < ETL_T_COUNT; t++) {
             if (a->counts[t] > 0) {
                 jsonw_key(w, etl_type_name((enum etl_type)t));
                 jsonw_u64(w, a->counts[t]);
@@ -275,7 +275,7 @@ enum err_code etl_schema_from_json(struct etl_schema *s, struct cur text, struct
         if (rc != ERR_OK) {
             goto out;
         }
-        for (int t = 0; t < ETL_T_DDB_COUNT; t++) {
+        for (int t = 0; t < ETL_T_COUNT; t++) {
             const cJSON *c =
                 cJSON_GetObjectItemCaseSensitive(types, etl_type_name((enum etl_type)t));
             if (cJSON_IsNumber(c)) {
@@ -305,7 +305,7 @@ void etl_schema_athena_type(const struct etl_schema_attr *a, char *out, size_t c
 {
     int kinds = 0;
     int only = -1;
-    for (int t = 0; t < ETL_T_DDB_COUNT; t++) {
+    for (int t = 0; t < ETL_T_COUNT; t++) {
         if (t != ETL_T_NULL && a->counts[t] > 0) {
             kinds++;
             only = t;

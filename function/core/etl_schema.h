@@ -20,11 +20,11 @@
 #include "jsonw.h"
 
 struct etl_schema_attr {
-    char *name; /* unescaped UTF-8 */
-    uint64_t counts[ETL_T_DDB_COUNT];
-    int int_digits; /* widest integer part among N values */
-    int scale;      /* most digits after the point among N values */
-    bool exponent;  /* some N value used an exponent */
+    char *name;                   /* unescaped UTF-8 */
+    uint64_t counts[ETL_T_COUNT]; /* DynamoDB types, and TIMESTAMP from a cast */
+    int int_digits;               /* widest integer part among N values */
+    int scale;                    /* most digits after the point among N values */
+    bool exponent;                /* some N value used an exponent */
 };
 
 struct etl_schema {

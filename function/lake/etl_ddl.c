@@ -102,18 +102,43 @@ columns_build(const struct etl_schema *schema, bool rows, struct columns *c, str
     return ERR_OK;
 }
 
-static enum err_code
-column_list(struct buf *out, const struct columns *c, bool with_meta, struct err *err)
+/* The column's type: declared by the transform, or inferred from the schema. */
+static void
+column_type(const struct etl_ddl_ctx *ctx, const struct etl_schema_attr *a, char *out, size_t cap)
+{
+    for (size_t i = 0; i < ctx->n_declared; i++) {
+        if (strcmp(ctx->declared[i].name, a->name) == 0) {
+            const char *t = ctx->declared[i].athena_type;
+            bool text = strncmp(t, "timestamp", 9) == 0 || strncmp(t, "binary", 6) == 0;
+            bool as_string = text && ctx->format->serde != NULL && ctx->format->serde->text_times;
+            snprintf(out, cap, "%s", as_string ? "string" : t);
+            return;
+        }
+    }
+    etl_schema_athena_type(a, out, cap);
+}
+
+static enum err_code column_list(struct buf *out,
+                                 const struct etl_ddl_ctx *ctx,
+                                 const struct columns *c,
+                                 bool with_meta,
+                                 struct err *err)
 {
     enum err_code rc = ERR_OK;
+    bool first = true;
     for (size_t i = 0; rc == ERR_OK && i < c->n; i++) {
-        char type[64];
-        etl_schema_athena_type(c->attrs[i], type, sizeof(type));
-        rc = buf_printf(out, err, "%s  `%s` %s", i > 0 ? ",\n" : "", c->names[i], type);
+        char type[160];
+        column_type(ctx, c->attrs[i], type, sizeof(type));
+        rc = buf_printf(out, err, "%s  `%s` %s", first ? "" : ",\n", c->names[i], type);
+        first = false;
     }
     for (size_t m = 0; with_meta && rc == ERR_OK && m < ETL_META_COUNT; m++) {
-        rc = buf_printf(out, err, "%s  `%s` %s", (c->n > 0 || m > 0) ? ",\n" : "",
-                        etl_meta_cols[m].name, etl_meta_cols[m].athena_type);
+        if ((ctx->meta_omit & (1u << m)) != 0) {
+            continue;
+        }
+        rc = buf_printf(out, err, "%s  `%s` %s", first ? "" : ",\n", etl_meta_cols[m].name,
+                        etl_meta_cols[m].athena_type);
+        first = false;
     }
     return rc;
 }
@@ -199,7 +224,7 @@ enum err_code etl_ddl_snapshot(struct buf *out,
             ctx->table, tname, tname);
     }
     if (rc == ERR_OK) {
-        rc = column_list(out, &c, true, err);
+        rc = column_list(out, ctx, &c, true, err);
     }
     if (rc == ERR_OK) {
         rc = buf_append_str(out, "\n)\nPARTITIONED BY (`run` string)\n", err);
@@ -418,7 +443,7 @@ enum err_code etl_ddl_changes(struct buf *out,
             ctx->table, tname);
     }
     if (rc == ERR_OK) {
-        rc = column_list(out, &c, true, err);
+        rc = column_list(out, ctx, &c, true, err);
     }
     if (rc == ERR_OK) {
         rc = buf_append_str(out, "\n)\nPARTITIONED BY (", err);
@@ -456,14 +481,22 @@ enum err_code etl_ddl_changes(struct buf *out,
     return rc;
 }
 
-static enum err_code select_list(struct buf *out, const struct columns *c, struct err *err)
+static enum err_code select_list(struct buf *out,
+                                 const struct etl_ddl_ctx *ctx,
+                                 const struct columns *c,
+                                 struct err *err)
 {
     enum err_code rc = ERR_OK;
+    bool first = true;
     for (size_t i = 0; rc == ERR_OK && i < c->n; i++) {
-        rc = buf_printf(out, err, "%s`%s`", i > 0 ? ", " : "", c->names[i]);
+        rc = buf_printf(out, err, "%s`%s`", first ? "" : ", ", c->names[i]);
+        first = false;
     }
     for (size_t m = 0; rc == ERR_OK && m < ETL_META_COUNT; m++) {
-        rc = buf_printf(out, err, "%s`%s`", (c->n > 0 || m > 0) ? ", " : "", etl_meta_cols[m].name);
+        if ((ctx->meta_omit & (1u << m)) == 0) {
+            rc = buf_printf(out, err, "%s`%s`", first ? "" : ", ", etl_meta_cols[m].name);
+            first = false;
+        }
     }
     return rc;
 }
@@ -511,13 +544,13 @@ enum err_code etl_ddl_current_view(struct buf *out,
                         "\n),\nlatest AS (SELECT * FROM changes WHERE rank_ = 1)\nSELECT ");
     }
     if (rc == ERR_OK) {
-        rc = select_list(out, &c, err);
+        rc = select_list(out, ctx, &c, err);
     }
     if (rc == ERR_OK) {
         rc = buf_append_str(out, "\nFROM latest WHERE `_op` <> 'REMOVE'\nUNION ALL\nSELECT ", err);
     }
     if (rc == ERR_OK) {
-        rc = select_list(out, &c, err);
+        rc = select_list(out, ctx, &c, err);
     }
     if (rc == ERR_OK) {
         rc = buf_printf(

@@ -22,13 +22,22 @@
 #include "etl_partition.h"
 #include "etl_schema.h"
 
+/* A column whose type is declared (a transform's mapping or cast), not inferred. */
+struct etl_ddl_declared {
+    const char *name;        /* the column (attribute) name */
+    const char *athena_type; /* "decimal(12,2)", "timestamp", "array<string>" */
+};
+
 struct etl_ddl_ctx {
     const struct etl_format *format;       /* of the data files: its SerDe */
     const struct etl_partition *partition; /* of the change objects */
-    const char *table;                     /* DynamoDB table name */
+    const char *table;                     /* DynamoDB table name, or a transform's dataset */
     const char *location_root;             /* "s3://bucket/prefix/" or "file:///dir/" */
     const char *hash_key;
-    const char *range_key; /* "" when none */
+    const char *range_key;                   /* "" when none */
+    const struct etl_ddl_declared *declared; /* types that win over the schema's; may be NULL */
+    size_t n_declared;
+    unsigned meta_omit; /* metadata columns the rows do not have: bit 1 << ETL_META_* */
 };
 
 /* Lowercases and replaces what Athena does not take in a name with '_'. */

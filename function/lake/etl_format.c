@@ -46,5 +46,6 @@ const struct etl_serde etl_serde_openx_json = {
     .output_format = "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
     .properties = openx_properties,
     .name_mapping = true,
+    .text_times = true,
     .classification = "json",
 };

@@ -44,7 +44,8 @@ struct etl_serde {
     const char *output_format;     /* OutputFormat */
     const char *const *properties; /* fixed SERDEPROPERTIES: name, value, ..., NULL */
     bool name_mapping;             /* renamed columns map back with mapping.<column> (OpenX) */
-    const char *classification;    /* the Glue table parameter, e.g. "json" */
+    bool text_times; /* timestamp and binary columns are declared string: the SerDe reads text */
+    const char *classification; /* the Glue table parameter, e.g. "json" */
 };
 
 struct etl_format {

@@ -15,13 +15,26 @@
 #include "etl_time.h"
 #include "jsonw.h"
 
-void etl_ckpt_init(struct etl_ckpt *ck, int segment, int total_segments)
+enum err_code etl_ckpt_init(struct etl_ckpt *ck,
+                            int segment,
+                            int total_segments,
+                            size_t n_datasets,
+                            struct err *err)
 {
     memset(ck, 0, sizeof(*ck));
     ck->segment = segment;
     ck->total_segments = total_segments;
     buf_init(&ck->lek, LIMIT_LEK_BYTES);
-    etl_schema_init(&ck->schema);
+    ck->ds = calloc(n_datasets > 0 ? n_datasets : 1, sizeof(*ck->ds));
+    if (ck->ds == NULL) {
+        return err_set(err, ERR_NOMEM, "out of memory in a checkpoint");
+    }
+    ck->n_ds = n_datasets > 0 ? n_datasets : 1;
+    for (size_t i = 0; i < ck->n_ds; i++) {
+        etl_schema_init(&ck->ds[i].schema);
+        buf_init(&ck->ds[i].dq, LIMIT_CHECKPOINT_DOC_BYTES);
+    }
+    return ERR_OK;
 }
 
 void etl_ckpt_cleanup(struct etl_ckpt *ck)
@@ -33,7 +46,13 @@ void etl_ckpt_cleanup(struct etl_ckpt *ck)
     free(ck->files);
     ck->files = NULL;
     ck->n_files = ck->cap_files = 0;
-    etl_schema_cleanup(&ck->schema);
+    for (size_t i = 0; i < ck->n_ds; i++) {
+        etl_schema_cleanup(&ck->ds[i].schema);
+        buf_cleanup(&ck->ds[i].dq);
+    }
+    free(ck->ds);
+    ck->ds = NULL;
+    ck->n_ds = 0;
 }
 
 enum err_code etl_ckpt_add_file(struct etl_ckpt *ck, const struct etl_ckpt_file *f, struct err *err)
@@ -75,6 +94,10 @@ enum err_code etl_ckpt_to_json(const struct etl_ckpt *ck,
     jsonw_u64(&w, ck->items);
     jsonw_key(&w, "scanned");
     jsonw_u64(&w, ck->scanned);
+    if (ck->unrouted > 0) {
+        jsonw_key(&w, "unrouted");
+        jsonw_u64(&w, ck->unrouted);
+    }
     jsonw_key(&w, "consumed_rcu");
     jsonw_double(&w, "%.3f", ck->rcu);
     jsonw_key(&w, "invocations");
@@ -104,11 +127,44 @@ enum err_code etl_ckpt_to_json(const struct etl_ckpt *ck,
         jsonw_str(&w, f->etag);
         jsonw_key(&w, "parts");
         jsonw_u64(&w, f->parts);
+        if (f->dataset != 0) {
+            jsonw_key(&w, "dataset");
+            jsonw_u64(&w, f->dataset);
+        }
+        if (f->rejected) {
+            jsonw_key(&w, "rejected");
+            jsonw_bool(&w, true);
+        }
         jsonw_end(&w);
     }
     jsonw_end(&w);
-    jsonw_key(&w, "schema");
-    etl_schema_write(&ck->schema, &w);
+    if (ck->n_ds == 1 && ck->ds[0].rejected == 0 && ck->ds[0].filtered == 0 &&
+        ck->ds[0].dq.len == 0) {
+        /* The table's own rows, without a transform: the schema is all there is. */
+        jsonw_key(&w, "schema");
+        etl_schema_write(&ck->ds[0].schema, &w);
+    } else {
+        jsonw_key(&w, "datasets");
+        jsonw_array(&w, JSONW_COMPACT);
+        for (size_t i = 0; i < ck->n_ds; i++) {
+            const struct etl_ckpt_ds *d = &ck->ds[i];
+            jsonw_object(&w, JSONW_COMPACT);
+            jsonw_key(&w, "rows");
+            jsonw_u64(&w, d->rows);
+            jsonw_key(&w, "rejected");
+            jsonw_u64(&w, d->rejected);
+            jsonw_key(&w, "filtered");
+            jsonw_u64(&w, d->filtered);
+            jsonw_key(&w, "schema");
+            etl_schema_write(&d->schema, &w);
+            if (d->dq.len > 0) {
+                jsonw_key(&w, "dq");
+                jsonw_raw(&w, buf_cur(&d->dq));
+            }
+            jsonw_end(&w);
+        }
+        jsonw_end(&w);
+    }
     jsonw_end(&w);
     jsonw_text(&w, "\n");
     return jsonw_finish(&w);
@@ -127,11 +183,21 @@ static double num(const cJSON *obj, const char *key)
     return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
+/* A schema member of a checkpoint, merged into s. */
+static enum err_code read_schema(const cJSON *obj, struct etl_schema *s, struct err *err)
+{
+    char *text = cJSON_PrintUnformatted(obj);
+    enum err_code rc = text != NULL ? etl_schema_from_json(s, cur_from_str(text), err)
+                                    : err_set(err, ERR_NOMEM, "out of memory reading a checkpoint");
+    cJSON_free(text);
+    return rc;
+}
+
 enum err_code etl_ckpt_from_json(struct etl_ckpt *ck, struct cur text, struct err *err)
 {
     cJSON *root = cJSON_ParseWithLength((const char *)text.ptr, text.len);
     enum err_code rc = ERR_OK;
-    char *lek = NULL, *schema = NULL;
+    char *lek = NULL;
     if (root == NULL || !cJSON_IsObject(root)) {
         rc = err_set(err, ERR_INVALID_INPUT, "checkpoint of segment %d is not JSON", ck->segment);
         goto out;
@@ -148,6 +214,7 @@ enum err_code etl_ckpt_from_json(struct etl_ckpt *ck, struct cur text, struct er
     ck->next_file = (uint32_t)num(root, "next_file");
     ck->items = (uint64_t)num(root, "items");
     ck->scanned = (uint64_t)num(root, "scanned");
+    ck->unrouted = (uint64_t)num(root, "unrouted");
     ck->rcu = num(root, "consumed_rcu");
     ck->invocations = (uint32_t)num(root, "invocations");
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(root, "last_evaluated_key");
@@ -177,17 +244,59 @@ enum err_code etl_ckpt_from_json(struct etl_ckpt *ck, struct cur text, struct er
         cf.bytes = (uint64_t)num(f, "bytes");
         cf.raw_bytes = (uint64_t)num(f, "raw_bytes");
         cf.parts = (uint32_t)num(f, "parts");
+        double ds = num(f, "dataset");
+        if (ds < 0 || ds >= (double)ck->n_ds) {
+            rc = err_set(err, ERR_INVALID_INPUT,
+                         "checkpoint of segment %d: a file of dataset %.0f (the run has %zu)",
+                         ck->segment, ds, ck->n_ds);
+            break;
+        }
+        cf.dataset = (uint16_t)ds;
+        cf.rejected = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "rejected"));
         rc = etl_ckpt_add_file(ck, &cf, err);
     }
     const cJSON *sch = cJSON_GetObjectItemCaseSensitive(root, "schema");
+    const cJSON *datasets = cJSON_GetObjectItemCaseSensitive(root, "datasets");
     if (rc == ERR_OK && cJSON_IsObject(sch)) {
-        schema = cJSON_PrintUnformatted(sch);
-        rc = schema != NULL ? etl_schema_from_json(&ck->schema, cur_from_str(schema), err)
-                            : err_set(err, ERR_NOMEM, "out of memory reading a checkpoint");
+        /* The short form (one dataset, nothing rejected or filtered) keeps no row count: every
+         * file holds its rows. */
+        for (size_t i = 0; i < ck->n_files; i++) {
+            ck->ds[0].rows += ck->files[i].records;
+        }
+        rc = read_schema(sch, &ck->ds[0].schema, err);
+    } else if (rc == ERR_OK && cJSON_IsArray(datasets)) {
+        if ((size_t)cJSON_GetArraySize(datasets) != ck->n_ds) {
+            rc = err_set(err, ERR_INVALID_INPUT,
+                         "checkpoint of segment %d has %d datasets, the run %zu", ck->segment,
+                         cJSON_GetArraySize(datasets), ck->n_ds);
+        }
+        const cJSON *d;
+        size_t i = 0;
+        cJSON_ArrayForEach(d, datasets)
+        {
+            if (rc != ERR_OK || i >= ck->n_ds) {
+                break;
+            }
+            struct etl_ckpt_ds *x = &ck->ds[i++];
+            x->rows = (uint64_t)num(d, "rows");
+            x->rejected = (uint64_t)num(d, "rejected");
+            x->filtered = (uint64_t)num(d, "filtered");
+            const cJSON *ds_schema = cJSON_GetObjectItemCaseSensitive(d, "schema");
+            if (cJSON_IsObject(ds_schema)) {
+                rc = read_schema(ds_schema, &x->schema, err);
+            }
+            const cJSON *dq = cJSON_GetObjectItemCaseSensitive(d, "dq");
+            if (rc == ERR_OK && dq != NULL) {
+                char *dq_text = cJSON_PrintUnformatted(dq);
+                rc = dq_text != NULL
+                         ? buf_append_str(&x->dq, dq_text, err)
+                         : err_set(err, ERR_NOMEM, "out of memory reading a checkpoint");
+                cJSON_free(dq_text);
+            }
+        }
     }
 out:
     cJSON_free(lek);
-    cJSON_free(schema);
     cJSON_Delete(root);
     return rc;
 }

@@ -2,7 +2,8 @@
  * etl_checkpoint.h - the durable state of a snapshot run, as small JSON objects in the run folder:
  *   _checkpoint/run.json        the run: table, total segments, times, key schema, estimate
  *   _checkpoint/segment-N.json  one segment: done or the LastEvaluatedKey to resume from, the
- *                               files completed (key, records, bytes, MD5, ETag), counts, schema
+ *                               files completed (key, records, bytes, MD5, ETag, dataset), counts,
+ *                               and per dataset its schema, row counts and data-quality partials
  * A segment's checkpoint is written only after the files it lists are complete, and its key is
  * where the next file starts, so a resumed run loses nothing and writes nothing twice.
  * Ownership: structs own their buffers (cleanup functions); JSON goes to/from caller buffers.
@@ -28,6 +29,8 @@ struct etl_ckpt_file {
     char md5[33];       /* hex MD5 of the stored bytes */
     char etag[80];
     uint32_t parts;
+    uint16_t dataset; /* index of the transform's dataset (0 without a transform) */
+    bool rejected;    /* rows that broke a rule or a cast, not data */
 };
 
 struct etl_ckpt {
@@ -39,14 +42,30 @@ struct etl_ckpt {
     struct etl_ckpt_file *files;
     size_t n_files;
     size_t cap_files;
-    uint64_t items;
+    uint64_t items;    /* read and accounted for by completed files */
+    uint64_t unrouted; /* of those, items no dataset's `when` took */
     uint64_t scanned;
     double rcu;
     uint32_t invocations;
-    struct etl_schema schema;
+    struct etl_ckpt_ds *ds; /* one per dataset (the table's own without a transform) */
+    size_t n_ds;
 };
 
-void etl_ckpt_init(struct etl_ckpt *ck, int segment, int total_segments);
+/* What a segment knows of one dataset: everything the commit merges. */
+struct etl_ckpt_ds {
+    struct etl_schema schema;
+    uint64_t rows;     /* written as data */
+    uint64_t rejected; /* written to rejected/ */
+    uint64_t filtered; /* no row: filtered or routed elsewhere */
+    struct buf dq;     /* the rules' partial aggregates (JSON; empty: none) */
+};
+
+/* n_datasets: 1 without a transform. Returns ERR_NOMEM only. */
+MUST_CHECK enum err_code etl_ckpt_init(struct etl_ckpt *ck,
+                                       int segment,
+                                       int total_segments,
+                                       size_t n_datasets,
+                                       struct err *err);
 void etl_ckpt_cleanup(struct etl_ckpt *ck);
 MUST_CHECK enum err_code
 etl_ckpt_add_file(struct etl_ckpt *ck, const struct etl_ckpt_file *f, struct err *err);

@@ -11,6 +11,8 @@
 
 #include "digest.h"
 #include "etl_ddl.h"
+#include "etl_dq_run.h"
+#include "etl_record.h"
 #include "etl_time.h"
 #include "jsonw.h"
 #include "log.h"
@@ -23,7 +25,7 @@ void etl_commit_run_dir(const char *table, const char *run_id, char *out, size_t
 struct orphan_scan {
     struct etl_sink *sink;
     const struct etl_snapshot_layout *layout;
-    const char *run_dir;
+    const char *run_dir; /* the folder listed */
     const struct etl_ckpt *cks;
     int n;
     int removed;
@@ -82,11 +84,50 @@ static void format_run_times(const struct etl_run *run, int64_t end_ms, struct r
     etl_time_format_iso8601(end_ms, t->ended);
 }
 
+/* What the commit knows of one dataset of the run. */
+struct ds_sum {
+    const char *name;
+    size_t index;
+    uint64_t rows, rejected, filtered;
+};
+
+static void
+files_list(struct jsonw *w, const struct etl_ckpt *cks, int n, size_t dataset, bool rejected)
+{
+    jsonw_array(w, JSONW_PRETTY);
+    for (int s = 0; s < n; s++) {
+        for (size_t i = 0; i < cks[s].n_files; i++) {
+            const struct etl_ckpt_file *f = &cks[s].files[i];
+            if (f->dataset != dataset || f->rejected != rejected) {
+                continue;
+            }
+            jsonw_object(w, JSONW_SPACED);
+            jsonw_key(w, "key");
+            jsonw_str(w, f->key);
+            jsonw_key(w, "segment");
+            jsonw_i64(w, s);
+            jsonw_key(w, "records");
+            jsonw_u64(w, f->records);
+            jsonw_key(w, "bytes");
+            jsonw_u64(w, f->bytes);
+            jsonw_key(w, "uncompressed_bytes");
+            jsonw_u64(w, f->raw_bytes);
+            jsonw_key(w, "md5");
+            jsonw_str(w, f->md5);
+            jsonw_key(w, "etag");
+            jsonw_str(w, f->etag);
+            jsonw_end(w);
+        }
+    }
+    jsonw_end(w);
+}
+
 static enum err_code manifest_json(const struct etl_snapshot_config *cfg,
                                    const struct etl_run *run,
                                    const struct etl_ckpt *cks,
                                    int n,
                                    const struct etl_commit_summary *sum,
+                                   const struct ds_sum *ds,
                                    const struct run_times *t,
                                    struct buf *out,
                                    struct err *err)
@@ -114,8 +155,22 @@ static enum err_code manifest_json(const struct etl_snapshot_config *cfg,
     jsonw_str(&w, cfg->rows.codec->name);
     jsonw_key(&w, "segments");
     jsonw_i64(&w, n);
-    jsonw_key(&w, "item_count");
-    jsonw_u64(&w, sum->items);
+    if (cfg->spec != NULL) {
+        /* A dataset of a transform: its own rows, of the items the table gave. */
+        jsonw_key(&w, "dataset");
+        jsonw_str(&w, ds->name);
+        jsonw_key(&w, "table_items");
+        jsonw_u64(&w, sum->items);
+        jsonw_key(&w, "item_count");
+        jsonw_u64(&w, ds->rows);
+        jsonw_key(&w, "rejected_count");
+        jsonw_u64(&w, ds->rejected);
+        jsonw_key(&w, "filtered_count");
+        jsonw_u64(&w, ds->filtered);
+    } else {
+        jsonw_key(&w, "item_count");
+        jsonw_u64(&w, sum->items);
+    }
     jsonw_key(&w, "scanned_count");
     jsonw_u64(&w, sum->scanned);
     jsonw_key(&w, "consumed_read_units");
@@ -136,29 +191,11 @@ static enum err_code manifest_json(const struct etl_snapshot_config *cfg,
     jsonw_i64(&w, run->max_rcu);
     jsonw_end(&w);
     jsonw_key(&w, "files");
-    jsonw_array(&w, JSONW_PRETTY);
-    for (int s = 0; s < n; s++) {
-        for (size_t i = 0; i < cks[s].n_files; i++) {
-            const struct etl_ckpt_file *f = &cks[s].files[i];
-            jsonw_object(&w, JSONW_SPACED);
-            jsonw_key(&w, "key");
-            jsonw_str(&w, f->key);
-            jsonw_key(&w, "segment");
-            jsonw_i64(&w, s);
-            jsonw_key(&w, "records");
-            jsonw_u64(&w, f->records);
-            jsonw_key(&w, "bytes");
-            jsonw_u64(&w, f->bytes);
-            jsonw_key(&w, "uncompressed_bytes");
-            jsonw_u64(&w, f->raw_bytes);
-            jsonw_key(&w, "md5");
-            jsonw_str(&w, f->md5);
-            jsonw_key(&w, "etag");
-            jsonw_str(&w, f->etag);
-            jsonw_end(&w);
-        }
+    files_list(&w, cks, n, ds->index, false);
+    if (cfg->spec != NULL) {
+        jsonw_key(&w, "rejected_files");
+        files_list(&w, cks, n, ds->index, true);
     }
-    jsonw_end(&w);
     jsonw_end(&w);
     jsonw_text(&w, "\n");
     return jsonw_finish(&w);
@@ -297,6 +334,16 @@ static enum err_code export_manifests(struct etl_sink *sink,
     return rc;
 }
 
+static bool has_attr(const struct etl_schema *s, const char *name)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (strcmp(s->attrs[i].name, name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* changes.ddl once per table; current.sql each time (it names the latest snapshot). */
 static enum err_code table_documents(const struct etl_ddl_ctx *ctx,
                                      const struct etl_snapshot_config *cfg,
@@ -308,7 +355,7 @@ static enum err_code table_documents(const struct etl_ddl_ctx *ctx,
     char key[LIMIT_KEY_BYTES];
     struct buf doc = BUF_INIT(0);
     bool exists = false;
-    snprintf(key, sizeof(key), "%s/changes.ddl", run->table);
+    snprintf(key, sizeof(key), "%s/changes.ddl", ctx->table);
     enum err_code rc = etl_sink_get(sink, key, &doc, &exists, err);
     if (rc == ERR_OK && !exists) {
         buf_reset(&doc);
@@ -317,9 +364,18 @@ static enum err_code table_documents(const struct etl_ddl_ctx *ctx,
             rc = etl_sink_put(sink, key, buf_cur(&doc), "text/plain; charset=utf-8", err);
         }
     }
-    if (rc == ERR_OK && cfg->layout->current_view) {
+    /* The current-state view replays changes by key, ordered by _seq: a dataset without the
+     * key or those columns has none. */
+    unsigned needs = 1u << ETL_META_OP | 1u << ETL_META_SEQ | 1u << ETL_META_TS;
+    bool has_key =
+        cfg->spec == NULL || (has_attr(schema, run->hash_key) && (ctx->meta_omit & needs) == 0);
+    if (rc == ERR_OK && cfg->layout->current_view && !has_key) {
+        log_info("%s: no current.sql, the dataset does not keep the key %s", ctx->table,
+                 run->hash_key);
+    }
+    if (rc == ERR_OK && cfg->layout->current_view && has_key) {
         buf_reset(&doc);
-        snprintf(key, sizeof(key), "%s/current.sql", run->table);
+        snprintf(key, sizeof(key), "%s/current.sql", ctx->table);
         rc = etl_ddl_current_view(&doc, ctx, schema, run->run_id, run->run_ms, err);
         if (rc == ERR_OK) {
             rc = etl_sink_put(sink, key, buf_cur(&doc), "text/plain; charset=utf-8", err);
@@ -329,49 +385,232 @@ static enum err_code table_documents(const struct etl_ddl_ctx *ctx,
     return rc;
 }
 
-enum err_code etl_commit_run(const struct etl_snapshot_config *cfg,
-                             struct etl_sink *sink,
-                             const struct sys *sys,
-                             const struct etl_run *run,
-                             const char *run_dir,
-                             const struct etl_ckpt *cks,
-                             int n,
-                             struct etl_commit_summary *out,
-                             struct err *err)
+/* _SUCCESS: the run's totals, written last in a folder. */
+static enum err_code success_doc(const struct etl_run *run,
+                                 int n,
+                                 const struct etl_commit_summary *out,
+                                 struct buf *doc,
+                                 struct err *err)
+{
+    struct jsonw w;
+    buf_reset(doc);
+    jsonw_init(&w, doc, err);
+    jsonw_object(&w, JSONW_COMPACT);
+    jsonw_key(&w, "run_id");
+    jsonw_str(&w, run->run_id);
+    jsonw_key(&w, "segments");
+    jsonw_i64(&w, n);
+    jsonw_key(&w, "items");
+    jsonw_u64(&w, out->items);
+    jsonw_key(&w, "files");
+    jsonw_u64(&w, out->files);
+    jsonw_key(&w, "bytes");
+    jsonw_u64(&w, out->bytes);
+    jsonw_key(&w, "consumed_read_units");
+    jsonw_double(&w, "%.1f", out->rcu);
+    jsonw_end(&w);
+    jsonw_text(&w, "\n");
+    return jsonw_finish(&w);
+}
+
+/* Removes the data files of one folder that no checkpoint names. */
+static enum err_code
+sweep(struct etl_sink *sink, struct orphan_scan *o, const char *dir, struct err *err)
+{
+    o->run_dir = dir;
+    return etl_sink_list(sink, dir, check_orphan, o, err);
+}
+
+/* The types a dataset declares, for its DDL (names and types copied: the spec's renames may
+ * make a declared name the target of a rename; declared names are what the rows hold). */
+struct declared {
+    struct etl_ddl_declared *v;
+    size_t n;
+    size_t cap;
+    bool failed;
+};
+
+static void add_declared(void *ctx, const char *name, const char *athena_type)
+{
+    struct declared *d = ctx;
+    struct etl_ddl_declared *v = mem_grow(d->v, &d->cap, d->n, sizeof(*v), 16);
+    char *n = strdup(name), *t = strdup(athena_type);
+    if (v == NULL || n == NULL || t == NULL) {
+        free(n);
+        free(t);
+        if (v != NULL) {
+            d->v = v;
+        }
+        d->failed = true;
+        return;
+    }
+    d->v = v;
+    d->v[d->n++] = (struct etl_ddl_declared){n, t};
+}
+
+static void declared_free(struct declared *d)
+{
+    for (size_t i = 0; i < d->n; i++) {
+        free((char *)d->v[i].name);
+        free((char *)d->v[i].athena_type);
+    }
+    free(d->v);
+}
+
+/* The dataset's rules over the whole run: the segments' partials merged, evaluated against the
+ * previous snapshot's schema and the anomaly history; the result under
+ * {dataset}/dq/run={run_id}/result.json. A rule with action fail that did not pass fails the
+ * commit (DataQualityFailed): the run gets no _SUCCESS. */
+static enum err_code check_rules(const struct etl_snapshot_config *cfg,
+                                 struct etl_sink *sink,
+                                 const struct sys *sys,
+                                 const struct etl_run *run,
+                                 const struct etl_ckpt *cks,
+                                 int n,
+                                 const struct ds_sum *ds,
+                                 const struct etl_schema *observed,
+                                 struct err *err)
+{
+    const struct etl_dq_rules *rules = cfg->spec->datasets[ds->index].dq;
+    struct etl_dq_partial *merged = NULL;
+    struct etl_schema ref;
+    struct buf doc = BUF_INIT(0), history = BUF_INIT(0), report = BUF_INIT(0), emf = BUF_INIT(0);
+    struct etl_dq_run dq;
+    char key[LIMIT_KEY_BYTES], hkey[LIMIT_KEY_BYTES];
+    bool found = false;
+    etl_schema_init(&ref);
+    etl_dq_run_init(&dq, rules, run->run_ms);
+    enum err_code rc = etl_dq_partial_new(rules, &merged, err);
+    for (int s = 0; rc == ERR_OK && s < n; s++) {
+        if (cks[s].ds[ds->index].dq.len > 0) {
+            rc = etl_dq_partial_from_json(merged, buf_cur(&cks[s].ds[ds->index].dq), err);
+        }
+    }
+    snprintf(key, sizeof(key), "%s/schema.json", ds->name);
+    if (rc == ERR_OK) {
+        rc = etl_sink_get(sink, key, &doc, &found, err);
+    }
+    struct err perr = ERR_INIT;
+    bool has_ref =
+        rc == ERR_OK && found && etl_schema_from_json(&ref, buf_cur(&doc), &perr) == ERR_OK;
+    snprintf(hkey, sizeof(hkey), "%s/dq/history.json", ds->name);
+    if (rc == ERR_OK) {
+        rc = etl_sink_get(sink, hkey, &history, &found, err);
+    }
+    struct etl_dq_report_meta meta = {NULL, ds->name, run->started_ms, sys_wall_ms(sys)};
+    struct etl_dq_run_eval in = {
+        .partial = merged,
+        .observed = observed,
+        .reference = has_ref ? &ref : NULL,
+        .history = buf_cur(&history),
+        .evaluation_id = run->run_id, /* a commit run again is the same evaluation */
+        .meta = &meta,
+        .dataset = ds->name,
+        .metrics_namespace = cfg->metrics_namespace,
+        .service = cfg->service,
+        .emf_time_ms = meta.completed_ms,
+    };
+    struct etl_dq_run_summary sum;
+    buf_reset(&doc);
+    if (rc == ERR_OK) {
+        rc = etl_dq_run_evaluate(&dq, &in, &report, &doc, &emf, &sum, err);
+    }
+    if (rc == ERR_OK) {
+        snprintf(key, sizeof(key), "%s/dq/run=%s/result.json", ds->name, run->run_id);
+        rc = etl_sink_put(sink, key, buf_cur(&report), "application/json", err);
+    }
+    if (rc == ERR_OK && doc.len > 0) {
+        rc = etl_sink_put(sink, hkey, buf_cur(&doc), "application/json", err);
+    }
+    for (size_t i = 0; rc == ERR_OK && i < emf.len;) {
+        const uint8_t *nl = memchr(emf.data + i, '\n', emf.len - i);
+        size_t len = nl != NULL ? (size_t)(nl - (emf.data + i)) : emf.len - i;
+        log_raw_line((const char *)emf.data + i, len);
+        i += len + 1;
+    }
+    if (rc == ERR_OK && sum.fail) {
+        rc = err_set(err, ERR_INVALID_INPUT,
+                     "dataset %s: a data-quality rule with action fail did not pass (%s): the run "
+                     "is not completed",
+                     ds->name, key);
+        err_set_type(err, "DataQualityFailed");
+    }
+    etl_dq_partial_free(merged);
+    etl_dq_run_cleanup(&dq);
+    etl_schema_cleanup(&ref);
+    buf_cleanup(&doc);
+    buf_cleanup(&history);
+    buf_cleanup(&report);
+    buf_cleanup(&emf);
+    return rc;
+}
+
+/* A dataset's rules (if it has any) over the rows of every segment. */
+static enum err_code dataset_rules(const struct etl_snapshot_config *cfg,
+                                   struct etl_sink *sink,
+                                   const struct sys *sys,
+                                   const struct etl_run *run,
+                                   const struct etl_ckpt *cks,
+                                   int n,
+                                   const struct ds_sum *ds,
+                                   struct err *err)
+{
+    if (cfg->spec == NULL || cfg->spec->datasets[ds->index].dq == NULL) {
+        return ERR_OK;
+    }
+    struct etl_schema schema;
+    etl_schema_init(&schema);
+    enum err_code rc = ERR_OK;
+    for (int s = 0; rc == ERR_OK && s < n; s++) {
+        rc = etl_schema_merge(&schema, &cks[s].ds[ds->index].schema, err);
+    }
+    if (rc == ERR_OK) {
+        rc = check_rules(cfg, sink, sys, run, cks, n, ds, &schema, err);
+    }
+    etl_schema_cleanup(&schema);
+    return rc;
+}
+
+/* Everything a dataset's run folder gets: manifest, schema, DDL, table documents, _SUCCESS. */
+static enum err_code commit_dataset(const struct etl_snapshot_config *cfg,
+                                    struct etl_sink *sink,
+                                    const struct etl_run *run,
+                                    const char *table_run_dir,
+                                    const struct etl_ckpt *cks,
+                                    int n,
+                                    const struct etl_commit_summary *out,
+                                    const struct ds_sum *ds,
+                                    const struct run_times *t,
+                                    const char *root,
+                                    struct err *err)
 {
     struct etl_schema schema;
     struct buf doc = BUF_INIT(0);
-    char root[LIMIT_LOCATION_BYTES];
-    etl_sink_root(sink, root, sizeof(root));
+    char run_dir[LIMIT_RUN_DIR_BYTES];
+    etl_commit_run_dir(ds->name, run->run_id, run_dir, sizeof(run_dir));
     /* changes.ddl and current.sql describe the change objects (ETL_FORMAT); table.ddl the
      * run's files (the layout's format). */
-    const struct etl_ddl_ctx changes_ctx = {cfg->rows.format, cfg->partition, run->table, root,
-                                            run->hash_key,    run->range_key};
+    struct declared decl = {NULL, 0, 0, false};
+    struct etl_ddl_ctx changes_ctx = {cfg->rows.format, cfg->partition, ds->name, root,
+                                      run->hash_key,    run->range_key};
+    if (cfg->spec != NULL) {
+        const struct etl_spec_dataset *sd = &cfg->spec->datasets[ds->index];
+        etl_spec_declared(sd, add_declared, &decl);
+        changes_ctx.declared = decl.v;
+        changes_ctx.n_declared = decl.n;
+        changes_ctx.meta_omit = etl_spec_meta_omit(sd);
+    }
     struct etl_ddl_ctx files_ctx = changes_ctx;
     files_ctx.format = etl_snapshot_encoding(cfg).format;
     etl_schema_init(&schema);
-    memset(out, 0, sizeof(*out));
-    enum err_code rc = ERR_OK;
+    enum err_code rc =
+        decl.failed ? err_set(err, ERR_NOMEM, "out of memory for a dataset's types") : ERR_OK;
     for (int s = 0; rc == ERR_OK && s < n; s++) {
-        out->items += cks[s].items;
-        out->scanned += cks[s].scanned;
-        out->rcu += cks[s].rcu;
-        out->invocations += cks[s].invocations;
-        for (size_t i = 0; i < cks[s].n_files; i++) {
-            out->files++;
-            out->bytes += cks[s].files[i].bytes;
-        }
-        rc = etl_schema_merge(&schema, &cks[s].schema, err);
+        rc = etl_schema_merge(&schema, &cks[s].ds[ds->index].schema, err);
     }
-    struct orphan_scan o = {sink, cfg->layout, run_dir, cks, n, 0};
+    const struct etl_spec_dataset *sd = cfg->spec != NULL ? &cfg->spec->datasets[ds->index] : NULL;
     if (rc == ERR_OK) {
-        rc = etl_sink_list(sink, run_dir, check_orphan, &o, err);
-        out->orphans_removed = o.removed;
-    }
-    struct run_times t;
-    format_run_times(run, sys_wall_ms(sys), &t);
-    if (rc == ERR_OK) {
-        rc = manifest_json(cfg, run, cks, n, out, &t, &doc, err);
+        rc = manifest_json(cfg, run, cks, n, out, ds, t, &doc, err);
     }
     if (rc == ERR_OK) {
         rc = put_doc(sink, run_dir, "_meta/manifest.json", &doc, "application/json", err);
@@ -391,36 +630,95 @@ enum err_code etl_commit_run(const struct etl_snapshot_config *cfg,
         rc = put_doc(sink, run_dir, "_meta/table.ddl", &doc, "text/plain; charset=utf-8", err);
     }
     if (rc == ERR_OK && cfg->layout->dynamodb_manifests) {
-        rc = export_manifests(sink, run, run_dir, cks, n, out, &t, err);
+        rc = export_manifests(sink, run, run_dir, cks, n, out, t, err);
     }
     if (rc == ERR_OK) {
         rc = table_documents(&changes_ctx, cfg, sink, run, &schema, err);
     }
-    if (rc == ERR_OK) {
-        struct jsonw w;
+    /* The latest schema of a transform's dataset: what the stream checks drift against. */
+    if (rc == ERR_OK && sd != NULL) {
+        char key[LIMIT_KEY_BYTES];
         buf_reset(&doc);
-        jsonw_init(&w, &doc, err);
-        jsonw_object(&w, JSONW_COMPACT);
-        jsonw_key(&w, "run_id");
-        jsonw_str(&w, run->run_id);
-        jsonw_key(&w, "segments");
-        jsonw_i64(&w, n);
-        jsonw_key(&w, "items");
-        jsonw_u64(&w, out->items);
-        jsonw_key(&w, "files");
-        jsonw_u64(&w, out->files);
-        jsonw_key(&w, "bytes");
-        jsonw_u64(&w, out->bytes);
-        jsonw_key(&w, "consumed_read_units");
-        jsonw_double(&w, "%.1f", out->rcu);
-        jsonw_end(&w);
-        jsonw_text(&w, "\n");
-        rc = jsonw_finish(&w);
+        snprintf(key, sizeof(key), "%s/schema.json", ds->name);
+        rc = etl_schema_to_json(&schema, &doc, err);
+        if (rc == ERR_OK) {
+            rc = etl_sink_put(sink, key, buf_cur(&doc), "application/json", err);
+        }
+    }
+    /* A dataset's own _SUCCESS; the table's run folder gets its one last of all. */
+    if (rc == ERR_OK && strcmp(run_dir, table_run_dir) != 0) {
+        rc = success_doc(run, n, out, &doc, err);
+        if (rc == ERR_OK) {
+            rc = put_doc(sink, run_dir, "_SUCCESS", &doc, "application/json", err);
+        }
+    }
+    buf_cleanup(&doc);
+    etl_schema_cleanup(&schema);
+    declared_free(&decl);
+    return rc;
+}
+
+enum err_code etl_commit_run(const struct etl_snapshot_config *cfg,
+                             struct etl_sink *sink,
+                             const struct sys *sys,
+                             const struct etl_run *run,
+                             const char *run_dir,
+                             const char *const *datasets,
+                             size_t n_datasets,
+                             const struct etl_ckpt *cks,
+                             int n,
+                             struct etl_commit_summary *out,
+                             struct err *err)
+{
+    struct buf doc = BUF_INIT(0);
+    char root[LIMIT_LOCATION_BYTES], dir[LIMIT_RUN_DIR_BYTES];
+    etl_sink_root(sink, root, sizeof(root));
+    memset(out, 0, sizeof(*out));
+    enum err_code rc = ERR_OK;
+    for (int s = 0; s < n; s++) {
+        out->items += cks[s].items;
+        out->scanned += cks[s].scanned;
+        out->rcu += cks[s].rcu;
+        out->invocations += cks[s].invocations;
+        for (size_t i = 0; i < cks[s].n_files; i++) {
+            out->files++;
+            out->bytes += cks[s].files[i].bytes;
+        }
+    }
+    /* Orphans: data files of interrupted attempts, in every folder the run writes. */
+    struct orphan_scan o = {sink, cfg->layout, run_dir, cks, n, 0};
+    for (size_t d = 0; rc == ERR_OK && d < n_datasets; d++) {
+        etl_commit_run_dir(datasets[d], run->run_id, dir, sizeof(dir));
+        rc = sweep(sink, &o, dir, err);
+        if (rc == ERR_OK && cfg->spec != NULL) {
+            snprintf(dir, sizeof(dir), "%s/rejected/run=%s/", datasets[d], run->run_id);
+            rc = sweep(sink, &o, dir, err);
+        }
+    }
+    out->orphans_removed = o.removed;
+    /* Every dataset's rules before any dataset's documents: a rule with action fail leaves the
+     * whole run unpublished (no manifest, schema.json, current.sql or _SUCCESS anywhere). */
+    for (size_t d = 0; rc == ERR_OK && d < n_datasets; d++) {
+        struct ds_sum ds = {datasets[d], d, 0, 0, 0};
+        rc = dataset_rules(cfg, sink, sys, run, cks, n, &ds, err);
+    }
+    struct run_times t;
+    format_run_times(run, sys_wall_ms(sys), &t);
+    for (size_t d = 0; rc == ERR_OK && d < n_datasets; d++) {
+        struct ds_sum ds = {datasets[d], d, 0, 0, 0};
+        for (int s = 0; s < n; s++) {
+            ds.rows += cks[s].ds[d].rows;
+            ds.rejected += cks[s].ds[d].rejected;
+            ds.filtered += cks[s].ds[d].filtered;
+        }
+        rc = commit_dataset(cfg, sink, run, run_dir, cks, n, out, &ds, &t, root, err);
+    }
+    if (rc == ERR_OK) {
+        rc = success_doc(run, n, out, &doc, err);
     }
     if (rc == ERR_OK) {
         rc = put_doc(sink, run_dir, "_SUCCESS", &doc, "application/json", err);
     }
     buf_cleanup(&doc);
-    etl_schema_cleanup(&schema);
     return rc;
 }

@@ -30,11 +30,15 @@ struct etl_commit_summary {
     int orphans_removed;
 };
 
+/* datasets: the name of each dataset rows went to (the table's own name without a transform);
+ * each gets its manifest, schema, DDL and table documents, then the table's run _SUCCESS. */
 MUST_CHECK enum err_code etl_commit_run(const struct etl_snapshot_config *cfg,
                                         struct etl_sink *sink,
                                         const struct sys *sys,
                                         const struct etl_run *run,
                                         const char *run_dir,
+                                        const char *const *datasets,
+                                        size_t n_datasets,
                                         const struct etl_ckpt *cks,
                                         int n,
                                         struct etl_commit_summary *out,

@@ -267,6 +267,8 @@ struct segment_run {
     struct etl_export *x;
     const struct etl_run *run;
     const char *run_dir;
+    const char *const *datasets;
+    size_t n_datasets;
     struct etl_rate rate;
     int64_t stop_at_ms;
     struct etl_ckpt *cks; /* all segments; each task owns the one it runs */
@@ -291,8 +293,23 @@ static enum err_code run_segment(void *ctx, void *tstate, size_t index, struct e
     job.rate = &p->rate;
     job.stop_at_ms = p->stop_at_ms;
     snprintf(job.run_dir, sizeof(job.run_dir), "%s", p->run_dir);
+    job.datasets = p->datasets;
+    job.n_datasets = p->n_datasets;
+    const struct etl_snapshot_config *cfg = p->x->cfg;
     struct etl_ckpt *ck = &p->cks[s];
-    enum err_code rc = load_checkpoint(&job.sink, p->run_dir, ck, err);
+    struct etl_spec *spec = NULL; /* this thread's own compiled copy */
+    enum err_code rc = ERR_OK;
+    if (cfg->spec != NULL) {
+        rc = etl_spec_parse(cfg->spec_text, &spec, err);
+    }
+    if (rc == ERR_OK && spec != NULL) {
+        rc = etl_transform_new(spec, cfg->pii_key, cfg->pii_key_len, &job.tx, err);
+    }
+    job.spec = spec;
+    job.now_ms = p->run->run_ms; /* every segment's rules see the same "now": the run's time */
+    if (rc == ERR_OK) {
+        rc = load_checkpoint(&job.sink, p->run_dir, ck, err);
+    }
     if (rc == ERR_OK && !ck->done) {
         ck->invocations++;
         rc = etl_scan_segment(&job, ck, &st, err);
@@ -305,6 +322,8 @@ static enum err_code run_segment(void *ctx, void *tstate, size_t index, struct e
                                    LOG_INT("pages", (int64_t)st.pages),
                                    LOG_INT("files", (int64_t)st.files), LOG_BOOL("done", ck->done)},
               5, "snapshot segment %s", rc != ERR_OK ? "failed" : (ck->done ? "done" : "paused"));
+    etl_transform_free(job.tx);
+    etl_spec_free(spec);
     return rc;
 }
 
@@ -476,6 +495,7 @@ enum err_code etl_export_handle(struct etl_export *x,
     struct etl_run run;
     char run_dir[LIMIT_RUN_DIR_BYTES];
     struct etl_ckpt *cks = NULL;
+    const char **names = NULL;
     struct segment_run pool;
     bool pool_ready = false;
     memset(st, 0, sizeof(*st));
@@ -523,18 +543,30 @@ enum err_code etl_export_handle(struct etl_export *x,
     }
     int n = run.total_segments;
     st->segments = n;
+    /* The datasets rows go to: the spec's, or the table's own. */
+    const struct etl_spec *spec = x->cfg->spec;
+    size_t n_ds = spec != NULL ? spec->n_datasets : 1;
+    names = calloc(n_ds, sizeof(*names));
     cks = calloc((size_t)n, sizeof(*cks));
-    if (cks == NULL) {
+    if (cks == NULL || names == NULL) {
         rc = err_set(err, ERR_NOMEM, "out of memory for %d segments", n);
         goto out;
     }
-    for (int s = 0; s < n; s++) {
-        etl_ckpt_init(&cks[s], s, n);
+    for (size_t d = 0; d < n_ds; d++) {
+        names[d] = spec != NULL ? spec->datasets[d].name : run.table;
+    }
+    for (int s = 0; rc == ERR_OK && s < n; s++) {
+        rc = etl_ckpt_init(&cks[s], s, n, n_ds, err);
+    }
+    if (rc != ERR_OK) {
+        goto out;
     }
     memset(&pool, 0, sizeof(pool));
     pool.x = x;
     pool.run = &run;
     pool.run_dir = run_dir;
+    pool.datasets = names;
+    pool.n_datasets = n_ds;
     pool.cks = cks;
     pool.stop_at_ms = stop_time(x, deadline_mono_ms);
     etl_rate_init(&pool.rate, (double)x->cfg->max_rcu, sys_mono_ms(x->sys));
@@ -581,9 +613,11 @@ enum err_code etl_export_handle(struct etl_export *x,
         goto out;
     }
     struct etl_commit_summary sum;
-    rc = etl_commit_run(x->cfg, x->sink, x->sys, &run, run_dir, cks, n, &sum, err);
+    rc = etl_commit_run(x->cfg, x->sink, x->sys, &run, run_dir, names, n_ds, cks, n, &sum, err);
     if (rc != ERR_OK) {
-        err_set_type(err, "ExportFailed");
+        if (!err_has_type(err)) {
+            err_set_type(err, "ExportFailed"); /* DataQualityFailed says more */
+        }
         goto out;
     }
     st->complete = true;
@@ -605,5 +639,6 @@ out:
         etl_ckpt_cleanup(&cks[s]);
     }
     free(cks);
+    free(names);
     return rc;
 }

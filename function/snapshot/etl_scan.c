@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ddb.h"
+#include "etl_dq_run.h"
 #include "etl_record.h"
 #include "etl_time.h"
 #include "etl_writer.h"
@@ -22,6 +23,8 @@
 
 struct open_file {
     bool open;
+    size_t dataset;
+    bool rejected; /* rows that broke a rule or a cast, in {dataset}/rejected/ */
     uint32_t n;
     char key[LIMIT_KEY_BYTES];
     struct etl_encoding enc;
@@ -30,7 +33,23 @@ struct open_file {
     struct buf out;   /* writer output, moved to the object after each page */
     struct buf store; /* the row being written, or every row of a whole-object file */
     uint64_t records;
-    struct etl_schema pending;      /* schema of the rows in this file */
+    struct etl_schema pending; /* schema of the rows in this file */
+};
+
+/* What a segment has done since its last checkpoint, to be merged into it with the files. */
+struct pending_ds {
+    uint64_t filtered;
+};
+
+struct scan_files {
+    struct open_file *files; /* two per dataset: data, rejected */
+    size_t n;
+    struct pending_ds *pending;
+    struct etl_dq_run *dq; /* per dataset: its rules over the rows since the last checkpoint */
+    uint64_t items;        /* items read since the last checkpoint */
+    uint64_t unrouted;
+    struct buf src;                 /* one item's source row (with a transform) */
+    struct buf text;                /* scratch */
     char run_time[ETL_ISO8601_MAX]; /* every row's _ts: the run's time */
 };
 
@@ -54,16 +73,28 @@ save_checkpoint(struct etl_scan_job *job, const struct etl_ckpt *ck, struct err 
     return rc;
 }
 
+/* "{dataset}/snapshots/run={id}/" or "{dataset}/rejected/run={id}/". */
+static void
+dataset_dir(const struct etl_scan_job *job, const struct open_file *f, char *out, size_t cap)
+{
+    const char *name = job->n_datasets > 0 ? job->datasets[f->dataset] : job->run->table;
+    snprintf(out, cap, "%s/%s/run=%s/", name, f->rejected ? "rejected" : "snapshots",
+             job->run->run_id);
+}
+
 static enum err_code
-open_file(struct etl_scan_job *job, const struct etl_ckpt *ck, struct open_file *f, struct err *err)
+open_file(struct etl_scan_job *job, struct etl_ckpt *ck, struct open_file *f, struct err *err)
 {
     const struct etl_snapshot_config *cfg = job->cfg;
-    char ext[32];
-    f->n = ck->next_file;
+    char ext[32], dir[LIMIT_RUN_DIR_BYTES];
+    f->n = ck->next_file++;
     f->enc = etl_snapshot_encoding(cfg);
+    if (f->rejected) {
+        f->enc.format = &etl_fmt_jsonl; /* rejected rows carry the rules they broke */
+    }
     etl_writer_extension(&f->enc, ext, sizeof(ext));
-    cfg->layout->file_key(job->run_dir, job->run->export_id, ck->segment, f->n, ext, f->key,
-                          sizeof(f->key));
+    dataset_dir(job, f, dir, sizeof(dir));
+    cfg->layout->file_key(dir, job->run->export_id, ck->segment, f->n, ext, f->key, sizeof(f->key));
     f->records = 0;
     buf_reset(&f->store);
     buf_reset(&f->out);
@@ -102,31 +133,131 @@ static void abort_file(struct open_file *f)
     }
 }
 
-/* Appends one item as a row to the open file. */
-static enum err_code add_item(struct etl_scan_job *job,
-                              struct open_file *f,
-                              const struct json_val *item,
-                              struct err *err)
+/* Opens f unless it is open: before a row goes into its store (opening empties the store). */
+static enum err_code
+ensure_open(struct etl_scan_job *job, struct etl_ckpt *ck, struct open_file *f, struct err *err)
 {
-    struct etl_record_meta meta = {
-        .op = "SNAPSHOT",
-        .ts = f->run_time,
-        .table = job->run->table,
-    };
-    struct etl_row_ref row = {&f->store, 0, item->raw};
-    enum err_code rc = etl_record_build(&f->store, item, NULL, &meta, &row.offset, err);
-    if (rc == ERR_OK) {
-        rc = etl_schema_observe(&f->pending, &row, err);
+    return f->open ? ERR_OK : open_file(job, ck, f, err);
+}
+
+/* Writes the row at row->offset of the open file's store into it. */
+static enum err_code put_row(struct open_file *f, const struct etl_row_ref *row, struct err *err)
+{
+    enum err_code rc = ERR_OK;
+    if (!f->rejected) {
+        rc = etl_schema_observe(&f->pending, row, err);
     }
     if (rc != ERR_OK) {
         return rc;
     }
     f->records++;
-    rc = etl_writer_row(&f->w, &row, err);
+    rc = etl_writer_row(&f->w, row, err);
     if (!f->enc.format->whole_object) {
         buf_reset(&f->store); /* rendered: memory holds one row, not a page of them */
     }
     return rc;
+}
+
+/* The column a rejected row carries: what it broke (Glue's DataQualityRulesFail). */
+static enum err_code
+fail_column(struct buf *text, const char *reason, struct etl_col *out, struct err *err)
+{
+    buf_reset(text);
+    enum err_code rc = buf_append_byte(text, '[', err);
+    if (rc == ERR_OK) {
+        rc = buf_append_json_str(text, reason, strlen(reason), err);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_append_byte(text, ']', err);
+    }
+    *out = (struct etl_col){ETL_T_L, 0, cur_from_str("\"DataQualityRulesFail\""), buf_cur(text)};
+    return rc;
+}
+
+/* One item through the transform: a data row, a rejected row, or nothing (filtered). */
+static enum err_code transform_item(struct etl_scan_job *job,
+                                    struct etl_ckpt *ck,
+                                    struct scan_files *sf,
+                                    size_t src_offset,
+                                    struct err *err)
+{
+    struct etl_row_ref src = {&sf->src, src_offset, {NULL, 0}};
+    struct etl_tx_result res;
+    struct err terr = ERR_INIT;
+    enum err_code rc = etl_transform_apply(job->tx, &src, &res, &terr);
+    if (rc == ERR_INVALID_INPUT) {
+        /* A value an expression cannot take: the item is rejected, with the reason. */
+        res.outcome = ETL_TX_REJECTED;
+        snprintf(res.reason, sizeof(res.reason), "TransformError: %s", terr.msg);
+        if (res.dataset < 0) {
+            res.dataset = 0;
+        }
+        rc = etl_transform_load(job->tx, res.dataset, &src, err);
+    } else if (rc != ERR_OK) {
+        *err = terr;
+        return rc;
+    }
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    if (res.outcome == ETL_TX_UNROUTED) {
+        sf->unrouted++;
+        return ERR_OK;
+    }
+    if (res.outcome == ETL_TX_FILTERED) {
+        sf->pending[res.dataset].filtered++;
+        return ERR_OK;
+    }
+    bool rejected = res.outcome == ETL_TX_REJECTED;
+    struct etl_col extra;
+    if (rejected && res.n_cast_failed == 0) {
+        rc = fail_column(&sf->text, res.reason, &extra, err); /* a TransformError */
+    } else {
+        /* Failed casts and the dataset's rules decide the row: quarantined rows go to
+         * rejected/. */
+        struct cur fails = rejected ? etl_transform_failures(job->tx) : (struct cur){NULL, 0};
+        rc = etl_dq_run_row(&sf->dq[res.dataset], etl_transform_env(job->tx), fails, &rejected,
+                            &sf->text, err);
+        extra = (struct etl_col){ETL_T_L, 0, cur_from_str("\"DataQualityRulesFail\""),
+                                 buf_cur(&sf->text)};
+    }
+    struct open_file *f = &sf->files[2 * (size_t)res.dataset + (rejected ? 1 : 0)];
+    struct etl_row_ref row = {&f->store, 0, {NULL, 0}};
+    if (rc == ERR_OK) {
+        rc = ensure_open(job, ck, f, err);
+    }
+    if (rc == ERR_OK) {
+        rc = etl_transform_emit(job->tx, rejected ? &extra : NULL, &f->store, &row.offset, err);
+    }
+    return rc == ERR_OK ? put_row(f, &row, err) : rc;
+}
+
+/* Appends one item: as its row, or through the transform. */
+static enum err_code add_item(struct etl_scan_job *job,
+                              struct etl_ckpt *ck,
+                              struct scan_files *sf,
+                              const struct json_val *item,
+                              struct err *err)
+{
+    struct etl_record_meta meta = {
+        .op = "SNAPSHOT",
+        .ts = sf->run_time,
+        .table = job->run->table,
+    };
+    sf->items++;
+    if (job->tx == NULL) {
+        struct open_file *f = &sf->files[0];
+        struct etl_row_ref row = {&f->store, 0, item->raw};
+        enum err_code rc = ensure_open(job, ck, f, err);
+        if (rc == ERR_OK) {
+            rc = etl_record_build(&f->store, item, NULL, &meta, &row.offset, err);
+        }
+        return rc == ERR_OK ? put_row(f, &row, err) : rc;
+    }
+    size_t offset = 0;
+    buf_reset(&sf->src);
+    enum err_code rc = etl_record_build(&sf->src, item, NULL, &meta, &offset, err);
+    return rc == ERR_OK ? transform_item(job, ck, sf, offset, err) : rc;
 }
 
 static int64_t file_limit(const struct etl_scan_job *job, const struct open_file *f)
@@ -147,14 +278,30 @@ static uint64_t file_size(const struct open_file *f)
     return f->w.raw_bytes + etl_writer_pending_bytes(&f->w);
 }
 
-/* Completes the open file and moves the checkpoint to `lek`. */
-static enum err_code finish_file(struct etl_scan_job *job,
-                                 struct etl_ckpt *ck,
-                                 struct open_file *f,
-                                 struct cur lek,
-                                 bool done,
-                                 struct etl_scan_stats *st,
-                                 struct err *err)
+static bool any_open(const struct scan_files *sf)
+{
+    for (size_t i = 0; i < sf->n; i++) {
+        if (sf->files[i].open) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool any_full(const struct etl_scan_job *job, const struct scan_files *sf)
+{
+    for (size_t i = 0; i < sf->n; i++) {
+        if (sf->files[i].open &&
+            (int64_t)file_size(&sf->files[i]) >= file_limit(job, &sf->files[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Completes one open file and lists it in the checkpoint (not yet saved). */
+static enum err_code
+finish_file(struct etl_ckpt *ck, struct open_file *f, struct etl_scan_stats *st, struct err *err)
 {
     enum err_code rc = etl_writer_close(&f->w, err);
     if (rc == ERR_OK) {
@@ -170,6 +317,8 @@ static enum err_code finish_file(struct etl_scan_job *job,
     memset(&cf, 0, sizeof(cf));
     if (rc == ERR_OK) {
         snprintf(cf.key, sizeof(cf.key), "%s", f->key);
+        cf.dataset = (uint16_t)f->dataset;
+        cf.rejected = f->rejected;
         cf.records = f->records;
         cf.bytes = info.size;
         cf.raw_bytes = f->w.raw_bytes;
@@ -183,23 +332,92 @@ static enum err_code finish_file(struct etl_scan_job *job,
     if (rc != ERR_OK) {
         return rc;
     }
-    ck->next_file++;
-    ck->items += f->records;
+    struct etl_ckpt_ds *d = &ck->ds[f->dataset];
+    if (f->rejected) {
+        d->rejected += f->records;
+    } else {
+        d->rows += f->records;
+        rc = etl_schema_merge(&d->schema, &f->pending, err);
+    }
     st->files++;
-    rc = etl_schema_merge(&ck->schema, &f->pending, err);
-    buf_reset(&ck->lek);
-    if (rc == ERR_OK && !done) {
-        rc = buf_append_cur(&ck->lek, lek, err);
-    }
-    ck->done = done;
-    if (rc == ERR_OK) {
-        rc = save_checkpoint(job, ck, err);
-    }
     log_write(LOG_DEBUG,
               (struct log_field[]){LOG_STR("file", cf.key), LOG_INT("records", (int64_t)cf.records),
                                    LOG_INT("bytes", (int64_t)cf.bytes),
                                    LOG_INT("segment", ck->segment)},
               4, "snapshot file completed");
+    return rc;
+}
+
+/* Adds the rows the rules saw since the last checkpoint to the checkpoint's partial. */
+static enum err_code save_partial(struct etl_dq_run *run, struct etl_ckpt_ds *d, struct err *err)
+{
+    struct etl_dq_partial *rows = etl_dq_run_partial(run);
+    if (rows == NULL || etl_dq_partial_rows(rows) == 0) {
+        return ERR_OK;
+    }
+    struct etl_dq_partial *saved = NULL;
+    enum err_code rc = etl_dq_partial_new(run->rules, &saved, err);
+    if (rc == ERR_OK && d->dq.len > 0) {
+        rc = etl_dq_partial_from_json(saved, buf_cur(&d->dq), err);
+    }
+    if (rc == ERR_OK) {
+        rc = etl_dq_partial_merge(saved, rows, err);
+    }
+    if (rc == ERR_OK) {
+        buf_reset(&d->dq);
+        rc = etl_dq_partial_to_json(saved, &d->dq, err);
+    }
+    if (rc == ERR_OK) {
+        etl_dq_partial_reset(rows);
+    }
+    etl_dq_partial_free(saved);
+    return rc;
+}
+
+/*
+ * Moves the checkpoint to `lek` (or done): every open file is completed first and everything
+ * counted since the last checkpoint goes with it, so what the checkpoint says is all in
+ * completed files. Saved when save (a file was completed, the segment is done, or stopping).
+ */
+static enum err_code advance(struct etl_scan_job *job,
+                             struct etl_ckpt *ck,
+                             struct scan_files *sf,
+                             struct cur lek,
+                             bool done,
+                             bool save,
+                             struct etl_scan_stats *st,
+                             struct err *err)
+{
+    enum err_code rc = ERR_OK;
+    for (size_t i = 0; rc == ERR_OK && i < sf->n; i++) {
+        if (sf->files[i].open) {
+            rc = finish_file(ck, &sf->files[i], st, err);
+            save = true;
+        }
+    }
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    for (size_t d = 0; rc == ERR_OK && d < ck->n_ds; d++) {
+        ck->ds[d].filtered += sf->pending[d].filtered;
+        sf->pending[d].filtered = 0;
+        rc = save_partial(&sf->dq[d], &ck->ds[d], err);
+    }
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    ck->items += sf->items;
+    ck->unrouted += sf->unrouted;
+    sf->items = 0;
+    sf->unrouted = 0;
+    buf_reset(&ck->lek);
+    if (!done) {
+        rc = buf_append_cur(&ck->lek, lek, err);
+    }
+    ck->done = done;
+    if (rc == ERR_OK && (save || done)) {
+        rc = save_checkpoint(job, ck, err);
+    }
     return rc;
 }
 
@@ -219,25 +437,70 @@ static bool pause_ms(const struct etl_scan_job *job, int64_t ms)
     return time_left(job);
 }
 
+static void files_cleanup(struct scan_files *sf)
+{
+    for (size_t i = 0; i < sf->n; i++) {
+        abort_file(&sf->files[i]);
+        buf_cleanup(&sf->files[i].out);
+        buf_cleanup(&sf->files[i].store);
+        etl_schema_cleanup(&sf->files[i].pending);
+    }
+    free(sf->files);
+    free(sf->pending);
+    for (size_t d = 0; sf->dq != NULL && d < sf->n / 2; d++) {
+        etl_dq_run_cleanup(&sf->dq[d]);
+    }
+    free(sf->dq);
+    buf_cleanup(&sf->src);
+    buf_cleanup(&sf->text);
+}
+
+static enum err_code
+files_init(const struct etl_scan_job *job, struct scan_files *sf, struct err *err)
+{
+    /* No dataset list: the table's own rows, as without a transform. */
+    size_t n_ds = job->n_datasets > 0 ? job->n_datasets : 1;
+    memset(sf, 0, sizeof(*sf));
+    sf->files = calloc(2 * n_ds, sizeof(*sf->files));
+    sf->pending = calloc(n_ds, sizeof(*sf->pending));
+    sf->dq = calloc(n_ds, sizeof(*sf->dq));
+    if (sf->files == NULL || sf->pending == NULL || sf->dq == NULL) {
+        return err_set(err, ERR_NOMEM, "out of memory for a segment's files");
+    }
+    sf->n = 2 * n_ds;
+    for (size_t d = 0; d < n_ds; d++) {
+        bool has = job->spec != NULL && d < job->spec->n_datasets;
+        etl_dq_run_init(&sf->dq[d], has ? job->spec->datasets[d].dq : NULL, job->now_ms);
+    }
+    for (size_t i = 0; i < sf->n; i++) {
+        sf->files[i].dataset = i / 2;
+        sf->files[i].rejected = i % 2 == 1;
+        etl_schema_init(&sf->files[i].pending);
+    }
+    etl_time_format_iso8601(job->run->run_ms, sf->run_time);
+    return ERR_OK;
+}
+
 enum err_code etl_scan_segment(struct etl_scan_job *job,
                                struct etl_ckpt *ck,
                                struct etl_scan_stats *st,
                                struct err *err)
 {
-    struct open_file f;
+    struct scan_files sf;
     struct ddb_scan_page page;
     struct buf next_key = BUF_INIT(LIMIT_LEK_BYTES); /* LastEvaluatedKey after the last page read */
-    enum err_code rc = ERR_OK;
-    memset(&f, 0, sizeof(f));
     memset(st, 0, sizeof(*st));
-    buf_init(&f.out, 0);
-    buf_init(&f.store, 0);
-    etl_schema_init(&f.pending);
-    etl_time_format_iso8601(job->run->run_ms, f.run_time);
     ddb_scan_page_init(&page);
+    enum err_code rc = files_init(job, &sf, err);
+    if (rc == ERR_OK && sf.n / 2 != ck->n_ds) {
+        rc = err_set(err, ERR_INVALID_INPUT, "segment %d: %zu datasets, its checkpoint %zu",
+                     ck->segment, sf.n / 2, ck->n_ds);
+    }
     int limit = (int)job->cfg->page_limit;
     int soft_failures = 0;
-    rc = buf_append_cur(&next_key, buf_cur(&ck->lek), err);
+    if (rc == ERR_OK) {
+        rc = buf_append_cur(&next_key, buf_cur(&ck->lek), err);
+    }
     while (rc == ERR_OK && !ck->done) {
         if (!time_left(job)) {
             st->stopped_for_deadline = true;
@@ -289,16 +552,13 @@ enum err_code etl_scan_segment(struct etl_scan_job *job,
         struct json_val item;
         json_iter_init(&it, &page.items);
         while (rc == ERR_OK && json_array_next(&it, &item)) {
-            if (!f.open) {
-                rc = open_file(job, ck, &f, err);
-            }
-            if (rc == ERR_OK) {
-                rc = add_item(job, &f, &item, err);
-            }
+            rc = add_item(job, ck, &sf, &item, err);
             st->items++;
         }
-        if (rc == ERR_OK && f.open) {
-            rc = drain(&f, err); /* what the writer made of the page (whole-object rows wait) */
+        for (size_t i = 0; rc == ERR_OK && i < sf.n; i++) {
+            if (sf.files[i].open) {
+                rc = drain(&sf.files[i], err); /* what the writers made of the page */
+            }
         }
         if (rc != ERR_OK) {
             break;
@@ -306,26 +566,15 @@ enum err_code etl_scan_segment(struct etl_scan_job *job,
         buf_reset(&next_key);
         rc = buf_append_cur(&next_key, page.last_evaluated_key, err);
         bool done = page.last_evaluated_key.len == 0;
-        if (rc == ERR_OK && f.open && (done || (int64_t)file_size(&f) >= file_limit(job, &f))) {
-            rc = finish_file(job, ck, &f, buf_cur(&next_key), done, st, err);
-        } else if (rc == ERR_OK && !f.open) {
-            /* No rows pending: the checkpoint can move on its own (saved below or next file). */
-            buf_reset(&ck->lek);
-            rc = buf_append_cur(&ck->lek, buf_cur(&next_key), err);
-            ck->done = done;
-            if (rc == ERR_OK && done) {
-                rc = save_checkpoint(job, ck, err);
-            }
+        if (rc == ERR_OK && (done || any_full(job, &sf) || !any_open(&sf))) {
+            /* No file open: the checkpoint moves on its own (saved at the end or with the next
+             * file). A full file: every open file is completed and the checkpoint saved. */
+            rc = advance(job, ck, &sf, buf_cur(&next_key), done, false, st, err);
         }
     }
-    /* Stopping (deadline) with a file open: complete it so the checkpoint can name it. */
-    if (rc == ERR_OK && f.open) {
-        rc = finish_file(job, ck, &f, buf_cur(&next_key), false, st, err);
-    } else if (rc == ERR_OK && st->stopped_for_deadline) {
-        rc = save_checkpoint(job, ck, err);
-    }
-    if (rc != ERR_OK) {
-        abort_file(&f); /* the checkpoint still names the last completed file */
+    /* Stopping (deadline): complete what is open so the checkpoint can name it. */
+    if (rc == ERR_OK && (any_open(&sf) || st->stopped_for_deadline)) {
+        rc = advance(job, ck, &sf, buf_cur(&next_key), false, true, st, err);
     }
     if (rc == ERR_DEADLINE) {
         /* Not a failure: the last checkpoint stands and the next invocation resumes there. */
@@ -335,9 +584,7 @@ enum err_code etl_scan_segment(struct etl_scan_job *job,
         st->stopped_for_deadline = true;
         rc = ERR_OK;
     }
-    buf_cleanup(&f.out);
-    buf_cleanup(&f.store);
-    etl_schema_cleanup(&f.pending);
+    files_cleanup(&sf); /* aborts what is still open: the checkpoint names the last completed */
     buf_cleanup(&next_key);
     ddb_scan_page_cleanup(&page);
     return rc;

@@ -6,8 +6,11 @@
  * (uncompressed) each. After every completed file the checkpoint is saved; before stop_at_ms the
  * open file is completed and the checkpoint saved, so the next invocation resumes exactly there.
  * Throttling slows the scan (backoff, smaller pages) instead of failing it.
- * Ownership: a job borrows everything; memory is one page, one row store and the writer's
- *   buffers (parts are spooled to ETL_SPOOL_DIR), whatever the table's size.
+ * With a transform, rows are routed to their datasets: each dataset has its own files, data in
+ * {dataset}/snapshots/run={id}/ and rejected rows in {dataset}/rejected/run={id}/, and they are
+ * completed together, so the one LastEvaluatedKey of the checkpoint stays true for all of them.
+ * Ownership: a job borrows everything; memory is one page, one row store and the writers'
+ *   buffers per open file (parts are spooled to ETL_SPOOL_DIR), whatever the table's size.
  * Threads: one job per thread; jobs share only the rate limiter (thread-safe).
  */
 #ifndef ETL_SCAN_H
@@ -22,6 +25,7 @@
 #include "etl_rate.h"
 #include "etl_sink.h"
 #include "etl_snapshot.h"
+#include "etl_transform.h"
 #include "sys.h"
 
 struct etl_scan_job {
@@ -33,6 +37,12 @@ struct etl_scan_job {
     struct etl_rate *rate;
     int64_t stop_at_ms;                /* monotonic: no page is started after this (0: never) */
     char run_dir[LIMIT_RUN_DIR_BYTES]; /* "{table}/snapshots/run={run_id}/" */
+    /* The datasets rows go to: the table's own (no transform) or the spec's, routed by tx. */
+    struct etl_transform *tx;    /* this thread's; NULL without a transform */
+    const struct etl_spec *spec; /* this thread's compiled copy (its rules); NULL without */
+    int64_t now_ms;              /* "now" of the run's data-quality rules */
+    const char *const *datasets;
+    size_t n_datasets;
 };
 
 struct etl_scan_stats {

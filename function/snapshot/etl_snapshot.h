@@ -10,6 +10,7 @@
 
 #include "etl_layout.h"
 #include "etl_partition.h"
+#include "etl_spec.h"
 #include "etl_writer.h"
 #include "limit.h"
 
@@ -25,6 +26,15 @@ struct etl_snapshot_config {
     int64_t page_limit;          /* ETL_SCAN_PAGE_LIMIT: items per Scan page; 0 = DynamoDB's 1 MB */
     int64_t export_margin_ms; /* ETL_EXPORT_MARGIN_MS: checkpoint this long before the deadline */
     char spool_dir[512];      /* ETL_SPOOL_DIR: where multipart parts wait (default /tmp) */
+    /* ETL_TRANSFORM: rows are routed to the spec's datasets (NULL: the table's own rows). Its
+     * compiled expressions serve one thread at a time, so each segment task compiles its own
+     * from spec_text. */
+    const struct etl_spec *spec;
+    struct cur spec_text;
+    const uint8_t *pii_key;
+    size_t pii_key_len;
+    const char *metrics_namespace; /* EMF lines of data-quality rules */
+    const char *service;
 };
 
 /* The encoding of the run's files: the layout's own format, or ETL_FORMAT's. */

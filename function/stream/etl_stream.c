@@ -16,6 +16,7 @@
 #include "ddb.h"
 #include "etl_partition.h"
 #include "etl_record.h"
+#include "etl_stream_batch.h"
 #include "etl_time.h"
 #include "etl_writer.h"
 #include "json.h"
@@ -24,48 +25,8 @@
 #include "log.h"
 
 #define UNKNOWN_TABLE  "unknown-table"
-#define SEQ_MAX        64
 #define QUARANTINE_DIR "_quarantine"
-
-struct rec {
-    struct json_val raw;
-    char seq[SEQ_MAX];
-    int64_t ts_ms;
-    bool has_ts;
-    size_t row_offset;
-    size_t row_len;
-    uint32_t group;
-    bool durable;
-    bool quarantined;
-    char *error; /* conversion error (quarantined records), owned */
-};
-
-struct group {
-    char table[LIMIT_TABLE_NAME_BYTES];
-    char partition[ETL_PARTITION_MAX];
-    bool quarantine;
-    uint32_t *recs;
-    size_t n;
-    size_t cap;
-};
-
-struct chunk {
-    uint32_t group;
-    size_t begin; /* index into the group's recs */
-    size_t end;
-    uint32_t first_rec;
-};
-
-struct batch {
-    struct rec *recs;
-    size_t n_recs;
-    struct group *groups;
-    size_t n_groups;
-    size_t cap_groups;
-    struct chunk *chunks;
-    size_t n_chunks;
-    size_t cap_chunks;
-};
+#define REJECTED_DIR   "rejected"
 
 void etl_stream_init(struct etl_stream *s,
                      const struct etl_stream_config *cfg,
@@ -78,6 +39,51 @@ void etl_stream_init(struct etl_stream *s,
     s->sys = sys;
 }
 
+static void stream_dq_free(struct etl_stream *s)
+{
+    for (size_t d = 0; s->spec != NULL && d < s->spec->n_datasets; d++) {
+        if (s->dq != NULL) {
+            etl_dq_run_cleanup(&s->dq[d]);
+        }
+        if (s->ref != NULL) {
+            etl_schema_cleanup(&s->ref[d]);
+        }
+    }
+    free(s->dq);
+    free(s->ref);
+    free(s->ref_known);
+    s->dq = NULL;
+    s->ref = NULL;
+    s->ref_known = NULL;
+}
+
+enum err_code etl_stream_set_transform(struct etl_stream *s,
+                                       const struct etl_spec *spec,
+                                       const uint8_t *key,
+                                       size_t key_len,
+                                       struct err *err)
+{
+    stream_dq_free(s);
+    etl_transform_free(s->tx);
+    s->tx = NULL;
+    s->spec = spec;
+    if (spec == NULL) {
+        return ERR_OK;
+    }
+    enum err_code rc = etl_transform_new(spec, key, key_len, &s->tx, err);
+    s->dq = calloc(spec->n_datasets, sizeof(*s->dq));
+    s->ref = calloc(spec->n_datasets, sizeof(*s->ref));
+    s->ref_known = calloc(spec->n_datasets, sizeof(*s->ref_known));
+    if (rc == ERR_OK && (s->dq == NULL || s->ref == NULL || s->ref_known == NULL)) {
+        rc = err_set(err, ERR_NOMEM, "out of memory for the transform's datasets");
+    }
+    for (size_t d = 0; rc == ERR_OK && d < spec->n_datasets; d++) {
+        etl_dq_run_init(&s->dq[d], spec->datasets[d].dq, 0);
+        etl_schema_init(&s->ref[d]);
+    }
+    return rc;
+}
+
 void etl_stream_cleanup(struct etl_stream *s)
 {
     if (s == NULL) {
@@ -86,6 +92,13 @@ void etl_stream_cleanup(struct etl_stream *s)
     buf_cleanup(&s->store);
     buf_cleanup(&s->object);
     buf_cleanup(&s->text);
+    buf_cleanup(&s->src);
+    buf_cleanup(&s->staged);
+    buf_cleanup(&s->doc);
+    buf_cleanup(&s->doc2);
+    stream_dq_free(s);
+    etl_transform_free(s->tx);
+    s->tx = NULL;
 }
 
 static void batch_free(struct batch *b)
@@ -93,6 +106,8 @@ static void batch_free(struct batch *b)
     for (size_t i = 0; i < b->n_recs; i++) {
         free(b->recs[i].error);
     }
+    etl_arena_cleanup(&b->keys);
+    etl_names_cleanup(&b->seen);
     free(b->recs);
     for (size_t i = 0; i < b->n_groups; i++) {
         free(b->groups[i].recs);
@@ -160,17 +175,16 @@ static bool seq_ok(const char *s)
     return true;
 }
 
-static enum err_code find_group(struct batch *b,
-                                const char *table,
-                                const char *partition,
-                                bool quarantine,
-                                uint32_t *out,
-                                struct err *err)
+enum err_code etl_stream_group(struct batch *b,
+                               const char *name,
+                               const char *partition,
+                               enum group_kind kind,
+                               uint32_t *out,
+                               struct err *err)
 {
     for (size_t i = b->n_groups; i-- > 0;) {
         struct group *g = &b->groups[i];
-        if (g->quarantine == quarantine && strcmp(g->table, table) == 0 &&
-            strcmp(g->partition, partition) == 0) {
+        if (g->kind == kind && strcmp(g->name, name) == 0 && strcmp(g->partition, partition) == 0) {
             *out = (uint32_t)i;
             return ERR_OK;
         }
@@ -182,21 +196,33 @@ static enum err_code find_group(struct batch *b,
     b->groups = groups;
     struct group *g = &b->groups[b->n_groups];
     memset(g, 0, sizeof(*g));
-    snprintf(g->table, sizeof(g->table), "%s", table);
+    snprintf(g->name, sizeof(g->name), "%s", name);
     snprintf(g->partition, sizeof(g->partition), "%s", partition);
-    g->quarantine = quarantine;
+    g->kind = kind;
     *out = (uint32_t)b->n_groups++;
     return ERR_OK;
 }
 
-static enum err_code group_add(struct group *g, uint32_t rec, struct err *err)
+enum err_code etl_stream_file(struct batch *b,
+                              uint32_t rec,
+                              const char *name,
+                              const char *partition,
+                              enum group_kind kind,
+                              struct err *err)
 {
-    uint32_t *recs = mem_grow(g->recs, &g->cap, g->n, sizeof(*recs), 64);
+    uint32_t g = 0;
+    enum err_code rc = etl_stream_group(b, name, partition, kind, &g, err);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    struct group *grp = &b->groups[g];
+    uint32_t *recs = mem_grow(grp->recs, &grp->cap, grp->n, sizeof(*recs), 64);
     if (recs == NULL) {
         return err_set(err, ERR_NOMEM, "out of memory grouping records");
     }
-    g->recs = recs;
-    g->recs[g->n++] = rec;
+    grp->recs = recs;
+    grp->recs[grp->n++] = rec;
+    b->recs[rec].group = g;
     return ERR_OK;
 }
 
@@ -212,7 +238,7 @@ static bool is_ttl_delete(const struct json_val *record)
 }
 
 /* Converts one record into a row at the end of store. */
-static enum err_code build_row(struct etl_stream *s,
+static enum err_code build_row(struct buf *store,
                                const struct json_val *record,
                                struct rec *r,
                                const char *table,
@@ -265,10 +291,13 @@ static enum err_code build_row(struct etl_stream *s,
     if (json_object_get_type(record, "eventID", JSON_STRING, &v)) {
         meta.event_id = v.raw;
     }
+    if (has_keys) {
+        r->keys = keys.raw;
+    }
     enum err_code rc =
-        etl_record_build(&s->store, &image, has_keys ? &keys : NULL, &meta, &r->row_offset, err);
+        etl_record_build(store, &image, has_keys ? &keys : NULL, &meta, &r->row_offset, err);
     if (rc == ERR_OK) {
-        r->row_len = s->store.len - r->row_offset;
+        r->row_len = store->len - r->row_offset;
     }
     return rc;
 }
@@ -329,8 +358,8 @@ static enum err_code plan_chunks(struct etl_stream *s, struct batch *b, struct e
         struct group *grp = &b->groups[g];
         size_t begin = 0, bytes = 0;
         for (size_t i = 0; i < grp->n; i++) {
-            size_t len =
-                grp->quarantine ? b->recs[grp->recs[i]].raw.raw.len : b->recs[grp->recs[i]].row_len;
+            size_t len = grp->kind == G_QUARANTINE ? b->recs[grp->recs[i]].raw.raw.len
+                                                   : b->recs[grp->recs[i]].row_len;
             bool full = (int64_t)(i - begin) >= s->cfg->max_object_records ||
                         (i > begin && (int64_t)(bytes + len) > s->cfg->max_object_bytes);
             if (full) {
@@ -354,11 +383,12 @@ static enum err_code plan_chunks(struct etl_stream *s, struct batch *b, struct e
     return ERR_OK;
 }
 
-/* Quarantine objects are always JSON Lines: each line holds the error and the raw record. */
+/* Quarantine objects (the error and the raw record) and rejected rows (the row and the rules it
+ * broke) are always JSON Lines. */
 static struct etl_encoding group_encoding(const struct etl_stream *s, const struct group *grp)
 {
     struct etl_encoding e = s->cfg->enc;
-    if (grp->quarantine) {
+    if (grp->kind != G_DATA) {
         e.format = &etl_fmt_jsonl;
     }
     return e;
@@ -418,7 +448,7 @@ render_chunk(struct etl_stream *s, const struct batch *b, const struct chunk *c,
     etl_schema_init(&schema);
     buf_reset(&s->object);
     enum err_code rc = ERR_OK;
-    if (enc.format->needs_schema && !grp->quarantine) {
+    if (enc.format->needs_schema && grp->kind == G_DATA) {
         rc = chunk_schema(s, b, c, &schema, err);
     }
     if (rc == ERR_OK) {
@@ -427,7 +457,7 @@ render_chunk(struct etl_stream *s, const struct batch *b, const struct chunk *c,
     if (rc != ERR_OK) {
         goto out;
     }
-    if (grp->quarantine) {
+    if (grp->kind == G_QUARANTINE) {
         rc = render_quarantine(s, &w, b, grp, c, err);
     } else {
         for (size_t i = c->begin; rc == ERR_OK && i < c->end; i++) {
@@ -445,8 +475,8 @@ out:
     return rc;
 }
 
-/* The key stem "{table}/changes/{partition}/{first}-{last}" (quarantine: "_quarantine/{table}/...")
- * and its extension. */
+/* The key stem "{name}/changes/{partition}/{first}-{last}" (quarantine: "_quarantine/{table}/...",
+ * rejected rows: "{dataset}/rejected/...") and its extension. */
 static enum err_code chunk_stem(struct etl_stream *s,
                                 const struct batch *b,
                                 const struct chunk *c,
@@ -462,14 +492,21 @@ static enum err_code chunk_stem(struct etl_stream *s,
     struct etl_encoding enc = group_encoding(s, grp);
     etl_writer_extension(&enc, ext, ext_cap);
     int n;
-    if (grp->quarantine) {
-        n = snprintf(stem, cap, "%s/%s/%s/%s-%s", QUARANTINE_DIR, grp->table, grp->partition,
+    switch (grp->kind) {
+    case G_QUARANTINE:
+        n = snprintf(stem, cap, "%s/%s/%s/%s-%s", QUARANTINE_DIR, grp->name, grp->partition,
                      first[0] != '\0' ? first : "noseq", last[0] != '\0' ? last : "noseq");
-    } else {
-        n = snprintf(stem, cap, "%s/changes/%s/%s-%s", grp->table, grp->partition, first, last);
+        break;
+    case G_REJECTED:
+        n = snprintf(stem, cap, "%s/%s/%s/%s-%s", grp->name, REJECTED_DIR, grp->partition, first,
+                     last);
+        break;
+    default:
+        n = snprintf(stem, cap, "%s/changes/%s/%s-%s", grp->name, grp->partition, first, last);
+        break;
     }
     if (n < 0 || (size_t)n >= cap) {
-        return err_set(err, ERR_INVALID_INPUT, "object key too long for table %s", grp->table);
+        return err_set(err, ERR_INVALID_INPUT, "object key too long for %s", grp->name);
     }
     return ERR_OK;
 }
@@ -532,12 +569,23 @@ static enum err_code write_chunks(struct etl_stream *s,
         }
         for (size_t i = c->begin; i < c->end; i++) {
             b->recs[grp->recs[i]].durable = true;
-            if (!grp->quarantine) {
+            if (grp->kind == G_DATA) {
                 st->records_out++;
+            } else if (grp->kind == G_REJECTED) {
+                st->records_rejected++;
             }
         }
     }
     return ERR_OK;
+}
+
+void etl_stream_partition(const struct etl_stream *s,
+                          const struct batch *b,
+                          const struct rec *r,
+                          char *out,
+                          size_t cap)
+{
+    (void)etl_partition_render(s->cfg->partition, r->has_ts ? r->ts_ms : b->fallback_ms, out, cap);
 }
 
 static enum err_code
@@ -605,6 +653,7 @@ enum err_code etl_stream_process(struct etl_stream *s,
     /* Records without a time are filed under the batch's first known time (a pure function of
      * the batch); failing that, the invocation time. */
     int64_t fallback_ms = -1;
+    buf_reset(&s->staged);
     struct json_iter it;
     struct json_val record;
     json_iter_init(&it, records);
@@ -621,7 +670,8 @@ enum err_code etl_stream_process(struct etl_stream *s,
     if (fallback_ms < 0) {
         fallback_ms = sys_wall_ms(s->sys);
     }
-    /* Pass 1: rows and groups. */
+    b.fallback_ms = fallback_ms;
+    /* Pass 1: rows and groups (with a transform: routed, mapped and filtered rows, staged). */
     json_iter_init(&it, records);
     for (size_t i = 0; i < b.n_recs && rc == ERR_OK; i++) {
         (void)json_array_next(&it, &record);
@@ -633,10 +683,16 @@ enum err_code etl_stream_process(struct etl_stream *s,
                      UNKNOWN_TABLE);
         }
         char partition[ETL_PARTITION_MAX];
-        (void)etl_partition_render(s->cfg->partition, r->has_ts ? r->ts_ms : fallback_ms, partition,
-                                   sizeof(partition));
+        etl_stream_partition(s, &b, r, partition, sizeof(partition));
         struct err cerr = ERR_INIT;
-        enum err_code crc = build_row(s, &record, r, table, &cerr);
+        struct buf *store = s->tx != NULL ? &s->src : &s->store;
+        if (s->tx != NULL) {
+            buf_reset(&s->src);
+        }
+        enum err_code crc = build_row(store, &record, r, table, &cerr);
+        if (crc == ERR_OK && s->tx != NULL) {
+            crc = etl_stream_tx_record(s, &b, (uint32_t)i, table, st, &cerr);
+        }
         if (crc == ERR_NOMEM || crc == ERR_TOO_LARGE) {
             *err = cerr;
             rc = crc;
@@ -654,20 +710,28 @@ enum err_code etl_stream_process(struct etl_stream *s,
                       (struct log_field[]){LOG_STR("sequenceNumber", r->seq),
                                            LOG_INT("index", (int64_t)i)},
                       2, "record quarantined: %s", cerr.msg);
-        }
-        uint32_t g = 0;
-        rc = find_group(&b, table, partition, r->quarantined, &g, err);
-        if (rc == ERR_OK) {
-            r->group = g;
-            rc = group_add(&b.groups[g], (uint32_t)i, err);
+            rc = etl_stream_file(&b, (uint32_t)i, table, partition, G_QUARANTINE, err);
+        } else if (s->tx == NULL) {
+            rc = etl_stream_file(&b, (uint32_t)i, table, partition, G_DATA, err);
         }
     }
-    /* Pass 2: objects. */
+    /* With a transform: dedupe, then each staged row is checked and emitted into its group. */
+    if (rc == ERR_OK && s->tx != NULL) {
+        rc = etl_stream_tx_finish(s, &b, st, err);
+    }
+    /* Pass 2: objects (none when a rule with action fail did not pass: the batch is retried,
+     * then goes to the dead-letter queue). */
     if (rc == ERR_OK) {
         rc = plan_chunks(s, &b, err);
     }
-    if (rc == ERR_OK) {
+    if (rc == ERR_OK && !st->dq_fail) {
         rc = write_chunks(s, &b, deadline_mono_ms, st, err);
+    }
+    if (rc == ERR_OK && st->dq_fail) {
+        st->records_filtered = 0; /* every record is reported failed, once: filtered ones too */
+        for (size_t i = 0; i < b.n_recs; i++) {
+            b.recs[i].durable = false;
+        }
     }
     if (rc == ERR_OK) {
         rc = respond(&b, response, st, err);
@@ -679,6 +743,9 @@ enum err_code etl_stream_process(struct etl_stream *s,
     }
     if (s->object.cap > LIMIT_KEEP_WARM_BYTES) {
         buf_cleanup(&s->object);
+    }
+    if (s->staged.cap > LIMIT_KEEP_WARM_BYTES) {
+        buf_cleanup(&s->staged);
     }
     return rc;
 }

@@ -16,8 +16,11 @@
 
 #include "buf.h"
 #include "err.h"
+#include "etl_dq_run.h"
 #include "etl_partition.h"
 #include "etl_sink.h"
+#include "etl_spec.h"
+#include "etl_transform.h"
 #include "etl_writer.h"
 #include "json.h"
 #include "sys.h"
@@ -28,13 +31,21 @@ struct etl_stream_config {
     int64_t max_object_records;            /* ETL_MAX_OBJECT_RECORDS */
     int64_t max_object_bytes;              /* ETL_MAX_OBJECT_BYTES (uncompressed rows) */
     int64_t deadline_margin_ms;            /* ETL_DEADLINE_MARGIN_MS */
+    const char *metrics_namespace;         /* EMF lines of data-quality rules */
+    const char *service;
 };
 
 struct etl_stream_stats {
     size_t records_in;
-    size_t records_out;    /* rows durably written to change objects */
-    size_t records_failed; /* quarantined (conversion failed) or not written */
+    size_t records_out;      /* rows durably written to change objects */
+    size_t records_failed;   /* quarantined (conversion failed) or not written */
+    size_t records_rejected; /* rows written to rejected/ (a cast or a rule) */
+    size_t records_filtered; /* no row by design: filtered, routed to no dataset, or a duplicate */
     size_t quarantined;
+    size_t dq_rules_passed; /* data-quality rules evaluated on the batch, by outcome */
+    size_t dq_rules_failed;
+    bool dq_fail;        /* a rule with action fail did not pass: nothing written */
+    size_t schema_drift; /* columns or types the datasets' reference schemas lack */
     size_t objects_written;
     uint64_t bytes_written;
     int64_t oldest_ts_ms; /* -1 when no record had a timestamp */
@@ -48,6 +59,17 @@ struct etl_stream {
     struct buf store;  /* rows of the batch */
     struct buf object; /* the object being rendered */
     struct buf text;   /* scratch */
+    /* with a transform (ETL_TRANSFORM) */
+    const struct etl_spec *spec;
+    struct etl_transform *tx;
+    struct buf src;         /* one record's source row */
+    struct buf staged;      /* transformed rows waiting for dedupe and rules */
+    struct etl_dq_run *dq;  /* per dataset: its rules over the batch */
+    struct etl_schema *ref; /* per dataset: the latest snapshot's schema.json, when stored */
+    bool *ref_known;        /* per dataset: ref was looked for */
+    int64_t ref_read_ms;    /* when the references were last all forgotten (monotonic) */
+    struct buf doc;         /* scratch for documents */
+    struct buf doc2;
 };
 
 void etl_stream_init(struct etl_stream *s,
@@ -55,6 +77,12 @@ void etl_stream_init(struct etl_stream *s,
                      struct etl_sink *sink,
                      const struct sys *sys);
 void etl_stream_cleanup(struct etl_stream *s);
+/* Runs every batch through spec (NULL: rows as they are); key is the PII key. */
+MUST_CHECK enum err_code etl_stream_set_transform(struct etl_stream *s,
+                                                  const struct etl_spec *spec,
+                                                  const uint8_t *key,
+                                                  size_t key_len,
+                                                  struct err *err);
 
 /*
  * Processes a batch (the event's Records array, n_records long); deadline_mono_ms (0 = none)

@@ -121,3 +121,42 @@ def children_of(pid):
         except (OSError, IndexError, ValueError):
             continue
     return out
+
+
+class MotoServer:
+    """moto's server on a free loopback port, for the AWS APIs the npm stand-ins lack (Secrets
+    Manager, Glue). The image's python3 has moto (scripts/lib.sh installs it otherwise)."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not wait_port(self.port, 30):
+            self.stop()
+            raise RuntimeError("moto.server did not start")
+        return self
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+            self.proc = None
+
+    def client(self, service, region="us-east-1"):
+        import boto3
+        return boto3.client(service, region_name=region, endpoint_url=self.url,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -55,7 +55,7 @@ static struct fixture *fixture_new(const char *const *vars, bool file_output)
     r->est_bytes = 4096;
     r->est_rcu = 0.5;
     for (int s = 0; s < SEGMENTS; s++) {
-        etl_ckpt_init(&f->cks[s], s, SEGMENTS);
+        assert_int_equal(etl_ckpt_init(&f->cks[s], s, SEGMENTS, 1, NULL), ERR_OK);
         f->cks[s].done = true;
         f->cks[s].invocations = 1;
     }
@@ -116,7 +116,7 @@ static void add_file(struct fixture *f, int s, uint32_t n, size_t records)
         ete_item(f->next_item++, item, sizeof(item));
         assert_int_equal(json_validate(cur_from_str(item), 64, &v, &f->err), ERR_OK);
         assert_int_equal(etl_record_build(&store, &v, NULL, &meta, &row.offset, &f->err), ERR_OK);
-        assert_int_equal(etl_schema_observe(&ck->schema, &row, &f->err), ERR_OK);
+        assert_int_equal(etl_schema_observe(&ck->ds[0].schema, &row, &f->err), ERR_OK);
         buf_cleanup(&store);
     }
     ck->items += records;
@@ -142,8 +142,9 @@ static void put_object(struct fixture *f, const char *key, const char *text)
 static enum err_code commit(struct fixture *f)
 {
     err_clear(&f->err);
-    return etl_commit_run(&f->e->cfg.snapshot, &f->e->sink, &f->e->fs.sys, &f->run, RUN_DIR, f->cks,
-                          SEGMENTS, &f->sum, &f->err);
+    const char *datasets[] = {f->run.table};
+    return etl_commit_run(&f->e->cfg.snapshot, &f->e->sink, &f->e->fs.sys, &f->run, RUN_DIR,
+                          datasets, 1, f->cks, SEGMENTS, &f->sum, &f->err);
 }
 
 static bool exists(struct fixture *f, const char *key)

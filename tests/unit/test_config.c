@@ -105,9 +105,6 @@ static const struct bad_row bad_rows[] = {
     {"kms_without_sse",
      {"ETL_OUTPUT=s3://lake/", "ETL_S3_KMS_KEY_ID=k", NULL},
      "ETL_S3_SSE is not aws:kms"},
-    {"transform_reserved",
-     {"ETL_OUTPUT=s3://lake/", "ETL_TRANSFORM={\"map\":{}}", NULL},
-     "declarative transforms are not implemented"},
 };
 
 static void test_bad_row(void **state)

@@ -48,7 +48,7 @@ static struct fixture *fixture_new(size_t n_items, int segment, int total, int64
     snprintf(f->run.format, sizeof(f->run.format), "rows");
     snprintf(f->run.export_id, sizeof(f->run.export_id), "01795830400000-0a1b2c3d");
     etl_rate_init(&f->rate, 0, f->e->fs.mono_ms);
-    etl_ckpt_init(&f->ck, segment, total);
+    assert_int_equal(etl_ckpt_init(&f->ck, segment, total, 1, NULL), ERR_OK);
     return f;
 }
 
@@ -85,7 +85,7 @@ static void reload_checkpoint(struct fixture *f)
     etl_scan_checkpoint_key(RUN_DIR, segment, key, sizeof(key));
     assert_true(ete_get(f->e, key, &doc));
     etl_ckpt_cleanup(&f->ck);
-    etl_ckpt_init(&f->ck, segment, total);
+    assert_int_equal(etl_ckpt_init(&f->ck, segment, total, 1, NULL), ERR_OK);
     assert_int_equal(etl_ckpt_from_json(&f->ck, buf_cur(&doc), &f->err), ERR_OK);
     buf_cleanup(&doc);
 }
@@ -479,7 +479,7 @@ static void test_checkpoint_save_fails_then_rerun(void **state)
     assert_int_equal(ete_count(f->e, RUN_DIR "_checkpoint/"), 0);
 
     etl_ckpt_cleanup(&f->ck);
-    etl_ckpt_init(&f->ck, 0, 1);
+    assert_int_equal(etl_ckpt_init(&f->ck, 0, 1, 1, NULL), ERR_OK);
     ete_forget(f->e);
     assert_int_equal(scan(f, 0), ERR_OK);
     assert_true(f->ck.done);

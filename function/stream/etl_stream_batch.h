@@ -1,0 +1,111 @@
+/*
+ * etl_stream_batch.h - the stream pipeline's view of one batch, shared by its two files
+ * (etl_stream.c: rows, objects and the answer; etl_stream_tx.c: the transform step). Not for
+ * other modules.
+ * Ownership: a batch owns its records' errors, its groups and chunks, and the dedupe keys' arena.
+ */
+#ifndef ETL_STREAM_BATCH_H
+#define ETL_STREAM_BATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "etl_arena.h"
+#include "etl_names.h"
+#include "etl_partition.h"
+#include "etl_stream.h"
+#include "json.h"
+#include "limit.h"
+
+#define ETL_STREAM_SEQ_MAX 64
+
+struct rec {
+    struct json_val raw;
+    char seq[ETL_STREAM_SEQ_MAX];
+    int64_t ts_ms;
+    bool has_ts;
+    struct cur keys;   /* the record's dynamodb.Keys (JSON), when it has them */
+    size_t row_offset; /* in the stream's store (emitted rows) */
+    size_t row_len;
+    uint32_t group;
+    bool durable; /* written, or nothing to write (filtered) */
+    bool quarantined;
+    char *error; /* conversion error (quarantined records), owned */
+    /* with a transform */
+    int dataset; /* -1: none */
+    bool staged; /* a kept row waits in the staged store */
+    size_t staged_offset;
+    struct cur dedupe_key; /* in the batch's arena; len 0: no dedupe */
+    struct cur fails;      /* failed casts (JSON array) in the batch's arena; len 0: none */
+};
+
+enum group_kind { G_DATA = 0, G_QUARANTINE, G_REJECTED };
+
+struct group {
+    char name[LIMIT_TABLE_NAME_BYTES]; /* the table, or the dataset */
+    char partition[ETL_PARTITION_MAX];
+    enum group_kind kind;
+    uint32_t *recs;
+    size_t n;
+    size_t cap;
+};
+
+struct chunk {
+    uint32_t group;
+    size_t begin; /* index into the group's recs */
+    size_t end;
+    uint32_t first_rec;
+};
+
+struct batch {
+    struct rec *recs;
+    size_t n_recs;
+    int64_t fallback_ms; /* the time of records that have none */
+    struct group *groups;
+    size_t n_groups;
+    size_t cap_groups;
+    struct chunk *chunks;
+    size_t n_chunks;
+    size_t cap_chunks;
+    struct etl_arena keys; /* dedupe keys and failed casts */
+    struct etl_names seen; /* dedupe: keys already kept (borrowing the arena) */
+};
+
+/* The group of (name, partition, kind), made when new. */
+MUST_CHECK enum err_code etl_stream_group(struct batch *b,
+                                          const char *name,
+                                          const char *partition,
+                                          enum group_kind kind,
+                                          uint32_t *out,
+                                          struct err *err);
+/* Files record `rec` under that group. */
+MUST_CHECK enum err_code etl_stream_file(struct batch *b,
+                                         uint32_t rec,
+                                         const char *name,
+                                         const char *partition,
+                                         enum group_kind kind,
+                                         struct err *err);
+/* The partition of a record's time (or the batch's fallback time). */
+void etl_stream_partition(const struct etl_stream *s,
+                          const struct batch *b,
+                          const struct rec *r,
+                          char *out,
+                          size_t cap);
+
+/* The transform step of one record whose source row is at r->row_offset in s->src: routes, maps
+ * and filters it; a kept or cast-rejected row is staged (with its failures). A data
+ * error in an expression is returned (the caller quarantines the record). */
+MUST_CHECK enum err_code etl_stream_tx_record(struct etl_stream *s,
+                                              struct batch *b,
+                                              uint32_t rec,
+                                              const char *table,
+                                              struct etl_stream_stats *st,
+                                              struct err *err);
+/* After every record: dedupes the staged rows, checks them and emits each into its group. */
+MUST_CHECK enum err_code etl_stream_tx_finish(struct etl_stream *s,
+                                              struct batch *b,
+                                              struct etl_stream_stats *st,
+                                              struct err *err);
+
+#endif
