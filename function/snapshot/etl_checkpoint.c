@@ -322,6 +322,11 @@ enum err_code etl_ckpt_from_json(struct etl_ckpt *ck, struct cur text, struct er
     const cJSON *sch = cJSON_GetObjectItemCaseSensitive(root, "schema");
     const cJSON *datasets = cJSON_GetObjectItemCaseSensitive(root, "datasets");
     if (rc == ERR_OK && cJSON_IsObject(sch)) {
+        /* The short form (one dataset, nothing rejected or filtered) keeps no row count: every
+         * file holds its rows. */
+        for (size_t i = 0; i < ck->n_files; i++) {
+            ck->ds[0].rows += ck->files[i].records;
+        }
         rc = read_schema(sch, &ck->ds[0].schema, err);
     } else if (rc == ERR_OK && cJSON_IsArray(datasets)) {
         if ((size_t)cJSON_GetArraySize(datasets) != ck->n_ds) {

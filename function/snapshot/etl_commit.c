@@ -576,6 +576,7 @@ static enum err_code check_rules(const struct etl_snapshot_config *cfg,
         .observed = observed,
         .reference = has_ref ? &ref : NULL,
         .history = buf_cur(&history),
+        .evaluation_id = run->run_id, /* a commit run again is the same evaluation */
         .meta = &meta,
         .dataset = ds->name,
         .metrics_namespace = cfg->metrics_namespace,
@@ -617,10 +618,35 @@ static enum err_code check_rules(const struct etl_snapshot_config *cfg,
     return rc;
 }
 
+/* A dataset's rules (if it has any) over the rows of every segment. */
+static enum err_code dataset_rules(const struct etl_snapshot_config *cfg,
+                                   struct etl_sink *sink,
+                                   const struct sys *sys,
+                                   const struct etl_run *run,
+                                   const struct etl_ckpt *cks,
+                                   int n,
+                                   const struct ds_sum *ds,
+                                   struct err *err)
+{
+    if (cfg->spec == NULL || cfg->spec->datasets[ds->index].dq == NULL) {
+        return ERR_OK;
+    }
+    struct etl_schema schema;
+    etl_schema_init(&schema);
+    enum err_code rc = ERR_OK;
+    for (int s = 0; rc == ERR_OK && s < n; s++) {
+        rc = etl_schema_merge(&schema, &cks[s].ds[ds->index].schema, err);
+    }
+    if (rc == ERR_OK) {
+        rc = check_rules(cfg, sink, sys, run, cks, n, ds, &schema, err);
+    }
+    etl_schema_cleanup(&schema);
+    return rc;
+}
+
 /* Everything a dataset's run folder gets: manifest, schema, DDL, table documents, _SUCCESS. */
 static enum err_code commit_dataset(const struct etl_snapshot_config *cfg,
                                     struct etl_sink *sink,
-                                    const struct sys *sys,
                                     const struct etl_run *run,
                                     const char *table_run_dir,
                                     const struct etl_ckpt *cks,
@@ -656,9 +682,6 @@ static enum err_code commit_dataset(const struct etl_snapshot_config *cfg,
         rc = etl_schema_merge(&schema, &cks[s].ds[ds->index].schema, err);
     }
     const struct etl_spec_dataset *sd = cfg->spec != NULL ? &cfg->spec->datasets[ds->index] : NULL;
-    if (rc == ERR_OK && sd != NULL && sd->dq != NULL) {
-        rc = check_rules(cfg, sink, sys, run, cks, n, ds, &schema, err);
-    }
     if (rc == ERR_OK) {
         rc = manifest_json(cfg, run, cks, n, out, ds, t, &doc, err);
     }
@@ -757,6 +780,12 @@ enum err_code etl_commit_run(const struct etl_snapshot_config *cfg,
     }
     out->orphans_removed = o.removed;
     orphan_scan_free(&o);
+    /* Every dataset's rules before any dataset's documents: a rule with action fail leaves the
+     * whole run unpublished (no manifest, schema.json, current.sql or _SUCCESS anywhere). */
+    for (size_t d = 0; rc == ERR_OK && d < n_datasets; d++) {
+        struct ds_sum ds = {datasets[d], d, 0, 0, 0};
+        rc = dataset_rules(cfg, sink, sys, run, cks, n, &ds, err);
+    }
     struct run_times t;
     format_run_times(run, sys_wall_ms(sys), &t);
     for (size_t d = 0; rc == ERR_OK && d < n_datasets; d++) {
@@ -766,7 +795,7 @@ enum err_code etl_commit_run(const struct etl_snapshot_config *cfg,
             ds.rejected += cks[s].ds[d].rejected;
             ds.filtered += cks[s].ds[d].filtered;
         }
-        rc = commit_dataset(cfg, sink, sys, run, run_dir, cks, n, out, &ds, &t, root, err);
+        rc = commit_dataset(cfg, sink, run, run_dir, cks, n, out, &ds, &t, root, err);
     }
     if (rc == ERR_OK) {
         rc = success_doc(run, n, out, &doc, err);

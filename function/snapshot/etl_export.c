@@ -732,7 +732,8 @@ static enum err_code handle(struct etl_export *x,
     rc = etl_commit_run(x->cfg, x->sink, x->sys, &run, run_dir, names, n_ds, cks, n, &sum, err);
     if (rc != ERR_OK) {
         if (!err_has_type(err)) {
-            err_set_type(err, "ExportFailed"); /* SnapshotVerifyFailed and the like say more */
+            err_set_type(err,
+                         "ExportFailed"); /* SnapshotVerifyFailed, DataQualityFailed say more */
         }
         goto out;
     }

@@ -726,6 +726,7 @@ enum err_code etl_stream_process(struct etl_stream *s,
         rc = write_chunks(s, &b, deadline_mono_ms, st, err);
     }
     if (rc == ERR_OK && st->dq_fail) {
+        st->records_filtered = 0; /* every record is reported failed, once: filtered ones too */
         for (size_t i = 0; i < b.n_recs; i++) {
             b.recs[i].durable = false;
         }

@@ -67,7 +67,7 @@ struct etl_stream {
     struct etl_dq_run *dq;  /* per dataset: its rules over the batch */
     struct etl_schema *ref; /* per dataset: the latest snapshot's schema.json, when stored */
     bool *ref_known;        /* per dataset: ref was looked for */
-    int64_t ref_read_ms;    /* when the references were read (monotonic) */
+    int64_t ref_read_ms;    /* when the references were last all forgotten (monotonic) */
     struct buf doc;         /* scratch for documents */
     struct buf doc2;
 };

@@ -135,7 +135,12 @@ reference(struct etl_stream *s, size_t d, const struct etl_schema **out, struct 
 {
     *out = NULL;
     int64_t now = sys_mono_ms(s->sys);
-    if (s->ref_known[d] && now - s->ref_read_ms < REF_REFRESH_MS) {
+    if (now - s->ref_read_ms >= REF_REFRESH_MS) {
+        /* A new period: every dataset's reference is read again, not only the first one's. */
+        memset(s->ref_known, 0, s->spec->n_datasets * sizeof(*s->ref_known));
+        s->ref_read_ms = now;
+    }
+    if (s->ref_known[d]) {
         *out = s->ref[d].items > 0 || s->ref[d].n > 0 ? &s->ref[d] : NULL;
         return ERR_OK;
     }
@@ -155,7 +160,6 @@ reference(struct etl_stream *s, size_t d, const struct etl_schema **out, struct 
     }
     if (rc == ERR_OK) {
         s->ref_known[d] = true;
-        s->ref_read_ms = now;
         *out = found ? &s->ref[d] : NULL;
     }
     return rc;
@@ -171,7 +175,8 @@ static bool has_anomaly_rules(const struct etl_dq_rules *r)
     return false;
 }
 
-/* The first and last records a dataset got in this batch. */
+/* The first and last records whose rows reach a dataset's rules in this batch (none: no rows,
+ * so no evaluation). */
 struct ds_span {
     long first;
     long last;
@@ -200,9 +205,16 @@ static enum err_code evaluate(struct etl_stream *s,
         rc = etl_sink_get(s->sink, hkey, &s->doc, &found, err);
     }
     struct etl_dq_report_meta meta = {NULL, ds->name, s->dq[d].now_ms, sys_wall_ms(s->sys)};
+    /* The batch's name in the history ("{partition}/{first}-{last}"): a retried batch is the
+     * same evaluation. */
+    char id[ETL_DQ_RUN_ID_MAX];
+    etl_stream_partition(s, b, first, partition, sizeof(partition));
+    snprintf(key, sizeof(key), "%s/dq/%s/%s-%s.json", ds->name, partition, first->seq, last->seq);
+    snprintf(id, sizeof(id), "%s/%s-%s", partition, first->seq, last->seq);
     struct etl_dq_run_eval in = {
         .reference = ref,
         .history = buf_cur(&s->doc),
+        .evaluation_id = id,
         .meta = &meta,
         .dataset = ds->name,
         .metrics_namespace = s->cfg->metrics_namespace,
@@ -225,9 +237,6 @@ static enum err_code evaluate(struct etl_stream *s,
         st->schema_drift += sum.drift;
     }
     if (rc == ERR_OK && ds->dq != NULL) {
-        etl_stream_partition(s, b, first, partition, sizeof(partition));
-        snprintf(key, sizeof(key), "%s/dq/%s/%s-%s.json", ds->name, partition, first->seq,
-                 last->seq);
         rc = etl_sink_put(s->sink, key, buf_cur(&report), "application/json", err);
     }
     if (rc == ERR_OK && s->doc2.len > 0) {
@@ -273,7 +282,7 @@ enum err_code etl_stream_tx_finish(struct etl_stream *s,
     enum err_code rc = dedupe(b, st, err);
     for (size_t i = 0; rc == ERR_OK && i < b->n_recs; i++) {
         struct rec *r = &b->recs[i];
-        if (r->dataset >= 0 && (r->staged || r->row_len > 0)) {
+        if (r->staged) { /* the rows that reach the rules, after dedupe */
             struct ds_span *sp = &spans[r->dataset];
             sp->first = sp->first < 0 ? (long)i : sp->first;
             sp->last = (long)i;

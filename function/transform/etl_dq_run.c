@@ -97,6 +97,8 @@ struct history {
     size_t n;
     char **names;
     double **values;
+    char **ids; /* the evaluations that wrote, oldest first */
+    size_t n_ids;
 };
 
 static void history_free(struct history *h)
@@ -105,6 +107,10 @@ static void history_free(struct history *h)
         free(h->names[i]);
         free(h->values[i]);
     }
+    for (size_t i = 0; i < h->n_ids; i++) {
+        free(h->ids[i]);
+    }
+    free(h->ids);
     free(h->v);
     free(h->names);
     free(h->values);
@@ -122,6 +128,23 @@ static enum err_code history_read(struct cur text, struct history *h, struct err
         root.type != JSON_OBJECT ||
         !json_object_get_type(&root, "metrics", JSON_OBJECT, &metrics)) {
         return ERR_OK;
+    }
+    struct json_val ids;
+    if (json_object_get_type(&root, "ids", JSON_ARRAY, &ids)) {
+        h->ids = calloc(json_count(&ids) + 1, sizeof(*h->ids));
+        if (h->ids == NULL) {
+            return err_set(err, ERR_NOMEM, "out of memory reading a DQ history");
+        }
+        struct json_iter iit;
+        struct json_val id;
+        json_iter_init(&iit, &ids);
+        while (json_array_next(&iit, &id)) {
+            char id_text[ETL_DQ_RUN_ID_MAX];
+            if (id.type == JSON_STRING && json_string_copy(&id, id_text, sizeof(id_text)) &&
+                (h->ids[h->n_ids] = strdup(id_text)) != NULL) {
+                h->n_ids++;
+            }
+        }
     }
     size_t n = json_count(&metrics);
     h->v = calloc(n + 1, sizeof(*h->v));
@@ -169,9 +192,21 @@ static const struct etl_dq_history *history_find(const struct history *h, const 
     return NULL;
 }
 
-/* The history with each stored value appended, the last ETL_DQ_RUN_HISTORY of each metric. */
+static bool history_has(const struct history *h, const char *id)
+{
+    for (size_t i = 0; id != NULL && i < h->n_ids; i++) {
+        if (strcmp(h->ids[i], id) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The history with each stored value appended, the last ETL_DQ_RUN_HISTORY of each metric, and
+ * the evaluation's id (if any) after the last ETL_DQ_RUN_HISTORY ids. */
 static enum err_code history_write(const struct history *h,
                                    const struct etl_dq_results *r,
+                                   const char *id,
                                    struct buf *out,
                                    struct err *err)
 {
@@ -180,6 +215,17 @@ static enum err_code history_write(const struct history *h,
     jsonw_object(&w, JSONW_COMPACT);
     jsonw_key(&w, "version");
     jsonw_i64(&w, 1);
+    jsonw_key(&w, "ids");
+    jsonw_array(&w, JSONW_COMPACT);
+    size_t total = h->n_ids + (id != NULL ? 1 : 0);
+    for (size_t i = total > ETL_DQ_RUN_HISTORY ? total - ETL_DQ_RUN_HISTORY : 0; i < h->n_ids;
+         i++) {
+        jsonw_str(&w, h->ids[i]);
+    }
+    if (id != NULL) {
+        jsonw_str(&w, id);
+    }
+    jsonw_end(&w);
     jsonw_key(&w, "metrics");
     jsonw_object(&w, JSONW_COMPACT);
     /* Metrics this evaluation stored, then the ones it did not touch (kept as they were). */
@@ -339,8 +385,10 @@ enum err_code etl_dq_run_evaluate(struct etl_dq_run *run,
     if (rc == ERR_OK) {
         rc = etl_dq_report_to_json(r, in->meta, report, err);
     }
-    if (rc == ERR_OK && r->n_stores > 0) {
-        rc = history_write(&h, r, history_out, err);
+    /* Nothing to append for an evaluation already in the history (a retried batch or commit),
+     * nor for one that fails the batch or run (it is retried, or nothing of it is kept). */
+    if (rc == ERR_OK && r->n_stores > 0 && !r->fail && !history_has(&h, in->evaluation_id)) {
+        rc = history_write(&h, r, in->evaluation_id, history_out, err);
     }
     if (rc == ERR_OK && emf != NULL) {
         rc = emf_lines(r, in, emf, err);

@@ -4,8 +4,10 @@
  * quarantine; the schema of the rows written; at the end, the evaluation from the rows' partial
  * (or a merge of saved partials), Glue's result document, the anomaly history with this batch's
  * or run's values appended, schema drift against a reference, and one EMF line per rule.
- * Anomaly history document: {"version":1,"metrics":{"<metric>":[oldest, ..., newest]}}, the last
- * ETL_DQ_RUN_HISTORY values of each metric.
+ * Anomaly history document: {"version":1,"ids":[...],"metrics":{"<metric>":[oldest, ...,
+ * newest]}}, the last ETL_DQ_RUN_HISTORY values of each metric and the ids of the evaluations
+ * that wrote them: an evaluation whose id is there already (a retry) appends nothing, nor does
+ * one with a failed rule of action fail (the batch is retried, the run not completed).
  * Ownership: a run borrows its rules and owns its state and schema (etl_dq_run_cleanup).
  * Threads: one run per thread (the rules too: see etl_dq.h).
  */
@@ -27,6 +29,7 @@
 #include "etl_schema.h"
 
 #define ETL_DQ_RUN_HISTORY 20 /* values kept per metric: DetectAnomalies' N */
+#define ETL_DQ_RUN_ID_MAX  256
 
 struct etl_dq_run {
     const struct etl_dq_rules *rules; /* NULL: the dataset has none */
@@ -73,6 +76,7 @@ struct etl_dq_run_eval {
     const struct etl_schema *observed;    /* NULL: the run's own */
     const struct etl_schema *reference;   /* SchemaMatch and drift; NULL: none stored */
     struct cur history;                   /* the stored history document; empty: none */
+    const char *evaluation_id;            /* names this batch or run in the history; NULL: none */
     const struct etl_dq_report_meta *meta;
     const char *dataset;           /* names the dataset in messages and metrics */
     const char *metrics_namespace; /* EMF */

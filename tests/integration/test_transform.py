@@ -10,6 +10,17 @@ against each dataset's manifest. A second spec written here exercises what the e
 not use (keep_unmapped, flatten, constants, typed derives, rename/select, dedupe by columns,
 the other PII options, routing by attribute, unrouted rows, expression errors).
 
+Phase 2, data quality: txref.py evaluates the DQDL rulesets on its own rows, and every result
+document ({dataset}/dq/{partition}/{first}-{last}.json per stream batch, {dataset}/dq/run=
+{run_id}/result.json per snapshot run, before _SUCCESS) is compared with it rule by rule
+(Result, Score, AggregatedMetrics, each EvaluatedMetrics value), as are the RulePassed EMF
+lines, each rejected row's DataQualityRulesFail, DetectAnomalies' history.json, warm-up and
+outlier, SchemaMatch against the previous snapshot's schema.json, SchemaDrift after a
+snapshot, and what a rule with action fail does to a stream batch and to a snapshot. The
+example spec's own rules are checked on the runs above; a DQ spec (DQ_USERS_RULES) adds the
+rule types and features the example does not use. Where txref settles what the README leaves
+open is listed in txref.py ("DQDL rulesets") and at the checks that accept either reading.
+
 ETL_TEST_TRANSFORM_SPEC overrides the example spec file (to try a corrected copy)."""
 import collections
 import gzip
@@ -21,6 +32,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ddbgen  # noqa: E402
@@ -100,6 +112,198 @@ def features_spec_text():
     return json.dumps(FEATURES_SPEC, ensure_ascii=False).replace('"@RATE@"', "0.10")
 
 
+# Phase 2: data quality. The example spec's own rules are checked on the runs above; a DQ spec
+# (the example's datasets, users with the ruleset below) adds the rule types and features the
+# example does not use, over stream batches that warm DetectAnomalies up and then bring an
+# outlier, over snapshots of a small table (SchemaMatch against the previous run, anomaly
+# history across runs) and, in a variant, a rule with action fail.
+DQ_USERS_RULES = [
+    'IsComplete "user_id"',
+    'ColumnValues "tier" in ["FREE", "SILVER", "GOLD"]',
+    'ColumnValues "credit_limit" between 250.75 and 9999999999.99 with action = "warn"',
+    "ColumnLength \"country\" between 1 and 3 where \"tier = 'GOLD'\"",
+    '(IsComplete "email") and (ColumnValues "phone" matches "[+0-9 ()-]+")',
+    'RowCount > 10',
+    'Completeness "birth_date" > 0.95',
+    'Uniqueness "tier" > 0.5',
+    'IsPrimaryKey "user_id"',
+    'Mean "credit_limit" > 1000',
+    'Sum "credit_limit" between 0 and 1000000000000',
+    'DistinctValuesCount "tier" >= 5',
+    'ColumnExists "email_domain"',
+    '(RowCount > 0) and (Completeness "phone" >= 0.9)',
+    "Completeness \"email\" > 0.99 where \"tier = 'GOLD'\"",
+    'DetectAnomalies "RowCount"',
+    'SchemaMatch "ref" = 1.0',
+]
+DQ_FAIL_RULE = "Rule_8"        # Uniqueness "tier" > 0.5: never passes on these rows
+DQ_SEED = 20261204
+DQ_BATCH = 300
+DQ_WARM = 5                    # batches of DQ_BATCH records, then one of DQ_OUTLIER
+DQ_OUTLIER = 3000
+DQ_TABLE = "DqSnap"
+DQ_ITEMS = 600
+DQ_RUNS = ("2026-11-24T06:00:00Z", "2026-11-25T06:00:00Z", "2026-11-26T06:00:00Z")
+# Metrics compared exactly (counts); the others to 1e-9 relative.
+COUNT_METRICS = ("RowCount", "DistinctValuesCount", "MinimumLength", "MaximumLength",
+                 "ColumnExists", "ColumnCount")
+
+
+def dq_spec_text(fail=False):
+    """The DQ spec: the example spec with users' rules replaced. fail: the variant whose
+    DQ_FAIL_RULE has action fail (rule_actions) and whose users get one more column (so a
+    snapshot of it does not match the previous run's schema)."""
+    with open(SPEC, encoding="utf-8") as f:
+        spec = json.load(f)
+    users = spec["datasets"][0]
+    assert users["name"] == "users"
+    users["rules"] = "Rules = [ " + ", ".join(DQ_USERS_RULES) + " ]"
+    if fail:
+        users["rule_actions"] = {DQ_FAIL_RULE: "fail"}
+        users["derive"] = users.get("derive", []) + [{"name": "tier_lower", "expr": "lower(tier)"}]
+    return json.dumps(spec, ensure_ascii=False)
+
+
+def partition_of(ts):
+    """The default ETL_PARTITION of a change time (epoch seconds)."""
+    iso = ddbgen.iso_ms(ts)
+    return f"dt={iso[:10]}/hour={iso[11:13]}"
+
+
+def rule_emf_of(result):
+    """The per-rule EMF lines (RulePassed) of an invocation, in order."""
+    lines = [json.loads(l) for l in result.stderr.splitlines() if l.startswith('{"_aws"')]
+    return [l for l in lines if "RulePassed" in l]
+
+
+def close(want, got, exact=False):
+    """A reported number against the reference's (a Fraction or float)."""
+    if isinstance(got, bool) or not isinstance(got, (int, float)):
+        return False
+    if exact:
+        return got == want
+    w = float(want)
+    return got == w if w == 0 else abs(got - w) <= 1e-9 * abs(w)
+
+
+def insert_record(table, item, seq, ts, n, ttl_delete=False):
+    """A DynamoDB Streams INSERT record of item (DynamoDB JSON) in table (ttl_delete: the
+    REMOVE that DynamoDB's TTL makes of it)."""
+    rec = {"eventID": f"dq{n:030x}", "eventName": "INSERT", "eventVersion": "1.1",
+           "eventSource": "aws:dynamodb", "awsRegion": ddbgen.REGION,
+           "dynamodb": {"ApproximateCreationDateTime": ts,
+                        "Keys": {"pk": item["pk"], "sk": item["sk"]}, "NewImage": item,
+                        "SequenceNumber": str(seq), "SizeBytes": len(json.dumps(item)),
+                        "StreamViewType": "NEW_AND_OLD_IMAGES"},
+           "eventSourceARN": ddbgen.stream_arn(table)}
+    if ttl_delete:
+        rec["eventName"] = "REMOVE"
+        rec["dynamodb"]["OldImage"] = rec["dynamodb"].pop("NewImage")
+        rec["userIdentity"] = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    return rec
+
+
+class Evaluation:
+    """One expected evaluation of a dataset's rules: where it happened, the reference's result
+    and the document the bootstrap wrote (None: missing)."""
+
+    def __init__(self, ident, dataset, key, ref, doc):
+        self.ident, self.dataset, self.key, self.ref, self.doc = ident, dataset, key, ref, doc
+
+
+def check_result_doc(pr, ev):
+    """A result document against the reference: Score, AggregatedMetrics, each rule's Name,
+    Description, Result and EvaluatedMetrics, SchemaMatch's message without a reference,
+    DetectAnomalies' warm-up message and its observation."""
+    ident, ref = ev.ident, ev.ref
+    try:
+        doc = json.loads(ev.doc)
+    except ValueError:
+        pr["dq-docs"].add("result document is not JSON", ident)
+        return
+    if not close(ref.score, doc.get("Score")):
+        pr["dq-results"].add("Score", f"{ident}: {doc.get('Score')!r}, reference {float(ref.score)!r}")
+    if doc.get("AggregatedMetrics") != ref.aggregated:
+        pr["dq-results"].add("AggregatedMetrics",
+                             f"{ident}: {doc.get('AggregatedMetrics')}, reference {ref.aggregated}")
+    rrs = doc.get("RuleResults") or []
+    if [r.get("Name") for r in rrs] != [o.rule.name for o in ref.outcomes]:
+        pr["dq-results"].add("RuleResults names", f"{ident}: {[r.get('Name') for r in rrs]}")
+    by_name = {r.get("Name"): r for r in rrs}
+    observations = doc.get("Observations")
+    for o in ref.outcomes:
+        rr = by_name.get(o.rule.name)
+        if rr is None:
+            continue
+        what = f"{ident} {o.rule.name} `{o.rule.text}`"
+        if rr.get("Description") != o.rule.text:
+            pr["dq-results"].add("Description is not the rule's text", f"{what}: {rr.get('Description')!r}")
+        ref_metrics = {k: float(v) for k, v in o.metrics.items()}
+        if rr.get("Result") != o.result:
+            pr["dq-results"].add(f"{o.rule.type}: Result differs",
+                                 f"{what}: {rr.get('Result')} ({rr.get('EvaluationMessage')!r}, "
+                                 f"{rr.get('EvaluatedMetrics')}), reference {o.result} {ref_metrics}")
+        em = rr.get("EvaluatedMetrics")
+        if not isinstance(em, dict):
+            pr["dq-metrics"].add("EvaluatedMetrics is not an object", f"{what}: {em!r}")
+            continue
+        for name, want in o.metrics.items():
+            last = name.rsplit(".", 1)[1]
+            if name not in em:
+                pr["dq-metric-names"].add(f"{o.rule.type}: no {name.split('.', 1)[0]}.*.{last}",
+                                          f"{what}: {em}, reference {ref_metrics}")
+            elif not close(want, em[name], exact=last in COUNT_METRICS):
+                pr["dq-metrics"].add(f"{o.rule.type}: {last} differs",
+                                     f"{what}: {name} = {em[name]!r}, reference {float(want)!r}")
+        for name in em:
+            if name not in o.metrics:
+                pr["dq-metric-names"].add(f"{o.rule.type}: a metric the reference does not report",
+                                          f"{what}: {name} = {em[name]!r} (reference {ref_metrics})")
+        msg = rr.get("EvaluationMessage") or ""
+        if o.rule.type == "SchemaMatch" and o.message and o.message not in msg:
+            pr["dq-schema"].add("SchemaMatch without a reference: message", f"{what}: {msg!r}")
+        if o.rule.type == "DetectAnomalies":
+            if (o.message is not None) != ("warm" in msg.lower()):
+                pr["dq-anomaly"].add("warm-up message", f"{what}: {msg!r}, reference {o.message!r}")
+            if o.observation:
+                metric, value, lo, hi = o.observation
+                found = [ob for ob in observations or []
+                         if close(value, ((ob.get("MetricBasedObservation") or {}).get("MetricValues") or {}).get("ActualValue"))]
+                mv = found[0]["MetricBasedObservation"]["MetricValues"] if found else {}
+                if not found:
+                    pr["dq-anomaly"].add("no observation with the anomalous value",
+                                         f"{what}: value {value}, observations {observations}")
+                elif not (close(lo, mv.get("LowerLimit")) and close(hi, mv.get("UpperLimit"))):
+                    pr["dq-anomaly"].add("observation's range differs",
+                                         f"{what}: {mv}, reference [{lo!r}, {hi!r}]")
+    if not any(o.observation for o in ref.outcomes) and observations:
+        pr["dq-anomaly"].add("observations without an anomaly", f"{ident}: {observations}")
+
+
+def check_rule_emf(pr, ident, result, evaluations):
+    """One EMF line per rule per evaluation (RulePassed 1 for PASS, else 0), with dimensions
+    service, dataset and rule, in each dataset's evaluation order."""
+    lines = rule_emf_of(result)
+    got = collections.defaultdict(list)
+    for l in lines:
+        cw = (l.get("_aws") or {}).get("CloudWatchMetrics") or [{}]
+        if cw[0].get("Dimensions") != [["service", "dataset", "rule"]] or \
+                not any(m.get("Name") == "RulePassed" for m in cw[0].get("Metrics") or []) or \
+                not l.get("service"):
+            pr["dq-emf"].add("RulePassed line without its metric or dimensions service, dataset, rule",
+                             f"{ident}: {short(l, 400)}")
+        got[l.get("dataset")].append((l.get("rule"), l.get("RulePassed")))
+    want = collections.defaultdict(list)
+    for ev in evaluations:
+        want[ev.dataset] += [(o.rule.name, 1 if o.result == "PASS" else 0) for o in ev.ref.outcomes]
+    for ds in sorted(set(got) | set(want), key=str):
+        if got[ds] != want[ds]:
+            diff = [(w, g) for w, g in zip(want[ds], got[ds]) if w != g][:6]
+            pr["dq-emf"].add("RulePassed lines differ from the reference",
+                             f"{ident} {ds}: {len(got[ds])} lines, reference {len(want[ds])}; "
+                             f"first differences (reference, got) {diff}")
+
+
 def scheduled(time_):
     return {"version": "0", "id": "7c1a4f10", "detail-type": "Scheduled Event",
             "source": "aws.events", "account": "123456789012", "time": time_,
@@ -165,10 +369,10 @@ def row_diff_kind(diffs):
 
 def check_reasons(problems, o, fails, ident):
     """DataQualityRulesFail of a rejected row against the reference's reasons: every failed
-    cast named (`CastFailed "target": ...`, the text after the colon is free), every
-    quarantining row-level rule the row breaks by its text, in the ruleset's order. A row
-    rejected by a cast may or may not also list the rules its NULLs break (the README does not
-    say), so those are compared only when some are listed."""
+    cast named (`CastFailed "target": ...`, the text after the colon is free), then the text of
+    every row-level rule the row breaks, whatever its action, in the ruleset's order (README:
+    "each cast with policy reject that failed, then the text of each rule it broke"; a row
+    rejected by a cast goes on to the rules, so the rules its NULLs break are listed too)."""
     if not isinstance(fails, list) or not all(isinstance(f, str) for f in fails):
         problems.add("DataQualityRulesFail is not a list of strings", f"{ident}: {fails!r}")
         return
@@ -179,25 +383,52 @@ def check_reasons(problems, o, fails, ident):
     if want_casts != got_casts:
         problems.add("failed casts named in DataQualityRulesFail differ",
                      f"{ident}: expected {want_casts}, got {fails}")
-    if want_casts and not got_rules:
-        return
     if got_rules != want_rules:
         problems.add("broken rules listed in DataQualityRulesFail differ",
                      f"{ident}: expected {want_rules}, got {got_rules}")
+
+
+DQ_KINDS = ("dq-docs", "dq-results", "dq-metrics", "dq-metric-names", "dq-emf", "dq-anomaly",
+            "dq-schema", "dq-drift", "dq-fail")
+HISTORY_NAMES = {"RowCount": "Dataset.*.RowCount"}
+
+
+def check_history(pr, ident, raw, want):
+    """{dataset}/dq/history.json holds each watched metric's values, oldest first: the
+    reference's (want: {key: [values]}). The README names the metrics `RowCount`,
+    `Completeness.email`: Glue's names (Dataset.*.RowCount) are accepted too."""
+    if raw is None:
+        pr["dq-anomaly"].add("no history.json", ident)
+        return
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        pr["dq-anomaly"].add("history.json is not JSON", ident)
+        return
+    metrics = doc.get("metrics", doc) if isinstance(doc, dict) else {}
+    for key, values in want.items():
+        got = metrics.get(key, metrics.get(HISTORY_NAMES.get(key, key)))
+        if not (isinstance(got, list) and len(got) == len(values)
+                and all(close(w, g) for w, g in zip(values, got))):
+            pr["dq-anomaly"].add("history.json differs from the reference's history",
+                                 f"{ident} {key}: {got}, reference {values}")
 
 
 class StreamRun:
     """One spec over stream batches through the bootstrap. outputs: (where, invocation result,
     batch numbers, objects {relative key: bytes})."""
 
-    def __init__(self, name, spec_text, batches, outputs):
+    def __init__(self, name, spec_text, batches, outputs, reference=None):
         self.name = name
         self.spec = json.loads(spec_text)
         self.tx = txref.Transform(txref.load_spec_text(spec_text), PII_KEY)
         self.batches = batches
         self.outputs = outputs
+        self.reference = reference or {}   # {dataset: schema} of the latest snapshot
         self.expected = [self.tx.run(txref.stream_sources(b)) for b in batches]
         self._analysis = None
+        self._dq = None
+        self.histories = {}
 
     @staticmethod
     def expected_place(o):
@@ -316,6 +547,96 @@ class StreamRun:
             pr["counts"].add("rows in the objects differ from the metrics",
                              f"{where} batch {b}: objects {objs}, metrics {got}")
 
+    # -- data quality ---------------------------------------------------------------------
+
+    def dq_analysis(self):
+        if self._dq is None:
+            self._dq = self._dq_analyse()
+        return self._dq
+
+    def _dq_analyse(self):
+        """Each batch's evaluation of each dataset with rules against the reference: the
+        document where the README puts it (one per batch with rows in the dataset), its
+        contents, the RulePassed lines, the batch's DataQualityRulesFailed and SchemaDrift, and
+        the anomaly history (chained over the batches written to one place)."""
+        pr = {k: Problems() for k in DQ_KINDS}
+        stats = collections.Counter()
+        hist = collections.defaultdict(dict)
+        for where, result, idxs, objects in self.outputs:
+            evs = []
+            for b in idxs:
+                outs, records = self.expected[b], self.batches[b]
+                for d in self.tx.datasets:
+                    rows = txref.dq_rows(outs, d["name"])
+                    if not d["_rules"] or not rows:
+                        continue
+                    routed = [o for o in outs if o.dataset == d["name"]]
+                    ref = self.tx.evaluate(d["name"], outs, hist[where].get(d["name"]),
+                                           self.reference.get(d["name"]))
+                    hist[where][d["name"]] = ref.history_after(hist[where].get(d["name"]))
+                    first, last = records[rows[0].index]["dynamodb"], records[rows[-1].index]["dynamodb"]
+                    key = (f"{d['name']}/dq/{partition_of(first['ApproximateCreationDateTime'])}/"
+                           f"{first['SequenceNumber']}-{last['SequenceNumber']}.json")
+                    # The README leaves open whether the name spans the rows the rules saw or
+                    # every record routed to the dataset (filtered and duplicates included):
+                    # either is accepted.
+                    rf, rl = records[routed[0].index]["dynamodb"], records[routed[-1].index]["dynamodb"]
+                    alt = (f"{d['name']}/dq/{partition_of(rf['ApproximateCreationDateTime'])}/"
+                           f"{rf['SequenceNumber']}-{rl['SequenceNumber']}.json")
+                    key = alt if key not in objects and alt in objects else key
+                    ev = Evaluation(f"{self.name} {where} batch {b} {d['name']}", d["name"], key,
+                                    ref, objects.get(key))
+                    ev.batch = b
+                    evs.append(ev)
+            want = {ev.key for ev in evs}
+            got = {k for k in objects if "/dq/" in k and not k.endswith("/dq/history.json")}
+            for k in sorted(want - got):
+                pr["dq-docs"].add("no result document where the README puts it", f"{self.name} {where}: {k}")
+            for k in sorted(got - want):
+                pr["dq-docs"].add("a result document the reference does not expect", f"{self.name} {where}: {k}")
+            for ev in evs:
+                if ev.doc is not None:
+                    stats["evaluations compared"] += 1
+                    stats["rule results compared"] += len(ev.ref.outcomes)
+                    stats["failing rule results"] += sum(o.result != "PASS" for o in ev.ref.outcomes)
+                    check_result_doc(pr, ev)
+            check_rule_emf(pr, f"{self.name} {where}", result, evs)
+            emfs = emf_of(result)
+            for j, b in enumerate(idxs):
+                emf = emfs[j] if j < len(emfs) else {}
+                failed = sum(o.result != "PASS" for ev in evs if ev.batch == b for o in ev.ref.outcomes)
+                if emf.get("DataQualityRulesFailed") != failed:
+                    pr["dq-emf"].add("batch EMF DataQualityRulesFailed",
+                                     f"{self.name} {where} batch {b}: {emf.get('DataQualityRulesFailed')}, reference {failed}")
+                drift = self.drift(b)
+                if emf.get("SchemaDrift") != drift[0]:
+                    pr["dq-drift"].add("batch EMF SchemaDrift",
+                                       f"{self.name} {where} batch {b}: {emf.get('SchemaDrift')}, "
+                                       f"reference {drift[0]} {drift[1]}")
+            for ds, h in hist[where].items():
+                if h:
+                    stats["history checks"] += 1
+                    check_history(pr, f"{self.name} {where}", objects.get(f"{ds}/dq/history.json"), h)
+        for d in self.tx.datasets:
+            if not d["_rules"]:
+                docs = [k for _, _, _, objs in self.outputs for k in objs if k.startswith(d["name"] + "/dq/")]
+                if docs:
+                    pr["dq-docs"].add("a dataset without rules wrote a result document", f"{self.name}: {docs[:3]}")
+        self.histories = {w: dict(h) for w, h in hist.items()}
+        return pr, stats
+
+    def drift(self, b):
+        """(columns and kinds the reference schemas lack, their names) of batch b's rows
+        written, over every dataset."""
+        n, notes = 0, []
+        for d in self.tx.datasets:
+            observed = txref.observe_schema([o.row for o in self.expected[b]
+                                             if o.dataset == d["name"] and o.kind == "written"])
+            k, nn = txref.schema_drift(observed, self.reference.get(d["name"]))
+            n += k
+            notes += [f"{d['name']}.{x}" for x in nn]
+        return n, notes
+
     @staticmethod
     def _check_layout(problems, where, objects, records):
         """{dataset}/changes|rejected/dt=/hour=/{first}-{last}.jsonl.gz, each row in the
@@ -359,18 +680,22 @@ class SnapshotRun:
     """One spec over a snapshot of the seeded table: the answer, the objects under prefix."""
 
     def __init__(self, name, spec_text, items, run_id, prefix, result, objects, listing,
-                 expect_rollover):
+                 expect_rollover, table=SNAP_TABLE, root=None):
         self.name = name
         self.expect_rollover = expect_rollover
         self.spec = json.loads(spec_text)
         self.items = items
+        self.table = table
+        self.root = root            # the output directory (file://), else None
         self.run_id = run_id
         self.prefix = prefix
         self.result = result
         self.objects = objects
         self.listing = listing
-        self.expected = txref.Transform(txref.load_spec_text(spec_text), PII_KEY).run(
-            txref.snapshot_sources(items, SNAP_TABLE, run_id), snapshot=True)
+        self.tx = txref.Transform(txref.load_spec_text(spec_text), PII_KEY)
+        self.expected = self.tx.run(txref.snapshot_sources(items, table, run_id), snapshot=True)
+        self.evaluations = []
+        self.s3_log = None          # the S3 proxy's request log after the run (S3 runs)
         self.ids = {d["name"]: id_column(d) for d in self.spec["datasets"]}
         self._analysis = None
 
@@ -446,6 +771,79 @@ class SnapshotRun:
         self._check_schemas(pr["schema"], rows)
         return pr, stats
 
+    # -- data quality ---------------------------------------------------------------------
+
+    def observed(self):
+        """{dataset: schema} of the rows this run wrote (the next run's SchemaMatch reference
+        and a later stream batch's drift reference)."""
+        return {d["name"]: txref.observe_schema([o.row for o in self.expected
+                                                 if o.dataset == d["name"] and o.kind == "written"])
+                for d in self.tx.datasets}
+
+    def dq_check(self, history=None, reference=None):
+        """The run's evaluation of each dataset with rules against the reference:
+        {dataset}/dq/run={run_id}/result.json (written before _SUCCESS: checked in S3, where
+        the proxy logs the requests in order), its contents, the RulePassed lines. history and reference: {dataset: ...}
+        before this run. Returns (problems, stats, {dataset: history after})."""
+        pr = {k: Problems() for k in DQ_KINDS}
+        stats = collections.Counter()
+        history, reference = history or {}, reference or {}
+        evs, after, missing = [], {}, []
+        for d in self.tx.datasets:
+            if not d["_rules"]:
+                docs = [k for k in self.objects if k.startswith(d["name"] + "/dq/")]
+                if docs:
+                    pr["dq-docs"].add("a dataset without rules wrote a result document", f"{self.name}: {docs[:3]}")
+                continue
+            ref = self.tx.evaluate(d["name"], self.expected, history.get(d["name"]),
+                                   reference.get(d["name"]))
+            after[d["name"]] = ref.history_after(history.get(d["name"]))
+            key = f"{d['name']}/dq/run={self.run_id}/result.json"
+            ev = Evaluation(f"{self.name} run {self.run_id} {d['name']}", d["name"], key, ref,
+                            self.objects.get(key))
+            evs.append(ev)
+            if ev.doc is None:
+                missing.append(ev)
+                continue
+            stats["evaluations compared"] += 1
+            stats["rule results compared"] += len(ref.outcomes)
+            stats["failing rule results"] += sum(o.result != "PASS" for o in ref.outcomes)
+            check_result_doc(pr, ev)
+            if after[d["name"]]:
+                stats["history checks"] += 1
+                check_history(pr, ev.ident, self.objects.get(f"{d['name']}/dq/history.json"), after[d["name"]])
+            if self.s3_log is not None:
+                self._check_before_success(pr, key, d["name"])
+        # A run a rule with action fail stops: the README does not say whether the other
+        # datasets are still evaluated, so only the failing ones' documents are required.
+        stopped = any(ev.ref.fail for ev in evs)
+        for ev in missing:
+            if ev.ref.fail or not stopped:
+                pr["dq-docs"].add("no result document where the README puts it", f"{self.name}: {ev.key}")
+        check_rule_emf(pr, f"{self.name} run {self.run_id}", self.result,
+                       [ev for ev in evs if not stopped or ev.doc is not None or ev.ref.fail])
+        self.evaluations = evs
+        return pr, stats, after
+
+    def _check_before_success(self, pr, key, dataset):
+        """In S3 (the proxy's request log, in arrival order): the result document's PUT comes
+        before the PUT of the dataset's and the table's _SUCCESS."""
+        puts = collections.defaultdict(list)
+        for e in self.s3_log:
+            if e.get("method") == "PUT" and e.get("status") == 200:
+                puts[urllib.parse.unquote(e.get("path", "").split("?")[0])].append(e["n"])
+        path = f"/{BUCKET}/{self.prefix}{key}"
+        if not puts.get(path):
+            pr["dq-docs"].add("result document's PUT not in the proxy's log", path)
+            return
+        for done in (f"/{BUCKET}/{self.prefix}{dataset}/snapshots/run={self.run_id}/_SUCCESS",
+                     f"/{BUCKET}/{self.prefix}{self.table}/snapshots/run={self.run_id}/_SUCCESS"):
+            if not puts.get(done):
+                pr["dq-docs"].add("_SUCCESS's PUT not in the proxy's log", done)
+            elif min(puts[done]) < max(puts[path]):
+                pr["dq-docs"].add("result document written after _SUCCESS",
+                                  f"{path} (request {max(puts[path])}) after {done} (request {min(puts[done])})")
+
     def _check_manifests(self, problems, rows):
         for ds in [d["name"] for d in self.spec["datasets"]]:
             run = f"{ds}/snapshots/run={self.run_id}/"
@@ -460,7 +858,7 @@ class SnapshotRun:
             got = {k: m.get(k) for k in want}
             if got != want:
                 problems.add("manifest counts differ from the reference", f"{ds}: manifest {got}, reference {want}")
-            if m.get("table_items") != SNAP_ITEMS:
+            if m.get("table_items") != len(self.items):
                 problems.add("table_items", f"{ds}: {m.get('table_items')}")
             parts = {k: v for k, v in self.objects.items()
                      if k.startswith(run) and k[len(run):].startswith("part-")}
@@ -548,7 +946,73 @@ class TransformTest(unittest.TestCase):
                                         "snap/", dict(env, **ex))
         cls.snapshot_features = cls.run_snapshot("features", features, items, "2026-11-25T06:00:00Z",
                                                  "snapf/", dict(env, ETL_TRANSFORM=features))
+        cls.setup_dq(env, base, example)
         cls.setup_seconds = time.monotonic() - t0
+
+    @classmethod
+    def setup_dq(cls, env, base, example):
+        """Phase 2's runs: the DQ spec over warm-up batches and an outlier (file://, two
+        invocations, so the history is seen after 3 and after 6 evaluations), the fail variant
+        over one batch (S3), and snapshots of a small table to a directory: two runs of the
+        DQ spec, then a stream batch pair with the example spec (drift against the snapshot's
+        schema), then the fail variant's run."""
+        dq, dq_fail = dq_spec_text(), dq_spec_text(fail=True)
+        gen = stgen.StreamGen(seed=DQ_SEED, pool=5000, first_seq=400000000000000000000)
+        sizes = [DQ_BATCH] * DQ_WARM + [DQ_OUTLIER]
+        batches = [gen.batch(n, b) for b, n in enumerate(sizes)]
+        fail_batch = gen.batch(DQ_BATCH, len(sizes))
+        paths = [ddbgen.write_event(os.path.join(cls.dir, f"dq{b}.json"), recs)
+                 for b, recs in enumerate(batches + [fail_batch])]
+        root = os.path.join(cls.dir, "dqstream")
+        outputs, seen = [], {}
+        for idxs in ([0, 1, 2], [3, 4, 5]):
+            r = itlib.invoke([paths[i] for i in idxs], timeout=60,
+                             env=dict(base, ETL_OUTPUT=f"file://{root}/", ETL_TRANSFORM=dq))
+            tree = cls.tree(root)
+            outputs.append(("file", r, idxs, {k: v for k, v in tree.items() if seen.get(k) != v}))
+            seen = tree
+        cls.dq_stream = StreamRun("dq", dq, batches, outputs)
+        r = itlib.invoke([paths[-1]], timeout=60,
+                         env=dict(env, ETL_OUTPUT=f"s3://{BUCKET}/dqfail/", ETL_TRANSFORM=dq_fail))
+        cls.dq_fail = StreamRun("dq-fail", dq_fail, [fail_batch], [("s3", r, [0], cls.download("dqfail/"))])
+
+        subprocess.run(["/usr/bin/python3", os.path.join(HERE, "stgen.py"), "seed",
+                        "--endpoint", cls.stack.dynamodb_upstream_url, "--table", DQ_TABLE,
+                        "--items", str(DQ_ITEMS), "--seed", "5", "--pad", "0"],
+                       env=dict(os.environ, **cls.stack.env), check=True, capture_output=True)
+        items = cls.stack.aws("dynamodb", "scan", "--table-name", DQ_TABLE)["Items"]
+        sroot = os.path.join(cls.dir, "dqsnap")
+        cls.dq_snaps = [cls.run_snapshot(f"dq{i + 1}", dq, items, t, "", dict(env, ETL_TRANSFORM=dq),
+                                         table=DQ_TABLE, root=sroot)
+                        for i, t in enumerate(DQ_RUNS[:2])]
+        # Drift: after the second run, a batch of users as the snapshot read them (no drift),
+        # then the same users and an item of `other` with an attribute no snapshot saw; then a
+        # batch whose only record is a user's TTL delete (the filter drops it: users has no
+        # rows in that batch).
+        users = [it for it in items if it["pk"]["S"].startswith("USER#")][:40]
+        other = dict(next(it for it in items if not it["pk"]["S"].startswith(("USER#", "ORDER#"))),
+                     zz_drift={"S": "a column the snapshot never saw"})
+        seq = 500000000000000000000
+        drift = [[insert_record(DQ_TABLE, it, seq + 100 * (50 * b + i), 1764028800 + b * 600 + i, 50 * b + i)
+                  for i, it in enumerate(users + ([other] if b else []))] for b in range(2)]
+        drift.append([insert_record(DQ_TABLE, users[0], seq + 100 * 150, 1764028800 + 1200, 150, ttl_delete=True)])
+        dpaths = [ddbgen.write_event(os.path.join(cls.dir, f"drift{b}.json"), recs) for b, recs in enumerate(drift)]
+        before = cls.tree(sroot)
+        r = itlib.invoke(dpaths, timeout=60, env=dict(base, ETL_OUTPUT=f"file://{sroot}/",
+                                                      ETL_TRANSFORM=f"file:{SPEC}"))
+        new = {k: v for k, v in cls.tree(sroot).items() if before.get(k) != v}
+        cls.drift = StreamRun("drift", example, drift, [("file", r, [0, 1, 2], new)],
+                              reference=cls.dq_snaps[1].observed())
+        cls.dq_snaps.append(cls.run_snapshot("dq3-fail", dq_fail, items, DQ_RUNS[2], "",
+                                             dict(env, ETL_TRANSFORM=dq_fail), table=DQ_TABLE, root=sroot))
+        # The runs' evaluations, chained: history and SchemaMatch reference from the run before.
+        cls.dq_snap_checks = []
+        history, reference = {}, {}
+        for run in cls.dq_snaps:
+            pr, stats, history = run.dq_check(history, reference)
+            cls.dq_snap_checks.append((run, pr, stats))
+            reference = run.observed()
+        cls.snap_checks = [(run, *run.dq_check()[:2]) for run in (cls.snapshot,)]
 
     @classmethod
     def tearDownClass(cls):
@@ -557,16 +1021,25 @@ class TransformTest(unittest.TestCase):
         cls.tmp.cleanup()
 
     @classmethod
-    def run_snapshot(cls, name, spec_text, items, time_, prefix, env):
-        """A scheduled snapshot of the seeded table in 2 segments with 1 MiB files."""
+    def run_snapshot(cls, name, spec_text, items, time_, prefix, env, table=SNAP_TABLE, root=None):
+        """A scheduled snapshot of a seeded table in 2 segments with 1 MiB files, to S3 under
+        prefix, or to the directory root."""
         ev = itlib.write_event(cls.dir, f"schedule-{name}.json", scheduled(time_))
-        result = itlib.invoke([ev], env=dict(env, ETL_OUTPUT=f"s3://{BUCKET}/{prefix}",
-                                             ETL_TABLE=SNAP_TABLE, ETL_SEGMENTS="2",
+        out = f"file://{root}/{prefix}" if root else f"s3://{BUCKET}/{prefix}"
+        result = itlib.invoke([ev], env=dict(env, ETL_OUTPUT=out,
+                                             ETL_TABLE=table, ETL_SEGMENTS="2",
                                              ETL_EXPORT_OBJECT_BYTES=str(1024 * 1024)),
                               timeout=120)
         run_id = time_[:10] + "T" + time_[11:19].replace(":", "") + "Z"
-        return SnapshotRun(name, spec_text, items, run_id, prefix, result, cls.download(prefix),
-                           cls.stack.s3_objects(BUCKET, prefix), expect_rollover=name == "example")
+        if root:
+            objects = cls.tree(root)
+            return SnapshotRun(name, spec_text, items, run_id, prefix, result, objects, list(objects),
+                               expect_rollover=False, table=table, root=root)
+        log = cls.stack.proxy_stats()["s3"]["log"]
+        run = SnapshotRun(name, spec_text, items, run_id, prefix, result, cls.download(prefix),
+                          cls.stack.s3_objects(BUCKET, prefix), expect_rollover=name == "example")
+        run.s3_log = log
+        return run
 
     @staticmethod
     def tree(root):
@@ -690,6 +1163,159 @@ class TransformTest(unittest.TestCase):
         stats = self.assert_clean(self.snapshot_features, "placement", "rows", "reasons", "manifest")
         self.assertGreater(stats["TransformError rows"], 0)
 
+
+    # -- data quality ------------------------------------------------------------------------
+
+    def dq_checks(self, *names):
+        """(name, problems, stats) of the data-quality analyses: example (the example run's
+        own rules, file:// and S3), dq (the DQ stream), fail, drift, snap (the example
+        snapshot, S3), dqsnap (the DQ snapshots)."""
+        out = []
+        for n in names:
+            if n in ("example", "dq", "fail", "drift"):
+                run = {"example": self.example, "dq": self.dq_stream, "fail": self.dq_fail,
+                       "drift": self.drift}[n]
+                out.append((run.name, *run.dq_analysis()))
+            elif n == "snap":
+                out += [(run.name, pr, st) for run, pr, st in self.snap_checks]
+            elif n == "dqsnap":
+                out += [(run.name, pr, st) for run, pr, st in self.dq_snap_checks]
+        return out
+
+    def assert_dq_clean(self, names, *kinds):
+        checks = self.dq_checks(*names)
+        report = []
+        for name, pr, stats in checks:
+            bad = [k for k in kinds if pr[k]]
+            if bad:
+                report.append(f"[{name}] {dict(stats)}\n" + "\n".join(pr[k].report() for k in bad))
+        self.assertFalse(report, "\n".join(report))
+        total = collections.Counter()
+        for _, _, stats in checks:
+            total.update(stats)
+        return total
+
+    def test_dq_stream_results(self):
+        """Each stream batch's result document, {dataset}/dq/{partition}/{first}-{last}.json
+        for each dataset with rules and rows in the batch (and none for a dataset without
+        rules), matches the reference rule by rule: Result, Score, AggregatedMetrics and each
+        EvaluatedMetrics value (counts exactly, the others to 1e-9 relative). The example
+        spec's rules (file:// and S3), the DQ spec's (file://), and the example's after a
+        snapshot, where a batch's only users record is a TTL delete the filter drops (users
+        has no rows in that batch: no document)."""
+        stats = self.assert_dq_clean(("example", "dq", "drift"), "dq-docs", "dq-results", "dq-metrics")
+        self.assertGreaterEqual(stats["evaluations compared"], 6 + 12 + 2)
+        self.assertGreater(stats["failing rule results"], 10)
+
+    def test_dq_snapshot_results(self):
+        """Each snapshot run's {dataset}/dq/run={run_id}/result.json, written before _SUCCESS,
+        matches the reference: the example snapshot (S3, where the proxy's request log shows
+        the order of the PUTs) and the DQ snapshots (directory). A run a fail rule stops must
+        have the failing dataset's document; the others are not required (the README does not
+        say whether they are still evaluated)."""
+        stats = self.assert_dq_clean(("snap", "dqsnap"), "dq-docs", "dq-results", "dq-metrics")
+        self.assertGreaterEqual(stats["evaluations compared"], 2 + 5)
+
+    def test_dq_metric_names(self):
+        """EvaluatedMetrics are named as Glue names them (dqdl.md; deequ's mappings for what
+        it leaves open): no metric missing, none the reference does not know."""
+        self.assert_dq_clean(("example", "dq", "fail", "drift", "snap", "dqsnap"), "dq-metric-names")
+
+    def test_dq_rule_emf(self):
+        """One EMF line per rule per evaluation, RulePassed 1 for PASS and 0 otherwise, with
+        dimensions service, dataset and rule; the batch line's DataQualityRulesFailed counts
+        the rules that did not pass."""
+        self.assert_dq_clean(("example", "dq", "fail", "drift", "snap", "dqsnap"), "dq-emf")
+
+    def test_dq_stream_rows(self):
+        """Under the DQ spec every record lands where the reference puts it and each rejected
+        row's DataQualityRulesFail is the reference's list exactly: failed casts, then the
+        text of every row-level rule the row broke (a composite, a where clause, a rule with
+        action warn among them), in ruleset order."""
+        stats = self.assert_clean(self.dq_stream, "placement", "rows", "reasons", "counts", "layout")
+        self.assertGreater(stats["rejected rows compared"], 200)
+
+    def test_dq_snapshot_rows(self):
+        """The same for the DQ snapshots that complete."""
+        for run in self.dq_snaps[:2]:
+            stats = self.assert_clean(run, "placement", "rows", "reasons", "manifest")
+            self.assertGreater(stats["rejected rows compared"], 20)
+
+    def test_dq_anomaly_detection(self):
+        """DetectAnomalies "RowCount": history.json holds every evaluation's value (3 after the
+        first invocation, 6 after the second; one more per snapshot run); the first 5 stream
+        evaluations pass warming up; the outlier batch (10x the records) fails with an
+        observation giving the value and the range."""
+        self.assert_dq_clean(("dq", "dqsnap"), "dq-anomaly")
+        users = [ev for ev in self.dq_stream_evaluations() if ev.dataset == "users"]
+        anomaly = [[o for o in ev.ref.outcomes if o.rule.type == "DetectAnomalies"][0] for ev in users]
+        self.assertEqual([o.message is not None for o in anomaly], [True] * 5 + [False])
+        self.assertEqual(anomaly[-1].result, "FAIL")
+        self.assertIsNotNone(anomaly[-1].observation)
+        self.assertEqual(len(self.dq_stream.histories["file"]["users"]["RowCount"]), 6)
+
+    def dq_stream_evaluations(self):
+        """The reference's evaluations of the DQ stream, in order."""
+        hist, out = None, []
+        for b, outs in enumerate(self.dq_stream.expected):
+            ref = self.dq_stream.tx.evaluate("users", outs, hist)
+            hist = ref.history_after(hist)
+            out.append(Evaluation(f"batch {b}", "users", None, ref, None))
+        return out
+
+    def test_dq_fail_stream(self):
+        """A stream batch whose rule with action fail does not pass: nothing of it is written
+        (no changes/, rejected/ or _quarantine/ object), Lambda is told to retry it from its
+        first record (the README's partial batch response names the earliest record not
+        written, so every record is retried), and the result document says why (assumed: the
+        README says both "nothing of the batch is written" and "each evaluation writes a
+        document"; the result of the evaluation that failed the batch is taken to be written)."""
+        run = self.dq_fail
+        ref = run.tx.evaluate("users", run.expected[0])
+        self.assertTrue(ref.fail, "the fail variant's rule passes: the test does not exercise it")
+        where, result, _, objects = run.outputs[0]
+        self.assertEqual(result.code, 0, result.stdout[-2000:] + result.stderr[-2000:])
+        first = run.batches[0][0]["dynamodb"]["SequenceNumber"]
+        self.assertEqual(result.json(0), {"batchItemFailures": [{"itemIdentifier": first}]})
+        written = sorted(k for k in objects if "/dq/" not in k and not k.endswith((".ddl", ".sql")))
+        self.assertEqual(written, [], "objects written for a batch a fail rule stopped")
+        self.assert_dq_clean(("fail",), "dq-docs", "dq-results", "dq-metrics")
+
+    def test_dq_snapshot_fail(self):
+        """A snapshot whose rule with action fail does not pass: no _SUCCESS (neither the
+        table's nor the dataset's), the error is DataQualityFailed, the result document is
+        there."""
+        run = self.dq_snaps[2]
+        self.assertTrue(run.evaluations and run.evaluations[0].ref.fail)
+        for key in (f"{DQ_TABLE}/snapshots/run={run.run_id}/_SUCCESS",
+                    f"users/snapshots/run={run.run_id}/_SUCCESS"):
+            self.assertNotIn(key, run.objects)
+        self.assertNotEqual(run.result.code, 0, run.result.stdout[-1500:])
+        self.assertIn(f"users/dq/run={run.run_id}/result.json", run.objects)
+        self.assertEqual(run.result.json(0).get("errorType"), "DataQualityFailed", run.result.stdout[-1500:])
+
+    def test_dq_schema_match(self):
+        """SchemaMatch "ref" = 1.0: the first snapshot has no reference (FAIL, "Reference
+        dataset 'ref' not found"), the second matches the first's schema.json (PASS, 1.0),
+        the fail variant's run has one more column (FAIL, 0.0); the stream without a snapshot
+        has no reference."""
+        self.assert_dq_clean(("dq", "dqsnap"), "dq-schema")
+        got = []
+        for run in self.dq_snaps:
+            o = [o for o in run.evaluations[0].ref.outcomes if o.rule.type == "SchemaMatch"][0]
+            got.append((o.result, [float(v) for v in o.metrics.values()]))
+        self.assertEqual(got, [("FAIL", []), ("PASS", [1.0]), ("FAIL", [0.0])])
+
+    def test_dq_schema_drift(self):
+        """After a snapshot, a stream batch compares its rows with each dataset's schema.json:
+        rows as the snapshot read them drift by nothing; a new attribute is logged as a
+        warning naming it and counted in the batch's SchemaDrift."""
+        self.assert_dq_clean(("drift", "dq", "example"), "dq-drift")
+        self.assertEqual([self.drift.drift(b)[0] for b in range(2)], [0, 1])
+        _, result, _, _ = self.drift.outputs[0]
+        warnings = [l for l in result.stderr.splitlines() + result.stdout.splitlines()
+                    if "drift" in l.lower() and "RecordsIn" not in l]
+        self.assertTrue(any("zz_drift" in l for l in warnings), warnings[:5] or result.stderr[-2000:])
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -5,11 +5,14 @@ filtered or quarantined, and the exact row).
 
 Covered: routing (`when`), mappings with casts and their policies (null, keep, reject),
 `keep_unmapped`, flatten, constants, derive (with an optional type and policy), filter,
-rename/select/drop, dedupe (by the record's Keys or by output columns), the row-level DQDL
-rules, and PII (hmac_sha256, redact, truncate). Expressions: the subset of the SQL dialect the
-tests use (literals, column paths, comparisons, IN, BETWEEN, IS NULL, LIKE, AND/OR/NOT, ||,
-+ - * with exact numbers, and the functions lower upper length trim ltrim rtrim substr
-split_part concat replace starts_with ends_with strpos coalesce nullif if abs regexp_like).
+rename/select/drop, dedupe (by the record's Keys or by output columns), DQDL rulesets (each
+row's verdict and DataQualityRulesFail; each evaluation's results, metrics, anomaly history and
+SchemaMatch, as Glue's GetDataQualityResult counts them: see "DQDL rulesets" below for what
+the README leaves open and how it is settled here), and PII (hmac_sha256, redact, truncate).
+Expressions: the subset of the SQL dialect the tests use (literals, column paths, comparisons,
+IN, BETWEEN, IS NULL, LIKE, AND/OR/NOT, ||, + - * with exact numbers, and the functions lower
+upper length trim ltrim rtrim substr split_part concat replace starts_with ends_with strpos
+coalesce nullif if abs regexp_like).
 
 Values: S -> str, N -> ddbgen.Num (exact text), B at the top level -> Bin (base64 text),
 BOOL -> bool, NULL -> None, M -> dict, L and sets -> list (inside maps and lists values have
@@ -20,6 +23,7 @@ Standard library only."""
 import base64
 import datetime
 import decimal
+import fractions
 import hashlib
 import hmac
 import json
@@ -889,7 +893,7 @@ def holds(expr, row):
     return evaluate(parse_expr(expr), row) is True
 
 
-# ---- DQDL row-level rules -----------------------------------------------------------------
+# ---- DQDL conditions ----------------------------------------------------------------------
 
 def split_rules(ruleset):
     """The rule texts of `Rules = [ ... ]`, split at top-level commas."""
@@ -915,27 +919,6 @@ def split_rules(ruleset):
     if cur.strip():
         rules.append(cur.strip())
     return rules
-
-
-RULE_RE = re.compile(r'^(\w+)((?:\s+"(?:[^"\\]|\\.)*")*)\s*(.*)$', re.S)
-
-
-def parse_rule(text):
-    m = RULE_RE.match(text)
-    kind, cols, rest = m.group(1), m.group(2), m.group(3).strip()
-    cols = re.findall(r'"((?:[^"\\]|\\.)*)"', cols)
-    threshold = None
-    where = None
-    mw = re.search(r'\s+where\s+"((?:[^"\\]|\\.)*)"\s*$', rest)
-    if mw:
-        where = mw.group(1)
-        rest = rest[:mw.start()].strip()
-    mt = re.search(r"\s+with\s+threshold\s+(.*)$", rest)
-    if mt:
-        threshold = mt.group(1).strip()
-        rest = rest[:mt.start()].strip()
-    return {"text": text, "type": kind, "cols": cols, "cond": rest, "threshold": threshold,
-            "where": where}
 
 
 def parse_list(text):
@@ -1021,32 +1004,474 @@ def column_length(v):
     return len(t if isinstance(t, str) else json.dumps(t.value))
 
 
-# What the README does not settle yet (issue 10), in one place:
-# - the rule types whose per-row outcome sends a row to rejected/ (when the rule's action
-#   quarantines, the default): dqdl.md lists these as able to flag rows; Completeness,
-#   Uniqueness, IsUnique and IsPrimaryKey are taken as dataset-level here;
-# - whether a rule with `with threshold` still flags the single rows that break its condition
-#   (Glue's row-level outcome does);
-# - DQDL's `between`: Glue's open-source evaluator (awslabs/deequ, ColumnValuesRule) excludes
-#   both bounds; Transform(between_inclusive=True) includes them.
+# ---- DQDL rulesets: rules, row verdicts, dataset-level results ---------------------------
+#
+# Written from README.md ("Data quality (DQDL rules)") and ../shared/docs/dqdl.md; what both
+# leave open follows Glue's open-source evaluator, awslabs/deequ (src/main/scala/com/amazon/
+# deequ/dqdl/), as the README says. In one place:
+# - row-level rules: IsComplete, ColumnValues, ColumnLength, and composites made only of them;
+#   every other rule is dataset-level. A row outside a rule's `where` passes it.
+# - `between a and b` excludes both bounds (deequ's isContainedIn(..., false, false));
+#   Transform(between_inclusive=True) includes them.
+# - a rule `with threshold` still flags the single rows that break its condition (README:
+#   "rows are still decided one by one").
+# - DataQualityRulesFail of a rejected row: the failed casts, then the text of EVERY top-level
+#   row-level rule the row broke, whatever its action (README: "naming every rule they broke";
+#   "the text of each rule it broke"). Only quarantine-action rules (and failed casts) make the
+#   row rejected.
+# - the rows a dataset's rules see: every row routed to it and not filtered (nor, in a stream
+#   batch, a duplicate): written and rejected rows alike, with the output columns before PII.
+# - metric names are deequ's `Entity.instance.Name` (dqdl.md: Dataset.*.RowCount,
+#   Column.email.Completeness, Multicolumn.a,b.Uniqueness); ColumnValues reports
+#   Column.c.ColumnValues.Compliance (PatternMatch for `matches`), ColumnLength
+#   Column.c.MinimumLength/MaximumLength (a NULL has length 0, dqdl.md), IsPrimaryKey
+#   Column.c.Uniqueness and Column.c.Completeness, DistinctValuesCount Column.c.
+#   DistinctValuesCount (deequ's Histogram.bins: NULL is one value), ColumnExists
+#   Dataset.c.ColumnExists, SchemaMatch Dataset.ref.SchemaMatch; a composite reports its
+#   parts' metrics. Uniqueness is the share of the non-NULL values that occur once (deequ).
+# - Score = rules passed / rules; AggregatedMetrics: TotalRowsFailed = rows that broke at least
+#   one row-level rule (any action), TotalRowsPassed the others.
+# - SchemaMatch: the reference is the schema of the latest completed snapshot run before this
+#   evaluation (schema.json is written by the commit, after the rules); columns are the data
+#   columns (not the metadata columns) of the rows written, types the JSON kinds of their
+#   non-NULL values; deequ's ratio: 0 when the column counts differ, else the share of columns
+#   with the reference's types. No reference: FAIL "Reference dataset 'ref' not found".
+# - DetectAnomalies: the history holds the metric's earlier values (this one appended after the
+#   check, the last 20 kept, unless a rule with action fail did not pass: that batch is retried,
+#   that run not completed, so its values are not history); with fewer than 5 the rule passes (warming up); else a value
+#   outside median +- 3 * 1.4826 * max(MAD, 1% of |median|) fails with an observation.
+
+F = fractions.Fraction
 ROW_LEVEL = ("IsComplete", "ColumnValues", "ColumnLength")
-THRESHOLD_RULES_FLAG_ROWS = True
+ANOMALY_MIN = 5
+ANOMALY_KEEP = 20
+
+DQ_TOKEN = re.compile(r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*")'
+                      r'|(?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)'
+                      r'|(?P<id>[A-Za-z_$][A-Za-z0-9_.$]*)'
+                      r'|(?P<op>>=|<=|!=|=|>|<|\[|\]|\(|\)|,))')
 
 
-def row_rule_passes(rule, row, between_inclusive=False):
-    """The per-row outcome of a row-level rule (True when the row passes or the rule does not
-    look at single rows)."""
-    if rule["where"] is not None and not holds(rule["where"], row):
+def _dq_tokens(text):
+    out, pos = [], 0
+    while text[pos:].strip():
+        m = DQ_TOKEN.match(text, pos)
+        if not m:
+            raise ValueError(f"dqdl: cannot read {text[pos:]!r}")
+        out.append((m.lastgroup, m.group(m.lastgroup), m.start(m.lastgroup)))
+        pos = m.end()
+    return out
+
+
+def _unquote(s):
+    return re.sub(r'\\(.)', r'\1', s[1:-1])
+
+
+def _close_paren(text, i):
+    depth, quote = 0, False
+    for j in range(i, len(text)):
+        c = text[j]
+        if quote:
+            if c == "\\":
+                continue
+            quote = c != '"'
+        elif c == '"':
+            quote = True
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return j
+    raise ValueError(f"dqdl: unbalanced parentheses in {text!r}")
+
+
+class Rule:
+    """One DQDL rule (a composite has op and children)."""
+
+    def __init__(self, text, type_, cols=(), cond=None, threshold=None, where=None, action=None,
+                 op=None, children=()):
+        self.text, self.type, self.cols, self.cond = text, type_, list(cols), cond
+        self.threshold, self.where, self.tag_action = threshold, where, action
+        self.op, self.children = op, list(children)
+        self.name = None
+
+    @property
+    def row_level(self):
+        if self.type == "Composite":
+            return all(c.row_level for c in self.children)
+        return self.type in ROW_LEVEL
+
+    def __repr__(self):
+        return f"Rule({self.name}, {self.text!r})"
+
+
+def parse_dq_rule(text):
+    text = text.strip()
+    if text.startswith("("):
+        parts, ops, i = [], [], 0
+        while True:
+            j = _close_paren(text, i)
+            parts.append(parse_dq_rule(text[i + 1:j]))
+            rest = text[j + 1:]
+            if not rest.strip():
+                break
+            m = re.match(r"\s*(and|or)\s*(?=\()", rest)
+            if not m:
+                raise ValueError(f"dqdl: expected and/or in {text!r}")
+            ops.append(m.group(1))
+            i = j + 1 + m.end()
+        if len(set(ops)) != 1:
+            raise ValueError(f"dqdl: mixed and/or without parentheses: {text!r}")
+        return Rule(text, "Composite", op=ops[0], children=parts)
+    toks = _dq_tokens(text)
+    type_, i, cols = toks[0][1], 1, []
+    while i < len(toks) and toks[i][0] == "str":
+        cols.append(_unquote(toks[i][1]))
+        i += 1
+    marks = [k for k in range(i, len(toks)) if toks[k][0] == "id" and toks[k][1] in ("where", "with")]
+    bounds = marks + [len(toks)]
+
+    def span(a, b):
+        start = toks[a][2] if a < len(toks) else len(text)
+        end = toks[b][2] if b < len(toks) else len(text)
+        return text[start:end].strip()
+
+    cond = span(i, bounds[0]) or None
+    where = threshold = action = None
+    for a, b in zip(bounds, bounds[1:]):
+        if toks[a][1] == "where":
+            where = _unquote(toks[a + 1][1])
+        elif toks[a + 1][1] == "threshold":
+            threshold = span(a + 2, b)
+        elif toks[a + 1][1] == "action":
+            action = _unquote(toks[a + 3][1])
+        else:
+            raise ValueError(f"dqdl: the reference does not know `with {toks[a + 1][1]}`")
+    return Rule(text, type_, cols, cond, threshold, where, action)
+
+
+def parse_ruleset(text):
+    rules = [parse_dq_rule(t) for t in split_rules(text)]
+    for n, r in enumerate(rules, 1):
+        r.name = f"Rule_{n}"
+    return rules
+
+
+def rule_action(rule, rule_actions):
+    """quarantine (row-level default), warn (dataset-level default) or fail."""
+    return ((rule_actions or {}).get(rule.name) or rule.tag_action
+            or ("quarantine" if rule.row_level else "warn"))
+
+
+def row_passes(rule, row, between_inclusive=False):
+    """The verdict of a row-level rule on one row (output columns, before PII)."""
+    if rule.type == "Composite":
+        got = [row_passes(c, row, between_inclusive) for c in rule.children]
+        return all(got) if rule.op == "and" else any(got)
+    if rule.where is not None and not holds(rule.where, row):
         return True
-    col = rule["cols"][0] if rule["cols"] else None
-    v = row.get(col)
-    if rule["type"] == "IsComplete":
+    v = row.get(rule.cols[0]) if rule.cols else None
+    if rule.type == "IsComplete":
         return v is not None
-    if rule["type"] == "ColumnValues":
-        return column_values_passes(rule["cond"], v, between_inclusive)
-    if rule["type"] == "ColumnLength":
-        return num_cond(rule["cond"], D(column_length(v)), between_inclusive)
-    return True
+    if rule.type == "ColumnValues":
+        return column_values_passes(rule.cond, v, between_inclusive)
+    if rule.type == "ColumnLength":
+        return num_cond(rule.cond, D(column_length(v)), between_inclusive)
+    raise ValueError(f"{rule.type} is not row-level")
+
+
+def broken_rules(rules, row, between_inclusive=False):
+    """The top-level row-level rules the row breaks, in ruleset order."""
+    return [r for r in rules if r.row_level and not row_passes(r, row, between_inclusive)]
+
+
+def frac_cond(cond, x, between_inclusive=False):
+    """A DQDL number condition on an exact metric value x (a Fraction)."""
+    def num(t):
+        return F(D(t))
+    m = re.match(r"^(not\s+)?between\s+(\S+)\s+and\s+(\S+)$", cond)
+    if m:
+        lo, hi = num(m.group(2)), num(m.group(3))
+        inside = (lo <= x <= hi) if between_inclusive else (lo < x < hi)
+        return (not inside) if m.group(1) else inside
+    m = re.match(r"^(not\s+)?in\s*\[(.*)\]$", cond)
+    if m:
+        vals = [F(v) for v in parse_list(m.group(2)) if isinstance(v, D)]
+        return (x not in vals) if m.group(1) else (x in vals)
+    m = re.match(r"^(>=|<=|!=|=|>|<)\s*(\S+)$", cond)
+    if m:
+        y = num(m.group(2))
+        return {"=": x == y, "!=": x != y, "<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[m.group(1)]
+    raise ValueError(f"number condition {cond!r}")
+
+
+def schema_type(v):
+    """The kind of a written value, for SchemaMatch and drift (None for NULL)."""
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "BOOL"
+    if isinstance(v, (Num, D)) or (isinstance(v, tuple) and v[0] == "double"):
+        return "N"
+    if isinstance(v, (str, JsonText)):
+        return "S"
+    if isinstance(v, Bin):
+        return "B"
+    if isinstance(v, dict):
+        return "M"
+    if isinstance(v, list):
+        return "L"
+    raise TypeError(repr(v))
+
+
+def observe_schema(rows, schema=None):
+    """{column: set of non-NULL kinds} of rows (data columns only)."""
+    schema = {} if schema is None else schema
+    for row in rows:
+        for k, v in row.items():
+            if k in META:
+                continue
+            kinds = schema.setdefault(k, set())
+            t = schema_type(v)
+            if t is not None:
+                kinds.add(t)
+    return schema
+
+
+def schema_drift(observed, reference):
+    """Columns the reference lacks (once each) plus, for the others, kinds it lacks."""
+    if reference is None:
+        return 0, []
+    n, notes = 0, []
+    for col, kinds in observed.items():
+        if col not in reference:
+            n += 1
+            notes.append(col)
+            continue
+        for t in sorted(kinds - reference[col]):
+            n += 1
+            notes.append(f"{col}:{t}")
+    return n, notes
+
+
+def median(xs):
+    s = sorted(xs)
+    k = len(s)
+    return s[k // 2] if k % 2 else (s[k // 2 - 1] + s[k // 2]) / 2
+
+
+def anomaly_band(history):
+    """(low, high) of DetectAnomalies over the stored values (floats)."""
+    med = median(history)
+    mad = median([abs(x - med) for x in history])
+    mad = max(mad, 0.01 * abs(med))
+    return med - 3 * 1.4826 * mad, med + 3 * 1.4826 * mad
+
+
+class RuleOutcome:
+    def __init__(self, rule):
+        self.rule = rule
+        self.result = None        # PASS, FAIL, ERROR
+        self.metrics = {}         # name -> Fraction (exact) or float
+        self.message = None
+        self.observation = None   # (metric, value, low, high)
+        self.store = None         # (history key, value)
+
+    def __repr__(self):
+        return f"{self.rule.name} {self.result} {self.metrics} {self.message or ''}"
+
+
+class DQContext:
+    """What an evaluation sees besides its rows: the output's columns, the anomaly history
+    ({key: [values]}) and the SchemaMatch reference ({column: kinds} or None) and the observed
+    schema of the rows written."""
+
+    def __init__(self, columns, history=None, reference=None, observed=None):
+        self.columns = columns
+        self.history = history or {}
+        self.reference = reference
+        self.observed = observed or {}
+
+
+def _ratio(a, b):
+    return F(a, b) if b else None
+
+
+def _num_value(v):
+    v = _value_for_rules(v)
+    if isinstance(v, D):
+        return F(v)
+    if isinstance(v, tuple) and v[0] == "double":
+        return F(v[1])
+    return None
+
+
+def _key_value(v):
+    v = _value_for_rules(v)
+    if isinstance(v, (dict, list)):
+        return ("json", json.dumps(json_value(v), sort_keys=True, default=str))
+    if isinstance(v, bool):
+        return ("bool", v)
+    return v
+
+
+def eval_rule(rule, rows, ctx, between_inclusive=False):
+    """A rule's dataset-level outcome over rows."""
+    out = RuleOutcome(rule)
+    if rule.type == "Composite":
+        parts = [eval_rule(c, rows, ctx, between_inclusive) for c in rule.children]
+        ok = [p.result == "PASS" for p in parts]
+        out.result = "PASS" if (all(ok) if rule.op == "and" else any(ok)) else "FAIL"
+        for p in parts:
+            out.metrics.update(p.metrics)
+        return out
+    sel = [r for r in rows if rule.where is None or holds(rule.where, r)]
+    n = len(sel)
+    col = rule.cols[0] if rule.cols else None
+    vals = [r.get(col) for r in sel] if col is not None else []
+    t = rule.type
+
+    def verdict(ok):
+        out.result = "PASS" if ok else "FAIL"
+        return out
+
+    def error(msg):
+        out.result, out.message = "ERROR", msg
+        return out
+
+    if t in ("IsComplete", "Completeness"):
+        comp = _ratio(sum(v is not None for v in vals), n)
+        if comp is None:
+            return error("no rows")
+        out.metrics[f"Column.{col}.Completeness"] = comp
+        return verdict(comp == 1 if t == "IsComplete" else frac_cond(rule.cond, comp, between_inclusive))
+    if t in ("ColumnValues", "ColumnLength"):
+        share = _ratio(sum(row_passes(Rule(rule.text, t, rule.cols, rule.cond), r, between_inclusive)
+                           for r in sel), n)
+        if share is None:
+            return error("no rows")
+        if t == "ColumnLength":
+            lens = [column_length(v) for v in vals]
+            out.metrics[f"Column.{col}.MinimumLength"] = F(min(lens))
+            out.metrics[f"Column.{col}.MaximumLength"] = F(max(lens))
+        elif re.match(r"^(not\s+)?matches\b", rule.cond):
+            out.metrics[f"Column.{col}.PatternMatch"] = share
+        else:
+            out.metrics[f"Column.{col}.ColumnValues.Compliance"] = share
+        if rule.threshold is not None:
+            return verdict(frac_cond(rule.threshold, share, between_inclusive))
+        return verdict(share == 1)
+    if t == "RowCount":
+        out.metrics["Dataset.*.RowCount"] = F(n)
+        return verdict(frac_cond(rule.cond, F(n), between_inclusive))
+    if t in ("Uniqueness", "IsUnique", "IsPrimaryKey"):
+        keys = [tuple(_key_value(r.get(c)) for c in rule.cols) for r in sel]
+        keys = [k for k in keys if any(x is not None for x in k)]
+        counts = {}
+        for k in keys:
+            counts[k] = counts.get(k, 0) + 1
+        uniq = _ratio(sum(1 for c in counts.values() if c == 1), len(keys))
+        if uniq is None:
+            return error("no values")
+        name = (f"Column.{col}.Uniqueness" if len(rule.cols) == 1
+                else f"Multicolumn.{','.join(rule.cols)}.Uniqueness")
+        out.metrics[name] = uniq
+        if t == "Uniqueness":
+            return verdict(frac_cond(rule.cond, uniq, between_inclusive))
+        if t == "IsUnique":
+            return verdict(uniq == 1)
+        ok = uniq == 1
+        for c in rule.cols:
+            comp = _ratio(sum(r.get(c) is not None for r in sel), n)
+            out.metrics[f"Column.{c}.Completeness"] = comp
+            ok = ok and comp == 1
+        return verdict(ok)
+    if t in ("Mean", "Sum", "StandardDeviation"):
+        nums = [x for x in (_num_value(v) for v in vals) if x is not None]
+        if not nums:
+            return error("no values")
+        if t == "Sum":
+            x = sum(nums, F(0))
+        else:
+            x = sum(nums, F(0)) / len(nums)
+            if t == "StandardDeviation":
+                x = (float(sum(((y - x) ** 2 for y in nums), F(0)) / len(nums))) ** 0.5
+        out.metrics[f"Column.{col}.{t}"] = x
+        return verdict(frac_cond(rule.cond, F(x), between_inclusive))
+    if t == "DistinctValuesCount":
+        k = F(len({_key_value(v) for v in vals}))
+        out.metrics[f"Column.{col}.DistinctValuesCount"] = k
+        return verdict(frac_cond(rule.cond, k, between_inclusive))
+    if t == "ColumnExists":
+        there = col in ctx.columns
+        out.metrics[f"Dataset.{col}.ColumnExists"] = F(int(there))
+        return verdict(there)
+    if t == "ColumnCount":
+        out.metrics["Dataset.*.ColumnCount"] = F(len(ctx.columns))
+        return verdict(frac_cond(rule.cond, F(len(ctx.columns)), between_inclusive))
+    if t == "SchemaMatch":
+        if ctx.reference is None:
+            out.message = f"Reference dataset '{col}' not found"
+            out.result = "FAIL"
+            return out
+        prim, ref = ctx.observed, ctx.reference
+        if not prim or not ref or len(prim) != len(ref):
+            ratio = F(0)
+        else:
+            ratio = F(sum(1 for c, k in prim.items() if ref.get(c) == k), len(prim))
+        out.metrics[f"Dataset.{col}.SchemaMatch"] = ratio
+        return verdict(frac_cond(rule.cond, ratio, between_inclusive))
+    if t == "DetectAnomalies":
+        if rule.cols == ["RowCount"]:
+            key, metric, value = "RowCount", "Dataset.*.RowCount", float(len(rows))
+        elif len(rule.cols) == 2 and rule.cols[0] == "Completeness":
+            c = rule.cols[1]
+            key, metric = f"Completeness.{c}", f"Column.{c}.Completeness"
+            value = float(_ratio(sum(r.get(c) is not None for r in rows), len(rows)))
+        else:
+            raise ValueError(f"the reference does not watch {rule.cols}")
+        out.metrics[metric] = F(value)
+        out.store = (key, value)
+        hist = list(ctx.history.get(key, []))[-ANOMALY_KEEP:]
+        if len(hist) < ANOMALY_MIN:
+            out.message = f"warming up: {len(hist)} of {ANOMALY_MIN} values"
+            return verdict(True)
+        lo, hi = anomaly_band(hist)
+        if lo <= value <= hi:
+            return verdict(True)
+        out.observation = (metric, value, lo, hi)
+        return verdict(False)
+    raise ValueError(f"the reference does not evaluate {t}")
+
+
+class DQResult:
+    """One evaluation of a dataset's rules: the outcomes and Glue's aggregate numbers."""
+
+    def __init__(self, dataset, outcomes, rows, rows_failed, actions):
+        self.dataset = dataset
+        self.outcomes = outcomes
+        self.rows = rows
+        self.rows_failed = rows_failed
+        self.actions = actions
+        passed = sum(o.result == "PASS" for o in outcomes)
+        failed = sum(o.result == "FAIL" for o in outcomes)
+        self.aggregated = {"TotalRowsProcessed": rows, "TotalRowsPassed": rows - rows_failed,
+                           "TotalRowsFailed": rows_failed, "TotalRulesProcessed": len(outcomes),
+                           "TotalRulesPassed": passed, "TotalRulesFailed": failed}
+        self.score = F(passed, len(outcomes)) if outcomes else F(1)
+        self.fail = any(actions[o.rule.name] == "fail" and o.result != "PASS" for o in outcomes)
+        self.stores = [o.store for o in outcomes if o.store is not None]
+
+    def history_after(self, history):
+        """The history with this evaluation's values appended (the last 20 kept); unchanged
+        after an evaluation that fails its batch or run."""
+        h = {k: list(v) for k, v in (history or {}).items()}
+        if self.fail:
+            return h
+        for key, value in self.stores:
+            h[key] = (h.get(key, []) + [value])[-ANOMALY_KEEP:]
+        return h
 
 
 # ---- PII ----------------------------------------------------------------------------------
@@ -1082,7 +1507,8 @@ def pii_apply(row, pii, key):
 
 class Outcome:
     """What happens to one record (or snapshot item)."""
-    __slots__ = ("index", "dataset", "kind", "row", "reasons", "error", "dedupe_key", "table")
+    __slots__ = ("index", "dataset", "kind", "row", "reasons", "error", "dedupe_key", "table",
+                 "dq_row", "broken")
 
     def __init__(self, index, table):
         self.index = index
@@ -1093,6 +1519,8 @@ class Outcome:
         self.reasons = []
         self.error = None
         self.dedupe_key = None
+        self.dq_row = None      # the row the rules saw (before PII)
+        self.broken = []        # the row-level rules it broke (Rule)
 
     def __repr__(self):
         return f"Outcome({self.index}, {self.dataset}, {self.kind}, reasons={self.reasons})"
@@ -1166,8 +1594,29 @@ class Transform:
         self.between_inclusive = between_inclusive
         self.datasets = spec["datasets"]
         for d in self.datasets:
-            d["_rules"] = [parse_rule(t) for t in split_rules(d["rules"])] if d.get("rules") else []
+            d["_rules"] = parse_ruleset(d["rules"]) if d.get("rules") else []
+            d["_actions"] = {r.name: rule_action(r, d.get("rule_actions")) for r in d["_rules"]}
             d["_maps"] = [_mapping(m, d.get("on_cast_error", "null")) for m in d.get("mappings") or []]
+
+    def dataset(self, name):
+        return next(d for d in self.datasets if d["name"] == name)
+
+    def evaluate(self, dataset, outs, history=None, reference=None):
+        """The dataset's rules over its rows in outs (one stream batch or one snapshot run):
+        a DQResult (None when the dataset has no rules). history: {key: [values]} before this
+        evaluation; reference: the SchemaMatch reference ({column: kinds}) or None."""
+        d = self.dataset(dataset)
+        if not d["_rules"]:
+            return None
+        os_ = dq_rows(outs, dataset)
+        rows = [o.dq_row for o in os_]
+        columns = []
+        for r in rows:
+            columns += [k for k in r if k not in columns]
+        observed = observe_schema([o.row for o in os_ if o.kind == "written"])
+        ctx = DQContext(columns, history, reference, observed)
+        outcomes = [eval_rule(r, rows, ctx, self.between_inclusive) for r in d["_rules"]]
+        return DQResult(dataset, outcomes, len(rows), sum(1 for o in os_ if o.broken), d["_actions"])
 
     def route(self, src):
         for d in self.datasets:
@@ -1299,21 +1748,20 @@ class Transform:
                 # not written: its row is kept (PII applied) only to explain a disagreement
                 pii_apply(o.row, d.get("pii") or [], self.key)
                 continue
-            actions = d.get("rule_actions") or {}
-            for n, rule in enumerate(d["_rules"], 1):
-                if rule["type"] not in ROW_LEVEL:
-                    continue
-                if rule["threshold"] is not None and not THRESHOLD_RULES_FLAG_ROWS:
-                    continue
-                act = actions.get(f"Rule_{n}", actions.get(rule["text"], "quarantine"))
-                if act != "quarantine":
-                    continue
-                if not row_rule_passes(rule, o.row, self.between_inclusive):
-                    o.reasons.append(rule["text"])
-            if o.reasons:
+            o.dq_row = dict(o.row)
+            o.broken = broken_rules(d["_rules"], o.row, self.between_inclusive)
+            quarantine = any(d["_actions"][r.name] == "quarantine" for r in o.broken)
+            if o.reasons or quarantine:
                 o.kind = "rejected"
+                o.reasons = o.reasons + [r.text for r in o.broken]
             pii_apply(o.row, d.get("pii") or [], self.key)
         return outs
+
+
+def dq_rows(outs, dataset):
+    """The rows a dataset's rules see in a batch or a run: written and rejected."""
+    return [o for o in outs if o.dataset == dataset and o.kind in ("written", "rejected")
+            and o.dq_row is not None]
 
 
 def _const(v):

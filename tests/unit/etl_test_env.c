@@ -237,6 +237,30 @@ void ete_invocation(struct rt_invocation *inv, const char *text, int64_t deadlin
     must(buf_append_str(&inv->event, text, &err));
 }
 
+/* ---- transforms ---------------------------------------------------------------------------- */
+
+void ete_spec_text(const char *spec, struct buf *out)
+{
+    struct err err = ERR_INIT;
+    for (const char *p = spec; *p != '\0'; p++) {
+        const char *c = *p == '`' ? "\"" : *p == '~' ? "\\\"" : (char[]){*p, '\0'};
+        must(buf_append_str(out, c, &err));
+    }
+}
+
+struct etl_spec *ete_spec(const char *spec)
+{
+    struct buf text = BUF_INIT(0);
+    struct err err = ERR_INIT;
+    struct etl_spec *out = NULL;
+    ete_spec_text(spec, &text);
+    if (etl_spec_parse(buf_cur(&text), &out, &err) != ERR_OK) {
+        fail_msg("spec: %s", err.msg);
+    }
+    buf_cleanup(&text);
+    return out;
+}
+
 /* ---- the lake ---------------------------------------------------------------------------- */
 
 bool ete_get(struct etl_test_env *e, const char *key, struct buf *out)

@@ -25,6 +25,7 @@
 #include "etl_config.h"
 #include "etl_event.h"
 #include "etl_sink.h"
+#include "etl_spec.h"
 #include "fake_ddb.h"
 #include "fake_http.h"
 #include "fake_s3.h"
@@ -95,6 +96,14 @@ void ete_stream_event(const struct ete_rec *recs, size_t n, struct buf *out);
 void ete_parse_event(const struct buf *text, struct etl_event *ev);
 /* An invocation carrying text as its event, request id "req-1", deadline_ms (epoch; 0: none). */
 void ete_invocation(struct rt_invocation *inv, const char *text, int64_t deadline_ms);
+
+/* ---- transforms ---------------------------------------------------------------------------- */
+
+/* A spec (ETL_TRANSFORM) written with ` for JSON's quotes and ~ for a quote inside a JSON string
+ * (DQDL's column names), so that it reads as it would in a file: its JSON text, appended to out. */
+void ete_spec_text(const char *spec, struct buf *out);
+/* Parses such a spec; fails the test unless it is valid. The caller frees it (etl_spec_free). */
+struct etl_spec *ete_spec(const char *spec);
 
 /* ---- the lake ---------------------------------------------------------------------------- */
 

@@ -66,7 +66,12 @@ static enum err_code invoke(struct fixture *f, const char *text, int64_t deadlin
     cJSON_Delete(f->emf);
     f->emf = NULL;
     enum err_code rc = etl_handler_invoke(&f->h, &f->inv, &f->response, &f->err);
-    const char *line = strstr(buf_cstr(&f->e->log), "{\"_aws\":{");
+    /* The invocation's metrics come last, after any data-quality rule's own EMF line. */
+    const char *line = NULL;
+    for (const char *p = strstr(buf_cstr(&f->e->log), "{\"_aws\":{"); p != NULL;
+         p = strstr(p + 1, "{\"_aws\":{")) {
+        line = p;
+    }
     if (line != NULL) {
         f->emf = cJSON_ParseWithLength(line, strcspn(line, "\n"));
         assert_non_null(f->emf);
@@ -131,9 +136,71 @@ static void test_stream_event(void **state)
     assert_true(metric(f, "FreshnessSeconds", "Seconds") == 60); /* the oldest record's age */
     (void)metric(f, "DurationMs", "Milliseconds");
     assert_null(cJSON_GetObjectItemCaseSensitive(f->emf, "SnapshotItems"));
+    assert_null(cJSON_GetObjectItemCaseSensitive(f->emf, "RecordsRejected")); /* no transform */
     assert_int_equal(ete_log_count(f->e, "stream batch processed"), 1);
     buf_cleanup(&text);
     fixture_free(f);
+}
+
+/* With a transform, the batch's metrics add RecordsRejected, RecordsFiltered,
+ * DataQualityRulesFailed and SchemaDrift, and each rule logs its own RulePassed line (dimensions
+ * service, dataset, rule) before them. */
+static void test_stream_transform_metrics(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(ete_new(NULL), true);
+    struct etl_spec *spec =
+        ete_spec("{`version`:1,`datasets`:[{`name`:`users`,`filter`:`_op <> 'REMOVE'`,"
+                 " `rules`:`Rules = [ IsComplete ~email~, RowCount > 0 ]`}]}");
+    assert_int_equal(etl_handler_set_transform(&f->h, spec, NULL, 0, &f->err), ERR_OK);
+    /* The latest snapshot's schema: pk and email, no "nick". */
+    const char *schema = "{\"items\":1,\"attributes\":[{\"name\":\"email\",\"types\":{\"S\":1}},"
+                         "{\"name\":\"pk\",\"types\":{\"S\":1}}]}";
+    assert_int_equal(etl_sink_put(&f->e->sink, "users/schema.json", cur_from_str(schema),
+                                  "application/json", &f->err),
+                     ERR_OK);
+    const struct ete_rec recs[] = {
+        {"Orders", "INSERT", "801", T0 - 60, "{\"pk\":{\"S\":\"a\"}}",
+         "{\"pk\":{\"S\":\"a\"},\"email\":{\"S\":\"e\"}}", false},
+        {"Orders", "INSERT", "802", T0 - 60, "{\"pk\":{\"S\":\"b\"}}", "{\"pk\":{\"S\":\"b\"}}",
+         false},
+        {"Orders", "REMOVE", "803", T0 - 60, "{\"pk\":{\"S\":\"c\"}}", "{\"pk\":{\"S\":\"c\"}}",
+         false},
+        {"Orders", "INSERT", "804", T0 - 60, "{\"pk\":{\"S\":\"d\"}}",
+         "{\"pk\":{\"S\":\"d\"},\"email\":{\"S\":\"e\"},\"nick\":{\"S\":\"n\"}}", false},
+    };
+    struct buf text = BUF_INIT(0);
+    ete_stream_event(recs, 4, &text);
+    assert_int_equal(invoke(f, buf_cstr(&text), 0), ERR_OK);
+    assert_string_equal(buf_cstr(&f->response), "{\"batchItemFailures\":[]}");
+    assert_int_equal(emf_lines(f), 3);
+    assert_emf_envelope(f);
+    assert_true(metric(f, "RecordsIn", "Count") == 4);
+    assert_true(metric(f, "RecordsOut", "Count") == 2);
+    assert_true(metric(f, "RecordsRejected", "Count") == 1);
+    assert_true(metric(f, "RecordsFiltered", "Count") == 1);
+    assert_true(metric(f, "RecordsFailed", "Count") == 0);
+    assert_true(metric(f, "DataQualityRulesFailed", "Count") == 1);
+    assert_true(metric(f, "SchemaDrift", "Count") == 1);
+    assert_true(metric(f, "ObjectsWritten", "Count") == 2);
+    /* Rule_1 (IsComplete) failed: its line says so, with the dataset and the rule. */
+    const char *line = strstr(buf_cstr(&f->e->log), "{\"_aws\":{");
+    assert_non_null(line);
+    cJSON *rule = cJSON_ParseWithLength(line, strcspn(line, "\n"));
+    assert_non_null(rule);
+    assert_string_equal(ete_json_str(rule, "service"), "ddb-s3-etl");
+    assert_string_equal(ete_json_str(rule, "dataset"), "users");
+    assert_string_equal(ete_json_str(rule, "rule"), "Rule_1");
+    assert_true(ete_json_num(rule, "RulePassed") == 0);
+    const cJSON *cwm =
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+                               cJSON_GetObjectItemCaseSensitive(rule, "_aws"), "CloudWatchMetrics"),
+                           0);
+    assert_string_equal(ete_json_str(cwm, "Namespace"), "DdbS3Etl");
+    cJSON_Delete(rule);
+    buf_cleanup(&text);
+    fixture_free(f);
+    etl_spec_free(spec);
 }
 
 static void test_scheduled_event(void **state)
@@ -300,6 +367,7 @@ int main(void)
 {
     static const struct CMUnitTest plain[] = {
         cmocka_unit_test(test_stream_event),
+        cmocka_unit_test(test_stream_transform_metrics),
         cmocka_unit_test(test_scheduled_event),
         cmocka_unit_test(test_export_request),
         cmocka_unit_test(test_failed_export_counted),

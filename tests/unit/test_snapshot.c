@@ -251,6 +251,70 @@ static void test_checkpoint_round_trip(void **state)
     buf_cleanup(&doc);
 }
 
+/* With a transform, a checkpoint keeps each dataset's counts, schema and rules' partial, and
+ * each file's dataset; the short form (one dataset, nothing rejected, filtered or checked)
+ * keeps no row count, which comes back from its files. */
+static void test_checkpoint_datasets_round_trip(void **state)
+{
+    (void)state;
+    struct etl_ckpt ck, back;
+    struct err err = ERR_INIT;
+    struct buf doc = BUF_INIT(0);
+    assert_int_equal(etl_ckpt_init(&ck, 0, 1, 2, NULL), ERR_OK);
+    ck.unrouted = 3;
+    struct etl_ckpt_file data = {"users/snapshots/run=x/part-00000-00000.jsonl.gz", 5, 50, 90};
+    struct etl_ckpt_file rejected = {"orders/rejected/run=x/part-00000-00001.jsonl.gz", 2, 20, 30};
+    rejected.dataset = 1;
+    rejected.rejected = true;
+    assert_int_equal(etl_ckpt_add_file(&ck, &data, &err), ERR_OK);
+    assert_int_equal(etl_ckpt_add_file(&ck, &rejected, &err), ERR_OK);
+    ck.ds[0].rows = 5;
+    ck.ds[0].filtered = 4;
+    observe(&ck.ds[0].schema, "{\"pk\":{\"S\":\"a\"}}");
+    assert_int_equal(buf_append_str(&ck.ds[0].dq, "{\"version\":1,\"rows\":9}", &err), ERR_OK);
+    ck.ds[1].rejected = 2;
+    assert_int_equal(etl_ckpt_to_json(&ck, "T", "2026-11-24T000000Z", &doc, &err), ERR_OK);
+    assert_int_equal(etl_ckpt_init(&back, 0, 1, 2, NULL), ERR_OK);
+    assert_int_equal(etl_ckpt_from_json(&back, buf_cur(&doc), &err), ERR_OK);
+    assert_int_equal(back.unrouted, 3);
+    assert_int_equal(back.n_files, 2);
+    assert_int_equal(back.files[0].dataset, 0);
+    assert_false(back.files[0].rejected);
+    assert_int_equal(back.files[1].dataset, 1);
+    assert_true(back.files[1].rejected);
+    assert_int_equal(back.ds[0].rows, 5);
+    assert_int_equal(back.ds[0].rejected, 0);
+    assert_int_equal(back.ds[0].filtered, 4);
+    assert_int_equal(back.ds[0].schema.items, 1);
+    assert_string_equal(buf_cstr(&back.ds[0].dq), "{\"version\":1,\"rows\":9}");
+    assert_int_equal(back.ds[1].rows, 0);
+    assert_int_equal(back.ds[1].rejected, 2);
+    assert_int_equal(back.ds[1].dq.len, 0);
+    etl_ckpt_cleanup(&back);
+    /* A checkpoint of another number of datasets is refused. */
+    assert_int_equal(etl_ckpt_init(&back, 0, 1, 3, NULL), ERR_OK);
+    assert_int_equal(etl_ckpt_from_json(&back, buf_cur(&doc), &err), ERR_INVALID_INPUT);
+    etl_ckpt_cleanup(&back);
+    etl_ckpt_cleanup(&ck);
+
+    /* One dataset with only data rows: the short form, and its rows from its files. */
+    assert_int_equal(etl_ckpt_init(&ck, 0, 1, 1, NULL), ERR_OK);
+    data.records = 3;
+    assert_int_equal(etl_ckpt_add_file(&ck, &data, &err), ERR_OK);
+    data.records = 4;
+    assert_int_equal(etl_ckpt_add_file(&ck, &data, &err), ERR_OK);
+    ck.ds[0].rows = 7;
+    buf_reset(&doc);
+    assert_int_equal(etl_ckpt_to_json(&ck, "T", "2026-11-24T000000Z", &doc, &err), ERR_OK);
+    assert_null(strstr(buf_cstr(&doc), "\"datasets\""));
+    assert_int_equal(etl_ckpt_init(&back, 0, 1, 1, NULL), ERR_OK);
+    assert_int_equal(etl_ckpt_from_json(&back, buf_cur(&doc), &err), ERR_OK);
+    assert_int_equal(back.ds[0].rows, 7);
+    etl_ckpt_cleanup(&back);
+    etl_ckpt_cleanup(&ck);
+    buf_cleanup(&doc);
+}
+
 static void test_run_document(void **state)
 {
     (void)state;
@@ -560,7 +624,7 @@ int main(void)
 {
     enum { NR = sizeof(runid_rows) / sizeof(runid_rows[0]) };
     enum { NP = sizeof(proj_rows) / sizeof(proj_rows[0]) };
-    struct CMUnitTest tests[NR + NP + 14];
+    struct CMUnitTest tests[NR + NP + 15];
     size_t n = 0;
     for (size_t i = 0; i < NR; i++) {
         tests[n++] = (struct CMUnitTest){runid_rows[i].name, test_runid_row, NULL, NULL,
@@ -575,6 +639,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_schema_bounded);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_schema_document_ranges);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_checkpoint_round_trip);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_checkpoint_datasets_round_trip);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_run_document);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_numbers_out_of_range);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_schema_counts_out_of_range);
