@@ -148,8 +148,9 @@ class SoakTest(unittest.TestCase):
                           aws_access_key_id=self.stack.access_key,
                           aws_secret_access_key=self.stack.secret_key)
         objects = 0
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET,
-                                                                 Prefix="soak/"):
+        # ListObjects (v1): s3rver answers a ListObjectsV2 continuation past 1,000 keys with a
+        # 500 InternalError (seen with the pinned s3rver); markers work.
+        for page in s3.get_paginator("list_objects").paginate(Bucket=BUCKET, Prefix="soak/"):
             objects += sum(1 for o in page.get("Contents", []) if "/changes/" in o["Key"])
         self.assertEqual(objects, streams, "one change object per stream batch")
 
