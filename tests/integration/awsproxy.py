@@ -24,6 +24,12 @@ Placed in front of s3rver (service "s3") or dynalite (service "dynamodb"), it:
   besides the above: "reset-body" reads the headers and half the declared body, then resets
   the connection (RST) mid-request; "unavailable" answers 503 ServiceUnavailable; "error200"
   answers 200 with an S3 <Error> body (CompleteMultipartUpload's way of failing).
+* crash rules: kind "kill" SIGKILLs the process that sent the request (found from the client
+  socket through /proc/net/tcp and /proc/*/fd) before anything is forwarded, "kill-after"
+  forwards the request, reads the answer, then kills the sender before relaying it (S3 did the
+  work, the client never learns). Either way the connection is then reset. A crash rule lets
+  its first `skip` matching requests through (retries count), then fires on the next `times`
+  (default 1) ones; its stats say which pids it killed.
 * forwards everything else unchanged (method, path and query as received, headers less the
   hop-by-hop ones, body) and relays the answer, chunked upstream answers included.
 
@@ -78,7 +84,8 @@ SIGV4_TIMESTAMP = "%Y%m%dT%H%M%SZ"
 DDB_ERR = "com.amazonaws.dynamodb.v20120810#"
 CORAL_ERR = "com.amazon.coral.service#"
 FAULT_KINDS = ("slowdown", "throttling", "throughput", "internal", "reset", "slow",
-               "reset-body", "unavailable", "error200")
+               "reset-body", "unavailable", "error200", "kill", "kill-after")
+KILL_KINDS = ("kill", "kill-after")
 DEFAULT_FAULT_KINDS = {"s3": ["slowdown"], "dynamodb": ["throttling", "throughput", "internal"]}
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
               "trailer", "trailers", "transfer-encoding", "upgrade", "expect",
@@ -421,18 +428,32 @@ class FaultRule:
         self.kind = spec["kind"]
         if self.kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {self.kind!r}")
-        times = spec.get("times")
+        times = spec.get("times", 1 if self.kind in KILL_KINDS else None)
         if times is not None and (not isinstance(times, int) or times < 0):
             raise ValueError("times must be a count >= 0 or null (every attempt)")
+        skip = spec.get("skip", 0)
+        if not isinstance(skip, int) or skip < 0:
+            raise ValueError("skip must be a count >= 0")
         self.times = times
+        self.skip = skip
         self.attempts = {}  # request identity -> attempts seen
         self.faults = 0
         self.passed = 0
+        self.matched = 0   # crash rules: matching requests, retries included
+        self.killed = []   # crash rules: the pids killed
+        self.kill_errors = []
 
     def decide(self, identity):
         """Counts an attempt of a matching request; returns True when it must fault."""
         n = self.attempts.get(identity, 0) + 1
         self.attempts[identity] = n
+        if self.kind in KILL_KINDS:
+            self.matched += 1
+            if self.matched > self.skip and (self.times is None or self.faults < self.times):
+                self.faults += 1
+                return True
+            self.passed += 1
+            return False
         if self.times is None or n <= self.times:
             self.faults += 1
             return True
@@ -444,7 +465,9 @@ class FaultRule:
                 "times": self.times, "requests": len(self.attempts), "faults": self.faults,
                 "passed": self.passed,
                 "max_attempts": max(self.attempts.values(), default=0),
-                "min_attempts": min(self.attempts.values(), default=0)}
+                "min_attempts": min(self.attempts.values(), default=0),
+                "skip": self.skip, "matched": self.matched, "killed": list(self.killed),
+                "kill_errors": list(self.kill_errors)}
 
 
 class ProxyState:
@@ -470,6 +493,16 @@ class ProxyState:
             self.by_operation = {}
             self.by_status = {}
             self.log = []
+            self.firing = {}  # request number -> the crash rule firing on it
+
+    def record_kill(self, n, pid, error):
+        with self.lock:
+            rule = self.firing.pop(n, None)
+            if rule is not None:
+                if pid is not None:
+                    rule.killed.append(pid)
+                if error:
+                    rule.kill_errors.append(error)
 
     def next_request(self, op, target="", identity=None):
         """Counts a request; returns (request number, fault kind or None). identity tells one
@@ -480,7 +513,10 @@ class ProxyState:
             self.by_operation[op] = self.by_operation.get(op, 0) + 1
             for rule in self.cfg.rules:
                 if rule.pattern.search(target):
-                    return n, (rule.kind if rule.decide(identity or target) else None)
+                    fires = rule.decide(identity or target)
+                    if fires and rule.kind in KILL_KINDS:
+                        self.firing[n] = rule
+                    return n, (rule.kind if fires else None)
             if self.cfg.fault_match is not None and self.cfg.fault_match.search(target):
                 return n, self.cfg.fault_match_kind
             fault = False
@@ -607,6 +643,74 @@ def auth_failure_response(service, failure):
         return s3_error(403, failure.code, failure.message, **extra)
     # The real DynamoDB answers authentication errors with HTTP 400.
     return ddb_error(400, CORAL_ERR + failure.ddb_type, failure.message)
+
+
+# --------------------------------------------------------------------------------------------
+# Crash rules: who sent this request
+# --------------------------------------------------------------------------------------------
+
+def _socket_inode(client_port, server_port):
+    """The inode of the client's end of a loopback TCP connection, from /proc/net/tcp{,6}."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    local, remote, inode = fields[1], fields[2], fields[9]
+                    if int(local.rsplit(":", 1)[1], 16) == client_port and \
+                            int(remote.rsplit(":", 1)[1], 16) == server_port and inode != "0":
+                        return inode
+        except OSError:
+            continue
+    return None
+
+
+def socket_owner(client_port, server_port):
+    """The pid holding the client end of the connection client_port -> server_port, or None."""
+    inode = _socket_inode(client_port, server_port)
+    if inode is None:
+        return None
+    want = f"socket:[{inode}]"
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        fd_dir = f"/proc/{entry}/fd"
+        try:
+            for fd in os.listdir(fd_dir):
+                try:
+                    if os.readlink(f"{fd_dir}/{fd}") == want:
+                        return int(entry)
+                except OSError:
+                    continue
+        except OSError:
+            continue
+    return None
+
+
+def kill_sender(client_address, server_port):
+    """SIGKILLs the process that sent a request on this connection and waits until it is gone.
+    Returns (pid, error text or None)."""
+    pid = socket_owner(client_address[1], server_port)
+    if pid is None:
+        return None, f"no process holds the client socket {client_address}"
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError as e:
+        return pid, f"kill {pid}: {e}"
+    # A killed process's sockets close when it is reaped; its parent (the local invoker) reaps
+    # it. Wait until it is no longer running, so nothing it does races the reset below.
+    end = time.monotonic() + 5
+    while time.monotonic() < end:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    break
+        except OSError:
+            break
+        time.sleep(0.005)
+    return pid, None
 
 
 # --------------------------------------------------------------------------------------------
@@ -795,6 +899,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         logged = {k.lower(): v for k, v in header_pairs
                   if (k.lower().startswith("x-amz-") and k.lower() != "x-amz-security-token")
                   or k.lower() in LOGGED_HEADERS}
+        if fault == "kill":
+            st.record_fault(fault)
+            pid, error = kill_sender(self.client_address, self.server.port)
+            st.record_kill(n, pid, error)
+            st.record_done(n, self.command, self.path, op, "killed", fault, logged)
+            self._reset_connection()
+            return
         if fault == "reset-body":
             st.record_fault(fault)
             st.record_done(n, self.command, self.path, op, "reset-body", fault, logged)
@@ -825,6 +936,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 st.record_done(n, self.command, self.path, op, status, None, logged)
                 return
 
+        if fault == "kill-after":
+            st.record_fault(fault)
+            status = self._forward(header_pairs, body, kill_n=n)
+            st.record_done(n, self.command, self.path, op, f"{status} killed", fault, logged)
+            return
         if fault is not None:
             st.record_fault(fault)
             if fault == "reset":
@@ -848,7 +964,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                                                     timeout=120)
         return self._upstream
 
-    def _forward(self, header_pairs, body):
+    def _forward(self, header_pairs, body, kill_n=None):
+        """Forwards the request and relays the answer; with kill_n (a kill-after rule firing on
+        request kill_n), reads the answer, kills the sender and resets instead of relaying."""
         cfg, st = self.server.cfg, self.server.state
         drop = _hop_by_hop(header_pairs)
         out_headers = [(k, v) for k, v in header_pairs
@@ -885,6 +1003,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self._send_simple(status, headers, rbody)
                 return status
         st.bump("forwarded")
+        if kill_n is not None:
+            resp.read()
+            if resp.will_close and self._upstream is not None:
+                self._upstream.close()
+                self._upstream = None
+            pid, error = kill_sender(self.client_address, self.server.port)
+            st.record_kill(kill_n, pid, error)
+            self._reset_connection()
+            return resp.status
         try:
             self._relay(resp)
         finally:

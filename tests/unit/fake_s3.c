@@ -40,6 +40,7 @@ struct fake_upload {
     struct fake_part *parts;
     size_t n_parts;
     size_t cap_parts;
+    bool kms; /* created with SSE-KMS: part ETags are not the parts' MD5s */
 };
 
 struct fake_fault {
@@ -674,6 +675,7 @@ static enum err_code create_multipart(struct fake_s3 *s,
     u->bucket = xstrndup(r->bucket, strlen(r->bucket));
     u->key = xstrndup(r->key, strlen(r->key));
     fake_http_headers_text(r->http, &u->headers);
+    u->kms = is_kms(r->http);
     struct buf body = BUF_INIT(0);
     struct err e = ERR_INIT;
     must(buf_append_str(&body,
@@ -732,7 +734,17 @@ upload_part(struct fake_s3 *s, const struct s3_req *r, struct http_response *res
     }
     struct err e = ERR_INIT;
     must(buf_append(&p->data, r->http->body.ptr, r->http->body.len, &e));
-    md5_of(r->http->body.ptr, r->http->body.len, p->md5);
+    if (u->kms) {
+        /* As PutObject under SSE-KMS: the part's ETag, and so the object's, is not from the
+         * data's MD5. */
+        struct buf salted = BUF_INIT(0);
+        must(buf_append_str(&salted, "kms:", &e));
+        must(buf_append(&salted, r->http->body.ptr, r->http->body.len, &e));
+        md5_of(salted.data, salted.len, p->md5);
+        buf_cleanup(&salted);
+    } else {
+        md5_of(r->http->body.ptr, r->http->body.len, p->md5);
+    }
     hex_of(p->md5, 16, p->etag);
     char headers[64];
     snprintf(headers, sizeof(headers), "ETag: \"%s\"\r\n", p->etag);

@@ -270,8 +270,9 @@ static void test_split_by_bytes(void **state)
 struct quarantine_row {
     const char *name;
     const char *op;
-    const char *image;
+    const char *image; /* NULL: none */
     const char *error; /* part of the quarantined line's error */
+    bool no_keys;      /* the record has no Keys either */
 };
 
 static const struct quarantine_row quarantine_rows[] = {
@@ -282,6 +283,9 @@ static const struct quarantine_row quarantine_rows[] = {
     {"quarantine_unknown_type", "INSERT", "{\"pk\":{\"S\":\"b\"},\"x\":{\"Q\":\"1\"}}", "x"},
     {"quarantine_bad_event_name", "UPSERT", "{\"pk\":{\"S\":\"b\"}}",
      "eventName is not INSERT, MODIFY or REMOVE"},
+    {"quarantine_no_image_no_keys", "INSERT", NULL, "record has neither NewImage nor Keys", true},
+    {"quarantine_remove_no_image_no_keys", "REMOVE", NULL, "record has neither OldImage nor Keys",
+     true},
 };
 
 /* A record that cannot be converted goes to _quarantine/{table}/{partition}/ with its error and
@@ -293,7 +297,8 @@ static void test_quarantine_row(void **state)
     const struct ete_rec recs[] = {
         {"Orders", "INSERT", "601", T0 + 1, "{\"pk\":{\"S\":\"a\"}}", "{\"pk\":{\"S\":\"a\"}}",
          false},
-        {"Orders", row->op, "602", T0 + 2, "{\"pk\":{\"S\":\"b\"}}", row->image, false},
+        {"Orders", row->op, "602", T0 + 2, row->no_keys ? NULL : "{\"pk\":{\"S\":\"b\"}}",
+         row->image, false},
         {"Orders", "INSERT", "603", T0 + 3, "{\"pk\":{\"S\":\"c\"}}", "{\"pk\":{\"S\":\"c\"}}",
          false},
     };
