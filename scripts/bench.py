@@ -4,10 +4,17 @@
 Every figure comes from scripts/local-invoke's REPORT data (--report-json): Init Duration is
 exec to the first /next, Duration is event handed out to answer posted, Max Memory Used is the
 bootstrap's VmHWM. Nothing here is asserted: it measures and prints a Markdown table.
+The CPU figures (--cpu, also part of a full run) count instructions with callgrind, which is
+stable on a shared machine where times are not: a warm 1,000-record batch of the bootstrap
+against zlib level 6 alone on the same uncompressed output (codec_bench), and the time and size
+of each codec level on that output.
 Standard library only (plus the project's test helpers for data and the local stack)."""
 import argparse
+import glob
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -20,10 +27,10 @@ import itlib  # noqa: E402
 from stack import LocalStack  # noqa: E402
 
 
-def invoke(bootstrap, events, env, timeout=300):
+def invoke(bootstrap, events, env, timeout=300, extra=()):
     """The --report-json rows of one local-invoke run (exits if any invocation failed)."""
-    r = itlib.invoke(events, env=env, timeout=timeout, extra=["--quiet"], wall_timeout=None,
-                     bootstrap_path=bootstrap)
+    r = itlib.invoke(events, env=env, timeout=timeout, extra=["--quiet"] + list(extra),
+                     wall_timeout=None, bootstrap_path=bootstrap)
     if r.code != 0:
         sys.stderr.write(r.stderr[-3000:])
         raise SystemExit(f"bench: invocation failed ({r.code})")
@@ -39,13 +46,86 @@ def med(xs):
     return statistics.median(xs) if xs else float("nan")
 
 
+def callgrind_total(path):
+    """The instruction count (Ir) of one callgrind output file."""
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"(?:summary|totals): (\d+)", line)
+            if m:
+                return int(m.group(1))
+    raise SystemExit(f"bench: no totals in {path}")
+
+
+def cpu_figures(tmp, bootstrap, codec_bench):
+    """Callgrind instructions of a warm 1,000-record batch (the second of two in one process,
+    from the end of the first handler call to the end of the second: /next, parsing, rows,
+    rendering, compression, the writes) over those of zlib level 6 alone compressing the same
+    uncompressed objects (codec_bench zlib6, each object its own gzip member). bootstrap must
+    keep its symbols (build/static/bootstrap, not the stripped dist/ copy)."""
+    rows = []
+    env = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None}
+    b0 = write_batch(tmp, "cpu0.json", 1000, 100, 10 ** 20)
+    b1 = write_batch(tmp, "cpu1.json", 1000, 101, 10 ** 20 + 10 ** 6)
+    out = os.path.join(tmp, "cg.out")
+    vg = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+          "--dump-after=etl_handler_invoke", "--dump-instr=no", "--compress-strings=no"]
+    invoke(None, [b0, b1], dict(env, ETL_OUTPUT=f"file://{tmp}/cpu-lake-gz/"),
+           extra=["--"] + vg + [bootstrap])
+    dumps = sorted(glob.glob(out + ".*"), key=lambda p: int(p.rsplit(".", 1)[1]))
+    if len(dumps) < 2:
+        raise SystemExit("bench: callgrind gave no per-invocation dumps (is the bootstrap stripped?)")
+    warm = callgrind_total(dumps[1])
+    # The same batch's objects, uncompressed (a fresh process renders the same rows).
+    plain = os.path.join(tmp, "cpu-lake-none")
+    invoke(bootstrap, [b1], dict(env, ETL_OUTPUT=f"file://{plain}/", ETL_COMPRESSION="none"))
+    files = sorted(glob.glob(os.path.join(plain, "**", "*.jsonl"), recursive=True))
+    def codec_instructions(codec, level):
+        cg = os.path.join(tmp, f"cg.{codec}{level}")
+        r = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={cg}",
+                            "--toggle-collect=compress_all", codec_bench, "gzip", codec,
+                            str(level)] + files, capture_output=True, text=True, check=True)
+        return callgrind_total(cg), json.loads(r.stdout)
+
+    zlib6, ref = codec_instructions("zlib", 6)
+    rows.append(("instructions of a warm 1,000-record batch (callgrind) / zlib level 6 alone on "
+                 f"the same {ref['raw_bytes'] / 1e3:.0f} kB of output ({ref['files']} objects)",
+                 f"{warm / 1e6:.1f} M / {zlib6 / 1e6:.1f} M = {warm / zlib6:.2f}x"))
+    # Per level on those objects: instructions (callgrind), best time of several passes (wall
+    # clock: noisy on a shared machine), and size, each against zlib level 6.
+    r = subprocess.run([codec_bench, "levels"] + files, capture_output=True, text=True, check=True)
+    levels = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+    z6 = next(x for x in levels if x["codec"] == "zlib" and x["level"] == 6)
+    for x in levels:
+        if x["level"] > 9:
+            continue
+        ins, _ = codec_instructions(x["codec"], x["level"])
+        rows.append((f"{x['codec']} level {x['level']}: instructions, time, size (vs zlib 6)",
+                     f"{ins / 1e6:.1f} M ({ins / zlib6:.2f}x), {x['ms']:.2f} ms "
+                     f"({x['ms'] / z6['ms']:.2f}x), {x['bytes']:,} B "
+                     f"({100 * (x['bytes'] / z6['bytes'] - 1):+.1f}%)"))
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bootstrap", default=os.path.join(ROOT, "dist", "bootstrap"))
     ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--cpu", action="store_true", help="only the callgrind and codec figures")
+    ap.add_argument("--symbols-bootstrap", default=os.path.join(ROOT, "build", "static", "bootstrap"),
+                    help="the unstripped bootstrap callgrind runs (default: build/static/bootstrap)")
+    ap.add_argument("--codec-bench", default=os.path.join(ROOT, "build", "tests", "tools", "codec_bench"))
     args = ap.parse_args()
     results = []
+    cpu = shutil.which("valgrind") and os.path.exists(args.symbols_bootstrap) \
+        and os.path.exists(args.codec_bench)
+    if args.cpu and not cpu:
+        raise SystemExit("bench: --cpu needs valgrind, --symbols-bootstrap and --codec-bench")
     with tempfile.TemporaryDirectory() as tmp:
+        if cpu:
+            results += cpu_figures(tmp, args.symbols_bootstrap, args.codec_bench)
+        if args.cpu:
+            print_table(results)
+            return
         lake = os.path.join(tmp, "lake")
         file_env = {"ETL_OUTPUT": f"file://{lake}/", "AWS_ACCESS_KEY_ID": None,
                     "AWS_SECRET_ACCESS_KEY": None}
@@ -124,6 +204,10 @@ def main():
         rss = rows[0]["max_rss_kb"] / 1024
         results.append((f"peak RSS, {big_mb:.2f} MiB batch of 5,600 records (budget 3 x payload + 16 MiB = {3 * big_mb + 16:.1f} MiB)",
                         f"{rss:.1f} MiB ({rows[0]['duration_ms']:.0f} ms)"))
+    print_table(results)
+
+
+def print_table(results):
     print("| figure | value |")
     print("|---|---|")
     for k, v in results:

@@ -96,6 +96,7 @@ void etl_stream_cleanup(struct etl_stream *s)
     buf_cleanup(&s->staged);
     buf_cleanup(&s->doc);
     buf_cleanup(&s->doc2);
+    etl_codec_cache_cleanup(&s->codecs);
     stream_dq_free(s);
     etl_transform_free(s->tx);
     s->tx = NULL;
@@ -385,9 +386,10 @@ static enum err_code plan_chunks(struct etl_stream *s, struct batch *b, struct e
 
 /* Quarantine objects (the error and the raw record) and rejected rows (the row and the rules it
  * broke) are always JSON Lines. */
-static struct etl_encoding group_encoding(const struct etl_stream *s, const struct group *grp)
+static struct etl_encoding group_encoding(struct etl_stream *s, const struct group *grp)
 {
     struct etl_encoding e = s->cfg->enc;
+    e.cache = &s->codecs;
     if (grp->kind != G_DATA) {
         e.format = &etl_fmt_jsonl;
     }

@@ -59,6 +59,8 @@ struct etl_stream {
     struct buf store;  /* rows of the batch */
     struct buf object; /* the object being rendered */
     struct buf text;   /* scratch */
+    /* objects are compressed whole (a batch is in memory anyway), reusing the compressor */
+    struct etl_codec_cache codecs;
     /* with a transform (ETL_TRANSFORM) */
     const struct etl_spec *spec;
     struct etl_transform *tx;
