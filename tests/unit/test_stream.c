@@ -154,6 +154,15 @@ static void test_two_tables_two_hours(void **state)
     assert_int_equal(r.st.records_out, BATCH_N);
     assert_int_equal(r.st.records_failed, 0);
     assert_int_equal(r.st.objects_written, BATCH_OBJECTS);
+    /* One request per new object: a PutObject that S3 only performs if the key is free. */
+    assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_PUT_OBJECT), BATCH_OBJECTS);
+    assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_HEAD_OBJECT), 0);
+    assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_GET_OBJECT), 0);
+    for (size_t i = 0; i < e->fh->n_reqs; i++) {
+        const char *cond = fake_request_header(&e->fh->reqs[i], "If-None-Match");
+        assert_non_null(cond);
+        assert_string_equal(cond, "*");
+    }
     assert_int_equal(r.st.oldest_ts_ms, (T0 + 10) * 1000);
     assert_string_equal(r.st.failed_seq, "");
     run_cleanup(&r);
@@ -415,8 +424,8 @@ static const struct retry_row retry_rows[] = {
     {"retry_writes_nothing_crc32c", "ETL_S3_CHECKSUM=crc32c"},
 };
 
-/* Lambda retrying the same batch: every object is found with the same MD5, nothing is written,
- * and the answer is the same. */
+/* Lambda retrying the same batch: every conditional PutObject is refused (412), the object is
+ * then found with the same MD5, nothing is written, and the answer is the same. */
 static void test_retry_row(void **state)
 {
     const struct retry_row *row = *state;
@@ -430,7 +439,7 @@ static void test_retry_row(void **state)
 
     assert_int_equal(run_process(&r, 0), ERR_OK);
     assert_string_equal(buf_cstr(&r.response), "{\"batchItemFailures\":[]}");
-    assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_PUT_OBJECT), 0);
+    assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_PUT_OBJECT), BATCH_OBJECTS); /* each a 412 */
     assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_HEAD_OBJECT), BATCH_OBJECTS);
     assert_int_equal(ete_count(e, ""), BATCH_OBJECTS);
     for (size_t i = 0; i < BATCH_OBJECTS; i++) {
@@ -493,7 +502,9 @@ static void test_same_key_other_bytes(void **state)
     ete_forget(e);
     assert_int_equal(run_process(&b, 0), ERR_OK);
     assert_string_equal(buf_cstr(&b.response), "{\"batchItemFailures\":[]}");
-    assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_PUT_OBJECT), 0);
+    /* Both names are taken (412 each); the second holds these bytes. */
+    assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_PUT_OBJECT), 2);
+    assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_HEAD_OBJECT), 2);
     assert_int_equal(ete_count(e, ""), 2);
     assert_int_equal(b.st.objects_written, 0);
     buf_cleanup(&a_bytes);
@@ -511,7 +522,7 @@ struct deadline_row {
     const char *name;
     const char *margin; /* ETL_DEADLINE_MARGIN_MS=... */
     int64_t left_ms;    /* deadline: now + left_ms (monotonic) */
-    int slow_object;    /* object whose HeadObject first fails once (a 100 ms backoff), -1: none */
+    int slow_object;    /* object whose PutObject first fails once (a 100 ms backoff), -1: none */
     const char *answer;
     size_t objects; /* written */
 };
@@ -538,14 +549,14 @@ static void test_deadline_row(void **state)
     if (row->slow_object >= 0) {
         char full[512];
         snprintf(full, sizeof(full), ETE_PREFIX "%s", batch_objects[row->slow_object].key);
-        fake_s3_fail_key(e->s3, FAKE_S3_HEAD_OBJECT, full, 1, 503, NULL);
+        fake_s3_fail_key(e->s3, FAKE_S3_PUT_OBJECT, full, 1, 503, NULL);
     }
     struct run r;
     run_init(&r, e, batch, BATCH_N);
     assert_int_equal(run_process(&r, e->fs.mono_ms + row->left_ms), ERR_OK);
     assert_string_equal(buf_cstr(&r.response), row->answer);
     assert_int_equal(ete_count(e, ""), row->objects);
-    assert_int_equal(ete_requests(e, "PUT", NULL), row->objects);
+    assert_int_equal(ete_requests(e, "PUT", NULL), row->objects + (row->slow_object >= 0));
     for (size_t i = 0; i < row->objects; i++) {
         assert_object_text(e, batch_objects[i].key, batch_objects[i].text);
     }
