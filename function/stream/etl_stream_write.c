@@ -2,9 +2,12 @@
  * etl_stream_write.c - pass 2 of the stream pipeline: every chunk rendered (format and codec)
  * and written under its content-checked name, several at once. A warm batch's time goes to S3's
  * request latency, not to rendering, so objects go out in parallel on kept-alive connections.
+ * Rendering is one at a time (a lock): it bounds memory to one compressor's state and the bodies
+ * in flight, and the next object renders while the previous ones upload.
  * What the batch reports (which records are durable, the counts, the log) is decided afterwards
  * from the per-chunk results, in chunk order, so it never depends on which write finished first.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +53,8 @@ struct write_run {
     struct chunk_write *w;
     const size_t *order;
     int64_t deadline_mono_ms;
-    size_t next_worker; /* the worker the next thread gets */
+    size_t next_worker;          /* the worker the next thread gets */
+    pthread_mutex_t render_lock; /* one object renders at a time */
 };
 
 /* Quarantine objects (the error and the raw record) and rejected rows (the row and the rules it
@@ -256,7 +260,9 @@ static enum err_code write_task(void *ctx, void *tstate, size_t index, struct er
     struct etl_sink sink; /* the stream's sink, on this worker's connection */
     etl_sink_with_client(s->sink, wk->aws, &sink);
     err_clear(&cw->err);
+    pthread_mutex_lock(&run->render_lock);
     enum err_code rc = render_chunk(s, run->b, c, wk, &cw->err);
+    pthread_mutex_unlock(&run->render_lock);
     if (rc == ERR_OK) {
         rc = etl_sink_put_new(&sink, cw->stem, cw->ext, buf_cur(&wk->object),
                               etl_writer_content_type(&enc), cw->key, sizeof(cw->key), &cw->outcome,
@@ -425,6 +431,7 @@ enum err_code etl_stream_write_chunks(struct etl_stream *s,
     rc = name_chunks(s, b, w, &rounds, err);
     struct write_run run = {.s = s, .b = b, .w = w, .order = order};
     run.deadline_mono_ms = deadline_mono_ms;
+    pthread_mutex_init(&run.render_lock, NULL);
     for (uint32_t round = 0; rc == ERR_OK && round < rounds; round++) {
         size_t n = 0;
         for (size_t ci = 0; ci < b->n_chunks; ci++) {
@@ -437,6 +444,7 @@ enum err_code etl_stream_write_chunks(struct etl_stream *s,
     if (rc == ERR_OK) {
         report_chunks(s, b, w, st);
     }
+    pthread_mutex_destroy(&run.render_lock);
 out:
     free(order);
     free(w);
