@@ -35,6 +35,7 @@ void etl_handler_set_export_clients(struct etl_handler *h,
 {
     etl_export_init(&h->export_, &h->cfg->snapshot, h->sys, h->sink, h->aws, new_transport,
                     transport_ctx);
+    etl_stream_set_clients(&h->stream, new_transport, transport_ctx);
 }
 
 enum err_code etl_handler_set_transform(struct etl_handler *h,

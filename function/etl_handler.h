@@ -34,7 +34,8 @@ void etl_handler_init(struct etl_handler *h,
                       struct aws_client *aws,
                       const struct sys *sys);
 void etl_handler_cleanup(struct etl_handler *h);
-/* Gives the export what it needs to open one connection per segment thread. */
+/* Gives the export what it needs to open one connection per segment thread, and the stream one
+ * per concurrent object write. */
 void etl_handler_set_export_clients(struct etl_handler *h,
                                     etl_transport_fn new_transport,
                                     void *transport_ctx);

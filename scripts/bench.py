@@ -106,6 +106,44 @@ def cpu_figures(tmp, bootstrap, codec_bench):
     return rows
 
 
+def latency_bench(args, tmp):
+    """Warm 1,000-record batches to s3rver behind awsproxy.py adding S3's typical in-region
+    latency per request (threaded: concurrent requests wait concurrently, as on S3), and the
+    same with no added latency: duration and requests per invocation, for one object (one
+    table, one hour) and six (two tables over three hours)."""
+    s3_ms = {"HEAD": args.latency_head_get, "GET": args.latency_head_get,
+             "PUT": args.latency_put_post, "POST": args.latency_put_post,
+             "DELETE": args.latency_put_post}
+    ddb_ms = {"*": args.latency_dynamodb}
+    shapes = (("6 objects: 2 tables x 3 hours", {}),
+              ("1 object: 1 table, 1 hour", {"tables": ("Orders",), "span_s": 3000}))
+    results = []
+    for label, kw in shapes:
+        batches = []
+        for i in range(args.latency_runs + 1):
+            recs = ddbgen.make_records(1000, seed=500 + i, first_seq=5 * 10 ** 20 + i * 10 ** 6,
+                                       **kw)
+            batches.append(ddbgen.write_event(os.path.join(tmp, f"lat{len(kw)}-{i}.json"), recs))
+        row = []
+        for latency in (True, False):
+            lat = {"s3": s3_ms, "dynamodb": ddb_ms} if latency else {}
+            with LocalStack(proxy=True, verify_signatures=False, buckets=("bench",),
+                            latency_ms=lat) as st:
+                env = dict(st.env, ETL_OUTPUT="s3://bench/lat/", **args.extra_env)
+                rows = invoke(args.bootstrap, batches, env)
+                stats = st.proxy_stats()
+            warm = [r["duration_ms"] for r in rows[1:]]
+            per_inv = stats["requests"] / len(rows)
+            ops = stats["s3"]["by_operation"]
+            row.append(f"{med(warm):.1f} ms, {per_inv:g} request{'s' if per_inv != 1 else ''} "
+                       f"({', '.join(f'{v / len(rows):g} {k}' for k, v in sorted(ops.items()))})")
+        results.append((f"warm 1,000-record batch to s3rver, {label}, median of "
+                        f"{args.latency_runs}: with S3-like latency "
+                        f"({args.latency_head_get:g} ms HEAD/GET, {args.latency_put_post:g} ms "
+                        f"PUT/POST) / without", f"{row[0]} / {row[1]}"))
+    return results
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bootstrap", default=os.path.join(ROOT, "dist", "bootstrap"))
@@ -114,13 +152,27 @@ def main():
     ap.add_argument("--symbols-bootstrap", default=os.path.join(ROOT, "build", "static", "bootstrap"),
                     help="the unstripped bootstrap callgrind runs (default: build/static/bootstrap)")
     ap.add_argument("--codec-bench", default=os.path.join(ROOT, "build", "tests", "tools", "codec_bench"))
+    ap.add_argument("--only", choices=("latency",), help="run one section only")
+    ap.add_argument("--latency-runs", type=int, default=10, help="warm batches per latency case")
+    ap.add_argument("--latency-head-get", type=float, default=15.0, help="ms added to HEAD, GET")
+    ap.add_argument("--latency-put-post", type=float, default=40.0,
+                    help="ms added to PUT, POST, DELETE")
+    ap.add_argument("--latency-dynamodb", type=float, default=20.0,
+                    help="ms added to every DynamoDB request")
+    ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                    help="extra environment for the latency runs (e.g. ETL_UPLOAD_CONCURRENCY=1)")
     args = ap.parse_args()
+    args.extra_env = dict(e.split("=", 1) for e in args.env)
     results = []
     cpu = shutil.which("valgrind") and os.path.exists(args.symbols_bootstrap) \
         and os.path.exists(args.codec_bench)
     if args.cpu and not cpu:
         raise SystemExit("bench: --cpu needs valgrind, --symbols-bootstrap and --codec-bench")
     with tempfile.TemporaryDirectory() as tmp:
+        if args.only == "latency":
+            results += latency_bench(args, tmp)
+            print_table(results)
+            return
         if cpu:
             results += cpu_figures(tmp, args.symbols_bootstrap, args.codec_bench)
         if args.cpu:
@@ -166,7 +218,7 @@ def main():
             s3_env = dict(st.env, ETL_OUTPUT="s3://bench/cdc/")
             rows = invoke(args.bootstrap, batches, s3_env)
             warm_s3 = [r["duration_ms"] for r in rows[1:]]
-            results.append(("warm 1,000-record batch to s3rver (HEAD + PutObject per object), median of 10",
+            results.append(("warm 1,000-record batch to s3rver (6 objects), median of 10",
                             f"{med(warm_s3):.1f} ms"))
             # Snapshot memory is bounded: peak RSS for 10,000 and 50,000 items (fresh processes).
             seed = os.path.join(ROOT, "tests", "integration", "seed_table.py")
@@ -204,6 +256,7 @@ def main():
         rss = rows[0]["max_rss_kb"] / 1024
         results.append((f"peak RSS, {big_mb:.2f} MiB batch of 5,600 records (budget 3 x payload + 16 MiB = {3 * big_mb + 16:.1f} MiB)",
                         f"{rss:.1f} MiB ({rows[0]['duration_ms']:.0f} ms)"))
+        results += latency_bench(args, tmp)
     print_table(results)
 
 

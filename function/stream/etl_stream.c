@@ -3,9 +3,10 @@
  *
  * Pass 1 converts each record into a row in one store (batch order) and files it under its
  * (table, partition) group; a record that cannot be converted goes to a quarantine group.
- * Pass 2 cuts groups into objects (ETL_MAX_OBJECT_RECORDS / _BYTES), renders each and writes it,
- * marking its records durable. The answer names the earliest record that is not durable:
- * Lambda then retries from there, and nothing before it is ever reported as written.
+ * Pass 2 cuts groups into objects (ETL_MAX_OBJECT_RECORDS / _BYTES); etl_stream_write.c renders
+ * and writes them, concurrently, marking their records durable. The answer names the earliest
+ * record that is not durable: Lambda then retries from there, and nothing before it is ever
+ * reported as written.
  */
 #include "etl_stream.h"
 
@@ -24,9 +25,7 @@
 #include "limit.h"
 #include "log.h"
 
-#define UNKNOWN_TABLE  "unknown-table"
-#define QUARANTINE_DIR "_quarantine"
-#define REJECTED_DIR   "rejected"
+#define UNKNOWN_TABLE "unknown-table"
 
 void etl_stream_init(struct etl_stream *s,
                      const struct etl_stream_config *cfg,
@@ -37,6 +36,14 @@ void etl_stream_init(struct etl_stream *s,
     s->cfg = cfg;
     s->sink = sink;
     s->sys = sys;
+    aws_clients_init(&s->clients, sink->aws, NULL, NULL, (size_t)cfg->upload_concurrency);
+}
+
+void etl_stream_set_clients(struct etl_stream *s, aws_transport_fn new_transport, void *ctx)
+{
+    aws_clients_cleanup(&s->clients);
+    aws_clients_init(&s->clients, s->sink->aws, new_transport, ctx,
+                     (size_t)s->cfg->upload_concurrency);
 }
 
 static void stream_dq_free(struct etl_stream *s)
@@ -90,8 +97,8 @@ void etl_stream_cleanup(struct etl_stream *s)
         return;
     }
     buf_cleanup(&s->store);
-    buf_cleanup(&s->object);
     buf_cleanup(&s->text);
+    etl_stream_workers_free(s);
     buf_cleanup(&s->src);
     buf_cleanup(&s->staged);
     buf_cleanup(&s->doc);
@@ -384,203 +391,6 @@ static enum err_code plan_chunks(struct etl_stream *s, struct batch *b, struct e
     return ERR_OK;
 }
 
-/* Quarantine objects (the error and the raw record) and rejected rows (the row and the rules it
- * broke) are always JSON Lines. */
-static struct etl_encoding group_encoding(struct etl_stream *s, const struct group *grp)
-{
-    struct etl_encoding e = s->cfg->enc;
-    e.cache = &s->codecs;
-    if (grp->kind != G_DATA) {
-        e.format = &etl_fmt_jsonl;
-    }
-    return e;
-}
-
-static enum err_code render_quarantine(struct etl_stream *s,
-                                       struct etl_writer *w,
-                                       const struct batch *b,
-                                       const struct group *grp,
-                                       const struct chunk *c,
-                                       struct err *err)
-{
-    enum err_code rc = ERR_OK;
-    for (size_t i = c->begin; rc == ERR_OK && i < c->end; i++) {
-        const struct rec *r = &b->recs[grp->recs[i]];
-        struct jsonw jw;
-        buf_reset(&s->text);
-        jsonw_init(&jw, &s->text, err);
-        jsonw_object(&jw, JSONW_COMPACT);
-        jsonw_key(&jw, "error");
-        jsonw_str(&jw, r->error);
-        jsonw_key(&jw, "record");
-        jsonw_raw(&jw, r->raw.raw);
-        jsonw_end(&jw);
-        jsonw_text(&jw, "\n");
-        rc = jsonw_finish(&jw);
-        if (rc == ERR_OK) {
-            rc = etl_writer_raw(w, s->text.data, s->text.len, err);
-        }
-    }
-    return rc;
-}
-
-/* The schema of a chunk's rows, for formats that must know it before the first row. */
-static enum err_code chunk_schema(struct etl_stream *s,
-                                  const struct batch *b,
-                                  const struct chunk *c,
-                                  struct etl_schema *schema,
-                                  struct err *err)
-{
-    const struct group *grp = &b->groups[c->group];
-    enum err_code rc = ERR_OK;
-    for (size_t i = c->begin; rc == ERR_OK && i < c->end; i++) {
-        struct etl_row_ref row = {&s->store, b->recs[grp->recs[i]].row_offset, {NULL, 0}};
-        rc = etl_schema_observe(schema, &row, err);
-    }
-    return rc;
-}
-
-static enum err_code
-render_chunk(struct etl_stream *s, const struct batch *b, const struct chunk *c, struct err *err)
-{
-    const struct group *grp = &b->groups[c->group];
-    struct etl_encoding enc = group_encoding(s, grp);
-    struct etl_writer w;
-    struct etl_schema schema;
-    etl_schema_init(&schema);
-    buf_reset(&s->object);
-    enum err_code rc = ERR_OK;
-    if (enc.format->needs_schema && grp->kind == G_DATA) {
-        rc = chunk_schema(s, b, c, &schema, err);
-    }
-    if (rc == ERR_OK) {
-        rc = etl_writer_open(&w, &s->object, &enc, &schema, err);
-    }
-    if (rc != ERR_OK) {
-        goto out;
-    }
-    if (grp->kind == G_QUARANTINE) {
-        rc = render_quarantine(s, &w, b, grp, c, err);
-    } else {
-        for (size_t i = c->begin; rc == ERR_OK && i < c->end; i++) {
-            struct etl_row_ref row = {&s->store, b->recs[grp->recs[i]].row_offset,
-                                      b->recs[grp->recs[i]].raw.raw};
-            rc = etl_writer_row(&w, &row, err);
-        }
-    }
-    if (rc == ERR_OK) {
-        rc = etl_writer_close(&w, err);
-    }
-out:
-    etl_writer_cleanup(&w);
-    etl_schema_cleanup(&schema);
-    return rc;
-}
-
-/* The key stem "{name}/changes/{partition}/{first}-{last}" (quarantine: "_quarantine/{table}/...",
- * rejected rows: "{dataset}/rejected/...") and its extension. */
-static enum err_code chunk_stem(struct etl_stream *s,
-                                const struct batch *b,
-                                const struct chunk *c,
-                                char *stem,
-                                size_t cap,
-                                char *ext,
-                                size_t ext_cap,
-                                struct err *err)
-{
-    const struct group *grp = &b->groups[c->group];
-    const char *first = b->recs[grp->recs[c->begin]].seq;
-    const char *last = b->recs[grp->recs[c->end - 1]].seq;
-    struct etl_encoding enc = group_encoding(s, grp);
-    etl_writer_extension(&enc, ext, ext_cap);
-    int n;
-    switch (grp->kind) {
-    case G_QUARANTINE:
-        n = snprintf(stem, cap, "%s/%s/%s/%s-%s", QUARANTINE_DIR, grp->name, grp->partition,
-                     first[0] != '\0' ? first : "noseq", last[0] != '\0' ? last : "noseq");
-        break;
-    case G_REJECTED:
-        n = snprintf(stem, cap, "%s/%s/%s/%s-%s", grp->name, REJECTED_DIR, grp->partition, first,
-                     last);
-        break;
-    default:
-        n = snprintf(stem, cap, "%s/changes/%s/%s-%s", grp->name, grp->partition, first, last);
-        break;
-    }
-    if (n < 0 || (size_t)n >= cap) {
-        return err_set(err, ERR_INVALID_INPUT, "object key too long for %s", grp->name);
-    }
-    return ERR_OK;
-}
-
-static enum err_code write_chunks(struct etl_stream *s,
-                                  struct batch *b,
-                                  int64_t deadline_mono_ms,
-                                  struct etl_stream_stats *st,
-                                  struct err *err)
-{
-    for (size_t ci = 0; ci < b->n_chunks; ci++) {
-        const struct chunk *c = &b->chunks[ci];
-        const struct group *grp = &b->groups[c->group];
-        if (sys_ms_left(s->sys, deadline_mono_ms) < s->cfg->deadline_margin_ms) {
-            log_warn(
-                "deadline near: %zu of %zu objects left unwritten; their records are reported for retry",
-                b->n_chunks - ci, b->n_chunks);
-            break;
-        }
-        char stem[LIMIT_KEY_BYTES], key[LIMIT_KEY_BYTES + 64], ext[32];
-        struct err werr = ERR_INIT;
-        enum etl_put_outcome outcome = ETL_PUT_WRITTEN;
-        key[0] = '\0';
-        enum err_code rc = chunk_stem(s, b, c, stem, sizeof(stem), ext, sizeof(ext), &werr);
-        if (rc == ERR_OK) {
-            rc = render_chunk(s, b, c, &werr);
-        }
-        if (rc == ERR_OK) {
-            /* Quarantine objects are JSON Lines whatever the configured format. */
-            struct etl_encoding enc = group_encoding(s, grp);
-            const char *type = etl_writer_content_type(&enc);
-            rc = etl_sink_put_new(s->sink, stem, ext, buf_cur(&s->object), type, key, sizeof(key),
-                                  &outcome, &werr);
-        }
-        if (rc == ERR_NOMEM) {
-            *err = werr;
-            return rc;
-        }
-        char where[LIMIT_LOCATION_BYTES + 64];
-        etl_sink_location(s->sink, key, where, sizeof(where));
-        if (rc != ERR_OK) {
-            log_write(LOG_ERROR,
-                      (struct log_field[]){LOG_STR("object", where),
-                                           LOG_INT("records", c->end - c->begin)},
-                      2, "object not written: %s", werr.msg);
-            continue;
-        }
-        if (outcome == ETL_PUT_RENAMED) {
-            log_warn("%s.%s already held other data (a reused sequence range); wrote %s instead",
-                     stem, ext, where);
-        }
-        log_write(LOG_DEBUG,
-                  (struct log_field[]){LOG_STR("object", where),
-                                       LOG_INT("records", c->end - c->begin),
-                                       LOG_INT("bytes", (int64_t)s->object.len)},
-                  3, outcome == ETL_PUT_IDENTICAL ? "object already present" : "object written");
-        if (outcome != ETL_PUT_IDENTICAL) {
-            st->objects_written++;
-            st->bytes_written += s->object.len;
-        }
-        for (size_t i = c->begin; i < c->end; i++) {
-            b->recs[grp->recs[i]].durable = true;
-            if (grp->kind == G_DATA) {
-                st->records_out++;
-            } else if (grp->kind == G_REJECTED) {
-                st->records_rejected++;
-            }
-        }
-    }
-    return ERR_OK;
-}
-
 void etl_stream_partition(const struct etl_stream *s,
                           const struct batch *b,
                           const struct rec *r,
@@ -725,7 +535,7 @@ enum err_code etl_stream_process(struct etl_stream *s,
         rc = plan_chunks(s, &b, err);
     }
     if (rc == ERR_OK && !st->dq_fail) {
-        rc = write_chunks(s, &b, deadline_mono_ms, st, err);
+        rc = etl_stream_write_chunks(s, &b, deadline_mono_ms, st, err);
     }
     if (rc == ERR_OK && st->dq_fail) {
         st->records_filtered = 0; /* every record is reported failed, once: filtered ones too */
@@ -740,9 +550,6 @@ enum err_code etl_stream_process(struct etl_stream *s,
     /* Keep buffers warm for the next batch, but never more than a few MiB idle. */
     if (s->store.cap > LIMIT_KEEP_WARM_BYTES) {
         buf_cleanup(&s->store);
-    }
-    if (s->object.cap > LIMIT_KEEP_WARM_BYTES) {
-        buf_cleanup(&s->object);
     }
     if (s->staged.cap > LIMIT_KEEP_WARM_BYTES) {
         buf_cleanup(&s->staged);
