@@ -160,7 +160,12 @@ enum err_code etl_handler_invoke(void *ctx,
     /* One time base from here on: the invocation's deadline on the monotonic clock. */
     int64_t deadline = rt_invocation_deadline_mono(inv, h->sys);
     if (h->aws != NULL) {
-        aws_client_set_deadline(h->aws, deadline != 0 ? deadline - HANDLER_REPLY_RESERVE_MS : 0);
+        /* Time kept for the reply: HANDLER_REPLY_RESERVE_MS, or a tenth of a short invocation. */
+        int64_t reserve = HANDLER_REPLY_RESERVE_MS;
+        if (deadline != 0 && sys_ms_left(h->sys, deadline) / 10 < reserve) {
+            reserve = sys_ms_left(h->sys, deadline) / 10;
+        }
+        aws_client_set_deadline(h->aws, deadline != 0 ? deadline - reserve : 0);
     }
     switch (ev.kind) {
     case ETL_EVENT_STREAM:

@@ -29,6 +29,7 @@ void aws_client_init(struct aws_client *c,
     c->eps = eps;
     c->max_attempts = max_attempts > 0 ? max_attempts : AWS_DEFAULT_MAX_ATTEMPTS;
     c->request_timeout_ms = AWS_REQUEST_TIMEOUT_MS;
+    c->min_attempt_ms = AWS_MIN_ATTEMPT_MS;
     sigv4_key_cache_init(&c->keys);
 }
 
@@ -42,6 +43,13 @@ void aws_client_cleanup(struct aws_client *c)
 void aws_client_set_deadline(struct aws_client *c, int64_t deadline_mono_ms)
 {
     c->deadline_mono_ms = deadline_mono_ms;
+    /* A short invocation (a 1-second function) still gets its requests: the floor under which
+     * no attempt starts is a tenth of the time it has, at most AWS_MIN_ATTEMPT_MS. */
+    int64_t left = deadline_mono_ms > 0 ? sys_ms_left(c->sys, deadline_mono_ms) : INT64_MAX;
+    int64_t tenth = left / 10;
+    c->min_attempt_ms = tenth >= AWS_MIN_ATTEMPT_MS         ? AWS_MIN_ATTEMPT_MS
+                        : tenth <= AWS_MIN_ATTEMPT_FLOOR_MS ? AWS_MIN_ATTEMPT_FLOOR_MS
+                                                            : tenth;
 }
 
 enum err_code aws_max_attempts_from_env(char *const *envp, int *out, struct err *err)
@@ -200,7 +208,7 @@ enum err_code aws_call(struct aws_client *c,
     c->stats.calls++;
     for (int attempt_no = 1;; attempt_no++) {
         int64_t left = sys_ms_left(c->sys, c->deadline_mono_ms);
-        if (left < AWS_MIN_ATTEMPT_MS) {
+        if (left < c->min_attempt_ms) {
             if (attempt_no == 1) {
                 return err_set(err, ERR_DEADLINE, "%s: only %lld ms left before the deadline",
                                req->op, (long long)left);
@@ -236,7 +244,7 @@ enum err_code aws_call(struct aws_client *c,
         }
         int64_t delay = aws_backoff_ms(c->sys, attempt_no, throttled);
         left = sys_ms_left(c->sys, c->deadline_mono_ms);
-        if (left != INT64_MAX && delay + AWS_MIN_ATTEMPT_MS > left) {
+        if (left != INT64_MAX && delay + c->min_attempt_ms > left) {
             (void)err_prefix(err, "after %d attempts (no time left to retry)", attempt_no);
             return rc;
         }

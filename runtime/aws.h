@@ -21,11 +21,12 @@
 #include "sigv4.h"
 #include "sys.h"
 
-#define AWS_DEFAULT_MAX_ATTEMPTS 3      /* the SDKs' standard mode */
-#define AWS_BASE_DELAY_MS        100    /* SDK v2 standard: non-throttling base delay */
-#define AWS_THROTTLE_BASE_MS     500    /* SDK v2 standard: throttling base delay */
-#define AWS_MAX_BACKOFF_MS       20000  /* SDK standard cap */
-#define AWS_MIN_ATTEMPT_MS       250    /* do not start an attempt with less time than this left */
+#define AWS_DEFAULT_MAX_ATTEMPTS 3     /* the SDKs' standard mode */
+#define AWS_BASE_DELAY_MS        100   /* SDK v2 standard: non-throttling base delay */
+#define AWS_THROTTLE_BASE_MS     500   /* SDK v2 standard: throttling base delay */
+#define AWS_MAX_BACKOFF_MS       20000 /* SDK standard cap */
+#define AWS_MIN_ATTEMPT_MS       250   /* do not start an attempt with less time than this left */
+#define AWS_MIN_ATTEMPT_FLOOR_MS 50    /* ... or a tenth of the invocation, if less, down to this */
 #define AWS_REQUEST_TIMEOUT_MS   120000 /* per attempt, unless the deadline is nearer */
 
 struct aws_stats {
@@ -43,6 +44,7 @@ struct aws_client {
     struct sigv4_key_cache keys;
     int max_attempts;
     int64_t deadline_mono_ms; /* 0 = none; set per invocation */
+    int64_t min_attempt_ms;   /* no attempt starts with less time left (set with the deadline) */
     int64_t request_timeout_ms;
     struct aws_stats stats;
 };

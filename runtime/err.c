@@ -113,8 +113,14 @@ static bool is_transient_code(const char *aws_code)
 {
     /* Transient service errors the SDKs retry even when the status is not 5xx. */
     static const char *const codes[] = {
-        "RequestTimeout",      "RequestTimeoutException", "InternalError",
-        "InternalServerError", "ServiceUnavailable",      "InternalFailure",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "InternalError",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "InternalFailure",
+        /* S3: two conditional writes to one key at once; S3 asks for a retry. */
+        "ConditionalRequestConflict",
     };
     return in_list(aws_code, codes, sizeof(codes) / sizeof(codes[0]));
 }

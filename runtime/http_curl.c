@@ -5,14 +5,14 @@
  */
 #include "http_curl.h"
 
-#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <curl/curl.h>
 
+#include "http_body.h"
 #include "limit.h"
 #include "log.h"
 
@@ -34,32 +34,40 @@ struct write_ctx {
     bool too_large;
 };
 
+/* The request body as curl pulls it: read as it sends, rewound when it must send again. */
 struct read_ctx {
-    const struct http_body_file *file;
-    uint64_t done;
-    bool failed;
-    int error; /* errno of the failed pread; 0 when the file ended early */
+    struct http_body_reader body;
+    struct err err; /* why the body could not be read; ERR_OK while it could */
 };
 
 static size_t on_read(char *buffer, size_t size, size_t nitems, void *userdata)
 {
     struct read_ctx *r = userdata;
-    uint64_t left = r->file->length - r->done;
-    size_t want = size * nitems;
-    if (left < want) {
-        want = (size_t)left;
-    }
-    if (want == 0) {
-        return 0;
-    }
-    ssize_t n = pread(r->file->fd, buffer, want, (off_t)(r->file->offset + r->done));
-    if (n <= 0) {
-        r->failed = true;
-        r->error = n < 0 ? errno : 0;
+    size_t n = 0;
+    if (http_body_read(&r->body, buffer, size * nitems, &n, &r->err) != ERR_OK) {
         return CURL_READFUNC_ABORT;
     }
-    r->done += (uint64_t)n;
-    return (size_t)n;
+    return n;
+}
+
+/*
+ * libcurl sends a request again, within the same perform, when a kept-alive connection turns
+ * out dead after the body went out (no answer on a reused connection), or when a redirect or
+ * an authentication challenge asks for it. Without this callback a streamed body cannot start
+ * over and the transfer ends in CURLE_SEND_FAIL_REWIND.
+ */
+static int on_seek(void *userdata, curl_off_t offset, int origin)
+{
+    struct read_ctx *r = userdata;
+    if (origin != SEEK_SET || offset < 0) {
+        return CURL_SEEKFUNC_CANTSEEK; /* libcurl only ever rewinds to an absolute offset */
+    }
+    struct err e = ERR_INIT;
+    if (http_body_seek(&r->body, (uint64_t)offset, &e) != ERR_OK) {
+        log_warn("%s", e.msg); /* curl then fails with CURLE_SEND_FAIL_REWIND: retryable */
+        return CURL_SEEKFUNC_FAIL;
+    }
+    return CURL_SEEKFUNC_OK;
 }
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -100,12 +108,16 @@ static bool add_header_line(struct curl_slist **list, const char *line)
     return true;
 }
 
-static bool is_retryable_curl(CURLcode cc)
+bool http_curl_is_retryable(int curl_code)
 {
-    switch (cc) {
+    switch ((CURLcode)curl_code) {
+    /* Nothing was sent yet: DNS, connect, TLS handshake. */
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_CONNECT:
+    case CURLE_SSL_CONNECT_ERROR:
+    /* The connection died mid-exchange (a reset, a close, a stall): aws_call re-sends the
+     * request, re-signed, with its body read again from the first byte. */
     case CURLE_OPERATION_TIMEDOUT:
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
@@ -113,7 +125,9 @@ static bool is_retryable_curl(CURLcode cc)
     case CURLE_PARTIAL_FILE:
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
-    case CURLE_SSL_CONNECT_ERROR:
+    /* curl could not rewind the body to re-send it on a fresh connection itself; on_seek makes
+     * this rare, and a new attempt starts with a new reader anyway. */
+    case CURLE_SEND_FAIL_REWIND:
         return true;
     default:
         return false;
@@ -130,11 +144,12 @@ static enum err_code curl_send(struct http_transport *self,
     struct curl_slist *hdrs = NULL;
     enum err_code rc = ERR_OK;
     struct write_ctx w = {resp, err, false};
-    struct read_ctx rd = {req->body_file, 0, false, 0};
+    struct read_ctx rd = {.err = ERR_INIT};
     const char *op = req->op != NULL ? req->op : req->method;
     bool has_content_type = false;
 
     http_response_reset(resp);
+    http_body_reader_init(&rd.body, req);
     curl_easy_reset(c);
     hc->errbuf[0] = '\0';
 
@@ -194,22 +209,17 @@ static enum err_code curl_send(struct http_transport *self,
         curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(req->method, "HEAD") == 0) {
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-    } else if (req->body_file != NULL) {
-        /* Streamed from the file: curl reads it as it sends (memory stays one 64 KiB chunk). */
+    } else {
+        /* PUT, POST and DELETE: every body, in memory or spooled, goes through one reader that
+         * curl pulls as it sends (memory stays one 64 KiB chunk for a spooled body) and can
+         * rewind; the custom request only renames the method. */
         curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_file->length);
+        curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)rd.body.length);
         curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
         curl_easy_setopt(c, CURLOPT_READDATA, &rd);
+        curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+        curl_easy_setopt(c, CURLOPT_SEEKDATA, &rd);
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
-    } else {
-        /* POST-style body with the method replaced: PUT, POST, DELETE. */
-        curl_easy_setopt(c, CURLOPT_POST, 1L);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body.len);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS,
-                         req->body.len > 0 ? (const char *)req->body.ptr : "");
-        if (strcmp(req->method, "POST") != 0) {
-            curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
-        }
     }
 
     CURLcode cc = curl_easy_perform(c);
@@ -218,17 +228,15 @@ static enum err_code curl_send(struct http_transport *self,
             rc = err_prefix(err, "%s: response body", op);
             goto out;
         }
-        if (rd.failed) {
-            /* A local file, not the network: trying again would read the same bytes. */
-            char ebuf[LIMIT_ERRNO_TEXT_BYTES];
-            rc = err_set(err, ERR_IO, "%s: reading the request body from its spool file: %s", op,
-                         rd.error != 0 ? strerror_r(rd.error, ebuf, sizeof(ebuf))
-                                       : "the file ended early");
+        if (rd.err.code != ERR_OK) {
+            /* The body, not the network: trying again would read the same bytes. */
+            *err = rd.err;
+            rc = err_prefix(err, "%s", op);
             goto out;
         }
         const char *detail = hc->errbuf[0] != '\0' ? hc->errbuf : curl_easy_strerror(cc);
         rc = err_transport(err, op, detail);
-        err->retryable = is_retryable_curl(cc);
+        err->retryable = http_curl_is_retryable((int)cc);
         goto out;
     }
     long status = 0;

@@ -21,4 +21,7 @@ struct http_curl_options {
 MUST_CHECK struct http_transport *http_curl_new(const struct http_curl_options *opts,
                                                 struct err *err);
 
+/* True when a request that failed with this libcurl code (a CURLcode) can be sent again. */
+bool http_curl_is_retryable(int curl_code);
+
 #endif

@@ -529,6 +529,12 @@ static size_t decode_escape(const uint8_t *p, const uint8_t *end, uint8_t *out, 
 enum err_code json_string_unescape(const struct json_val *str, struct buf *out, struct err *err)
 {
     struct cur in = json_string_inner(str);
+    if (in.ptr == NULL) {
+        /* Not a string, or a span too short to hold its quotes: only iterators over unvalidated
+         * text make one, and there is no value to append (nor a pointer to count from). */
+        return err_set(err, ERR_INVALID_INPUT, "JSON: expected a string, got a %s of %zu bytes",
+                       json_type_name(str->type), str->raw.len);
+    }
     const uint8_t *p = in.ptr;
     const uint8_t *end = in.ptr + in.len;
     enum err_code rc = buf_reserve(out, in.len, err);

@@ -220,6 +220,13 @@ enum err_code s3_put_body(struct aws_client *c,
     enum s3_checksum kind = body->file == NULL ? o->checksum : S3_CHECKSUM_MD5;
     headers[n++] = s3_checksum_header(kind, body->mem, md5, sum);
     headers[n++] = (struct http_header){"x-amz-meta-md5", md5_hex};
+    char if_match[S3_ETAG_MAX + 2];
+    if (o->if_none_match) {
+        headers[n++] = (struct http_header){"If-None-Match", "*"};
+    } else if (o->if_match != NULL) {
+        snprintf(if_match, sizeof(if_match), "\"%.*s\"", S3_ETAG_MAX - 1, o->if_match);
+        headers[n++] = (struct http_header){"If-Match", if_match};
+    }
     struct http_response resp;
     http_response_init(&resp, LIMIT_SMALL_RESPONSE_BYTES);
     enum err_code rc =
@@ -262,6 +269,18 @@ enum err_code s3_get_object(struct aws_client *c,
                             struct buf *out,
                             struct err *err)
 {
+    char etag[S3_ETAG_MAX];
+    return s3_get_object_etag(c, bucket, key, out, etag, err);
+}
+
+enum err_code s3_get_object_etag(struct aws_client *c,
+                                 const char *bucket,
+                                 const char *key,
+                                 struct buf *out,
+                                 char etag[S3_ETAG_MAX],
+                                 struct err *err)
+{
+    etag[0] = '\0';
     size_t max = out->max;
     size_t limit = max == 0 ? BUF_NO_LIMIT : max;
     struct http_response resp;
@@ -273,6 +292,9 @@ enum err_code s3_get_object(struct aws_client *c,
     }
     enum err_code rc =
         s3_call(c, "GetObject", bucket, key, "GET", NULL, NULL, 0, &s3_no_body, NULL, &resp, err);
+    if (rc == ERR_OK) {
+        s3_copy_etag(&resp, etag);
+    }
     *out = resp.body;
     out->max = max;
     buf_cleanup(&resp.headers);

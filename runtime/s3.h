@@ -33,6 +33,10 @@ struct s3_put_options {
     const char *sse;            /* NULL, "AES256" or "aws:kms" */
     const char *sse_kms_key_id; /* with "aws:kms"; NULL = the AWS managed key */
     const char *storage_class;  /* NULL = STANDARD */
+    /* Conditional writes (PutObject only): S3 answers 412 PreconditionFailed instead of
+     * writing when the condition does not hold (s3_put_object reports it as ERR_HTTP 412). */
+    bool if_none_match;   /* only if the key does not exist (If-None-Match: *) */
+    const char *if_match; /* only if the object's ETag (without quotes) is this one */
 };
 
 struct s3_object_info {
@@ -62,6 +66,13 @@ MUST_CHECK enum err_code s3_get_object(struct aws_client *c,
                                        const char *key,
                                        struct buf *out,
                                        struct err *err);
+/* The same, also giving the object's ETag (without quotes), for a conditional write after it. */
+MUST_CHECK enum err_code s3_get_object_etag(struct aws_client *c,
+                                            const char *bucket,
+                                            const char *key,
+                                            struct buf *out,
+                                            char etag[S3_ETAG_MAX],
+                                            struct err *err);
 
 /* *exists is false (and ERR_OK) for a missing key. */
 MUST_CHECK enum err_code s3_head_object(struct aws_client *c,

@@ -312,13 +312,15 @@ complete_upload(struct s3_upload *u, struct s3_object_info *out, struct err *err
     } else if (rc == ERR_OK) {
         (void)xml_text_copy(buf_cur(&resp.body), "ETag", out->etag, sizeof(out->etag));
         s3_strip_etag_quotes(out->etag);
-        if (out->etag[0] != '\0' && strcmp(out->etag, expected) != 0) {
-            /* S3 answers with exactly this form; some stand-ins (s3rver) with a plain MD5. The
-             * caller gets S3's documented form, which is what readers of a manifest expect. */
-            log_debug("CompleteMultipartUpload s3://%s/%s: ETag %s, S3's form is %s", u->bucket,
-                      u->key, out->etag, expected);
+        if (out->etag[0] == '\0') {
+            snprintf(out->etag, sizeof(out->etag), "%s", expected);
+        } else if (strcmp(out->etag, expected) != 0) {
+            /* S3 answers with this form when each part's ETag is its MD5, which it is not under
+             * SSE-KMS or SSE-C; stand-ins (s3rver) answer a plain MD5. The caller keeps the ETag
+             * the object has: ListObjectsV2 gives it back, and the commit checks it. */
+            log_debug("CompleteMultipartUpload s3://%s/%s: ETag %s, not %s", u->bucket, u->key,
+                      out->etag, expected);
         }
-        snprintf(out->etag, sizeof(out->etag), "%s", expected);
     }
 out:
     http_response_cleanup(&resp);

@@ -30,5 +30,8 @@ scripts/check-style.sh
 log "unit tests under ASan/UBSan"
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build/asan -L unit --output-on-failure -j"$jobs" "$@" | tail -n 3
 
+log "fuzzing, short: each libFuzzer target for 10 s after replaying its reproducers (long: scripts/proofs.sh)"
+scripts/fuzz.sh --seconds "${ETL_FUZZ_SECONDS:-10}" | tail -n 9
+
 log "all tests (unit + integration)"
 ctest --test-dir build --output-on-failure -j"$jobs" "$@"

@@ -340,14 +340,33 @@ enum err_code etl_ddbjson_value(const struct json_val *typed,
     return fail(err, path, what);
 }
 
-static bool is_reserved(const struct json_val *name, const char *const *reserved)
+bool etl_ddbjson_escaped(struct cur name, const char *const *reserved)
 {
+    while (name.len >= 5 && memcmp(name.ptr, "_item", 5) == 0) {
+        name.ptr += 5;
+        name.len -= 5;
+    }
     for (const char *const *r = reserved; r != NULL && *r != NULL; r++) {
-        if (json_string_eq(name, *r)) {
+        if (cur_eq_str(name, *r)) {
             return true;
         }
     }
     return false;
+}
+
+/* etl_ddbjson_escaped on a name literal. */
+static enum err_code
+is_reserved(const struct json_val *name, const char *const *reserved, bool *out, struct err *err)
+{
+    if (json_string_is_plain(name)) {
+        *out = etl_ddbjson_escaped(json_string_inner(name), reserved);
+        return ERR_OK;
+    }
+    struct buf text = BUF_INIT(0);
+    enum err_code rc = json_string_unescape(name, &text, err);
+    *out = rc == ERR_OK && etl_ddbjson_escaped(buf_cur(&text), reserved);
+    buf_cleanup(&text);
+    return rc;
 }
 
 static enum err_code add_column(struct etl_row_builder *b,
@@ -359,9 +378,14 @@ static enum err_code add_column(struct etl_row_builder *b,
     struct etl_path path;
     etl_path_init(&path);
     (void)path_push_key(&path, name);
-    enum err_code rc;
-    if (is_reserved(name, reserved)) {
-        /* "_op" becomes "_item_op": the metadata column keeps its meaning. */
+    bool escape = false;
+    enum err_code rc = is_reserved(name, reserved, &escape, err);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    if (escape) {
+        /* "_op" becomes "_item_op": the metadata column keeps its meaning; and "_item_op"
+         * becomes "_item_item_op", so that no two attributes get one name. */
         struct buf renamed = BUF_INIT(0);
         struct cur inner = json_string_inner(name);
         rc = buf_append_str(&renamed, "\"_item", err);

@@ -39,9 +39,13 @@ MUST_CHECK enum err_code etl_ddbjson_value(const struct json_val *typed,
 /*
  * Appends an item's attributes ({"name": {"S": ...}, ...}) as columns of the row being built.
  * Attributes of `keys` (may be NULL) missing from item are added too, so every row carries its
- * key. An attribute whose name is in `reserved` (NULL-terminated) becomes "_item<name>", flagged
- * ETL_COL_RENAMED.
+ * key. An attribute whose name is in `reserved` (NULL-terminated), or is such a name after one
+ * or more "_item" prefixes, becomes "_item<name>", flagged ETL_COL_RENAMED: "_op" is written
+ * "_item_op", "_item_op" is written "_item_item_op", and no two attributes share a column.
  */
+/* True when an attribute named `name` (unescaped) is written as "_item<name>" (above). */
+bool etl_ddbjson_escaped(struct cur name, const char *const *reserved);
+
 MUST_CHECK enum err_code etl_ddbjson_item_columns(struct etl_row_builder *b,
                                                   const struct json_val *item,
                                                   const struct json_val *keys,

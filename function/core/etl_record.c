@@ -22,6 +22,11 @@ const char *const etl_meta_names[ETL_META_COUNT + 1] = {
     "_op", "_seq", "_ts", "_table", "_event_id", "_ttl_delete", NULL,
 };
 
+bool etl_meta_escaped(struct cur name)
+{
+    return etl_ddbjson_escaped(name, etl_meta_names);
+}
+
 bool etl_meta_is_name(struct cur name)
 {
     for (int m = 0; m < ETL_META_COUNT; m++) {

@@ -46,6 +46,8 @@ extern const char *const etl_meta_names[ETL_META_COUNT + 1];
 
 /* True if name (unescaped) is a metadata column's. */
 bool etl_meta_is_name(struct cur name);
+/* True if an attribute of this name (unescaped) is written "_item<name>" (etl_ddbjson.h). */
+bool etl_meta_escaped(struct cur name);
 
 struct etl_record_meta {
     const char *op;

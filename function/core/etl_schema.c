@@ -38,7 +38,8 @@ void etl_schema_cleanup(struct etl_schema *s)
     memset(s, 0, sizeof(*s));
 }
 
-/* The attribute named name[0..n), added if new. */
+/* The attribute named name[0..n), added if new; *out NULL when the schema already tracks
+ * ETL_SCHEMA_MAX_ATTRS others (the caller counts the value as overflow). */
 static enum err_code find_attr(struct etl_schema *s,
                                const char *name,
                                size_t n,
@@ -48,6 +49,10 @@ static enum err_code find_attr(struct etl_schema *s,
     long found = etl_names_find(&s->index, cur_make(name, n));
     if (found >= 0) {
         *out = &s->attrs[found];
+        return ERR_OK;
+    }
+    *out = NULL;
+    if (s->n >= ETL_SCHEMA_MAX_ATTRS) {
         return ERR_OK;
     }
     struct etl_schema_attr *attrs = mem_grow(s->attrs, &s->cap, s->n, sizeof(*attrs), 32);
@@ -130,7 +135,9 @@ etl_schema_observe(struct etl_schema *s, const struct etl_row_ref *row, struct e
         if (rc == ERR_OK) {
             rc = find_attr(s, (const char *)s->name.data + skip, s->name.len - skip, &a, err);
         }
-        if (rc == ERR_OK) {
+        if (rc == ERR_OK && a == NULL) {
+            s->overflow_values++;
+        } else if (rc == ERR_OK) {
             a->counts[col.type]++;
             if (col.type == ETL_T_N) {
                 number_shape(col.value, a);
@@ -153,6 +160,12 @@ etl_schema_merge(struct etl_schema *dst, const struct etl_schema *src, struct er
         if (rc != ERR_OK) {
             return rc;
         }
+        if (to == NULL) {
+            for (int t = 0; t < ETL_T_COUNT; t++) {
+                dst->overflow_values += from->counts[t];
+            }
+            continue;
+        }
         for (int t = 0; t < ETL_T_COUNT; t++) {
             to->counts[t] += from->counts[t];
         }
@@ -165,6 +178,7 @@ etl_schema_merge(struct etl_schema *dst, const struct etl_schema *src, struct er
         to->exponent = to->exponent || from->exponent;
     }
     dst->items += src->items;
+    dst->overflow_values += src->overflow_values;
     return ERR_OK;
 }
 
@@ -204,6 +218,10 @@ void etl_schema_write(const struct etl_schema *s, struct jsonw *w)
     jsonw_object(w, JSONW_COMPACT);
     jsonw_key(w, "items");
     jsonw_u64(w, s->items);
+    if (s->overflow_values > 0) {
+        jsonw_key(w, "overflow_values");
+        jsonw_u64(w, s->overflow_values);
+    }
     jsonw_key(w, "attributes");
     jsonw_array(w, JSONW_COMPACT);
     for (size_t i = 0; i < s->n; i++) {
@@ -250,17 +268,41 @@ enum err_code etl_schema_to_json(const struct etl_schema *s, struct buf *out, st
     return jsonw_finish(&w);
 }
 
+/* A count as a document holds it: a number in [0, 2^64). Anything else (negative, 1e21, infinity)
+ * is no count we wrote, and casting it to uint64_t would be undefined behaviour. */
+static bool count_of(const cJSON *c, uint64_t *out)
+{
+    if (!cJSON_IsNumber(c) || !(c->valuedouble >= 0 && c->valuedouble < 18446744073709551616.0)) {
+        return false;
+    }
+    *out = (uint64_t)c->valuedouble;
+    return true;
+}
+
 enum err_code etl_schema_from_json(struct etl_schema *s, struct cur text, struct err *err)
 {
     cJSON *root = cJSON_ParseWithLength((const char *)text.ptr, text.len);
     enum err_code rc = ERR_OK;
     const cJSON *attrs = cJSON_GetObjectItemCaseSensitive(root, "attributes");
     const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "items");
+    uint64_t n = 0;
     if (root == NULL || !cJSON_IsArray(attrs) || !cJSON_IsNumber(items)) {
         rc = err_set(err, ERR_INVALID_INPUT, "schema: not a schema document");
         goto out;
     }
-    s->items += (uint64_t)items->valuedouble;
+    if (!count_of(items, &n)) {
+        rc = err_set(err, ERR_INVALID_INPUT, "schema: \"items\" is not a count");
+        goto out;
+    }
+    s->items += n;
+    const cJSON *overflow = cJSON_GetObjectItemCaseSensitive(root, "overflow_values");
+    if (cJSON_IsNumber(overflow)) {
+        if (!count_of(overflow, &n)) {
+            rc = err_set(err, ERR_INVALID_INPUT, "schema: \"overflow_values\" is not a count");
+            goto out;
+        }
+        s->overflow_values += n;
+    }
     const cJSON *a;
     cJSON_ArrayForEach(a, attrs)
     {
@@ -275,11 +317,27 @@ enum err_code etl_schema_from_json(struct etl_schema *s, struct cur text, struct
         if (rc != ERR_OK) {
             goto out;
         }
+        if (to == NULL) {
+            for (int t = 0; t < ETL_T_COUNT; t++) {
+                const cJSON *c =
+                    cJSON_GetObjectItemCaseSensitive(types, etl_type_name((enum etl_type)t));
+                if (cJSON_IsNumber(c) && count_of(c, &n)) {
+                    s->overflow_values += n;
+                }
+            }
+            continue;
+        }
         for (int t = 0; t < ETL_T_COUNT; t++) {
             const cJSON *c =
                 cJSON_GetObjectItemCaseSensitive(types, etl_type_name((enum etl_type)t));
             if (cJSON_IsNumber(c)) {
-                to->counts[t] += (uint64_t)c->valuedouble;
+                if (!count_of(c, &n)) {
+                    rc = err_set(err, ERR_INVALID_INPUT,
+                                 "schema: attribute \"%.64s\": types.%s is not a count",
+                                 name->valuestring, etl_type_name((enum etl_type)t));
+                    goto out;
+                }
+                to->counts[t] += n;
             }
         }
         const cJSON *num = cJSON_GetObjectItemCaseSensitive(a, "number");
@@ -287,10 +345,12 @@ enum err_code etl_schema_from_json(struct etl_schema *s, struct cur text, struct
             const cJSON *d = cJSON_GetObjectItemCaseSensitive(num, "integer_digits");
             const cJSON *sc = cJSON_GetObjectItemCaseSensitive(num, "scale");
             const cJSON *e = cJSON_GetObjectItemCaseSensitive(num, "exponent");
-            if (cJSON_IsNumber(d) && d->valueint > to->int_digits) {
+            /* Digits of a DynamoDB number: at most 38 significant, so a few hundred with its
+             * exponent; anything larger is not a count of digits and is ignored. */
+            if (cJSON_IsNumber(d) && d->valueint <= 1000 && d->valueint > to->int_digits) {
                 to->int_digits = d->valueint;
             }
-            if (cJSON_IsNumber(sc) && sc->valueint > to->scale) {
+            if (cJSON_IsNumber(sc) && sc->valueint <= 1000 && sc->valueint > to->scale) {
                 to->scale = sc->valueint;
             }
             to->exponent = to->exponent || cJSON_IsTrue(e);

@@ -27,13 +27,19 @@ struct etl_schema_attr {
     bool exponent;                /* some N value used an exponent */
 };
 
+/* Attribute names a schema tracks: the first this many it meets (a merge adds the other's in
+ * its order). Values of any further attribute are only counted (overflow_values): memory, the
+ * checkpoints and the DDL stay bounded whatever the table holds. */
+#define ETL_SCHEMA_MAX_ATTRS 1000
+
 struct etl_schema {
     struct etl_schema_attr *attrs;
     size_t n;
     size_t cap;
     uint64_t items;
-    struct etl_names index; /* attribute names (borrowing attrs[i].name) to i */
-    struct buf name;        /* etl_schema_observe's scratch: the unescaped attribute name */
+    uint64_t overflow_values; /* values of attributes past ETL_SCHEMA_MAX_ATTRS */
+    struct etl_names index;   /* attribute names (borrowing attrs[i].name) to i */
+    struct buf name;          /* etl_schema_observe's scratch: the unescaped attribute name */
 };
 
 void etl_schema_init(struct etl_schema *s);
@@ -46,7 +52,8 @@ etl_schema_observe(struct etl_schema *s, const struct etl_row_ref *row, struct e
 MUST_CHECK enum err_code
 etl_schema_merge(struct etl_schema *dst, const struct etl_schema *src, struct err *err);
 
-/* {"items":N,"attributes":[{"name":...,"types":{"S":n,...},"number":{...}}]} sorted by name. */
+/* {"items":N,"attributes":[{"name":...,"types":{"S":n,...},"number":{...}}]} sorted by name,
+ * and "overflow_values":N when there were more attributes than ETL_SCHEMA_MAX_ATTRS. */
 MUST_CHECK enum err_code
 etl_schema_to_json(const struct etl_schema *s, struct buf *out, struct err *err);
 /* The same document as a value of a larger one. */

@@ -7,13 +7,25 @@
 #include <stdio.h>
 #include <time.h>
 
+/* Years 0000 to 9999: the range four digits write (and gmtime's int year holds). */
+#define ISO_MIN_MS (-62167219200000LL)
+#define ISO_MAX_MS 253402300799999LL
+
 void etl_time_format_iso8601(int64_t epoch_ms, char out[ETL_ISO8601_MAX])
 {
+    if (epoch_ms < ISO_MIN_MS) {
+        epoch_ms = ISO_MIN_MS; /* a time no source sends; clamped rather than overflowed */
+    } else if (epoch_ms > ISO_MAX_MS) {
+        epoch_ms = ISO_MAX_MS;
+    }
+    /* Floor division without epoch_ms - ms, which overflows at INT64_MIN. */
     int64_t ms = epoch_ms % 1000;
+    int64_t whole = epoch_ms / 1000;
     if (ms < 0) {
         ms += 1000;
+        whole--;
     }
-    time_t secs = (time_t)((epoch_ms - ms) / 1000);
+    time_t secs = (time_t)whole;
     struct tm tm;
     if (gmtime_r(&secs, &tm) == NULL) {
         snprintf(out, ETL_ISO8601_MAX, "1970-01-01T00:00:00.000Z");

@@ -56,8 +56,9 @@ static bool is_meta(const char *name)
     return etl_meta_is_name(cur_from_str(name));
 }
 
-/* rows: the data is our row format, where an attribute named like a metadata column is written
- * as "_item<name>" (etl_record.h); otherwise keys are the attribute names. */
+/* rows: the data is our row format, where an attribute named like a metadata column (or such a
+ * name with "_item" prefixes) is written as "_item<name>" (etl_record.h); otherwise keys are the
+ * attribute names. */
 static enum err_code
 columns_build(const struct etl_schema *schema, bool rows, struct columns *c, struct err *err)
 {
@@ -78,7 +79,8 @@ columns_build(const struct etl_schema *schema, bool rows, struct columns *c, str
     c->n = schema->n;
     for (size_t i = 0; i < c->n; i++) {
         const char *name = c->attrs[i]->name;
-        snprintf(c->keys[i], NAME_MAX_LEN, "%s%.240s", rows && is_meta(name) ? "_item" : "", name);
+        snprintf(c->keys[i], NAME_MAX_LEN, "%s%.240s",
+                 rows && etl_meta_escaped(cur_from_str(name)) ? "_item" : "", name);
         char base[NAME_MAX_LEN - 8];
         etl_ddl_name(c->keys[i], base, sizeof(base));
         /* A sanitised name must not take a metadata column's place either. */

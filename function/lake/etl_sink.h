@@ -56,8 +56,24 @@ struct etl_sink_ops {
                                               bool *written,
                                               char existing_md5[DIGEST_MD5_HEX],
                                               struct err *err);
-    MUST_CHECK enum err_code (
-        *get)(struct etl_sink *s, const char *key, struct buf *out, bool *found, struct err *err);
+    /* etag (may be NULL) gets the object's ETag, for put_cond. */
+    MUST_CHECK enum err_code (*get)(struct etl_sink *s,
+                                    const char *key,
+                                    struct buf *out,
+                                    bool *found,
+                                    char *etag,
+                                    struct err *err);
+    /* Writes key only if it is still as the caller read it: if_etag NULL means "absent", else
+     * the ETag it had. *lost (nothing written) when another writer changed it first; etag gets
+     * the new object's ETag. */
+    MUST_CHECK enum err_code (*put_cond)(struct etl_sink *s,
+                                         const char *key,
+                                         struct cur body,
+                                         const char *content_type,
+                                         const char *if_etag,
+                                         char etag[S3_ETAG_MAX],
+                                         bool *lost,
+                                         struct err *err);
     MUST_CHECK enum err_code (*list)(struct etl_sink *s,
                                      const char *prefix,
                                      etl_sink_list_fn fn,
@@ -114,7 +130,37 @@ MUST_CHECK static inline enum err_code etl_sink_put(struct etl_sink *s,
 MUST_CHECK static inline enum err_code
 etl_sink_get(struct etl_sink *s, const char *key, struct buf *out, bool *found, struct err *err)
 {
-    return s->ops->get(s, key, out, found, err);
+    return s->ops->get(s, key, out, found, NULL, err);
+}
+
+/* The same, with the object's ETag ("" when absent), for etl_sink_put_cond. */
+MUST_CHECK static inline enum err_code etl_sink_get_etag(struct etl_sink *s,
+                                                         const char *key,
+                                                         struct buf *out,
+                                                         bool *found,
+                                                         char etag[S3_ETAG_MAX],
+                                                         struct err *err)
+{
+    etag[0] = '\0';
+    return s->ops->get(s, key, out, found, etag, err);
+}
+
+/*
+ * Compare-and-swap of a small document: writes key only if it is still as read (if_etag NULL:
+ * still absent). S3: a conditional PutObject (If-Match / If-None-Match: *), which S3 and moto
+ * honour; an S3 stand-in that ignores the headers (s3rver) just writes. Files: under a lock.
+ * *lost when another writer got there first (nothing written, ERR_OK).
+ */
+MUST_CHECK static inline enum err_code etl_sink_put_cond(struct etl_sink *s,
+                                                         const char *key,
+                                                         struct cur body,
+                                                         const char *content_type,
+                                                         const char *if_etag,
+                                                         char etag[S3_ETAG_MAX],
+                                                         bool *lost,
+                                                         struct err *err)
+{
+    return s->ops->put_cond(s, key, body, content_type, if_etag, etag, lost, err);
 }
 
 /* Calls fn for every object under prefix. */

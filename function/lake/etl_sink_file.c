@@ -5,8 +5,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -106,7 +108,9 @@ static enum err_code file_put(struct etl_sink *s,
     if (rc != ERR_OK) {
         return rc;
     }
-    snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid());
+    static atomic_ulong tmp_seq;
+    snprintf(tmp, sizeof(tmp), "%s.tmp-%ld-%lu", path, (long)getpid(),
+             (unsigned long)atomic_fetch_add(&tmp_seq, 1)); /* one per writer, threads too */
     int fd = -1;
     rc = open_tmp(path, tmp, &fd, err);
     if (rc != ERR_OK) {
@@ -121,8 +125,12 @@ static enum err_code file_put(struct etl_sink *s,
     return rc;
 }
 
-static enum err_code
-file_get(struct etl_sink *s, const char *key, struct buf *out, bool *found, struct err *err)
+static enum err_code file_get(struct etl_sink *s,
+                              const char *key,
+                              struct buf *out,
+                              bool *found,
+                              char *etag,
+                              struct err *err)
 {
     char path[FILE_PATH_MAX];
     *found = false;
@@ -134,6 +142,7 @@ file_get(struct etl_sink *s, const char *key, struct buf *out, bool *found, stru
     if (f == NULL) {
         return errno == ENOENT ? ERR_OK : etl_sink_errno(err, "open", path);
     }
+    size_t start = out->len;
     char chunk[65536];
     size_t n;
     while (rc == ERR_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
@@ -141,6 +150,66 @@ file_get(struct etl_sink *s, const char *key, struct buf *out, bool *found, stru
     }
     fclose(f);
     *found = rc == ERR_OK;
+    if (rc == ERR_OK && etag != NULL) {
+        /* A file's ETag is its MD5, as S3's is for a single PutObject. */
+        uint8_t sum[DIGEST_MD5_BYTES];
+        digest_md5(out->data + start, out->len - start, sum);
+        digest_hex(sum, DIGEST_MD5_BYTES, etag, DIGEST_MD5_HEX);
+    }
+    return rc;
+}
+
+/* Writes key under an exclusive lock on its directory (flock on the directory itself: nothing is
+ * left beside the objects) if the file is still as the caller read it. */
+static enum err_code file_put_cond(struct etl_sink *s,
+                                   const char *key,
+                                   struct cur body,
+                                   const char *content_type,
+                                   const char *if_etag,
+                                   char etag[S3_ETAG_MAX],
+                                   bool *lost,
+                                   struct err *err)
+{
+    char path[FILE_PATH_MAX], lock[FILE_PATH_MAX], now[S3_ETAG_MAX];
+    *lost = false;
+    etag[0] = '\0';
+    enum err_code rc = file_path(s, key, path, sizeof(path), err);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    snprintf(lock, sizeof(lock), "%s", path);
+    char *slash = strrchr(lock, '/');
+    if (slash != NULL) {
+        *slash = '\0';
+    }
+    rc = mkdirs(path, err);
+    int fd = rc == ERR_OK ? open(lock, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    if (rc == ERR_OK && fd < 0) {
+        rc = etl_sink_errno(err, "open", lock);
+    }
+    if (rc == ERR_OK && flock(fd, LOCK_EX) != 0) {
+        rc = etl_sink_errno(err, "flock", lock);
+    }
+    struct buf cur = BUF_INIT(0);
+    bool found = false;
+    if (rc == ERR_OK) {
+        rc = file_get(s, key, &cur, &found, now, err);
+    }
+    if (rc == ERR_OK) {
+        *lost = if_etag == NULL ? found : (!found || strcmp(now, if_etag) != 0);
+    }
+    if (rc == ERR_OK && !*lost) {
+        rc = file_put(s, key, body, content_type, err);
+    }
+    if (rc == ERR_OK && !*lost) {
+        uint8_t sum[DIGEST_MD5_BYTES];
+        digest_md5(body.ptr, body.len, sum);
+        digest_hex(sum, DIGEST_MD5_BYTES, etag, DIGEST_MD5_HEX);
+    }
+    buf_cleanup(&cur);
+    if (fd >= 0) {
+        close(fd); /* releases the lock */
+    }
     return rc;
 }
 
@@ -157,7 +226,7 @@ static enum err_code file_put_if_absent(struct etl_sink *s,
     bool exists = false;
     *written = false;
     existing_md5[0] = '\0';
-    enum err_code rc = file_get(s, key, &old, &exists, err);
+    enum err_code rc = file_get(s, key, &old, &exists, NULL, err);
     if (rc == ERR_OK && exists) {
         uint8_t sum[DIGEST_MD5_BYTES];
         digest_md5(old.data, old.len, sum);
@@ -168,6 +237,34 @@ static enum err_code file_put_if_absent(struct etl_sink *s,
     }
     buf_cleanup(&old);
     return rc;
+}
+
+/* A file's ETag as the listing gives it: the hex MD5 of its bytes (what S3's is for a single
+ * PutObject), read in chunks. */
+static enum err_code file_md5_hex(const char *path, char out[DIGEST_MD5_HEX], struct err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        return etl_sink_errno(err, "open", path);
+    }
+    struct digest_md5 md5;
+    enum err_code rc = digest_md5_init(&md5, err);
+    if (rc != ERR_OK) {
+        fclose(f);
+        return rc;
+    }
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        digest_md5_update(&md5, chunk, n);
+    }
+    bool failed = ferror(f) != 0;
+    fclose(f);
+    uint8_t sum[DIGEST_MD5_BYTES];
+    digest_md5_final(&md5, sum);
+    digest_md5_cleanup(&md5);
+    digest_hex(sum, DIGEST_MD5_BYTES, out, DIGEST_MD5_HEX);
+    return failed ? etl_sink_errno(err, "read", path) : ERR_OK;
 }
 
 /* Depth-first walk of dir; rel is the path relative to the output directory. */
@@ -208,7 +305,11 @@ static enum err_code walk(const char *base,
         if (S_ISDIR(st.st_mode)) {
             rc = walk(base, child, want_prefix, fn, ctx, err);
         } else if (clen >= wlen) {
-            rc = fn(ctx, child, (uint64_t)st.st_size, "", err);
+            char etag[DIGEST_MD5_HEX];
+            rc = file_md5_hex(full, etag, err);
+            if (rc == ERR_OK) {
+                rc = fn(ctx, child, (uint64_t)st.st_size, etag, err);
+            }
         }
     }
     closedir(d);
@@ -302,6 +403,7 @@ const struct etl_sink_ops etl_sink_file_ops = {
     .put = file_put,
     .put_if_absent = file_put_if_absent,
     .get = file_get,
+    .put_cond = file_put_cond,
     .list = file_list,
     .del = file_del,
     .object_open = file_object_open,

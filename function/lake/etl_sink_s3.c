@@ -80,20 +80,63 @@ static enum err_code s3_put_if_absent(struct etl_sink *s,
     return rc;
 }
 
-static enum err_code
-s3_get(struct etl_sink *s, const char *key, struct buf *out, bool *found, struct err *err)
+static enum err_code s3_get(struct etl_sink *s,
+                            const char *key,
+                            struct buf *out,
+                            bool *found,
+                            char *etag,
+                            struct err *err)
 {
-    char k[S3_MAX_KEY_BYTES + 1];
+    char k[S3_MAX_KEY_BYTES + 1], tag[S3_ETAG_MAX];
     *found = false;
     enum err_code rc = full_key(s, key, k, err);
     if (rc == ERR_OK) {
-        rc = s3_get_object(s->aws, s->loc.bucket, k, out, err);
+        rc = s3_get_object_etag(s->aws, s->loc.bucket, k, out, tag, err);
+    }
+    if (rc == ERR_OK && etag != NULL) {
+        memcpy(etag, tag, S3_ETAG_MAX);
     }
     if (rc == ERR_HTTP && err->http_status == 404) {
         err_clear(err);
         return ERR_OK;
     }
     *found = rc == ERR_OK;
+    return rc;
+}
+
+static enum err_code s3_put_cond(struct etl_sink *s,
+                                 const char *key,
+                                 struct cur body,
+                                 const char *content_type,
+                                 const char *if_etag,
+                                 char etag[S3_ETAG_MAX],
+                                 bool *lost,
+                                 struct err *err)
+{
+    char k[S3_MAX_KEY_BYTES + 1];
+    struct s3_object_info info;
+    *lost = false;
+    etag[0] = '\0';
+    enum err_code rc = full_key(s, key, k, err);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    struct s3_put_options o = options(s, content_type);
+    o.if_none_match = if_etag == NULL;
+    o.if_match = if_etag;
+    rc = s3_put_object(s->aws, s->loc.bucket, k, body, &o, &info, err);
+    /* 412: the condition failed; 404 with If-Match: the object is gone (also another writer). */
+    if (rc == ERR_HTTP &&
+        (err->http_status == 412 || (if_etag != NULL && err->http_status == 404))) {
+        err_clear(err);
+        *lost = true;
+        return ERR_OK;
+    }
+    if (rc == ERR_OK) {
+        memcpy(etag, info.etag, S3_ETAG_MAX);
+        s->objects++;
+        s->bytes += body.len;
+    }
     return rc;
 }
 
@@ -183,6 +226,7 @@ const struct etl_sink_ops etl_sink_s3_ops = {
     .put = s3_put,
     .put_if_absent = s3_put_if_absent,
     .get = s3_get,
+    .put_cond = s3_put_cond,
     .list = s3_list,
     .del = s3_del,
     .object_open = s3_object_open,

@@ -5,6 +5,7 @@
  */
 #include "etl_checkpoint.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,6 +103,12 @@ enum err_code etl_ckpt_to_json(const struct etl_ckpt *ck,
     jsonw_double(&w, "%.3f", ck->rcu);
     jsonw_key(&w, "invocations");
     jsonw_u64(&w, ck->invocations);
+    jsonw_key(&w, "progress_at");
+    jsonw_u64(&w, ck->progress_at);
+    if (ck->page_limit > 0) {
+        jsonw_key(&w, "page_limit");
+        jsonw_i64(&w, ck->page_limit);
+    }
     jsonw_key(&w, "last_evaluated_key");
     if (ck->lek.len > 0) {
         jsonw_raw(&w, buf_cur(&ck->lek));
@@ -177,10 +184,51 @@ static bool copy_str(const cJSON *obj, const char *key, char *dst, size_t cap)
     return cJSON_IsString(v) && cur_copy_to(cur_from_str(v->valuestring), dst, cap);
 }
 
-static double num(const cJSON *obj, const char *key)
+/* Whole numbers a stored document may hold: exact in a double. */
+#define WHOLE_MAX 9007199254740992.0 /* 2^53 */
+#define MS_MAX    253402300799999.0  /* 9999-12-31T23:59:59.999Z */
+
+/* Reads the numbers of a stored document, remembering the first one out of range: a document
+ * from an older version or a damaged one is refused with its name, never cast blindly. */
+struct reader {
+    const char *bad; /* the first member out of range, or NULL */
+    double lo;
+    double hi;
+};
+
+static double num_in(struct reader *r, const cJSON *obj, const char *key, double lo, double hi)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+    if (v == NULL || cJSON_IsNull(v)) {
+        return lo > 0 ? lo : 0; /* absent: the smallest value it may have */
+    }
+    double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (!(d >= lo && d <= hi) && r->bad == NULL) {
+        r->bad = key;
+        r->lo = lo;
+        r->hi = hi;
+        return lo;
+    }
+    return d == d ? d : lo;
+}
+
+/* A whole number in [lo, hi]. */
+static double whole(struct reader *r, const cJSON *obj, const char *key, double lo, double hi)
+{
+    double d = num_in(r, obj, key, lo, hi);
+    if (d != floor(d) && r->bad == NULL) {
+        r->bad = key;
+        r->lo = lo;
+        r->hi = hi;
+        return lo;
+    }
+    return d;
+}
+
+static enum err_code bad_member(const struct reader *r, const char *what, struct err *err)
+{
+    return err_set(err, ERR_INVALID_INPUT, "%s: \"%s\" is not a number from %.0f to %.0f", what,
+                   r->bad, r->lo, r->hi);
 }
 
 /* A schema member of a checkpoint, merged into s. */
@@ -202,21 +250,33 @@ enum err_code etl_ckpt_from_json(struct etl_ckpt *ck, struct cur text, struct er
         rc = err_set(err, ERR_INVALID_INPUT, "checkpoint of segment %d is not JSON", ck->segment);
         goto out;
     }
-    if ((int)num(root, "segment") != ck->segment ||
-        (int)num(root, "total_segments") != ck->total_segments) {
+    struct reader r = {NULL, 0, 0};
+    char what[64];
+    snprintf(what, sizeof(what), "checkpoint of segment %d", ck->segment);
+    int segment = (int)whole(&r, root, "segment", 0, 1e6);
+    int total = (int)whole(&r, root, "total_segments", 1, 1e6);
+    if (r.bad == NULL && (segment != ck->segment || total != ck->total_segments)) {
         rc =
             err_set(err, ERR_INVALID_INPUT, "checkpoint is for segment %d of %d, expected %d of %d",
-                    (int)num(root, "segment"), (int)num(root, "total_segments"), ck->segment,
-                    ck->total_segments);
+                    segment, total, ck->segment, ck->total_segments);
         goto out;
     }
     ck->done = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "done"));
-    ck->next_file = (uint32_t)num(root, "next_file");
-    ck->items = (uint64_t)num(root, "items");
-    ck->scanned = (uint64_t)num(root, "scanned");
-    ck->unrouted = (uint64_t)num(root, "unrouted");
-    ck->rcu = num(root, "consumed_rcu");
-    ck->invocations = (uint32_t)num(root, "invocations");
+    ck->next_file = (uint32_t)whole(&r, root, "next_file", 0, UINT32_MAX);
+    ck->items = (uint64_t)whole(&r, root, "items", 0, WHOLE_MAX);
+    ck->scanned = (uint64_t)whole(&r, root, "scanned", 0, WHOLE_MAX);
+    ck->unrouted = (uint64_t)whole(&r, root, "unrouted", 0, WHOLE_MAX);
+    ck->rcu = num_in(&r, root, "consumed_rcu", 0, 1e300);
+    ck->invocations = (uint32_t)whole(&r, root, "invocations", 0, UINT32_MAX);
+    ck->progress_at = (uint32_t)whole(&r, root, "progress_at", 0, UINT32_MAX);
+    if (cJSON_GetObjectItemCaseSensitive(root, "progress_at") == NULL) {
+        ck->progress_at = ck->invocations; /* an older checkpoint: no stall known */
+    }
+    ck->page_limit = (int32_t)whole(&r, root, "page_limit", 0, 1e6);
+    if (r.bad != NULL) {
+        rc = bad_member(&r, what, err);
+        goto out;
+    }
     const cJSON *k = cJSON_GetObjectItemCaseSensitive(root, "last_evaluated_key");
     buf_reset(&ck->lek);
     if (cJSON_IsObject(k)) {
@@ -240,12 +300,16 @@ enum err_code etl_ckpt_from_json(struct etl_ckpt *ck, struct cur text, struct er
         }
         (void)copy_str(f, "md5", cf.md5, sizeof(cf.md5));
         (void)copy_str(f, "etag", cf.etag, sizeof(cf.etag));
-        cf.records = (uint64_t)num(f, "records");
-        cf.bytes = (uint64_t)num(f, "bytes");
-        cf.raw_bytes = (uint64_t)num(f, "raw_bytes");
-        cf.parts = (uint32_t)num(f, "parts");
-        double ds = num(f, "dataset");
-        if (ds < 0 || ds >= (double)ck->n_ds) {
+        cf.records = (uint64_t)whole(&r, f, "records", 0, WHOLE_MAX);
+        cf.bytes = (uint64_t)whole(&r, f, "bytes", 0, WHOLE_MAX);
+        cf.raw_bytes = (uint64_t)whole(&r, f, "raw_bytes", 0, WHOLE_MAX);
+        cf.parts = (uint32_t)whole(&r, f, "parts", 0, 10000);
+        double ds = whole(&r, f, "dataset", 0, 65535);
+        if (r.bad != NULL) {
+            rc = bad_member(&r, what, err);
+            break;
+        }
+        if (ds >= (double)ck->n_ds) {
             rc = err_set(err, ERR_INVALID_INPUT,
                          "checkpoint of segment %d: a file of dataset %.0f (the run has %zu)",
                          ck->segment, ds, ck->n_ds);
@@ -278,9 +342,13 @@ enum err_code etl_ckpt_from_json(struct etl_ckpt *ck, struct cur text, struct er
                 break;
             }
             struct etl_ckpt_ds *x = &ck->ds[i++];
-            x->rows = (uint64_t)num(d, "rows");
-            x->rejected = (uint64_t)num(d, "rejected");
-            x->filtered = (uint64_t)num(d, "filtered");
+            x->rows = (uint64_t)whole(&r, d, "rows", 0, WHOLE_MAX);
+            x->rejected = (uint64_t)whole(&r, d, "rejected", 0, WHOLE_MAX);
+            x->filtered = (uint64_t)whole(&r, d, "filtered", 0, WHOLE_MAX);
+            if (r.bad != NULL) {
+                rc = bad_member(&r, what, err);
+                break;
+            }
             const cJSON *ds_schema = cJSON_GetObjectItemCaseSensitive(d, "schema");
             if (cJSON_IsObject(ds_schema)) {
                 rc = read_schema(ds_schema, &x->schema, err);
@@ -365,9 +433,10 @@ enum err_code etl_run_from_json(struct etl_run *run, struct cur text, struct err
         rc = err_set(err, ERR_INVALID_INPUT, "run.json is not a run document");
         goto out;
     }
-    run->run_ms = (int64_t)num(root, "run_ms");
-    run->started_ms = (int64_t)num(root, "started_ms");
-    run->total_segments = (int)num(root, "total_segments");
+    struct reader r = {NULL, 0, 0};
+    run->run_ms = (int64_t)whole(&r, root, "run_ms", 0, MS_MAX);
+    run->started_ms = (int64_t)whole(&r, root, "started_ms", 0, MS_MAX);
+    run->total_segments = (int)whole(&r, root, "total_segments", 1, 1e6);
     (void)copy_str(root, "format", run->format, sizeof(run->format));
     (void)copy_str(root, "export_id", run->export_id, sizeof(run->export_id));
     (void)copy_str(root, "table_arn", run->table_arn, sizeof(run->table_arn));
@@ -375,13 +444,13 @@ enum err_code etl_run_from_json(struct etl_run *run, struct cur text, struct err
     (void)copy_str(root, "hash_key", run->hash_key, sizeof(run->hash_key));
     (void)copy_str(root, "range_key", run->range_key, sizeof(run->range_key));
     const cJSON *est = cJSON_GetObjectItemCaseSensitive(root, "estimate");
-    run->est_items = (int64_t)num(est, "items");
-    run->est_bytes = (int64_t)num(est, "bytes");
-    run->est_rcu = num(est, "read_units");
-    run->est_seconds = num(est, "seconds_at_max_rcu");
-    run->max_rcu = (int64_t)num(est, "max_rcu");
-    if (run->total_segments < 1) {
-        rc = err_set(err, ERR_INVALID_INPUT, "run.json: bad total_segments");
+    run->est_items = (int64_t)whole(&r, est, "items", 0, WHOLE_MAX);
+    run->est_bytes = (int64_t)whole(&r, est, "bytes", 0, WHOLE_MAX);
+    run->est_rcu = num_in(&r, est, "read_units", 0, 1e300);
+    run->est_seconds = num_in(&r, est, "seconds_at_max_rcu", 0, 1e300);
+    run->max_rcu = (int64_t)whole(&r, est, "max_rcu", 0, WHOLE_MAX);
+    if (r.bad != NULL) {
+        rc = bad_member(&r, "run.json", err);
     }
 out:
     cJSON_Delete(root);

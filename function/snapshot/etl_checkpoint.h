@@ -18,6 +18,7 @@
 #include "err.h"
 #include "etl_schema.h"
 #include "limit.h"
+#include "s3.h"
 
 #define ETL_RUN_ID_MAX 32
 
@@ -46,9 +47,14 @@ struct etl_ckpt {
     uint64_t unrouted; /* of those, items no dataset's `when` took */
     uint64_t scanned;
     double rcu;
-    uint32_t invocations;
+    uint32_t invocations;   /* invocations that worked on the segment */
+    uint32_t progress_at;   /* the value of invocations when the segment last moved on */
+    int32_t page_limit;     /* items per Scan page, once stalls made it smaller (0: configured) */
     struct etl_ckpt_ds *ds; /* one per dataset (the table's own without a transform) */
     size_t n_ds;
+    /* Not stored: the version this invocation read or wrote, for the next conditional write. */
+    bool stored;            /* a checkpoint exists */
+    char etag[S3_ETAG_MAX]; /* its ETag */
 };
 
 /* What a segment knows of one dataset: everything the commit merges. */

@@ -29,33 +29,91 @@ struct orphan_scan {
     const struct etl_ckpt *cks;
     int n;
     int removed;
+    bool **seen; /* per segment and file: listed with the size and ETag the checkpoint has */
 };
 
-static bool named_by_checkpoints(const struct orphan_scan *o, const char *key)
+static const struct etl_ckpt_file *
+named_by_checkpoints(const struct orphan_scan *o, const char *key, bool **seen)
 {
     for (int s = 0; s < o->n; s++) {
         for (size_t i = 0; i < o->cks[s].n_files; i++) {
             if (strcmp(o->cks[s].files[i].key, key) == 0) {
-                return true;
+                *seen = &o->seen[s][i];
+                return &o->cks[s].files[i];
             }
         }
     }
-    return false;
+    return NULL;
 }
 
+/* A listed object: a file the checkpoints name is checked against them (size and ETag, so a
+ * file rewritten by another invocation cannot pass); a data file none names is an orphan of an
+ * interrupted or overlapping attempt and is removed. */
 static enum err_code
 check_orphan(void *ctx, const char *key, uint64_t size, const char *etag, struct err *err)
 {
-    (void)size;
-    (void)etag;
     struct orphan_scan *o = ctx;
     const char *rest = key + strlen(o->run_dir);
-    if (!o->layout->is_data_key(rest) || named_by_checkpoints(o, key)) {
+    bool *seen = NULL;
+    const struct etl_ckpt_file *f = named_by_checkpoints(o, key, &seen);
+    if (f != NULL) {
+        if (size != f->bytes || (f->etag[0] != '\0' && strcmp(etag, f->etag) != 0)) {
+            (void)err_set(err, ERR_INVALID_INPUT,
+                          "%s is %llu bytes with ETag %.60s, but its checkpoint says %llu bytes "
+                          "with ETag %.60s: the file was changed after it was written",
+                          key, (unsigned long long)size, etag, (unsigned long long)f->bytes,
+                          f->etag);
+            err_set_type(err, "SnapshotVerifyFailed");
+            return ERR_INVALID_INPUT;
+        }
+        *seen = true;
         return ERR_OK;
     }
-    log_warn("removing %s: no checkpoint names it (left by an interrupted attempt)", key);
+    if (!o->layout->is_data_key(rest)) {
+        return ERR_OK;
+    }
+    log_warn("removing %s: no checkpoint names it (left by an interrupted or overlapping attempt)",
+             key);
     o->removed++;
     return etl_sink_delete(o->sink, key, err);
+}
+
+static void orphan_scan_free(struct orphan_scan *o)
+{
+    for (int s = 0; o->seen != NULL && s < o->n; s++) {
+        free(o->seen[s]);
+    }
+    free(o->seen);
+}
+
+static enum err_code orphan_scan_init(struct orphan_scan *o, struct err *err)
+{
+    o->seen = calloc((size_t)o->n, sizeof(*o->seen));
+    for (int s = 0; o->seen != NULL && s < o->n; s++) {
+        o->seen[s] = calloc(o->cks[s].n_files + 1, sizeof(**o->seen));
+        if (o->seen[s] == NULL) {
+            orphan_scan_free(o);
+            o->seen = NULL;
+        }
+    }
+    return o->seen != NULL ? ERR_OK : err_set(err, ERR_NOMEM, "out of memory checking files");
+}
+
+/* Every file the checkpoints list was found, as written. */
+static enum err_code all_seen(const struct orphan_scan *o, struct err *err)
+{
+    for (int s = 0; s < o->n; s++) {
+        for (size_t i = 0; i < o->cks[s].n_files; i++) {
+            if (!o->seen[s][i]) {
+                (void)err_set(err, ERR_INVALID_INPUT,
+                              "%s is listed by the checkpoint of segment %d but is not stored",
+                              o->cks[s].files[i].key, s);
+                err_set_type(err, "SnapshotVerifyFailed");
+                return ERR_INVALID_INPUT;
+            }
+        }
+    }
+    return ERR_OK;
 }
 
 static enum err_code put_doc(struct etl_sink *sink,
@@ -68,6 +126,21 @@ static enum err_code put_doc(struct etl_sink *sink,
     char key[LIMIT_KEY_BYTES];
     snprintf(key, sizeof(key), "%s%s", run_dir, name);
     return etl_sink_put(sink, key, buf_cur(doc), content_type, err);
+}
+
+/* _SUCCESS is written once: if another commit of the run got there first, its stays. */
+static enum err_code
+put_success(struct etl_sink *sink, const char *run_dir, const struct buf *doc, struct err *err)
+{
+    char key[LIMIT_KEY_BYTES], etag[S3_ETAG_MAX];
+    bool lost = false;
+    snprintf(key, sizeof(key), "%s_SUCCESS", run_dir);
+    enum err_code rc =
+        etl_sink_put_cond(sink, key, buf_cur(doc), "application/json", NULL, etag, &lost, err);
+    if (rc == ERR_OK && lost) {
+        log_info("%s was written by another commit of this run: it stays", key);
+    }
+    return rc;
 }
 
 /* A run's times in ISO-8601, as the manifests give them. */
@@ -615,6 +688,12 @@ static enum err_code commit_dataset(const struct etl_snapshot_config *cfg,
     if (rc == ERR_OK) {
         rc = put_doc(sink, run_dir, "_meta/manifest.json", &doc, "application/json", err);
     }
+    if (rc == ERR_OK && schema.overflow_values > 0) {
+        log_warn("%s: more than %d attribute names; the DDL has the first %d, %llu values of the "
+                 "others stay in the rows only (schema.json: overflow_values)",
+                 run_dir, ETL_SCHEMA_MAX_ATTRS, ETL_SCHEMA_MAX_ATTRS,
+                 (unsigned long long)schema.overflow_values);
+    }
     if (rc == ERR_OK) {
         buf_reset(&doc);
         rc = etl_schema_to_json(&schema, &doc, err);
@@ -649,7 +728,7 @@ static enum err_code commit_dataset(const struct etl_snapshot_config *cfg,
     if (rc == ERR_OK && strcmp(run_dir, table_run_dir) != 0) {
         rc = success_doc(run, n, out, &doc, err);
         if (rc == ERR_OK) {
-            rc = put_doc(sink, run_dir, "_SUCCESS", &doc, "application/json", err);
+            rc = put_success(sink, run_dir, &doc, err);
         }
     }
     buf_cleanup(&doc);
@@ -686,7 +765,8 @@ enum err_code etl_commit_run(const struct etl_snapshot_config *cfg,
         }
     }
     /* Orphans: data files of interrupted attempts, in every folder the run writes. */
-    struct orphan_scan o = {sink, cfg->layout, run_dir, cks, n, 0};
+    struct orphan_scan o = {sink, cfg->layout, run_dir, cks, n, 0, NULL};
+    rc = orphan_scan_init(&o, err);
     for (size_t d = 0; rc == ERR_OK && d < n_datasets; d++) {
         etl_commit_run_dir(datasets[d], run->run_id, dir, sizeof(dir));
         rc = sweep(sink, &o, dir, err);
@@ -695,7 +775,11 @@ enum err_code etl_commit_run(const struct etl_snapshot_config *cfg,
             rc = sweep(sink, &o, dir, err);
         }
     }
+    if (rc == ERR_OK) {
+        rc = all_seen(&o, err);
+    }
     out->orphans_removed = o.removed;
+    orphan_scan_free(&o);
     /* Every dataset's rules before any dataset's documents: a rule with action fail leaves the
      * whole run unpublished (no manifest, schema.json, current.sql or _SUCCESS anywhere). */
     for (size_t d = 0; rc == ERR_OK && d < n_datasets; d++) {
@@ -717,7 +801,7 @@ enum err_code etl_commit_run(const struct etl_snapshot_config *cfg,
         rc = success_doc(run, n, out, &doc, err);
     }
     if (rc == ERR_OK) {
-        rc = put_doc(sink, run_dir, "_SUCCESS", &doc, "application/json", err);
+        rc = put_success(sink, run_dir, &doc, err);
     }
     buf_cleanup(&doc);
     return rc;

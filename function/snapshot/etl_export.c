@@ -4,6 +4,7 @@
  */
 #include "etl_export.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,14 @@
 #include "pool.h"
 
 #define EXPORT_MAX_SEGMENTS 1000
+/* Invocations in a row that may end without moving a segment on before the run fails with
+ * SnapshotNoProgress (the state machine stops on it instead of repeating "incomplete"). */
+#define EXPORT_MAX_STALLED 6
+/* From the second stalled invocation on, each halves the segment's Scan page size down to this. */
+#define EXPORT_MIN_PAGE_LIMIT 25
+/* The stop time leaves at least this long (or 40% of the invocation, if less) to complete the
+ * open files and save the checkpoint, whatever ETL_EXPORT_MARGIN_MS says. */
+#define EXPORT_MIN_MARGIN_MS 2000
 
 enum req_kind { REQ_RUN, REQ_SEGMENT, REQ_COMMIT };
 
@@ -245,7 +254,8 @@ load_checkpoint(struct etl_sink *sink, const char *run_dir, struct etl_ckpt *ck,
     struct buf doc = BUF_INIT(LIMIT_CHECKPOINT_DOC_BYTES);
     bool found = false;
     etl_scan_checkpoint_key(run_dir, ck->segment, key, sizeof(key));
-    enum err_code rc = etl_sink_get(sink, key, &doc, &found, err);
+    enum err_code rc = etl_sink_get_etag(sink, key, &doc, &found, ck->etag, err);
+    ck->stored = rc == ERR_OK && found;
     if (rc == ERR_OK && found) {
         rc = etl_ckpt_from_json(ck, buf_cur(&doc), err);
         if (rc != ERR_OK) {
@@ -271,9 +281,65 @@ struct segment_run {
     size_t n_datasets;
     struct etl_rate rate;
     int64_t stop_at_ms;
-    struct etl_ckpt *cks; /* all segments; each task owns the one it runs */
-    int first;            /* task i runs segment first + i */
+    struct etl_ckpt *cks;   /* all segments; each task owns the one it runs */
+    int first;              /* task i runs segment first + i */
+    atomic_bool superseded; /* a segment was left to an overlapping invocation */
 };
+
+/*
+ * Counts this invocation in the segment's checkpoint and saves it before any work, as a
+ * compare-and-swap: an overlapping invocation that read the same version loses here (*claimed
+ * false) instead of after a page. A segment that has not moved on for EXPORT_MAX_STALLED
+ * invocations fails the run (SnapshotNoProgress); from the second such invocation on, each
+ * halves the Scan page size, so that a short timeout still fits a page.
+ */
+static enum err_code
+claim_segment(struct etl_scan_job *job, struct etl_ckpt *ck, bool *claimed, struct err *err)
+{
+    *claimed = false;
+    uint32_t stalled = ck->invocations - ck->progress_at;
+    if (stalled >= EXPORT_MAX_STALLED) {
+        (void)err_set(err, ERR_DEADLINE,
+                      "segment %d made no progress in its last %u invocations (pages of %d "
+                      "items); raise the function's timeout or lower ETL_SCAN_PAGE_LIMIT, then "
+                      "start the run again",
+                      ck->segment, (unsigned)stalled,
+                      ck->page_limit > 0 ? (int)ck->page_limit : (int)job->cfg->page_limit);
+        err_set_type(err, "SnapshotNoProgress");
+        return ERR_DEADLINE;
+    }
+    if (stalled >= 1) {
+        int limit = ck->page_limit > 0 ? (int)ck->page_limit : (int)job->cfg->page_limit;
+        limit = limit == 0 ? 1000 : limit;   /* 0: DynamoDB's 1 MB pages */
+        if (limit > EXPORT_MIN_PAGE_LIMIT) { /* halved, down to the floor; never raised */
+            limit = limit / 2 > EXPORT_MIN_PAGE_LIMIT ? limit / 2 : EXPORT_MIN_PAGE_LIMIT;
+        }
+        ck->page_limit = limit;
+        log_warn("segment %d: %u invocations without progress; pages of %d items from now on",
+                 ck->segment, (unsigned)stalled, (int)ck->page_limit);
+    }
+    ck->invocations++;
+    bool lost = false;
+    enum err_code rc = etl_scan_save_checkpoint(job, ck, &lost, err);
+    if (rc == ERR_DEADLINE) {
+        /* Not even time to count the invocation: nothing would ever move on. */
+        (void)err_prefix(err,
+                         "segment %d: too little time left to save its checkpoint; raise "
+                         "the function's timeout",
+                         ck->segment);
+        err_set_type(err, "SnapshotNoProgress");
+    }
+    if (rc == ERR_OK && lost) {
+        log_write(
+            LOG_WARN,
+            (struct log_field[]){LOG_INT("segment", ck->segment), LOG_STR("attempt", job->attempt)},
+            2,
+            "another invocation is working on this segment (its checkpoint changed since "
+            "it was read): this one leaves it alone");
+    }
+    *claimed = rc == ERR_OK && !lost;
+    return rc;
+}
 
 /* A pool task: scans one segment with the thread's own client. */
 static enum err_code run_segment(void *ctx, void *tstate, size_t index, struct err *err)
@@ -307,12 +373,20 @@ static enum err_code run_segment(void *ctx, void *tstate, size_t index, struct e
     }
     job.spec = spec;
     job.now_ms = p->run->run_ms; /* every segment's rules see the same "now": the run's time */
+    snprintf(job.attempt, sizeof(job.attempt), "%08x",
+             (unsigned)(sys_random_u64(p->x->sys) & 0xffffffffu));
     if (rc == ERR_OK) {
         rc = load_checkpoint(&job.sink, p->run_dir, ck, err);
     }
+    bool claimed = false;
     if (rc == ERR_OK && !ck->done) {
-        ck->invocations++;
+        rc = claim_segment(&job, ck, &claimed, err);
+    }
+    if (rc == ERR_OK && claimed) {
         rc = etl_scan_segment(&job, ck, &st, err);
+    }
+    if (rc == ERR_OK && (st.superseded || (!ck->done && !claimed))) {
+        atomic_store(&p->superseded, true);
     }
     if (rc != ERR_OK) {
         (void)err_prefix(err, "segment %d of %d", s, ck->total_segments);
@@ -474,15 +548,30 @@ static int64_t stop_time(const struct etl_export *x, int64_t deadline_mono_ms)
     if (deadline_mono_ms <= 0) {
         return 0;
     }
-    /* The configured margin, but never more than 40% of the time this invocation has, so a
-     * short timeout still makes progress. */
+    /* The configured margin, at least EXPORT_MIN_MARGIN_MS to complete the open files and save
+     * the checkpoint, but never more than 40% of the time this invocation has, so a short
+     * timeout still makes progress. */
+    if (x->aws != NULL && x->aws->deadline_mono_ms > 0 &&
+        x->aws->deadline_mono_ms < deadline_mono_ms) {
+        deadline_mono_ms = x->aws->deadline_mono_ms; /* requests end there, before the reply */
+    }
     int64_t left = sys_ms_left(x->sys, deadline_mono_ms);
     int64_t margin = x->cfg->export_margin_ms;
+    if (margin < EXPORT_MIN_MARGIN_MS) {
+        margin = EXPORT_MIN_MARGIN_MS;
+    }
     if (margin > left * 2 / 5) {
         margin = left * 2 / 5;
     }
     return deadline_mono_ms - margin;
 }
+
+static enum err_code handle(struct etl_export *x,
+                            const struct etl_export_input *in,
+                            int64_t deadline_mono_ms,
+                            struct buf *response,
+                            struct etl_export_stats *st,
+                            struct err *err);
 
 enum err_code etl_export_handle(struct etl_export *x,
                                 const struct etl_export_input *in,
@@ -490,6 +579,24 @@ enum err_code etl_export_handle(struct etl_export *x,
                                 struct buf *response,
                                 struct etl_export_stats *st,
                                 struct err *err)
+{
+    enum err_code rc = handle(x, in, deadline_mono_ms, response, st, err);
+    if (rc == ERR_DEADLINE && !err_has_type(err)) {
+        /* The scan turns its own deadline into "incomplete": this one came before anything
+         * could be saved, and would come again at every invocation. */
+        (void)err_prefix(err, "too little time left to save a checkpoint; raise the function's "
+                              "timeout");
+        err_set_type(err, "SnapshotNoProgress");
+    }
+    return rc;
+}
+
+static enum err_code handle(struct etl_export *x,
+                            const struct etl_export_input *in,
+                            int64_t deadline_mono_ms,
+                            struct buf *response,
+                            struct etl_export_stats *st,
+                            struct err *err)
 {
     struct export_req r;
     struct etl_run run;
@@ -562,6 +669,7 @@ enum err_code etl_export_handle(struct etl_export *x,
         goto out;
     }
     memset(&pool, 0, sizeof(pool));
+    atomic_init(&pool.superseded, false);
     pool.x = x;
     pool.run = &run;
     pool.run_dir = run_dir;
@@ -590,8 +698,16 @@ enum err_code etl_export_handle(struct etl_export *x,
          * their own invocations may be rewriting, would cost n reads per invocation and let
          * one segment's trouble fail another. */
         add_segment(st, &cks[r.segment]);
-        st->complete = cks[r.segment].done;
+        /* Left to an overlapping invocation: what this one holds may not be what is stored. */
+        st->complete = cks[r.segment].done && !atomic_load(&pool.superseded);
         rc = answer(response, st->complete ? "complete" : "incomplete", &run, &r, st, err);
+        goto out;
+    }
+    if (atomic_load(&pool.superseded)) {
+        log_info("snapshot run %s of %s: an overlapping invocation holds some segments; invoke "
+                 "again to continue",
+                 run.run_id, run.table);
+        rc = answer(response, "incomplete", &run, &r, st, err);
         goto out;
     }
     /* Which segments are done (those not worked on here are read from their checkpoints). */
@@ -616,7 +732,8 @@ enum err_code etl_export_handle(struct etl_export *x,
     rc = etl_commit_run(x->cfg, x->sink, x->sys, &run, run_dir, names, n_ds, cks, n, &sum, err);
     if (rc != ERR_OK) {
         if (!err_has_type(err)) {
-            err_set_type(err, "ExportFailed"); /* DataQualityFailed says more */
+            err_set_type(err,
+                         "ExportFailed"); /* SnapshotVerifyFailed, DataQualityFailed say more */
         }
         goto out;
     }

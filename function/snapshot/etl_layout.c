@@ -15,12 +15,13 @@ static void rows_file_key(const char *run_dir,
                           const char *export_id,
                           int segment,
                           uint32_t n,
+                          const char *attempt,
                           const char *ext,
                           char *out,
                           size_t cap)
 {
     (void)export_id;
-    snprintf(out, cap, "%spart-%05d-%05u.%s", run_dir, segment, n, ext);
+    snprintf(out, cap, "%spart-%05d-%05u-%s.%s", run_dir, segment, n, attempt, ext);
 }
 
 static bool rows_is_data_key(const char *rest)
@@ -44,11 +45,13 @@ static void export_file_key(const char *run_dir,
                             const char *export_id,
                             int segment,
                             uint32_t n,
+                            const char *attempt,
                             const char *ext,
                             char *out,
                             size_t cap)
 {
-    snprintf(out, cap, "%sAWSDynamoDB/%s/data/%05d-%05u.%s", run_dir, export_id, segment, n, ext);
+    snprintf(out, cap, "%sAWSDynamoDB/%s/data/%05d-%05u-%s.%s", run_dir, export_id, segment, n,
+             attempt, ext);
 }
 
 static bool export_is_data_key(const char *rest)

@@ -27,11 +27,14 @@ struct etl_snapshot_layout {
     bool force_multipart;
     bool current_view;       /* {table}/current.sql over the snapshot and the changes */
     bool dynamodb_manifests; /* DynamoDB Export's manifest-summary.json and manifest-files.json */
-    /* The key of file n of a segment, relative to the output root; ext is the files' extension. */
+    /* The key of file n of a segment written by invocation `attempt` (hex), relative to the
+     * output root; ext is the files' extension. Keys never repeat across invocations, so an
+     * invocation that overlaps another cannot overwrite what the checkpoint lists. */
     void (*file_key)(const char *run_dir,
                      const char *export_id,
                      int segment,
                      uint32_t n,
+                     const char *attempt,
                      const char *ext,
                      char *out,
                      size_t cap);

@@ -51,6 +51,8 @@ struct scan_files {
     struct buf src;                 /* one item's source row (with a transform) */
     struct buf text;                /* scratch */
     char run_time[ETL_ISO8601_MAX]; /* every row's _ts: the run's time */
+    size_t saved_files;             /* files of the checkpoint as last saved (or read) */
+    bool superseded;                /* another invocation saved the checkpoint first */
 };
 
 void etl_scan_checkpoint_key(const char *run_dir, int segment, char *out, size_t cap)
@@ -58,16 +60,21 @@ void etl_scan_checkpoint_key(const char *run_dir, int segment, char *out, size_t
     snprintf(out, cap, "%s_checkpoint/segment-%d.json", run_dir, segment);
 }
 
-/* Saves ck (overwriting the previous checkpoint). */
-static enum err_code
-save_checkpoint(struct etl_scan_job *job, const struct etl_ckpt *ck, struct err *err)
+enum err_code
+etl_scan_save_checkpoint(struct etl_scan_job *job, struct etl_ckpt *ck, bool *lost, struct err *err)
 {
     struct buf doc = BUF_INIT(0);
-    char key[LIMIT_KEY_BYTES];
+    char key[LIMIT_KEY_BYTES], etag[S3_ETAG_MAX];
+    *lost = false;
     etl_scan_checkpoint_key(job->run_dir, ck->segment, key, sizeof(key));
     enum err_code rc = etl_ckpt_to_json(ck, job->run->table, job->run->run_id, &doc, err);
     if (rc == ERR_OK) {
-        rc = etl_sink_put(&job->sink, key, buf_cur(&doc), "application/json", err);
+        rc = etl_sink_put_cond(&job->sink, key, buf_cur(&doc), "application/json",
+                               ck->stored ? ck->etag : NULL, etag, lost, err);
+    }
+    if (rc == ERR_OK && !*lost) {
+        ck->stored = true;
+        memcpy(ck->etag, etag, sizeof(ck->etag));
     }
     buf_cleanup(&doc);
     return rc;
@@ -94,7 +101,8 @@ open_file(struct etl_scan_job *job, struct etl_ckpt *ck, struct open_file *f, st
     }
     etl_writer_extension(&f->enc, ext, sizeof(ext));
     dataset_dir(job, f, dir, sizeof(dir));
-    cfg->layout->file_key(dir, job->run->export_id, ck->segment, f->n, ext, f->key, sizeof(f->key));
+    cfg->layout->file_key(dir, job->run->export_id, ck->segment, f->n, job->attempt, ext, f->key,
+                          sizeof(f->key));
     f->records = 0;
     buf_reset(&f->store);
     buf_reset(&f->out);
@@ -374,6 +382,31 @@ static enum err_code save_partial(struct etl_dq_run *run, struct etl_ckpt_ds *d,
     return rc;
 }
 
+/* Another invocation saved the segment's checkpoint since this one read it: this one's files
+ * that no checkpoint lists are deleted (best effort: the commit removes what is left) and the
+ * scan stops. */
+static void superseded(struct etl_scan_job *job, const struct etl_ckpt *ck, struct scan_files *sf)
+{
+    size_t removed = 0;
+    for (size_t i = sf->saved_files; i < ck->n_files; i++) {
+        struct err derr = ERR_INIT;
+        if (etl_sink_delete(&job->sink, ck->files[i].key, &derr) == ERR_OK) {
+            removed++;
+        } else {
+            log_warn("segment %d: could not remove %s (%s); the commit removes it", ck->segment,
+                     ck->files[i].key, derr.msg);
+        }
+    }
+    log_write(LOG_WARN,
+              (struct log_field[]){LOG_INT("segment", ck->segment),
+                                   LOG_STR("attempt", job->attempt),
+                                   LOG_INT("filesRemoved", (int64_t)removed)},
+              3,
+              "another invocation saved this segment's checkpoint first (overlapping "
+              "invocations): this one stops, and the files it had not checkpointed are removed");
+    sf->superseded = true;
+}
+
 /*
  * Moves the checkpoint to `lek` (or done): every open file is completed first and everything
  * counted since the last checkpoint goes with it, so what the checkpoint says is all in
@@ -410,13 +443,24 @@ static enum err_code advance(struct etl_scan_job *job,
     ck->unrouted += sf->unrouted;
     sf->items = 0;
     sf->unrouted = 0;
+    bool moved = done || ck->lek.len != lek.len ||
+                 (lek.len > 0 && memcmp(ck->lek.data, lek.ptr, lek.len) != 0);
     buf_reset(&ck->lek);
     if (!done) {
         rc = buf_append_cur(&ck->lek, lek, err);
     }
     ck->done = done;
+    if (moved) {
+        ck->progress_at = ck->invocations;
+    }
     if (rc == ERR_OK && (save || done)) {
-        rc = save_checkpoint(job, ck, err);
+        bool lost = false;
+        rc = etl_scan_save_checkpoint(job, ck, &lost, err);
+        if (rc == ERR_OK && lost) {
+            superseded(job, ck, sf);
+        } else if (rc == ERR_OK) {
+            sf->saved_files = ck->n_files;
+        }
     }
     return rc;
 }
@@ -496,16 +540,20 @@ enum err_code etl_scan_segment(struct etl_scan_job *job,
         rc = err_set(err, ERR_INVALID_INPUT, "segment %d: %zu datasets, its checkpoint %zu",
                      ck->segment, sf.n / 2, ck->n_ds);
     }
-    int limit = (int)job->cfg->page_limit;
+    int limit = ck->page_limit > 0 ? (int)ck->page_limit : (int)job->cfg->page_limit;
     int soft_failures = 0;
+    int64_t page_ms = 0; /* how long the last page took, read and written */
+    sf.saved_files = ck->n_files;
     if (rc == ERR_OK) {
         rc = buf_append_cur(&next_key, buf_cur(&ck->lek), err);
     }
-    while (rc == ERR_OK && !ck->done) {
-        if (!time_left(job)) {
+    while (rc == ERR_OK && !ck->done && !sf.superseded) {
+        /* No page is started that would likely end past the stop time. */
+        if (!time_left(job) || sys_ms_left(job->sys, job->stop_at_ms) < page_ms) {
             st->stopped_for_deadline = true;
             break;
         }
+        int64_t page_start = sys_mono_ms(job->sys);
         int64_t wait = etl_rate_wait_ms(job->rate, sys_mono_ms(job->sys));
         if (wait > 0 && !pause_ms(job, wait)) {
             st->stopped_for_deadline = true;
@@ -526,12 +574,18 @@ enum err_code etl_scan_segment(struct etl_scan_job *job,
             break;
         }
         if (src != ERR_OK) {
-            if (!serr.retryable || ++soft_failures > SCAN_MAX_SOFT_FAILURES) {
+            /* Throttling is the table asking for less, and smaller pages after a pause give it
+             * that. A 5xx, a reset or a timeout has had the client's AWS_MAX_ATTEMPTS already:
+             * the segment fails loudly, and a retried invocation resumes from its checkpoint,
+             * rather than pausing until the deadline and answering "incomplete" for ever. */
+            bool throttled = serr.retryable &&
+                             (err_is_throttling_code(serr.aws_code) || serr.http_status == 429);
+            if (!throttled || ++soft_failures > SCAN_MAX_SOFT_FAILURES) {
                 *err = serr;
                 rc = src;
                 break;
             }
-            /* Throttled (or flaky) beyond the client's retries: smaller pages, then a pause. */
+            /* Throttled beyond the client's retries: smaller pages, then a pause. */
             limit = limit == 0
                         ? 1000
                         : (limit / 2 < SCAN_MIN_PAGE_LIMIT ? SCAN_MIN_PAGE_LIMIT : limit / 2);
@@ -563,6 +617,7 @@ enum err_code etl_scan_segment(struct etl_scan_job *job,
         if (rc != ERR_OK) {
             break;
         }
+        page_ms = sys_mono_ms(job->sys) - page_start;
         buf_reset(&next_key);
         rc = buf_append_cur(&next_key, page.last_evaluated_key, err);
         bool done = page.last_evaluated_key.len == 0;
@@ -573,7 +628,7 @@ enum err_code etl_scan_segment(struct etl_scan_job *job,
         }
     }
     /* Stopping (deadline): complete what is open so the checkpoint can name it. */
-    if (rc == ERR_OK && (any_open(&sf) || st->stopped_for_deadline)) {
+    if (rc == ERR_OK && !sf.superseded && (any_open(&sf) || st->stopped_for_deadline)) {
         rc = advance(job, ck, &sf, buf_cur(&next_key), false, true, st, err);
     }
     if (rc == ERR_DEADLINE) {
@@ -584,6 +639,7 @@ enum err_code etl_scan_segment(struct etl_scan_job *job,
         st->stopped_for_deadline = true;
         rc = ERR_OK;
     }
+    st->superseded = sf.superseded;
     files_cleanup(&sf); /* aborts what is still open: the checkpoint names the last completed */
     buf_cleanup(&next_key);
     ddb_scan_page_cleanup(&page);

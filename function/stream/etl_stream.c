@@ -650,8 +650,9 @@ enum err_code etl_stream_process(struct etl_stream *s,
             return err_set(err, ERR_NOMEM, "out of memory for %zu records", n_records);
         }
     }
-    /* Records without a time are filed under the batch's first known time (a pure function of
-     * the batch); failing that, the invocation time. */
+    /* Records without a time are filed under the batch's first known time; failing that, under
+     * the epoch (1970-01-01T00:00Z): a pure function of the batch either way, so a retry an hour
+     * later writes the same keys. DynamoDB always sends the time; sample events may not. */
     int64_t fallback_ms = -1;
     buf_reset(&s->staged);
     struct json_iter it;
@@ -667,10 +668,7 @@ enum err_code etl_stream_process(struct etl_stream *s,
             st->oldest_ts_ms = r->ts_ms;
         }
     }
-    if (fallback_ms < 0) {
-        fallback_ms = sys_wall_ms(s->sys);
-    }
-    b.fallback_ms = fallback_ms;
+    b.fallback_ms = fallback_ms < 0 ? 0 : fallback_ms;
     /* Pass 1: rows and groups (with a transform: routed, mapped and filtered rows, staged). */
     json_iter_init(&it, records);
     for (size_t i = 0; i < b.n_recs && rc == ERR_OK; i++) {

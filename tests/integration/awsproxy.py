@@ -16,12 +16,26 @@ Placed in front of s3rver (service "s3") or dynalite (service "dynamodb"), it:
   kinds in fault_kinds, cycled in order (S3: 503 SlowDown; DynamoDB: ThrottlingException,
   ProvisionedThroughputExceededException, 500 InternalServerError; optionally "reset", which
   closes the connection without answering, and "slow", which delays then forwards).
+* fault rules (rules): a regex on the request ("METHOD /decoded/path?query" for S3,
+  "Operation TableName" for DynamoDB), a kind and a count: each distinct request that matches
+  faults on its first `times` attempts (null: on every attempt), then goes through. A request
+  is the same one again when its method, path, query and body are: S3's x-amz-content-sha256
+  names the body before it arrives, DynamoDB's (small) body is read first. Kinds for rules,
+  besides the above: "reset-body" reads the headers and half the declared body, then resets
+  the connection (RST) mid-request; "unavailable" answers 503 ServiceUnavailable; "error200"
+  answers 200 with an S3 <Error> body (CompleteMultipartUpload's way of failing).
+* crash rules: kind "kill" SIGKILLs the process that sent the request (found from the client
+  socket through /proc/net/tcp and /proc/*/fd) before anything is forwarded, "kill-after"
+  forwards the request, reads the answer, then kills the sender before relaying it (S3 did the
+  work, the client never learns). Either way the connection is then reset. A crash rule lets
+  its first `skip` matching requests through (retries count), then fires on the next `times`
+  (default 1) ones; its stats say which pids it killed.
 * forwards everything else unchanged (method, path and query as received, headers less the
   hop-by-hop ones, body) and relays the answer, chunked upstream answers included.
 
 Control endpoints (not counted, not verified): GET /__proxy/stats (JSON), POST /__proxy/reset
 (zero the counters), POST /__proxy/config (JSON: fault_every, fault_rate, seed, fault_kinds,
-slow_seconds, verify).
+slow_seconds, verify, fault_match, fault_match_kind, rules).
 
 Standalone:
   python3 tests/integration/awsproxy.py --listen 127.0.0.1:P --upstream http://127.0.0.1:Q \\
@@ -69,7 +83,9 @@ SERVICES = ("s3", "dynamodb")
 SIGV4_TIMESTAMP = "%Y%m%dT%H%M%SZ"
 DDB_ERR = "com.amazonaws.dynamodb.v20120810#"
 CORAL_ERR = "com.amazon.coral.service#"
-FAULT_KINDS = ("slowdown", "throttling", "throughput", "internal", "reset", "slow")
+FAULT_KINDS = ("slowdown", "throttling", "throughput", "internal", "reset", "slow",
+               "reset-body", "unavailable", "error200", "kill", "kill-after")
+KILL_KINDS = ("kill", "kill-after")
 DEFAULT_FAULT_KINDS = {"s3": ["slowdown"], "dynamodb": ["throttling", "throughput", "internal"]}
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
               "trailer", "trailers", "transfer-encoding", "upgrade", "expect",
@@ -352,11 +368,14 @@ class ProxyConfig:
         self.fault_kinds = list(DEFAULT_FAULT_KINDS[service])
         self.fault_match = None       # compiled regex on "METHOD /path?query": always fault
         self.fault_match_kind = None
+        self.rules = []               # FaultRule, first match wins (before everything else)
         self.set_faults(fault_every=fault_every, fault_rate=fault_rate, seed=seed,
                         fault_kinds=fault_kinds)
 
     def set_faults(self, fault_every=None, fault_rate=None, seed=None, fault_kinds=None,
-                   slow_seconds=None, fault_match=None, fault_match_kind=None):
+                   slow_seconds=None, fault_match=None, fault_match_kind=None, rules=None):
+        if rules is not None:
+            self.rules = [FaultRule(r) for r in rules]  # [] clears
         if fault_match is not None:
             # "" clears; otherwise every request whose "METHOD /path?query" matches faults.
             self.fault_match = re.compile(fault_match) if fault_match else None
@@ -393,7 +412,62 @@ class ProxyConfig:
                 "fault_kinds": list(self.fault_kinds), "slow_seconds": self.slow_seconds,
                 "fault_match": self.fault_match.pattern if self.fault_match else None,
                 "fault_match_kind": self.fault_match_kind,
+                "rules": [r.describe() for r in self.rules],
                 "max_skew": self.max_skew, "botocore": botocore.__version__}
+
+
+class FaultRule:
+    """Faults the first `times` attempts of each distinct request matching `match` (times None:
+    every attempt). Counters live here; the proxy state's lock guards them."""
+
+    def __init__(self, spec):
+        if not isinstance(spec, dict) or not spec.get("match") or not spec.get("kind"):
+            raise ValueError("a rule needs match (a regex) and kind")
+        self.name = str(spec.get("name") or spec["match"])
+        self.pattern = re.compile(spec["match"])
+        self.kind = spec["kind"]
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}")
+        times = spec.get("times", 1 if self.kind in KILL_KINDS else None)
+        if times is not None and (not isinstance(times, int) or times < 0):
+            raise ValueError("times must be a count >= 0 or null (every attempt)")
+        skip = spec.get("skip", 0)
+        if not isinstance(skip, int) or skip < 0:
+            raise ValueError("skip must be a count >= 0")
+        self.times = times
+        self.skip = skip
+        self.attempts = {}  # request identity -> attempts seen
+        self.faults = 0
+        self.passed = 0
+        self.matched = 0   # crash rules: matching requests, retries included
+        self.killed = []   # crash rules: the pids killed
+        self.kill_errors = []
+
+    def decide(self, identity):
+        """Counts an attempt of a matching request; returns True when it must fault."""
+        n = self.attempts.get(identity, 0) + 1
+        self.attempts[identity] = n
+        if self.kind in KILL_KINDS:
+            self.matched += 1
+            if self.matched > self.skip and (self.times is None or self.faults < self.times):
+                self.faults += 1
+                return True
+            self.passed += 1
+            return False
+        if self.times is None or n <= self.times:
+            self.faults += 1
+            return True
+        self.passed += 1
+        return False
+
+    def describe(self):
+        return {"name": self.name, "match": self.pattern.pattern, "kind": self.kind,
+                "times": self.times, "requests": len(self.attempts), "faults": self.faults,
+                "passed": self.passed,
+                "max_attempts": max(self.attempts.values(), default=0),
+                "min_attempts": min(self.attempts.values(), default=0),
+                "skip": self.skip, "matched": self.matched, "killed": list(self.killed),
+                "kill_errors": list(self.kill_errors)}
 
 
 class ProxyState:
@@ -404,6 +478,8 @@ class ProxyState:
 
     def reset(self):
         with self.lock:
+            for rule in self.cfg.rules:
+                rule.attempts, rule.faults, rule.passed = {}, 0, 0
             self.rng = random.Random(self.cfg.seed)
             self.requests = 0
             self.verified = 0
@@ -417,13 +493,30 @@ class ProxyState:
             self.by_operation = {}
             self.by_status = {}
             self.log = []
+            self.firing = {}  # request number -> the crash rule firing on it
 
-    def next_request(self, op, target=""):
-        """Counts a request; returns (request number, fault kind or None)."""
+    def record_kill(self, n, pid, error):
+        with self.lock:
+            rule = self.firing.pop(n, None)
+            if rule is not None:
+                if pid is not None:
+                    rule.killed.append(pid)
+                if error:
+                    rule.kill_errors.append(error)
+
+    def next_request(self, op, target="", identity=None):
+        """Counts a request; returns (request number, fault kind or None). identity tells one
+        request from another for the rules (None: the target)."""
         with self.lock:
             self.requests += 1
             n = self.requests
             self.by_operation[op] = self.by_operation.get(op, 0) + 1
+            for rule in self.cfg.rules:
+                if rule.pattern.search(target):
+                    fires = rule.decide(identity or target)
+                    if fires and rule.kind in KILL_KINDS:
+                        self.firing[n] = rule
+                    return n, (rule.kind if fires else None)
             if self.cfg.fault_match is not None and self.cfg.fault_match.search(target):
                 return n, self.cfg.fault_match_kind
             fault = False
@@ -484,6 +577,7 @@ class ProxyState:
                 "upstream_error_details": list(self.upstream_error_details),
                 "by_operation": dict(self.by_operation),
                 "by_status": dict(self.by_status),
+                "rules": [r.describe() for r in self.cfg.rules],
                 "log": list(self.log),
             }
 
@@ -521,7 +615,15 @@ def fault_response(service, kind):
         if kind == "internal":
             return s3_error(500, "InternalError",
                             "We encountered an internal error. Please try again.")
+        if kind == "unavailable":
+            return s3_error(503, "ServiceUnavailable", "Service is unable to handle request.")
+        if kind == "error200":
+            # CompleteMultipartUpload may fail after its 200 status line: the error is the body.
+            return s3_error(200, "InternalError",
+                            "We encountered an internal error. Please try again.")
         return s3_error(503, "SlowDown", "Please reduce your request rate.")
+    if kind == "unavailable":
+        return ddb_error(503, DDB_ERR + "ServiceUnavailable", "Service unavailable")
     if kind == "internal":
         return ddb_error(500, DDB_ERR + "InternalServerError", "Internal server error")
     if kind == "throughput":
@@ -541,6 +643,74 @@ def auth_failure_response(service, failure):
         return s3_error(403, failure.code, failure.message, **extra)
     # The real DynamoDB answers authentication errors with HTTP 400.
     return ddb_error(400, CORAL_ERR + failure.ddb_type, failure.message)
+
+
+# --------------------------------------------------------------------------------------------
+# Crash rules: who sent this request
+# --------------------------------------------------------------------------------------------
+
+def _socket_inode(client_port, server_port):
+    """The inode of the client's end of a loopback TCP connection, from /proc/net/tcp{,6}."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    local, remote, inode = fields[1], fields[2], fields[9]
+                    if int(local.rsplit(":", 1)[1], 16) == client_port and \
+                            int(remote.rsplit(":", 1)[1], 16) == server_port and inode != "0":
+                        return inode
+        except OSError:
+            continue
+    return None
+
+
+def socket_owner(client_port, server_port):
+    """The pid holding the client end of the connection client_port -> server_port, or None."""
+    inode = _socket_inode(client_port, server_port)
+    if inode is None:
+        return None
+    want = f"socket:[{inode}]"
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        fd_dir = f"/proc/{entry}/fd"
+        try:
+            for fd in os.listdir(fd_dir):
+                try:
+                    if os.readlink(f"{fd_dir}/{fd}") == want:
+                        return int(entry)
+                except OSError:
+                    continue
+        except OSError:
+            continue
+    return None
+
+
+def kill_sender(client_address, server_port):
+    """SIGKILLs the process that sent a request on this connection and waits until it is gone.
+    Returns (pid, error text or None)."""
+    pid = socket_owner(client_address[1], server_port)
+    if pid is None:
+        return None, f"no process holds the client socket {client_address}"
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError as e:
+        return pid, f"kill {pid}: {e}"
+    # A killed process's sockets close when it is reaped; its parent (the local invoker) reaps
+    # it. Wait until it is no longer running, so nothing it does races the reset below.
+    end = time.monotonic() + 5
+    while time.monotonic() < end:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    break
+        except OSError:
+            break
+        time.sleep(0.005)
+    return pid, None
 
 
 # --------------------------------------------------------------------------------------------
@@ -649,7 +819,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                                       fault_kinds=req.get("fault_kinds"),
                                       slow_seconds=req.get("slow_seconds"),
                                       fault_match=req.get("fault_match"),
-                                      fault_match_kind=req.get("fault_match_kind"))
+                                      fault_match_kind=req.get("fault_match_kind"),
+                                      rules=req.get("rules"))
                     if "seed" in req:
                         st.rng = random.Random(st.cfg.seed)
                 payload = st.cfg.describe()
@@ -678,23 +849,74 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                                                  "tagging", "acl", "location")), "")
         return f"{self.command} {what}{'?' + sub if sub else ''}"
 
+    def _target(self, op, body):
+        """What fault rules match, and what tells one request from another: S3 by method, path,
+        query and x-amz-content-sha256 (the body's hash, known before the body arrives);
+        DynamoDB by operation and table, and by the body itself."""
+        if self.server.cfg.service == "dynamodb":
+            try:
+                table = json.loads(body or b"{}").get("TableName", "")
+            except (ValueError, AttributeError):
+                table = ""
+            return f"{op} {table}", f"{op} {hashlib.sha256(body).hexdigest()}"
+        target = f"{self.command} {urllib.parse.unquote(self.path)}"
+        return target, f"{self.command} {self.path} {self.headers.get('x-amz-content-sha256')}"
+
+    def _reset_mid_body(self, body_read):
+        """Reads half the declared body (unless it was read already), then resets: the client
+        is still sending, or waiting for an answer, when the connection dies."""
+        length = 0 if body_read else int(self.headers.get("Content-Length") or 0)
+        try:
+            left = length // 2
+            while left > 0:
+                chunk = self.rfile.read(min(left, 65536))
+                if not chunk:
+                    break
+                left -= len(chunk)
+        except OSError:
+            pass
+        self._reset_connection()
+
     def _handle(self):
         cfg, st = self.server.cfg, self.server.state
-        try:
-            body = self._read_body()
-        except (ValueError, OSError):
-            self.close_connection = True
-            return
+        # DynamoDB bodies are read first (a rule names the table, which only the body says);
+        # S3 bodies wait until the fault is decided, so a reset can come mid-body.
+        body = None
+        if self.path.startswith("/__proxy/") or cfg.service == "dynamodb":
+            try:
+                body = self._read_body()
+            except (ValueError, OSError):
+                self.close_connection = True
+                return
         if self.path.startswith("/__proxy/"):
             self._control(body)
             return
 
         op = self._operation()
-        n, fault = st.next_request(op, f"{self.command} {urllib.parse.unquote(self.path)}")
+        target, identity = self._target(op, body)
+        n, fault = st.next_request(op, target, identity)
         header_pairs = list(self.headers.items())
         logged = {k.lower(): v for k, v in header_pairs
                   if (k.lower().startswith("x-amz-") and k.lower() != "x-amz-security-token")
                   or k.lower() in LOGGED_HEADERS}
+        if fault == "kill":
+            st.record_fault(fault)
+            pid, error = kill_sender(self.client_address, self.server.port)
+            st.record_kill(n, pid, error)
+            st.record_done(n, self.command, self.path, op, "killed", fault, logged)
+            self._reset_connection()
+            return
+        if fault == "reset-body":
+            st.record_fault(fault)
+            st.record_done(n, self.command, self.path, op, "reset-body", fault, logged)
+            self._reset_mid_body(body is not None)
+            return
+        if body is None:
+            try:
+                body = self._read_body()
+            except (ValueError, OSError):
+                self.close_connection = True
+                return
 
         if cfg.verify:
             try:
@@ -714,6 +936,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 st.record_done(n, self.command, self.path, op, status, None, logged)
                 return
 
+        if fault == "kill-after":
+            st.record_fault(fault)
+            status = self._forward(header_pairs, body, kill_n=n)
+            st.record_done(n, self.command, self.path, op, f"{status} killed", fault, logged)
+            return
         if fault is not None:
             st.record_fault(fault)
             if fault == "reset":
@@ -737,7 +964,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                                                     timeout=120)
         return self._upstream
 
-    def _forward(self, header_pairs, body):
+    def _forward(self, header_pairs, body, kill_n=None):
+        """Forwards the request and relays the answer; with kill_n (a kill-after rule firing on
+        request kill_n), reads the answer, kills the sender and resets instead of relaying."""
         cfg, st = self.server.cfg, self.server.state
         drop = _hop_by_hop(header_pairs)
         out_headers = [(k, v) for k, v in header_pairs
@@ -774,6 +1003,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self._send_simple(status, headers, rbody)
                 return status
         st.bump("forwarded")
+        if kill_n is not None:
+            resp.read()
+            if resp.will_close and self._upstream is not None:
+                self._upstream.close()
+                self._upstream = None
+            pid, error = kill_sender(self.client_address, self.server.port)
+            st.record_kill(kill_n, pid, error)
+            self._reset_connection()
+            return resp.status
         try:
             self._relay(resp)
         finally:

@@ -232,6 +232,15 @@ def table_of(rec):
 RESERVED = ("_op", "_seq", "_ts", "_table", "_event_id", "_ttl_delete")
 
 
+def column(name):
+    """The column of an item attribute: a metadata name, or one named like an escaped one
+    (_item_op, _item_item_op, ...), gets "_item" in front; every other name is itself."""
+    base = name
+    while base.startswith("_item"):
+        base = base[5:]
+    return "_item" + name if base in RESERVED else name
+
+
 def expected_row(rec):
     ddb = rec["dynamodb"]
     op = rec["eventName"]
@@ -239,9 +248,9 @@ def expected_row(rec):
     row = {}
     for k, v in ddb.get("Keys", {}).items():
         if k not in img:
-            row["_item" + k if k in RESERVED else k] = plain(v)
+            row[column(k)] = plain(v)
     for k, v in img.items():
-        row["_item" + k if k in RESERVED else k] = plain(v)
+        row[column(k)] = plain(v)
     row["_op"] = op
     row["_seq"] = ddb["SequenceNumber"]
     ts = ddb.get("ApproximateCreationDateTime")
@@ -261,7 +270,7 @@ def run_iso(run_id):
 
 def snapshot_row(item, table, run_id):
     """The row a snapshot run writes for a DynamoDB item (DynamoDB JSON, as Scan returns it)."""
-    row = {k: plain(v) for k, v in item.items()}
+    row = {column(k): plain(v) for k, v in item.items()}
     row.update({"_op": "SNAPSHOT", "_seq": None, "_ts": run_iso(run_id), "_table": table,
                 "_event_id": None})
     return row

@@ -464,8 +464,11 @@ class LocalStack:
 
     def set_faults(self, service=None, **kw):
         """Changes fault injection at run time: fault_every, fault_rate, seed, fault_kinds,
-        slow_seconds, verify, fault_match (a regex on "METHOD /decoded/path?query": matching
-        requests always fault, with fault_match_kind). service None = both proxies."""
+        slow_seconds, verify, fault_match (a regex on "METHOD /decoded/path?query" for S3,
+        "Operation TableName" for DynamoDB: matching requests always fault, with
+        fault_match_kind), rules (a list of {"name", "match", "kind", "times"}: each distinct
+        matching request faults on its first `times` attempts, null = all; their counts are in
+        proxy_stats()[service]["rules"]; [] clears). service None = both proxies."""
         targets = [("s3", self.s3_proxy_url), ("dynamodb", self.dynamodb_proxy_url)]
         res = {}
         for name, url in targets:

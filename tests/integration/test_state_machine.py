@@ -367,6 +367,42 @@ class SimulatorTest(unittest.TestCase):
         self.assertEqual(ex.status, "SUCCEEDED")
         self.assertEqual(len(fn.payloads), 2)
 
+    def test_definition_stops_on_errors_a_retry_cannot_fix(self):
+        """Issue 11: a segment that makes no progress, a damaged checkpoint, a commit whose files
+        fail verification or whose data fails its rules: the definition fails the execution at
+        once instead of retrying (or repeating "incomplete") without end."""
+        for error, at_commit in (("SnapshotNoProgress", False), ("CheckpointCorrupt", False),
+                                 ("SnapshotVerifyFailed", True), ("DataQualityFailed", True)):
+            def answer(p, n, error=error, at_commit=at_commit):
+                if "commit" in p["export"]:
+                    if at_commit:
+                        return False, {"errorType": error, "errorMessage": "no"}
+                    return True, {"status": "complete", "run_id": "r", "items": 0, "files": 0}
+                if at_commit:
+                    return True, {"status": "complete", "items": 0}
+                return False, {"errorType": error, "errorMessage": "no"}
+            fn = ScriptedFunction(answer)
+            ex = StateMachine(snapshot_definition(), fn).start_execution(
+                scheduled("2026-11-21T00:00:00Z"))
+            self.assertEqual((ex.status, ex.error), ("FAILED", error), ex.cause)
+            self.assertEqual(ex.events("RetryScheduled"), [], error)
+            commits = [p for p in fn.payloads if "commit" in p["export"]]
+            if at_commit:
+                self.assertEqual(len(commits), 1, error)
+                self.assertEqual(len(fn.payloads), SEGMENTS + 1, error)
+            else:
+                self.assertEqual(commits, [], error)
+                self.assertLessEqual(len(fn.payloads), SEGMENTS, error)
+        # an error a retry can fix (ExportFailed: a server error left after the client's
+        # retries) is still retried
+        fn = ScriptedFunction(lambda p, n: (False, {"errorType": "ExportFailed", "errorMessage": "x"})
+                              if n == 1 else (True, {"status": "complete", "items": 0, "run_id": "r",
+                                                     "files": 0}))
+        ex = StateMachine(snapshot_definition(), fn, time_scale=0.0, sleep=lambda s: None) \
+            .start_execution(scheduled("2026-11-21T00:00:00Z"))
+        self.assertEqual(ex.status, "SUCCEEDED", ex.cause)
+        self.assertEqual(len(ex.events("RetryScheduled")), 1)
+
     def test_lambda_errors(self):
         # no errorType (a timeout, a crash without one): Lambda.Unknown, as Step Functions reports
         fn = ScriptedFunction([(False, {"errorMessage": "Task timed out after 3.00 seconds"})])

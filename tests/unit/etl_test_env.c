@@ -62,6 +62,7 @@ static struct etl_test_env *env_new(const char *const *vars, bool file_output)
 
     struct err err = ERR_INIT;
     fake_sys_init(&e->fs, ETE_WALL_MS);
+    e->fs.fixed_random = 0xcafe; /* ETE_ATTEMPT */
     e->fh = fake_http_new();
     e->s3 = fake_s3_new();
     fake_s3_install(e->s3, e->fh);

@@ -37,6 +37,8 @@
 #define ETE_PREFIX  "ddb/"
 #define ETE_WALL_MS 1764028800000LL /* 2025-11-25T00:00:00Z */
 #define ETE_TABLE   "Orders"
+/* Every invocation's attempt id (in snapshot file names): the fake random source is fixed. */
+#define ETE_ATTEMPT "0000cafe"
 #define ETE_ARN     "arn:aws:dynamodb:us-east-1:123456789012:table/"
 
 struct etl_test_env {

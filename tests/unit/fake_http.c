@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
+
+#include "http_body.h"
+#include "http_curl.h"
 
 enum err_code fake_http_fill(const struct fake_response *fr,
                              const struct http_request *req,
@@ -16,8 +18,15 @@ enum err_code fake_http_fill(const struct fake_response *fr,
 {
     http_response_reset(resp);
     if (fr->transport_error) {
-        return err_transport(err, req->op != NULL ? req->op : req->method,
-                             "Connection reset by peer (fake)");
+        const char *op = req->op != NULL ? req->op : req->method;
+        if (fr->curl_code == 0) {
+            return err_transport(err, op, "Connection reset by peer (fake)");
+        }
+        char detail[64];
+        snprintf(detail, sizeof(detail), "curl error %d (fake)", fr->curl_code);
+        enum err_code rc = err_transport(err, op, detail);
+        err->retryable = http_curl_is_retryable(fr->curl_code);
+        return rc;
     }
     resp->status = fr->status;
     enum err_code rc = ERR_OK;
@@ -59,24 +68,20 @@ static void record(struct fake_http *f, const struct http_request *req)
     r->url = strdup(req->url);
     r->timeout_ms = req->timeout_ms;
     fake_http_headers_text(req, &r->headers);
+    /* The body as the real transport reads it: through a reader, from its first byte. */
     struct err e = ERR_INIT;
-    if (req->body_file != NULL) {
-        char chunk[65536];
-        uint64_t done = 0;
-        while (done < req->body_file->length) {
-            size_t want = sizeof(chunk);
-            if (req->body_file->length - done < want) {
-                want = (size_t)(req->body_file->length - done);
-            }
-            ssize_t n =
-                pread(req->body_file->fd, chunk, want, (off_t)(req->body_file->offset + done));
-            if (n <= 0 || buf_append(&r->body, chunk, (size_t)n, &e) != ERR_OK) {
-                abort();
-            }
-            done += (uint64_t)n;
+    struct http_body_reader body;
+    http_body_reader_init(&body, req);
+    char chunk[65536];
+    for (;;) {
+        size_t n = 0;
+        if (http_body_read(&body, chunk, sizeof(chunk), &n, &e) != ERR_OK ||
+            buf_append(&r->body, chunk, n, &e) != ERR_OK) {
+            abort(); /* test helper: an unreadable body is a broken test */
         }
-    } else if (buf_append(&r->body, req->body.ptr, req->body.len, &e) != ERR_OK) {
-        abort();
+        if (n == 0) {
+            break;
+        }
     }
 }
 

@@ -17,6 +17,8 @@ struct fake_response {
     const char *body;     /* NUL-terminated unless body_len is set */
     size_t body_len;      /* 0 = strlen(body) */
     bool transport_error; /* answer ERR_TRANSPORT (retryable) instead */
+    int curl_code;        /* with transport_error: the CURLcode the real transport would have
+                             seen, classified as it classifies it (0: retryable, unnamed) */
 };
 
 struct fake_request {

@@ -40,6 +40,7 @@ struct fake_upload {
     struct fake_part *parts;
     size_t n_parts;
     size_t cap_parts;
+    bool kms; /* created with SSE-KMS: part ETags are not the parts' MD5s */
 };
 
 struct fake_fault {
@@ -455,10 +456,29 @@ static bool is_kms(const struct http_request *h)
 /* ---- operations ----------------------------------------------------------------------- */
 
 static enum err_code
-put_object(struct fake_s3 *s, const struct s3_req *r, struct http_response *resp)
+put_object(struct fake_s3 *s, const struct s3_req *r, struct http_response *resp, struct err *err)
 {
     struct err e = ERR_INIT;
     const struct http_request *h = r->http;
+    /* Conditional writes, as S3 checks them: If-None-Match: * and If-Match: "<etag>". */
+    const struct fake_object *old = find_object(s, r->bucket, r->key);
+    const char *none_match = req_header(h, "If-None-Match");
+    const char *match = req_header(h, "If-Match");
+    if (none_match != NULL && old != NULL) {
+        return reply_error(r, resp, err, 412, "PreconditionFailed",
+                           "At least one of the pre-conditions you specified did not hold");
+    }
+    if (match != NULL && old == NULL) {
+        return reply_error(r, resp, err, 404, "NoSuchKey", "The specified key does not exist.");
+    }
+    if (match != NULL) {
+        char want[90];
+        snprintf(want, sizeof(want), "\"%s\"", old->etag);
+        if (strcmp(match, want) != 0) {
+            return reply_error(r, resp, err, 412, "PreconditionFailed",
+                               "At least one of the pre-conditions you specified did not hold");
+        }
+    }
     struct fake_object *o = new_object(s, r->bucket, r->key);
     must(buf_append(&o->data, h->body.ptr, h->body.len, &e));
     fake_http_headers_text(h, &o->headers); /* new_object emptied them */
@@ -655,6 +675,7 @@ static enum err_code create_multipart(struct fake_s3 *s,
     u->bucket = xstrndup(r->bucket, strlen(r->bucket));
     u->key = xstrndup(r->key, strlen(r->key));
     fake_http_headers_text(r->http, &u->headers);
+    u->kms = is_kms(r->http);
     struct buf body = BUF_INIT(0);
     struct err e = ERR_INIT;
     must(buf_append_str(&body,
@@ -713,7 +734,17 @@ upload_part(struct fake_s3 *s, const struct s3_req *r, struct http_response *res
     }
     struct err e = ERR_INIT;
     must(buf_append(&p->data, r->http->body.ptr, r->http->body.len, &e));
-    md5_of(r->http->body.ptr, r->http->body.len, p->md5);
+    if (u->kms) {
+        /* As PutObject under SSE-KMS: the part's ETag, and so the object's, is not from the
+         * data's MD5. */
+        struct buf salted = BUF_INIT(0);
+        must(buf_append_str(&salted, "kms:", &e));
+        must(buf_append(&salted, r->http->body.ptr, r->http->body.len, &e));
+        md5_of(salted.data, salted.len, p->md5);
+        buf_cleanup(&salted);
+    } else {
+        md5_of(r->http->body.ptr, r->http->body.len, p->md5);
+    }
     hex_of(p->md5, 16, p->etag);
     char headers[64];
     snprintf(headers, sizeof(headers), "ETag: \"%s\"\r\n", p->etag);
@@ -1032,7 +1063,7 @@ static enum err_code perform(struct fake_s3 *s,
     }
     switch (op) {
     case FAKE_S3_PUT_OBJECT:
-        return put_object(s, r, resp);
+        return put_object(s, r, resp, err);
     case FAKE_S3_GET_OBJECT:
     case FAKE_S3_HEAD_OBJECT:
         return get_object(s, r, resp, err);
@@ -1151,6 +1182,15 @@ void fake_s3_put(struct fake_s3 *s,
     uint8_t sum[16];
     md5_of(bytes, len, sum);
     hex_of(sum, 16, o->etag);
+}
+
+bool fake_s3_delete(struct fake_s3 *s, const char *bucket, const char *key)
+{
+    struct fake_object *o = find_object(s, bucket, key);
+    if (o != NULL) {
+        delete_object(s, o);
+    }
+    return o != NULL;
 }
 
 bool fake_s3_get(const struct fake_s3 *s,

@@ -54,6 +54,8 @@ void fake_s3_put(struct fake_s3 *s,
                  const char *key,
                  const void *bytes,
                  size_t len);
+/* Removes an object directly (test setup); false when there was none. */
+bool fake_s3_delete(struct fake_s3 *s, const char *bucket, const char *key);
 /* Finds an object by its decoded key; bytes are borrowed until the object changes. */
 bool fake_s3_get(const struct fake_s3 *s,
                  const char *bucket,

@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "aws.h"
+#include "digest.h"
 #include "fake_http.h"
 #include "fake_sys.h"
 #include "test_util.h"
@@ -202,6 +204,61 @@ static void test_each_attempt_resigned(void **state)
     fixture_cleanup(&f);
 }
 
+/* A streamed body after a reset and a 500: each attempt sends the whole file span again, from
+ * its first byte, under the same payload hash (what the signature covers). */
+static void test_streamed_body_resent_whole(void **state)
+{
+    (void)state;
+    struct fixture f;
+    fixture_init(&f, 3);
+    static const struct fake_response script[] = {
+        RESET, {500, NULL, "<Error><Code>InternalError</Code></Error>", 0, false}, OK_200};
+    fake_http_script(f.fh, script, 3);
+    char path[] = "/tmp/test-aws-body-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    static const char junk[] = "not the body";
+    static const char body[] = "the part that is the body, sent whole each time";
+    assert_int_equal(pwrite(fd, junk, sizeof(junk) - 1, 0), (ssize_t)(sizeof(junk) - 1));
+    assert_int_equal(pwrite(fd, body, sizeof(body) - 1, sizeof(junk) - 1),
+                     (ssize_t)(sizeof(body) - 1));
+    struct http_body_file file = {fd, sizeof(junk) - 1, sizeof(body) - 1};
+    struct digest_sha256 d;
+    char sha[DIGEST_SHA256_HEX];
+    struct err err = ERR_INIT;
+    assert_int_equal(digest_sha256_init(&d, &err), ERR_OK);
+    digest_sha256_update(&d, body, sizeof(body) - 1);
+    digest_sha256_final_hex(&d, sha);
+    digest_sha256_cleanup(&d);
+    struct aws_request req = {
+        .op = "UploadPart s3://b/k",
+        .service = "s3",
+        .ep = &f.eps.s3,
+        .bucket = "bkt",
+        .method = "PUT",
+        .path = "/k",
+        .query = "partNumber=1&uploadId=u",
+        .body_file = &file,
+        .payload_hash = sha,
+        .s3_mode = true,
+    };
+    struct http_response resp;
+    http_response_init(&resp, 1024);
+    assert_int_equal(aws_call(&f.c, &req, &resp, &err), ERR_OK);
+    assert_int_equal(f.fh->n_reqs, 3);
+    for (size_t i = 0; i < 3; i++) {
+        const struct fake_request *r = &f.fh->reqs[i];
+        assert_int_equal(r->body.len, sizeof(body) - 1);
+        assert_memory_equal(r->body.data, body, sizeof(body) - 1);
+        assert_string_equal(fake_request_header(r, "x-amz-content-sha256"), sha);
+        assert_non_null(fake_request_header(r, "Authorization"));
+    }
+    close(fd);
+    http_response_cleanup(&resp);
+    fixture_cleanup(&f);
+}
+
 static void test_backoff_bounds(void **state)
 {
     (void)state;
@@ -234,8 +291,9 @@ static void test_deadline_stops_retries(void **state)
     static const struct fake_response script[] = {E503, E503, E503, OK_200};
     fake_http_script(f.fh, script, 4);
     f.fs.fixed_random = 99; /* 99 ms, then 99 ms... */
-    /* 300 ms left: the first attempt runs; a retry needs 99 ms + 250 ms, which does not fit. */
-    aws_client_set_deadline(&f.c, f.fs.mono_ms + 300);
+    /* 120 ms left: the first attempt runs; a retry needs 99 ms + the minimum attempt time
+     * (a tenth of the time left, at least 50 ms), which does not fit. */
+    aws_client_set_deadline(&f.c, f.fs.mono_ms + 120);
     struct http_response resp;
     http_response_init(&resp, 1024);
     struct err err = ERR_INIT;
@@ -243,14 +301,19 @@ static void test_deadline_stops_retries(void **state)
     assert_int_equal(f.fh->n_reqs, 1);
     assert_non_null(strstr(err.msg, "no time left"));
     /* The attempt's own timeout was cut to the time left. */
-    assert_true(f.fh->reqs[0].timeout_ms <= 300);
+    assert_true(f.fh->reqs[0].timeout_ms <= 120);
     assert_true(f.fh->reqs[0].timeout_ms > 0);
     /* Less than the minimum attempt time left: no request at all. */
     fake_http_clear(f.fh);
     fake_http_script(f.fh, script + 3, 1);
-    aws_client_set_deadline(&f.c, f.fs.mono_ms + 200);
+    aws_client_set_deadline(&f.c, f.fs.mono_ms + 40);
     assert_int_equal(call(&f, &resp, &err), ERR_DEADLINE);
     assert_int_equal(f.fh->n_reqs, 0);
+    /* A long invocation keeps the full minimum: 250 ms. */
+    aws_client_set_deadline(&f.c, f.fs.mono_ms + 600000);
+    assert_int_equal(f.c.min_attempt_ms, AWS_MIN_ATTEMPT_MS);
+    aws_client_set_deadline(&f.c, f.fs.mono_ms + 1000);
+    assert_int_equal(f.c.min_attempt_ms, 100);
     http_response_cleanup(&resp);
     fixture_cleanup(&f);
 }
@@ -278,7 +341,7 @@ static void test_stats(void **state)
 int main(void)
 {
     enum { N = sizeof(retry_rows) / sizeof(retry_rows[0]) };
-    struct CMUnitTest tests[N + 4];
+    struct CMUnitTest tests[N + 5];
     for (size_t i = 0; i < N; i++) {
         tests[i] = (struct CMUnitTest){retry_rows[i].name, test_retry_row, NULL, NULL,
                                        (void *)&retry_rows[i]};
@@ -287,5 +350,6 @@ int main(void)
     tests[N + 1] = (struct CMUnitTest)cmocka_unit_test(test_backoff_bounds);
     tests[N + 2] = (struct CMUnitTest)cmocka_unit_test(test_deadline_stops_retries);
     tests[N + 3] = (struct CMUnitTest)cmocka_unit_test(test_stats);
-    return _cmocka_run_group_tests("aws", tests, N + 4, NULL, NULL);
+    tests[N + 4] = (struct CMUnitTest)cmocka_unit_test(test_streamed_body_resent_whole);
+    return _cmocka_run_group_tests("aws", tests, N + 5, NULL, NULL);
 }

@@ -76,7 +76,7 @@ static void fixture_free(struct fixture *f)
 /* The key of file n of segment s in the configured layout. */
 static void file_key(struct fixture *f, int s, uint32_t n, char *out, size_t cap)
 {
-    f->e->cfg.snapshot.layout->file_key(RUN_DIR, EXPORT_ID, s, n, f->ext, out, cap);
+    f->e->cfg.snapshot.layout->file_key(RUN_DIR, EXPORT_ID, s, n, "0000cafe", f->ext, out, cap);
 }
 
 /* Stores file n of segment s holding `records` items and names it in the segment's checkpoint,
@@ -182,7 +182,9 @@ static void test_commit_rows(void **state)
     put_object(f, orphan, "left by a crash");
     put_object(f, RUN_DIR "_checkpoint/segment-0.json", "{}");
     put_object(f, RUN_DIR "_checkpoint/run.json", "{}");
-    put_object(f, "Orders/snapshots/run=2026-11-23T000000Z/part-00001-00001.jsonl.gz", "other");
+    put_object(f,
+               "Orders/snapshots/run=2026-11-23T000000Z/part-00001-00001-" ETE_ATTEMPT ".jsonl.gz",
+               "other");
     assert_int_equal(commit(f), ERR_OK);
 
     assert_int_equal(f->sum.orphans_removed, 1);
@@ -190,7 +192,8 @@ static void test_commit_rows(void **state)
     assert_int_equal(ete_requests(f->e, "DELETE", NULL), 1);
     assert_true(exists(f, RUN_DIR "_checkpoint/segment-0.json"));
     assert_true(exists(f, RUN_DIR "_checkpoint/run.json"));
-    assert_true(exists(f, "Orders/snapshots/run=2026-11-23T000000Z/part-00001-00001.jsonl.gz"));
+    assert_true(exists(f, "Orders/snapshots/run=2026-11-23T000000Z/part-00001-00001-" ETE_ATTEMPT
+                          ".jsonl.gz"));
     for (int s = 0; s < SEGMENTS; s++) {
         for (size_t i = 0; i < f->cks[s].n_files; i++) {
             assert_true(exists(f, f->cks[s].files[i].key));
@@ -408,7 +411,7 @@ static void test_commit_ddb_export(void **state)
     add_files(f);
     char orphan[256];
     file_key(f, 0, 2, orphan, sizeof(orphan));
-    assert_string_equal(orphan, EXP_DIR "data/00000-00002.json.gz");
+    assert_string_equal(orphan, EXP_DIR "data/00000-00002-" ETE_ATTEMPT ".json.gz");
     put_object(f, orphan, "left by a crash");
     put_object(f, EXP_DIR "manifest-files.json", "from an earlier attempt");
     assert_int_equal(commit(f), ERR_OK);

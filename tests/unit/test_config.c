@@ -2,6 +2,7 @@
  * test_config.c - ETL_* configuration: defaults, every accepted value, and init errors that name
  * the variable; the partition template and ISO-8601 formatting.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "etl_config.h"
@@ -105,6 +106,24 @@ static const struct bad_row bad_rows[] = {
     {"kms_without_sse",
      {"ETL_OUTPUT=s3://lake/", "ETL_S3_KMS_KEY_ID=k", NULL},
      "ETL_S3_SSE is not aws:kms"},
+    {"storage_class",
+     {"ETL_OUTPUT=s3://lake/", "ETL_S3_STORAGE_CLASS=CHEAP", NULL},
+     "ETL_S3_STORAGE_CLASS=\"CHEAP\": expected STANDARD"},
+    {"checksum",
+     {"ETL_OUTPUT=s3://lake/", "ETL_S3_CHECKSUM=sha1", NULL},
+     "ETL_S3_CHECKSUM=\"sha1\": expected md5 or crc32c"},
+    {"snapshot_format",
+     {"ETL_OUTPUT=s3://lake/", "ETL_SNAPSHOT_FORMAT=parquet", NULL},
+     "ETL_SNAPSHOT_FORMAT=\"parquet\": expected rows or ddb-export"},
+    {"segments",
+     {"ETL_OUTPUT=s3://lake/", "ETL_SEGMENTS=0", NULL},
+     "ETL_SEGMENTS=\"0\": expected an integer from 1 to 1000"},
+    {"export_object_bytes",
+     {"ETL_OUTPUT=s3://lake/", "ETL_EXPORT_OBJECT_BYTES=5", NULL},
+     "ETL_EXPORT_OBJECT_BYTES=\"5\": expected an integer from 1048576"},
+    {"max_rcu",
+     {"ETL_OUTPUT=s3://lake/", "ETL_MAX_RCU=-1", NULL},
+     "ETL_MAX_RCU=\"-1\": expected an integer from 0"},
 };
 
 static void test_bad_row(void **state)
@@ -158,6 +177,29 @@ static void test_iso8601(void **state)
     assert_true(etl_time_parse_iso8601_ms(cur_from_str(out), &back));
     assert_int_equal(back, 1635734407123LL);
     assert_false(etl_time_parse_iso8601_ms(cur_from_str("2021-11-01T02:40:07Z"), &back));
+    etl_time_format_iso8601(-1, out);
+    assert_string_equal(out, "1969-12-31T23:59:59.999Z");
+}
+
+/* fuzz checkpoint (tests/fuzz/regressions/checkpoint/run-ms-int64-min): a run.json whose run_ms
+ * is -2^63 (the commit formats it) made `epoch_ms - ms` overflow (UBSan: "-9223372036854775808 -
+ * 192 cannot be represented"); the wrapped value printed a time 292 million years ahead. The run
+ * reader now refuses such a run_ms, and the formatter clamps to years 0000-9999. */
+static void test_iso8601_extremes(void **state)
+{
+    (void)state;
+    char out[ETL_ISO8601_MAX];
+    /* Times outside the years four digits write are clamped to them, never wrapped. */
+    etl_time_format_iso8601(INT64_MIN, out);
+    assert_string_equal(out, "0000-01-01T00:00:00.000Z");
+    etl_time_format_iso8601(INT64_MIN + 808, out);
+    assert_string_equal(out, "0000-01-01T00:00:00.000Z");
+    etl_time_format_iso8601(INT64_MAX, out);
+    assert_string_equal(out, "9999-12-31T23:59:59.999Z");
+    etl_time_format_iso8601(-62167219200000LL - 1, out);
+    assert_string_equal(out, "0000-01-01T00:00:00.000Z");
+    etl_time_format_iso8601(-62135596800001LL, out); /* the last millisecond of year 0 */
+    assert_string_equal(out, "0000-12-31T23:59:59.999Z");
 }
 
 static void test_metrics_shape(void **state)
@@ -182,7 +224,7 @@ int main(void)
 {
     enum { NB = sizeof(bad_rows) / sizeof(bad_rows[0]) };
     enum { NP = sizeof(part_rows) / sizeof(part_rows[0]) };
-    struct CMUnitTest tests[NB + NP + 4];
+    struct CMUnitTest tests[NB + NP + 5];
     size_t n = 0;
     for (size_t i = 0; i < NB; i++) {
         tests[n++] =
@@ -195,6 +237,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_defaults);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_everything_set);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_iso8601);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_iso8601_extremes);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_metrics_shape);
     return _cmocka_run_group_tests("config", tests, n, NULL, NULL);
 }

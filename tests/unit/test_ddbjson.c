@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "etl_ddbjson.h"
+#include "etl_record.h"
 #include "test_util.h"
 
 struct value_row {
@@ -174,15 +175,58 @@ static void test_item_columns(void **state)
     buf_cleanup(&store);
 }
 
+/* Attributes named like metadata columns, and like their escaped forms, each keep a column of
+ * their own: "_op" is "_item_op", "_item_op" is "_item_item_op", ... (no duplicate JSON keys). */
+static void test_item_columns_meta_clash(void **state)
+{
+    (void)state;
+    const char *item =
+        "{\"_op\":{\"S\":\"a\"},\"_item_op\":{\"S\":\"b\"},\"_seq\":{\"N\":\"1\"},"
+        "\"_item_seq\":{\"N\":\"2\"},\"_item_item_op\":{\"S\":\"c\"},"
+        "\"_itemx\":{\"S\":\"d\"},\"\\u005fts\":{\"S\":\"e\"},\"_item\":{\"S\":\"f\"}}";
+    struct json_val iv;
+    struct err err = ERR_INIT;
+    assert_int_equal(json_validate(cur_from_str(item), 64, &iv, &err), ERR_OK);
+    struct buf store = BUF_INIT(0);
+    struct etl_row_builder rb;
+    assert_int_equal(etl_row_begin(&rb, &store, &err), ERR_OK);
+    assert_int_equal(etl_ddbjson_item_columns(&rb, &iv, NULL, etl_meta_names, &err), ERR_OK);
+    etl_row_end(&rb);
+    const char *want[] = {
+        "\"_item_op\"",           "\"_item_item_op\"", "\"_item_seq\"",      "\"_item_item_seq\"",
+        "\"_item_item_item_op\"", "\"_itemx\"",        "\"_item\\u005fts\"", "\"_item\""};
+    const char *values[] = {"\"a\"", "\"b\"", "1", "2", "\"c\"", "\"d\"", "\"e\"", "\"f\""};
+    struct etl_row_iter it;
+    struct etl_col col;
+    uint32_t n = 0;
+    etl_row_iter_init(&it, &store, 0);
+    assert_true(etl_row_next(&it, &n));
+    assert_int_equal(n, 8);
+    for (int i = 0; i < 8; i++) {
+        assert_true(etl_row_col(&it, &col));
+        if (!cur_eq_str(col.name, want[i])) {
+            fail_msg("column %d: %.*s, want %s", i, (int)col.name.len, (const char *)col.name.ptr,
+                     want[i]);
+        }
+        assert_true(cur_eq_str(col.value, values[i]));
+        assert_int_equal(col.flags, i < 5 || i == 6 ? ETL_COL_RENAMED : 0);
+    }
+    buf_cleanup(&store);
+    assert_true(etl_meta_escaped(cur_from_str("_item_item_seq")));
+    assert_false(etl_meta_escaped(cur_from_str("_item_opx")));
+    assert_false(etl_meta_escaped(cur_from_str("_item")));
+}
+
 int main(void)
 {
     enum { N = sizeof(value_rows) / sizeof(value_rows[0]) };
-    struct CMUnitTest tests[N + 2];
+    struct CMUnitTest tests[N + 3];
     for (size_t i = 0; i < N; i++) {
         tests[i] = (struct CMUnitTest){value_rows[i].name, test_value_row, NULL, NULL,
                                        (void *)&value_rows[i]};
     }
     tests[N] = (struct CMUnitTest)cmocka_unit_test(test_depth_limit);
     tests[N + 1] = (struct CMUnitTest)cmocka_unit_test(test_item_columns);
-    return _cmocka_run_group_tests("ddbjson", tests, N + 2, NULL, NULL);
+    tests[N + 2] = (struct CMUnitTest)cmocka_unit_test(test_item_columns_meta_clash);
+    return _cmocka_run_group_tests("ddbjson", tests, N + 3, NULL, NULL);
 }

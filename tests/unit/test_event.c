@@ -63,6 +63,9 @@ struct inline_row {
 
 static const struct inline_row inline_rows[] = {
     {"malformed", "{\"Records\":[", ERR_INVALID_INPUT, "InvalidEvent", "not valid JSON"},
+    {"empty", "", ERR_INVALID_INPUT, "InvalidEvent", "not valid JSON: invalid JSON: empty input"},
+    {"not_json", "hello", ERR_INVALID_INPUT, "InvalidEvent", "invalid JSON at byte 0"},
+    {"null", "null", ERR_INVALID_INPUT, "UnsupportedEvent", "got a JSON null"},
     {"array", "[1,2]", ERR_INVALID_INPUT, "UnsupportedEvent", "a JSON array"},
     {"empty_object", "{}", ERR_INVALID_INPUT, "UnsupportedEvent", "an empty object"},
     {"s3_in_records", "{\"Records\":[{\"eventSource\":\"aws:s3\"}]}", ERR_INVALID_INPUT,

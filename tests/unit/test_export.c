@@ -275,6 +275,128 @@ static void test_segments_then_commit(void **state)
     fixture_free(f);
 }
 
+/* A segment whose pages cannot fit an invocation (each takes 20 s, invocations have 10 s):
+ * every invocation is counted in the checkpoint, the Scan pages halve from the second stalled
+ * invocation on (100, 50, 25, 25, ...), and the seventh fails with SnapshotNoProgress instead of
+ * another "incomplete", so the state machine stops. */
+static void test_stalled_segment_fails(void **state)
+{
+    (void)state;
+    const char *vars[] = {"ETL_SCAN_PAGE_LIMIT=100", NULL};
+    struct fixture *f = fixture_new(vars, false);
+    assert_int_equal(request(f, SEGMENT_REQUEST(2), 0), ERR_OK); /* the run exists */
+    ete_forget(f->e);
+    fake_ddb_advance_clock(f->e->ddb, &f->e->fs, 20000);
+    int incomplete = 0;
+    enum err_code rc = ERR_OK;
+    for (int i = 0; i < 10; i++) {
+        int64_t deadline = f->e->fs.mono_ms + 10000;
+        aws_client_set_deadline(&f->e->aws, deadline);
+        rc = request(f, SEGMENT_REQUEST(0), deadline);
+        if (rc != ERR_OK) {
+            break;
+        }
+        assert_string_equal(answer_str(f, "status"), "incomplete");
+        incomplete++;
+    }
+    assert_int_equal(rc, ERR_DEADLINE);
+    if (strcmp(f->err.type, "SnapshotNoProgress") != 0) {
+        fail_msg("after %d: %s (%s)", incomplete, f->err.msg, f->err.type);
+    }
+    ete_assert_contains(f->err.msg, "segment 0 made no progress in its last 6 invocations");
+    assert_int_equal(incomplete, 6);
+    cJSON *ck = ete_json(f->e, RUN_DIR "_checkpoint/segment-0.json");
+    assert_int_equal((int)ete_json_num(ck, "invocations"), 6);
+    assert_int_equal((int)ete_json_num(ck, "progress_at"), 0);
+    assert_int_equal((int)ete_json_num(ck, "page_limit"), 25);
+    cJSON_Delete(ck);
+    struct buf body = BUF_INIT(0);
+    size_t n = ete_scan_count(f->e);
+    ete_scan_body(f->e, 0, &body);
+    ete_assert_contains(buf_cstr(&body), "\"Limit\":100");
+    ete_scan_body(f->e, 1, &body);
+    ete_assert_contains(buf_cstr(&body), "\"Limit\":50");
+    ete_scan_body(f->e, n - 1, &body);
+    ete_assert_contains(buf_cstr(&body), "\"Limit\":25");
+    assert_int_equal(ete_count(f->e, RUN_DIR "_SUCCESS"), 0);
+    buf_cleanup(&body);
+    fixture_free(f);
+}
+
+/* A stall that ends: the count starts again from the invocation that moved the segment on. */
+static void test_progress_resets_the_stall_count(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(NULL, false);
+    assert_int_equal(request(f, SEGMENT_REQUEST(2), 0), ERR_OK); /* the run exists */
+    /* Two invocations whose page outlasts them, then one with time enough. */
+    fake_ddb_advance_clock(f->e->ddb, &f->e->fs, 20000);
+    for (int i = 0; i < 2; i++) {
+        int64_t deadline = f->e->fs.mono_ms + 10000;
+        aws_client_set_deadline(&f->e->aws, deadline);
+        assert_int_equal(request(f, SEGMENT_REQUEST(1), deadline), ERR_OK);
+        assert_string_equal(answer_str(f, "status"), "incomplete");
+    }
+    fake_ddb_advance_clock(f->e->ddb, &f->e->fs, 0);
+    aws_client_set_deadline(&f->e->aws, 0);
+    assert_int_equal(request(f, SEGMENT_REQUEST(1), 0), ERR_OK);
+    assert_string_equal(answer_str(f, "status"), "complete");
+    cJSON *ck = ete_json(f->e, RUN_DIR "_checkpoint/segment-1.json");
+    assert_int_equal((int)ete_json_num(ck, "invocations"), 3);
+    assert_int_equal((int)ete_json_num(ck, "progress_at"), 3);
+    cJSON_Delete(ck);
+    fixture_free(f);
+}
+
+/* An invocation without the time for a single request says so (SnapshotNoProgress), rather
+ * than answering "incomplete" forever. */
+static void test_no_time_at_all_fails(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(NULL, false);
+    assert_int_equal(request(f, SEGMENT_REQUEST(2), 0), ERR_OK); /* the run exists */
+    int64_t deadline = f->e->fs.mono_ms + 30;
+    aws_client_set_deadline(&f->e->aws, deadline);
+    enum err_code rc = request(f, SEGMENT_REQUEST(1), deadline);
+    assert_int_not_equal(rc, ERR_OK);
+    assert_string_equal(f->err.type, "SnapshotNoProgress");
+    ete_assert_contains(f->err.msg, "too little time left to save a checkpoint");
+    fixture_free(f);
+}
+
+/* The commit checks every listed file against its checkpoint before _SUCCESS: a file rewritten
+ * since (another size or ETag) or gone fails the run loudly (SnapshotVerifyFailed). */
+static void test_commit_verifies_files(void **state)
+{
+    (void)state;
+    for (int variant = 0; variant < 2; variant++) {
+        struct fixture *f = fixture_new(NULL, false);
+        for (int s = 0; s < 3; s++) {
+            char req[256];
+            snprintf(req, sizeof(req),
+                     "{\"export\":{\"table\":\"Orders\",\"run_id\":\"" RUN_ID
+                     "\",\"segment\":%d,\"total_segments\":3}}",
+                     s);
+            assert_int_equal(request(f, req, 0), ERR_OK);
+        }
+        const char *victim = ete_key(f->e, RUN_DIR "part-00001-", 0);
+        assert_non_null(victim);
+        char key[512];
+        snprintf(key, sizeof(key), "%s%s", ETE_PREFIX, victim);
+        if (variant == 0) {
+            fake_s3_put(f->e->s3, ETE_BUCKET, key, "rewritten", 9);
+        } else {
+            fake_s3_delete(f->e->s3, ETE_BUCKET, key);
+        }
+        assert_int_equal(request(f, COMMIT_REQUEST, 0), ERR_INVALID_INPUT);
+        assert_string_equal(f->err.type, "SnapshotVerifyFailed");
+        ete_assert_contains(f->err.msg, variant == 0 ? "the file was changed after it was written"
+                                                     : "is not stored");
+        assert_int_equal(ete_count(f->e, RUN_DIR "_SUCCESS"), 0);
+        fixture_free(f);
+    }
+}
+
 /* Invocations whose deadline stops every segment part way: each answers incomplete, the next
  * resumes from the checkpoints, and the finished run holds every item once. */
 static void test_run_across_deadlines(void **state)
@@ -480,6 +602,10 @@ int main(void)
         cmocka_unit_test(test_scheduled_run_threads),
         cmocka_unit_test(test_segments_then_commit),
         cmocka_unit_test(test_run_across_deadlines),
+        cmocka_unit_test(test_stalled_segment_fails),
+        cmocka_unit_test(test_progress_resets_the_stall_count),
+        cmocka_unit_test(test_no_time_at_all_fails),
+        cmocka_unit_test(test_commit_verifies_files),
         cmocka_unit_test(test_delivery_after_success),
         cmocka_unit_test(test_request_does_not_fit_run),
         cmocka_unit_test(test_missing_table),

@@ -136,6 +136,33 @@ static void test_unescape(void **state)
     buf_cleanup(&out);
 }
 
+/* fuzz json (tests/fuzz/regressions/json/unescape-short-span): an iterator over unvalidated text
+ * can hand out a "string" span too short for its quotes; unescaping it counted from a NULL
+ * pointer (UBSan) and claimed an empty value. It is an error now. */
+static void test_unescape_short_span(void **state)
+{
+    (void)state;
+    const struct json_val spans[] = {
+        {JSON_STRING, {(const uint8_t *)"b", 1}},
+        {JSON_STRING, {NULL, 0}},
+        {JSON_NUMBER, {(const uint8_t *)"12", 2}},
+    };
+    for (size_t i = 0; i < sizeof(spans) / sizeof(spans[0]); i++) {
+        struct buf out = BUF_INIT(0);
+        struct err err = ERR_INIT;
+        assert_int_equal(json_string_unescape(&spans[i], &out, &err), ERR_INVALID_INPUT);
+        assert_non_null(strstr(err.msg, "expected a string"));
+        assert_int_equal(out.len, 0);
+        buf_cleanup(&out);
+    }
+    struct json_val empty = {JSON_STRING, {(const uint8_t *)"\"\"", 2}};
+    struct buf out = BUF_INIT(0);
+    struct err err = ERR_INIT;
+    assert_int_equal(json_string_unescape(&empty, &out, &err), ERR_OK);
+    assert_int_equal(out.len, 0);
+    buf_cleanup(&out);
+}
+
 static void test_is_number(void **state)
 {
     (void)state;
@@ -150,7 +177,7 @@ static void test_is_number(void **state)
 int main(void)
 {
     enum { N = sizeof(validate_rows) / sizeof(validate_rows[0]) };
-    struct CMUnitTest tests[N + 6];
+    struct CMUnitTest tests[N + 7];
     for (size_t i = 0; i < N; i++) {
         tests[i] = (struct CMUnitTest){validate_rows[i].name, test_validate_row, NULL, NULL,
                                        (void *)&validate_rows[i]};
@@ -161,5 +188,6 @@ int main(void)
     tests[N + 3] = (struct CMUnitTest)cmocka_unit_test(test_iterate_array);
     tests[N + 4] = (struct CMUnitTest)cmocka_unit_test(test_unescape);
     tests[N + 5] = (struct CMUnitTest)cmocka_unit_test(test_is_number);
-    return _cmocka_run_group_tests("json", tests, N + 6, NULL, NULL);
+    tests[N + 6] = (struct CMUnitTest)cmocka_unit_test(test_unescape_short_span);
+    return _cmocka_run_group_tests("json", tests, N + 7, NULL, NULL);
 }

@@ -464,6 +464,95 @@ static void test_slowdown_retried(void **state)
     env_free(e);
 }
 
+/* Each object call under each fault, on its first AWS_MAX_ATTEMPTS - 1 attempts (it succeeds)
+ * and on every attempt (it fails, naming the call, after exactly AWS_MAX_ATTEMPTS). The rows are
+ * the product of these three tables, built in main(). */
+static const enum fake_s3_op fault_ops[] = {
+    FAKE_S3_PUT_OBJECT,    FAKE_S3_GET_OBJECT,   FAKE_S3_HEAD_OBJECT,
+    FAKE_S3_DELETE_OBJECT, FAKE_S3_LIST_OBJECTS,
+};
+
+static const struct {
+    const char *label;
+    int status; /* 0: a reset, no answer */
+    const char *code;
+} fault_kinds[] = {
+    {"reset", 0, NULL},
+    {"500", 500, "InternalError"},
+    {"503", 503, "SlowDown"},
+};
+
+static const int fault_counts[] = {2, 3}; /* the client makes 3 attempts */
+
+struct fault_row {
+    char name[64];
+    enum fake_s3_op op;
+    int status;
+    const char *code;
+    int count;
+};
+
+#define N_FAULT_ROWS                                                                               \
+    (sizeof(fault_ops) / sizeof(fault_ops[0]) * sizeof(fault_kinds) / sizeof(fault_kinds[0]) *     \
+     sizeof(fault_counts) / sizeof(fault_counts[0]))
+
+static enum err_code
+count_key(void *ctx, const char *key, uint64_t size, const char *etag, struct err *err)
+{
+    (void)key;
+    (void)size;
+    (void)etag;
+    (void)err;
+    (*(int *)ctx)++;
+    return ERR_OK;
+}
+
+static void test_fault_row(void **state)
+{
+    const struct fault_row *row = *state;
+    struct env *e = env_new(local_env);
+    fake_s3_put(e->s3, "bkt", "dir/k", "hello", 5);
+    fake_s3_fail_next(e->s3, row->op, row->count, row->status, row->code);
+    struct err err = ERR_INIT;
+    struct buf got = BUF_INIT(1024);
+    bool exists = false;
+    struct s3_object_info info;
+    int listed = 0;
+    enum err_code rc = ERR_OK;
+    switch (row->op) {
+    case FAKE_S3_PUT_OBJECT:
+        rc = s3_put_object(&e->c, "bkt", "dir/k", cur_from_str("hello"), NULL, NULL, &err);
+        break;
+    case FAKE_S3_GET_OBJECT:
+        rc = s3_get_object(&e->c, "bkt", "dir/k", &got, &err);
+        break;
+    case FAKE_S3_HEAD_OBJECT:
+        rc = s3_head_object(&e->c, "bkt", "dir/k", &exists, &info, &err);
+        break;
+    case FAKE_S3_DELETE_OBJECT:
+        rc = s3_delete_object(&e->c, "bkt", "dir/k", &err);
+        break;
+    default:
+        rc = s3_list_objects(&e->c, "bkt", "dir/", count_key, &listed, &err);
+        break;
+    }
+    assert_int_equal(fake_s3_calls(e->s3, row->op), (size_t)(row->count < 3 ? row->count + 1 : 3));
+    if (row->count < 3) {
+        assert_int_equal(rc, ERR_OK);
+        assert_true(row->op != FAKE_S3_GET_OBJECT || cur_eq_str(buf_cur(&got), "hello"));
+        assert_true(row->op != FAKE_S3_HEAD_OBJECT || exists);
+        assert_true(row->op != FAKE_S3_LIST_OBJECTS || listed == 1);
+        assert_true(row->op != FAKE_S3_DELETE_OBJECT || fake_s3_count(e->s3) == 0);
+    } else {
+        assert_int_equal(rc, row->status == 0 ? ERR_TRANSPORT : ERR_HTTP);
+        assert_true(err.retryable);
+        assert_non_null(strstr(err.msg, fake_s3_op_name(row->op)));
+        assert_non_null(strstr(err.msg, "after 3 attempts"));
+    }
+    buf_cleanup(&got);
+    env_free(e);
+}
+
 struct parse_error_row {
     const char *name;
     int status;
@@ -715,8 +804,25 @@ int main(void)
         cmocka_unit_test(test_list_callback_error_stops),
     };
     enum { N_PLAIN = sizeof(plain) / sizeof(plain[0]) };
-    static struct CMUnitTest tests[N_KEY + N_ADDR + N_PARSE + N_LOC + N_LIST + N_PLAIN];
+    static struct fault_row fault_rows[N_FAULT_ROWS];
+    static struct CMUnitTest
+        tests[N_KEY + N_ADDR + N_PARSE + N_LOC + N_LIST + N_FAULT_ROWS + N_PLAIN];
     size_t n = 0;
+    size_t nf = 0;
+    for (size_t o = 0; o < sizeof(fault_ops) / sizeof(fault_ops[0]); o++) {
+        for (size_t k = 0; k < sizeof(fault_kinds) / sizeof(fault_kinds[0]); k++) {
+            for (size_t c = 0; c < sizeof(fault_counts) / sizeof(fault_counts[0]); c++) {
+                struct fault_row *r = &fault_rows[nf++];
+                r->op = fault_ops[o];
+                r->status = fault_kinds[k].status;
+                r->code = fault_kinds[k].code;
+                r->count = fault_counts[c];
+                snprintf(r->name, sizeof(r->name), "%s.%s.%s", fake_s3_op_name(r->op),
+                         fault_kinds[k].label, r->count < 3 ? "k" : "all");
+                tests[n++] = (struct CMUnitTest){r->name, test_fault_row, NULL, NULL, r};
+            }
+        }
+    }
     for (size_t i = 0; i < N_KEY; i++) {
         tests[n++] =
             (struct CMUnitTest){key_rows[i].name, test_key_row, NULL, NULL, (void *)&key_rows[i]};

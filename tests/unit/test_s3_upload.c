@@ -322,6 +322,30 @@ static void test_force_multipart_one_part(void **state)
     env_free(e);
 }
 
+/* Under SSE-KMS (and SSE-C) S3's part ETags are not the parts' MD5s, so the object's ETag is not
+ * the formula of the MD5s either: the upload keeps the ETag CompleteMultipartUpload answers,
+ * which ListObjectsV2 lists and the snapshot commit checks. It used to keep the formula, and
+ * every multipart file of a run in a KMS-encrypted bucket then failed the commit's check. */
+static void test_kms_multipart_keeps_the_objects_etag(void **state)
+{
+    (void)state;
+    struct env *e = env_new(local_env);
+    struct s3_upload u;
+    struct err err = ERR_INIT;
+    struct s3_put_options opts = {.content_type = "application/gzip", .sse = "aws:kms"};
+    assert_int_equal(s3_upload_begin(&u, &e->c, "bkt", "kms", &opts, 0, &err), ERR_OK);
+    u.force_multipart = true;
+    assert_int_equal(s3_upload_write(&u, "{\"a\":1}\n", 8, &err), ERR_OK);
+    struct s3_object_info info;
+    assert_int_equal(s3_upload_finish(&u, &info, &err), ERR_OK);
+    char formula[S3_ETAG_MAX];
+    s3_upload_etag(u.parts, 1, formula);
+    assert_string_not_equal(fake_s3_etag(e->s3, "bkt", "kms"), formula);
+    assert_string_equal(info.etag, fake_s3_etag(e->s3, "bkt", "kms"));
+    s3_upload_cleanup(&u);
+    env_free(e);
+}
+
 static void test_multipart_crc32c_parts(void **state)
 {
     (void)state;
@@ -558,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_complete_200_error_exhausted),
         cmocka_unit_test(test_complete_answer_lost),
         cmocka_unit_test(test_multipart_etag_formula),
+        cmocka_unit_test(test_kms_multipart_keeps_the_objects_etag),
         cmocka_unit_test(test_upload_begin_part_size),
     };
     int failed =

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digest.h"
 #include "etl_checkpoint.h"
 #include "etl_commit.h"
 #include "etl_format.h"
@@ -72,6 +73,7 @@ static enum err_code scan(struct fixture *f, int64_t stop_at)
     f->job.rate = &f->rate;
     f->job.stop_at_ms = stop_at;
     snprintf(f->job.run_dir, sizeof(f->job.run_dir), "%s", RUN_DIR);
+    snprintf(f->job.attempt, sizeof(f->job.attempt), "%s", ETE_ATTEMPT);
     err_clear(&f->err);
     return etl_scan_segment(&f->job, &f->ck, &f->st, &f->err);
 }
@@ -87,6 +89,11 @@ static void reload_checkpoint(struct fixture *f)
     etl_ckpt_cleanup(&f->ck);
     assert_int_equal(etl_ckpt_init(&f->ck, segment, total, 1, NULL), ERR_OK);
     assert_int_equal(etl_ckpt_from_json(&f->ck, buf_cur(&doc), &f->err), ERR_OK);
+    /* Its version, as the export loads it, for the next conditional save. */
+    uint8_t sum[DIGEST_MD5_BYTES];
+    digest_md5(doc.data, doc.len, sum);
+    digest_hex(sum, DIGEST_MD5_BYTES, f->ck.etag, sizeof(f->ck.etag));
+    f->ck.stored = true;
     buf_cleanup(&doc);
 }
 
@@ -176,9 +183,9 @@ static void test_pages_become_files(void **state)
     }
 
     /* The files, in order, each row the item with the snapshot's metadata. */
-    static const char *const keys[] = {RUN_DIR "part-00000-00000.jsonl.gz",
-                                       RUN_DIR "part-00000-00001.jsonl.gz",
-                                       RUN_DIR "part-00000-00002.jsonl.gz"};
+    static const char *const keys[] = {RUN_DIR "part-00000-00000-" ETE_ATTEMPT ".jsonl.gz",
+                                       RUN_DIR "part-00000-00001-" ETE_ATTEMPT ".jsonl.gz",
+                                       RUN_DIR "part-00000-00002-" ETE_ATTEMPT ".jsonl.gz"};
     assert_int_equal(ete_count(f->e, RUN_DIR "part-"), 3);
     struct buf text = BUF_INIT(0);
     ete_text(f->e, keys[0], &text);
@@ -259,7 +266,8 @@ static void test_resume_from_checkpoint(void **state)
         "\"total_segments\":2,\"done\":false,\"next_file\":1,\"items\":10,\"scanned\":10,"
         "\"consumed_rcu\":5.0,\"invocations\":1,"
         "\"last_evaluated_key\":{\"pk\":{\"S\":\"item-019\"}},"
-        "\"files\":[{\"key\":\"" RUN_DIR "part-00001-00000.jsonl.gz\",\"records\":10,"
+        "\"files\":[{\"key\":\"" RUN_DIR "part-00001-00000-" ETE_ATTEMPT
+        ".jsonl.gz\",\"records\":10,"
         "\"bytes\":321,\"raw_bytes\":2000,\"md5\":\"0123456789abcdef0123456789abcdef\","
         "\"etag\":\"0123456789abcdef0123456789abcdef\",\"parts\":0}],\"schema\":{\"items\":0,\"attributes\":[]}}";
     assert_int_equal(etl_ckpt_from_json(&f->ck, cur_from_str(earlier), &f->err), ERR_OK);
@@ -274,7 +282,7 @@ static void test_resume_from_checkpoint(void **state)
     assert_int_equal(f->st.items, 10);                                /* items 21, 23, ..., 39 */
     assert_int_equal(ete_count(f->e, RUN_DIR "part-00001-00000"), 0); /* not rewritten */
     struct buf text = BUF_INIT(0);
-    ete_text(f->e, RUN_DIR "part-00001-00001.jsonl.gz", &text);
+    ete_text(f->e, RUN_DIR "part-00001-00001-" ETE_ATTEMPT ".jsonl.gz", &text);
     assert_int_equal(ete_lines(&text), 10);
     assert_true(strncmp(buf_cstr(&text), "{\"pk\":\"item-021\"", 16) == 0);
     assert_null(strstr(buf_cstr(&text), "item-019"));
@@ -282,9 +290,9 @@ static void test_resume_from_checkpoint(void **state)
     const cJSON *files = cJSON_GetObjectItemCaseSensitive(ck, "files");
     assert_int_equal(cJSON_GetArraySize(files), 2);
     assert_string_equal(ete_json_str(cJSON_GetArrayItem(files, 0), "key"),
-                        RUN_DIR "part-00001-00000.jsonl.gz");
+                        RUN_DIR "part-00001-00000-" ETE_ATTEMPT ".jsonl.gz");
     assert_string_equal(ete_json_str(cJSON_GetArrayItem(files, 1), "key"),
-                        RUN_DIR "part-00001-00001.jsonl.gz");
+                        RUN_DIR "part-00001-00001-" ETE_ATTEMPT ".jsonl.gz");
     assert_int_equal((int)ete_json_num(ck, "items"), 20);
     cJSON_Delete(ck);
     buf_cleanup(&body);
@@ -294,9 +302,10 @@ static void test_resume_from_checkpoint(void **state)
 
 /* ---- the stop time ------------------------------------------------------------------------ */
 
-/* The table answers in 100 ms and the stop time is 250 ms away: three pages are read, the open
- * file is completed and checkpointed with the key after its last item; the next invocation
- * starts from exactly that key, and the two files hold every item once. */
+/* The table answers in 100 ms and the stop time is 250 ms away: two pages are read (a third,
+ * started with 50 ms left, would likely end past the stop time), the open file is completed and
+ * checkpointed with the key after its last item; the next invocation starts from exactly that
+ * key, and the two files hold every item once. */
 static void test_stop_mid_segment_then_resume(void **state)
 {
     (void)state;
@@ -306,12 +315,12 @@ static void test_stop_mid_segment_then_resume(void **state)
     assert_int_equal(scan(f, f->e->fs.mono_ms + 250), ERR_OK);
     assert_true(f->st.stopped_for_deadline);
     assert_false(f->ck.done);
-    assert_int_equal(ete_scan_count(f->e), 3);
-    assert_int_equal(f->st.items, 30);
+    assert_int_equal(ete_scan_count(f->e), 2);
+    assert_int_equal(f->st.items, 20);
     cJSON *ck = stored_checkpoint(f, 0);
     char lek[256];
     lek_text(ck, lek, sizeof(lek));
-    assert_string_equal(lek, "{\"pk\":{\"S\":\"item-029\"}}");
+    assert_string_equal(lek, "{\"pk\":{\"S\":\"item-019\"}}");
     assert_false(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ck, "done")));
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ck, "files")), 1);
     assert_files_match_lake(f, ck);
@@ -325,7 +334,7 @@ static void test_stop_mid_segment_then_resume(void **state)
     assert_true(f->ck.done);
     struct buf body = BUF_INIT(0);
     ete_scan_body(f->e, 0, &body);
-    ete_assert_contains(buf_cstr(&body), "\"ExclusiveStartKey\":{\"pk\":{\"S\":\"item-029\"}}");
+    ete_assert_contains(buf_cstr(&body), "\"ExclusiveStartKey\":{\"pk\":{\"S\":\"item-019\"}}");
     assert_int_equal(ete_count(f->e, RUN_DIR "part-"), 2);
     assert_segment_exactly_once(f, 50, 0, 1);
     ck = stored_checkpoint(f, 0);
@@ -423,6 +432,25 @@ static void test_non_retryable_fails_segment(void **state)
     fixture_free(f);
 }
 
+/* A 500 (or a reset, or a timeout) on every attempt the client makes is not throttling: the
+ * segment fails with the client's last error instead of pausing until the deadline. */
+static void test_server_error_fails_segment(void **state)
+{
+    (void)state;
+    struct fixture *f = fixture_new(30, 0, 1, 10);
+    f->cfg.export_object_bytes = (int64_t)1 << 30;
+    fake_ddb_fail_scan(f->e->ddb, 1, f->e->max_attempts, 500, "InternalServerError");
+    assert_int_equal(scan(f, 0), ERR_HTTP);
+    assert_int_equal(f->err.http_status, 500);
+    assert_true(f->err.retryable);
+    ete_assert_contains(f->err.msg, "after 3 attempts");
+    assert_int_equal(ete_scan_count(f->e), 1 + (size_t)f->e->max_attempts);
+    assert_int_equal(ete_log_count(f->e, "slowing down"), 0);
+    assert_false(f->st.stopped_for_deadline);
+    assert_int_equal(fake_s3_open_uploads(f->e->s3), 0);
+    fixture_free(f);
+}
+
 /* A missing table is DynamoDB's ResourceNotFoundException, named in the error. */
 static void test_missing_table_fails_segment(void **state)
 {
@@ -486,7 +514,8 @@ static void test_checkpoint_save_fails_then_rerun(void **state)
     struct buf body = BUF_INIT(0);
     ete_scan_body(f->e, 0, &body);
     assert_null(strstr(buf_cstr(&body), "ExclusiveStartKey"));
-    assert_int_equal(ete_requests(f->e, "PUT", RUN_DIR "part-00000-00000.jsonl.gz"), 1);
+    assert_int_equal(ete_requests(f->e, "PUT", RUN_DIR "part-00000-00000-" ETE_ATTEMPT ".jsonl.gz"),
+                     1);
     assert_int_equal(ete_count(f->e, RUN_DIR "part-"), 3);
     assert_segment_exactly_once(f, 25, 0, 1);
     cJSON *ck = stored_checkpoint(f, 0);
@@ -534,7 +563,7 @@ static void test_csv_file_spans_pages(void **state)
     assert_int_equal(f->st.pages, 3);
     assert_int_equal(ete_count(f->e, RUN_DIR "part-"), 1);
     struct buf text = BUF_INIT(0);
-    ete_text(f->e, RUN_DIR "part-00000-00000.csv.gz", &text);
+    ete_text(f->e, RUN_DIR "part-00000-00000-" ETE_ATTEMPT ".csv.gz", &text);
     assert_int_equal(ete_lines(&text), 9);
     static const char head[] =
         "pk,amount,tags,address,_op,_seq,_ts,_table,_event_id\r\n"
@@ -560,7 +589,8 @@ static void test_ddb_export_files(void **state)
     f->cfg.layout = &etl_layout_ddb_export;
     f->cfg.export_object_bytes = (int64_t)1 << 30;
     assert_int_equal(scan(f, 0), ERR_OK);
-    const char *key = RUN_DIR "AWSDynamoDB/01795830400000-0a1b2c3d/data/00000-00000.json.gz";
+    const char *key =
+        RUN_DIR "AWSDynamoDB/01795830400000-0a1b2c3d/data/00000-00000-" ETE_ATTEMPT ".json.gz";
     struct buf text = BUF_INIT(0), want = BUF_INIT(0);
     ete_text(f->e, key, &text);
     for (size_t i = 0; i < 4; i++) {
@@ -593,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_throttled_slows_down),
         cmocka_unit_test(test_throttled_until_stop),
         cmocka_unit_test(test_non_retryable_fails_segment),
+        cmocka_unit_test(test_server_error_fails_segment),
         cmocka_unit_test(test_missing_table_fails_segment),
         cmocka_unit_test(test_max_rcu_paces_pages),
         cmocka_unit_test(test_checkpoint_save_fails_then_rerun),

@@ -114,6 +114,90 @@ static void test_schema_many_attributes(void **state)
     buf_cleanup(&item);
 }
 
+static void ddl_setup(struct etl_config *cfg, const char *tmpl, struct etl_schema *s);
+
+/* 10,000 distinct names (2,500 per item): the schema keeps the first ETL_SCHEMA_MAX_ATTRS and
+ * counts the other values; its document, a merge and the DDL stay bounded. */
+static void test_schema_bounded(void **state)
+{
+    (void)state;
+    struct etl_schema s, back, merged;
+    etl_schema_init(&s);
+    etl_schema_init(&back);
+    etl_schema_init(&merged);
+    struct buf item = BUF_INIT(0), doc = BUF_INIT(0);
+    struct err err = ERR_INIT;
+    for (int k = 0; k < 4; k++) {
+        buf_reset(&item);
+        assert_int_equal(buf_append_byte(&item, '{', &err), ERR_OK);
+        for (int i = 0; i < 2500; i++) {
+            assert_int_equal(buf_printf(&item, &err, "%s\"c%05d\":{\"N\":\"%d\"}", i > 0 ? "," : "",
+                                        k * 2500 + i, i),
+                             ERR_OK);
+        }
+        assert_int_equal(buf_append_byte(&item, '}', &err), ERR_OK);
+        observe(&s, buf_cstr(&item));
+    }
+    assert_int_equal(s.n, ETL_SCHEMA_MAX_ATTRS);
+    assert_int_equal(s.items, 4);
+    assert_int_equal(s.overflow_values, 10000 - ETL_SCHEMA_MAX_ATTRS);
+    assert_non_null(attr(&s, "c00999"));
+    for (size_t i = 0; i < s.n; i++) {
+        assert_true(strcmp(s.attrs[i].name, "c01000") < 0); /* the first 1,000 names met */
+    }
+    assert_int_equal(etl_schema_to_json(&s, &doc, &err), ERR_OK);
+    assert_true(doc.len < 200 * 1024);
+    assert_non_null(strstr(buf_cstr(&doc), "\"overflow_values\":9000"));
+    assert_int_equal(etl_schema_from_json(&back, buf_cur(&doc), &err), ERR_OK);
+    assert_int_equal(back.n, ETL_SCHEMA_MAX_ATTRS);
+    assert_int_equal(back.overflow_values, 9000);
+    assert_int_equal(etl_schema_merge(&merged, &s, &err), ERR_OK);
+    assert_int_equal(etl_schema_merge(&merged, &back, &err), ERR_OK);
+    assert_int_equal(merged.n, ETL_SCHEMA_MAX_ATTRS);
+    assert_int_equal(merged.overflow_values, 18000);
+    struct etl_config cfg;
+    struct etl_schema dummy;
+    ddl_setup(&cfg, "dt=%Y-%m-%d/hour=%H", &dummy);
+    etl_schema_cleanup(&dummy);
+    struct etl_ddl_ctx ctx = {cfg.enc.format, &cfg.partition, "T", "s3://lake/raw/", "c00000", ""};
+    buf_reset(&doc);
+    assert_int_equal(etl_ddl_snapshot(&doc, &ctx, &merged, &err), ERR_OK);
+    assert_non_null(strstr(buf_cstr(&doc), "`c00999` bigint"));
+    etl_schema_cleanup(&s);
+    etl_schema_cleanup(&back);
+    etl_schema_cleanup(&merged);
+    buf_cleanup(&item);
+    buf_cleanup(&doc);
+}
+
+/* Stored counts out of range are not cast: a negative count is refused (see also
+ * test_schema_counts_out_of_range), digits past any number's are ignored. */
+static void test_schema_document_ranges(void **state)
+{
+    (void)state;
+    struct etl_schema s;
+    etl_schema_init(&s);
+    struct err err = ERR_INIT;
+    assert_int_equal(
+        etl_schema_from_json(&s, cur_from_str("{\"items\":-1,\"attributes\":[]}"), &err),
+        ERR_INVALID_INPUT);
+    assert_int_equal(
+        etl_schema_from_json(&s,
+                             cur_from_str("{\"items\":1,\"attributes\":[{\"name\":\"a\",\"types\":"
+                                          "{\"N\":0,\"S\":0},\"number\":{\"integer_digits\":"
+                                          "2147483647,\"scale\":2147483647}}]}"),
+                             &err),
+        ERR_OK);
+    const struct etl_schema_attr *a = attr(&s, "a");
+    assert_non_null(a);
+    assert_int_equal(a->counts[ETL_T_N], 0);
+    assert_int_equal(a->counts[ETL_T_S], 0);
+    assert_int_equal(a->int_digits, 0);
+    char type[64];
+    etl_schema_athena_type(a, type, sizeof(type));
+    etl_schema_cleanup(&s);
+}
+
 static void test_checkpoint_round_trip(void **state)
 {
     (void)state;
@@ -131,7 +215,7 @@ static void test_checkpoint_round_trip(void **state)
                               4096,
                               9999,
                               "0123456789abcdef0123456789abcdef",
-                              "abc-1",
+                              "\"abc\\\"-1\"",
                               1};
     assert_int_equal(etl_ckpt_add_file(&ck, &f, &err), ERR_OK);
     observe(&ck.ds[0].schema, "{\"pk\":{\"S\":\"a\"}}");
@@ -146,6 +230,9 @@ static void test_checkpoint_round_trip(void **state)
     assert_string_equal(back.files[0].key, f.key);
     assert_int_equal(back.files[0].raw_bytes, 9999);
     assert_string_equal(back.files[0].md5, f.md5);
+    /* An ETag as S3 sends it, quotes and all (and a backslash): escaped, read back the same. */
+    assert_string_equal(back.files[0].etag, f.etag);
+    assert_int_equal(back.files[0].parts, 1);
     /* The key to resume from comes back with the same members and values. */
     struct json_val a, b, v1, v2;
     assert_int_equal(json_validate(cur_from_str(lek), 16, &a, &err), ERR_OK);
@@ -254,6 +341,93 @@ static void test_run_document(void **state)
     assert_int_equal(back.est_items, 50000);
     assert_non_null(strstr(buf_cstr(&doc), "\"run_time\":\"2026-11-24T00:00:00.000Z\""));
     buf_cleanup(&doc);
+}
+
+/* fuzz checkpoint (tests/fuzz/regressions/checkpoint/): a number that does not fit its integer
+ * field was cast anyway, which is undefined (UBSan: "1.84467e+19 is outside the range of
+ * representable values"); on x86 the count silently became 0 or 2^63. 1e999 read as infinity
+ * and was written back as null, so a rewritten checkpoint said 0 read units. Such a document is no
+ * checkpoint we wrote: it is refused, naming the member. */
+struct range_row {
+    const char *doc;
+    const char *member;
+};
+
+static const struct range_row ckpt_range_rows[] = {
+    {"{\"segment\":2,\"total_segments\":4,\"datasets\":[{\"rows\":18446744073709551616}]}", "rows"},
+    {"{\"segment\":2,\"total_segments\":4,\"items\":-1}", "items"},
+    {"{\"segment\":2,\"total_segments\":4,\"next_file\":4294967296}", "next_file"},
+    {"{\"segment\":2,\"total_segments\":4,\"files\":[{\"key\":\"k\",\"bytes\":1e300}]}", "bytes"},
+    {"{\"segment\":1e300,\"total_segments\":4}", "segment"},
+    {"{\"segment\":2,\"total_segments\":4,\"consumed_rcu\":1e999}", "consumed_rcu"},
+};
+
+static const struct range_row run_range_rows[] = {
+    {"{\"table\":\"T\",\"run_id\":\"r\",\"total_segments\":1,\"run_ms\":1e300}", "run_ms"},
+    {"{\"table\":\"T\",\"run_id\":\"r\",\"total_segments\":4294967297}", "total_segments"},
+    {"{\"table\":\"T\",\"run_id\":\"r\",\"total_segments\":1,\"estimate\":{\"items\":-1e19}}",
+     "items"},
+    {"{\"table\":\"T\",\"run_id\":\"r\",\"total_segments\":1,\"estimate\":{\"seconds_at_max_rcu\":-1e999}}",
+     "seconds_at_max_rcu"},
+};
+
+static void test_numbers_out_of_range(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(ckpt_range_rows) / sizeof(ckpt_range_rows[0]); i++) {
+        struct etl_ckpt ck;
+        struct err err = ERR_INIT;
+        char want[64];
+        assert_int_equal(etl_ckpt_init(&ck, 2, 4, 1, NULL), ERR_OK);
+        assert_int_equal(etl_ckpt_from_json(&ck, cur_from_str(ckpt_range_rows[i].doc), &err),
+                         ERR_INVALID_INPUT);
+        snprintf(want, sizeof(want), "\"%s\" is not a number", ckpt_range_rows[i].member);
+        if (strstr(err.msg, want) == NULL) {
+            fail_msg("%s: %s", ckpt_range_rows[i].doc, err.msg);
+        }
+        etl_ckpt_cleanup(&ck);
+    }
+    for (size_t i = 0; i < sizeof(run_range_rows) / sizeof(run_range_rows[0]); i++) {
+        struct etl_run run;
+        struct err err = ERR_INIT;
+        char want[64];
+        assert_int_equal(etl_run_from_json(&run, cur_from_str(run_range_rows[i].doc), &err),
+                         ERR_INVALID_INPUT);
+        snprintf(want, sizeof(want), "\"%s\" is not a number", run_range_rows[i].member);
+        if (strstr(err.msg, want) == NULL) {
+            fail_msg("%s: %s", run_range_rows[i].doc, err.msg);
+        }
+    }
+}
+
+/* fuzz checkpoint (tests/fuzz/regressions/checkpoint/schema-count-past-uint64): a checkpoint's
+ * schema counts were cast from cJSON's doubles unchecked, which is undefined past uint64_t (UBSan
+ * at etl_schema.c:282, "1.01845e+21 is outside the range of representable values"). */
+static void test_schema_counts_out_of_range(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *doc;
+        const char *msg;
+    } rows[] = {
+        {"{\"items\":1e21,\"attributes\":[]}", "schema: \"items\" is not a count"},
+        {"{\"items\":-1,\"attributes\":[]}", "schema: \"items\" is not a count"},
+        {"{\"items\":1,\"attributes\":[{\"name\":\"pk\",\"types\":{\"S\":1e21}}]}",
+         "attribute \"pk\": types.S is not a count"},
+        {"{\"items\":1,\"attributes\":[{\"name\":\"n\",\"types\":{\"N\":-1e999}}]}",
+         "attribute \"n\": types.N is not a count"},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        struct etl_schema s;
+        struct err err = ERR_INIT;
+        etl_schema_init(&s);
+        assert_int_equal(etl_schema_from_json(&s, cur_from_str(rows[i].doc), &err),
+                         ERR_INVALID_INPUT);
+        if (strstr(err.msg, rows[i].msg) == NULL) {
+            fail_msg("%s: %s", rows[i].doc, err.msg);
+        }
+        etl_schema_cleanup(&s);
+    }
 }
 
 struct runid_row {
@@ -396,6 +570,34 @@ static void test_ddl_names_and_views(void **state)
     buf_cleanup(&out);
 }
 
+/* An item with _op, _item_op, _seq and _item_seq: four columns, each mapped to its own key. */
+static void test_ddl_meta_clash(void **state)
+{
+    (void)state;
+    struct etl_config cfg;
+    struct etl_schema s;
+    ddl_setup(&cfg, "dt=%Y-%m-%d/hour=%H", &s);
+    etl_schema_reset(&s);
+    observe(&s, "{\"pk\":{\"S\":\"k\"},\"_op\":{\"S\":\"a\"},\"_item_op\":{\"S\":\"b\"},"
+                "\"_seq\":{\"N\":\"1\"},\"_item_seq\":{\"N\":\"2\"}}");
+    assert_non_null(attr(&s, "_op"));
+    assert_non_null(attr(&s, "_item_op"));
+    assert_non_null(attr(&s, "_seq"));
+    assert_non_null(attr(&s, "_item_seq"));
+    struct etl_ddl_ctx ctx = {cfg.enc.format, &cfg.partition, "T", "s3://lake/raw/", "pk", ""};
+    struct buf out = BUF_INIT(0);
+    struct err err = ERR_INIT;
+    assert_int_equal(etl_ddl_snapshot(&out, &ctx, &s, &err), ERR_OK);
+    const char *ddl = buf_cstr(&out);
+    assert_non_null(strstr(ddl, "`_item_op` string"));
+    assert_non_null(strstr(ddl, "`_item_item_op` string"));
+    assert_non_null(strstr(ddl, "`_item_seq` bigint"));
+    assert_non_null(strstr(ddl, "`_item_item_seq` bigint"));
+    assert_null(strstr(ddl, "_2`")); /* no column renamed apart from a clash */
+    etl_schema_cleanup(&s);
+    buf_cleanup(&out);
+}
+
 static void test_rate_limiter(void **state)
 {
     (void)state;
@@ -422,7 +624,7 @@ int main(void)
 {
     enum { NR = sizeof(runid_rows) / sizeof(runid_rows[0]) };
     enum { NP = sizeof(proj_rows) / sizeof(proj_rows[0]) };
-    struct CMUnitTest tests[NR + NP + 9];
+    struct CMUnitTest tests[NR + NP + 15];
     size_t n = 0;
     for (size_t i = 0; i < NR; i++) {
         tests[n++] = (struct CMUnitTest){runid_rows[i].name, test_runid_row, NULL, NULL,
@@ -434,11 +636,16 @@ int main(void)
     }
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_schema_types);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_schema_many_attributes);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_schema_bounded);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_schema_document_ranges);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_checkpoint_round_trip);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_checkpoint_datasets_round_trip);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_run_document);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_numbers_out_of_range);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_schema_counts_out_of_range);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_runid_parse_rejects);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_ddl_names_and_views);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_ddl_meta_clash);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_rate_limiter);
     return _cmocka_run_group_tests("snapshot", tests, n, NULL, NULL);
 }

@@ -220,19 +220,21 @@ static void test_datasets_files_and_manifests(void **state)
     assert_int_equal(request(f, SCHEDULE, 0), ERR_OK);
     assert_string_equal(answer_str(f, "status"), "complete");
     assert_int_equal((long)ete_json_num(f->answer, "items"), ROWS(two_datasets_items));
-    assert_object_text(f, "users/snapshots/run=" RUN_ID "/part-00000-00000.jsonl.gz",
+    assert_object_text(f,
+                       "users/snapshots/run=" RUN_ID "/part-00000-00000-" ETE_ATTEMPT ".jsonl.gz",
                        "{\"user_id\":\"USER#1\",\"age\":30,\"email\":\"REDACTED\","
                        "\"status\":\"ok\",\"_op\":\"SNAPSHOT\"}\n"
                        "{\"user_id\":\"USER#5\",\"age\":50,\"email\":\"REDACTED\","
                        "\"status\":\"ok\",\"_op\":\"SNAPSHOT\"}\n");
     assert_object_text(
-        f, "users/rejected/run=" RUN_ID "/part-00000-00001.jsonl.gz",
+        f, "users/rejected/run=" RUN_ID "/part-00000-00001-" ETE_ATTEMPT ".jsonl.gz",
         "{\"user_id\":\"USER#2\",\"age\":null,\"email\":\"REDACTED\",\"status\":\"ok\","
         "\"_op\":\"SNAPSHOT\",\"DataQualityRulesFail\":[\"CastFailed \\\"age\\\": \\\"x\\\" is "
         "not a number: it does not cast to int\"]}\n"
         "{\"user_id\":\"USER#3\",\"age\":20,\"email\":null,\"status\":\"ok\",\"_op\":\"SNAPSHOT\","
         "\"DataQualityRulesFail\":[\"IsComplete \\\"email\\\"\"]}\n");
-    assert_object_text(f, "orders/snapshots/run=" RUN_ID "/part-00000-00002.jsonl.gz",
+    assert_object_text(f,
+                       "orders/snapshots/run=" RUN_ID "/part-00000-00002-" ETE_ATTEMPT ".jsonl.gz",
                        "{\"pk\":\"ORDER#1\",\"total\":10,\"_op\":\"SNAPSHOT\"}\n"
                        "{\"pk\":\"ORDER#2\",\"total\":20.5,\"_op\":\"SNAPSHOT\"}\n");
     assert_int_equal(ete_count(f->e, "users/snapshots/run=" RUN_ID "/part-"), 1);
@@ -503,10 +505,11 @@ static void test_transform_error_row(void **state)
                     items, ROWS(items), "ETL_SEGMENTS=1", "ETL_SCAN_PAGE_LIMIT=100");
     assert_int_equal(request(f, SCHEDULE, 0), ERR_OK);
     assert_string_equal(answer_str(f, "status"), "complete");
-    assert_object_text(f, "users/snapshots/run=" RUN_ID "/part-00000-00000.jsonl.gz",
+    assert_object_text(f,
+                       "users/snapshots/run=" RUN_ID "/part-00000-00000-" ETE_ATTEMPT ".jsonl.gz",
                        "{\"pk\":\"USER#1\",\"code\":\"12\",\"n\":12,\"_op\":\"SNAPSHOT\"}\n");
     assert_object_text(
-        f, "users/rejected/run=" RUN_ID "/part-00000-00001.jsonl.gz",
+        f, "users/rejected/run=" RUN_ID "/part-00000-00001-" ETE_ATTEMPT ".jsonl.gz",
         "{\"pk\":\"USER#2\",\"code\":\"abc\",\"_op\":\"SNAPSHOT\",\"_seq\":null,"
         "\"_ts\":\"2026-11-24T00:00:00.000Z\",\"_table\":\"Orders\",\"_event_id\":null,"
         "\"DataQualityRulesFail\":[\"TransformError: derive \\\"n\\\": column 1: CAST: "

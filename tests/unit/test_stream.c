@@ -270,8 +270,9 @@ static void test_split_by_bytes(void **state)
 struct quarantine_row {
     const char *name;
     const char *op;
-    const char *image;
+    const char *image; /* NULL: none */
     const char *error; /* part of the quarantined line's error */
+    bool no_keys;      /* the record has no Keys either */
 };
 
 static const struct quarantine_row quarantine_rows[] = {
@@ -282,6 +283,9 @@ static const struct quarantine_row quarantine_rows[] = {
     {"quarantine_unknown_type", "INSERT", "{\"pk\":{\"S\":\"b\"},\"x\":{\"Q\":\"1\"}}", "x"},
     {"quarantine_bad_event_name", "UPSERT", "{\"pk\":{\"S\":\"b\"}}",
      "eventName is not INSERT, MODIFY or REMOVE"},
+    {"quarantine_no_image_no_keys", "INSERT", NULL, "record has neither NewImage nor Keys", true},
+    {"quarantine_remove_no_image_no_keys", "REMOVE", NULL, "record has neither OldImage nor Keys",
+     true},
 };
 
 /* A record that cannot be converted goes to _quarantine/{table}/{partition}/ with its error and
@@ -293,7 +297,8 @@ static void test_quarantine_row(void **state)
     const struct ete_rec recs[] = {
         {"Orders", "INSERT", "601", T0 + 1, "{\"pk\":{\"S\":\"a\"}}", "{\"pk\":{\"S\":\"a\"}}",
          false},
-        {"Orders", row->op, "602", T0 + 2, "{\"pk\":{\"S\":\"b\"}}", row->image, false},
+        {"Orders", row->op, "602", T0 + 2, row->no_keys ? NULL : "{\"pk\":{\"S\":\"b\"}}",
+         row->image, false},
         {"Orders", "INSERT", "603", T0 + 3, "{\"pk\":{\"S\":\"c\"}}", "{\"pk\":{\"S\":\"c\"}}",
          false},
     };
@@ -588,12 +593,13 @@ static const struct partition_row partition_rows[] = {
       {"Orders", "INSERT", "912", T0 + 3600, "{\"pk\":{\"S\":\"b\"}}", NULL, false},
       {"Orders", "INSERT", "913", -1, "{\"pk\":{\"S\":\"c\"}}", NULL, false}},
      "Orders/changes/" H01 "911-913.jsonl.gz"},
-    /* No time at all: the invocation's. */
+    /* No time at all: the epoch's partition, whenever the batch runs (a retry an hour later
+     * writes the same key). */
     {"partition_no_times",
      NULL,
      5 * 3600 * 1000,
      {{"Orders", "INSERT", "921", -1, "{\"pk\":{\"S\":\"a\"}}", NULL, false}},
-     "Orders/changes/dt=2025-11-25/hour=05/921-921.jsonl.gz"},
+     "Orders/changes/dt=1970-01-01/hour=00/921-921.jsonl.gz"},
 };
 
 static void test_partition_row(void **state)

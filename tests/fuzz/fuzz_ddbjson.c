@@ -1,0 +1,148 @@
+/*
+ * fuzz_ddbjson.c - the DynamoDB JSON converter (function/core/etl_ddbjson.c) and the record
+ * builder on top of it (etl_record.c). The input is an item ({"name": {"S": ...}}) or a stream
+ * record's "dynamodb" object (then its NewImage, or OldImage, is the item and Keys its keys).
+ * What comes out must be JSON of the kind the column's type says; a failed row leaves the store as
+ * it was; a number that converts converts to a JSON number, and converting that changes nothing.
+ */
+#include <string.h>
+
+#include "etl_ddbjson.h"
+#include "etl_record.h"
+#include "fuzz_util.h"
+
+static void check_kind(enum etl_type t, const struct json_val *v)
+{
+    switch (etl_type_json_kind(t)) {
+    case ETL_JSON_STRING:
+        FUZZ_CHECK(v->type == JSON_STRING);
+        break;
+    case ETL_JSON_NUMBER:
+        FUZZ_CHECK(v->type == JSON_NUMBER);
+        break;
+    case ETL_JSON_BOOL:
+        FUZZ_CHECK(v->type == JSON_TRUE || v->type == JSON_FALSE);
+        break;
+    case ETL_JSON_NULL:
+        FUZZ_CHECK(v->type == JSON_NULL);
+        break;
+    case ETL_JSON_NESTED:
+        FUZZ_CHECK(v->type == JSON_OBJECT || v->type == JSON_ARRAY);
+        break;
+    }
+}
+
+static void check_row(const struct buf *store, size_t offset, size_t min_cols)
+{
+    struct etl_row_iter it;
+    uint32_t n_cols = 0;
+    struct etl_col col;
+    struct err err = ERR_INIT;
+    etl_row_iter_init(&it, store, offset);
+    FUZZ_CHECK(etl_row_next(&it, &n_cols));
+    FUZZ_CHECK(n_cols >= min_cols);
+    uint32_t seen = 0;
+    while (etl_row_col(&it, &col)) {
+        struct json_val name, value;
+        FUZZ_CHECK(json_validate(col.name, 2, &name, &err) == ERR_OK);
+        FUZZ_CHECK(name.type == JSON_STRING);
+        FUZZ_CHECK(json_validate(col.value, ETL_DDB_MAX_DEPTH * 2 + 2, &value, &err) == ERR_OK);
+        if (value.type != JSON_NULL) {
+            check_kind(col.type, &value);
+        }
+        seen++;
+    }
+    FUZZ_CHECK(seen == n_cols);
+    FUZZ_CHECK(!etl_row_next(&it, &n_cols));
+}
+
+/* Every attribute on its own: the plain JSON it converts to is valid JSON of its type's kind. */
+static void check_values(const struct json_val *item)
+{
+    struct json_iter it;
+    struct json_val k, v;
+    json_iter_init(&it, item);
+    while (json_object_next(&it, &k, &v)) {
+        struct buf out = BUF_INIT(0);
+        struct err err = ERR_INIT;
+        struct etl_path path;
+        enum etl_type type = ETL_T_COUNT;
+        etl_path_init(&path);
+        enum err_code rc = etl_ddbjson_value(&v, &out, &type, 1, &path, &err);
+        FUZZ_CHECK(path.len == 0 && path.text[0] == '\0');
+        if (rc == ERR_OK) {
+            struct json_val plain;
+            FUZZ_CHECK(type < ETL_T_DDB_COUNT);
+            FUZZ_CHECK(json_validate(buf_cur(&out), ETL_DDB_MAX_DEPTH * 2 + 2, &plain, &err) ==
+                       ERR_OK);
+            check_kind(type, &plain);
+        } else {
+            fuzz_check_failure(rc, &err);
+        }
+        buf_cleanup(&out);
+    }
+}
+
+static void check_number(struct cur text)
+{
+    struct buf out = BUF_INIT(0), again = BUF_INIT(0);
+    struct err err = ERR_INIT;
+    enum err_code rc = etl_ddbjson_number(text, &out, &err);
+    if (rc == ERR_OK) {
+        FUZZ_CHECK(json_is_number((const char *)out.data, out.len));
+        FUZZ_CHECK(etl_ddbjson_number(buf_cur(&out), &again, &err) == ERR_OK);
+        FUZZ_CHECK(again.len == out.len && memcmp(again.data, out.data, out.len) == 0);
+    } else {
+        fuzz_check_failure(rc, &err);
+    }
+    buf_cleanup(&out);
+    buf_cleanup(&again);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct cur text = cur_make(data, size);
+    struct json_val root, item, keys;
+    struct err err = ERR_INIT;
+    if (size <= 64) {
+        check_number(text);
+    }
+    if (json_validate(text, 128, &root, &err) != ERR_OK || root.type != JSON_OBJECT) {
+        return 0;
+    }
+    const struct json_val *keys_p = NULL;
+    item = root;
+    if (json_object_get_type(&root, "NewImage", JSON_OBJECT, &item) ||
+        json_object_get_type(&root, "OldImage", JSON_OBJECT, &item)) {
+        if (json_object_get_type(&root, "Keys", JSON_OBJECT, &keys)) {
+            keys_p = &keys;
+        }
+    } else if (json_object_get_type(&root, "Keys", JSON_OBJECT, &keys)) {
+        item = keys;
+    }
+    check_values(&item);
+
+    static const char prefix[] = "earlier row";
+    struct buf store = BUF_INIT(0);
+    FUZZ_CHECK(buf_append_str(&store, prefix, &err) == ERR_OK);
+    struct etl_record_meta meta = {
+        .op = "MODIFY",
+        .seq = "111",
+        .ts = "2026-11-24T07:00:00.000Z",
+        .table = "T",
+        .event_id = cur_from_str("\"e1\""),
+        .has_ttl_delete = true,
+        .ttl_delete = false,
+    };
+    size_t offset = 0;
+    enum err_code rc = etl_record_build(&store, &item, keys_p, &meta, &offset, &err);
+    FUZZ_CHECK(offset == sizeof(prefix) - 1);
+    if (rc == ERR_OK) {
+        check_row(&store, offset, json_count(&item) + ETL_META_COUNT);
+    } else {
+        fuzz_check_failure(rc, &err);
+        FUZZ_CHECK(store.len == sizeof(prefix) - 1);
+    }
+    buf_cleanup(&store);
+    return 0;
+}

@@ -1,0 +1,142 @@
+/*
+ * fuzz_json.c - the zero-copy JSON scanner (runtime/json.c). Validated text is walked with the
+ * iterators, and every span must validate again on its own, as the type the iterator said, inside
+ * its parent; strings must unescape to UTF-8 that re-escapes and unescapes to the same bytes, and
+ * json_object_get must find a member under its own unescaped name. The same bytes are also
+ * walked unvalidated, where the iterators promise only to stay in bounds.
+ */
+#include <string.h>
+
+#include "fuzz_util.h"
+#include "json.h"
+
+#define MAX_DEPTH 64
+
+static bool within(struct cur inner, struct cur outer)
+{
+    return inner.ptr >= outer.ptr && inner.ptr + inner.len <= outer.ptr + outer.len;
+}
+
+/* A string's value: unescaped, re-escaped (buf_append_json_str), validated and unescaped again. */
+static void check_string(const struct json_val *s)
+{
+    struct buf u = BUF_INIT(0), lit = BUF_INIT(0), again = BUF_INIT(0);
+    struct err err = ERR_INIT;
+    FUZZ_CHECK(json_string_unescape(s, &u, &err) == ERR_OK);
+    FUZZ_CHECK(buf_append_json_str(&lit, (const char *)u.data, u.len, &err) == ERR_OK);
+    struct json_val v;
+    FUZZ_CHECK(json_validate(buf_cur(&lit), 1, &v, &err) == ERR_OK);
+    FUZZ_CHECK(v.type == JSON_STRING);
+    FUZZ_CHECK(json_string_unescape(&v, &again, &err) == ERR_OK);
+    FUZZ_CHECK(again.len == u.len && (u.len == 0 || memcmp(again.data, u.data, u.len) == 0));
+    if (u.len == 0 || memchr(u.data, '\0', u.len) == NULL) {
+        FUZZ_CHECK(json_string_eq(s, buf_cstr(&u)));
+    }
+    buf_cleanup(&u);
+    buf_cleanup(&lit);
+    buf_cleanup(&again);
+}
+
+static void walk_valid(const struct json_val *v, int depth)
+{
+    struct err err = ERR_INIT;
+    struct json_val again;
+    FUZZ_CHECK(depth <= MAX_DEPTH);
+    FUZZ_CHECK(json_validate(v->raw, MAX_DEPTH, &again, &err) == ERR_OK);
+    FUZZ_CHECK(again.type == v->type && again.raw.ptr == v->raw.ptr && again.raw.len == v->raw.len);
+    if (v->type == JSON_STRING) {
+        check_string(v);
+        return;
+    }
+    if (v->type != JSON_OBJECT && v->type != JSON_ARRAY) {
+        return;
+    }
+    struct json_iter it;
+    struct json_val key, val;
+    size_t n = 0;
+    json_iter_init(&it, v);
+    if (v->type == JSON_OBJECT) {
+        while (json_object_next(&it, &key, &val)) {
+            FUZZ_CHECK(key.type == JSON_STRING && within(key.raw, v->raw));
+            FUZZ_CHECK(within(val.raw, v->raw));
+            walk_valid(&key, depth + 1);
+            walk_valid(&val, depth + 1);
+            /* The first member of that name is this one or an earlier one. */
+            struct buf name = BUF_INIT(0);
+            struct json_val found;
+            FUZZ_CHECK(json_string_unescape(&key, &name, &err) == ERR_OK);
+            if (name.len == 0 || memchr(name.data, '\0', name.len) == NULL) {
+                FUZZ_CHECK(json_object_get(v, buf_cstr(&name), &found));
+                FUZZ_CHECK(found.raw.ptr <= val.raw.ptr);
+            }
+            buf_cleanup(&name);
+            n++;
+        }
+    } else {
+        while (json_array_next(&it, &val)) {
+            FUZZ_CHECK(within(val.raw, v->raw));
+            walk_valid(&val, depth + 1);
+            n++;
+        }
+    }
+    FUZZ_CHECK(json_count(v) == n);
+}
+
+/* Unvalidated text: only staying in bounds (ASan) and terminating are promised. */
+static void walk_any(const struct json_val *v, int depth)
+{
+    if (depth > 8) {
+        return;
+    }
+    if (v->type == JSON_STRING) {
+        struct buf u = BUF_INIT(0);
+        struct err err = ERR_INIT;
+        char small[16];
+        enum err_code rc = json_string_unescape(v, &u, &err);
+        if (rc != ERR_OK) {
+            fuzz_check_failure(rc, &err);
+        }
+        (void)json_string_eq(v, "eventSource");
+        (void)json_string_copy(v, small, sizeof(small));
+        buf_cleanup(&u);
+        return;
+    }
+    struct json_iter it;
+    struct json_val key, val;
+    json_iter_init(&it, v);
+    size_t guard = 0;
+    if (v->type == JSON_OBJECT) {
+        while (json_object_next(&it, &key, &val) && guard++ < 4096) {
+            walk_any(&key, depth + 1);
+            walk_any(&val, depth + 1);
+        }
+        (void)json_object_get(v, "Records", &val);
+    } else if (v->type == JSON_ARRAY) {
+        while (json_array_next(&it, &val) && guard++ < 4096) {
+            walk_any(&val, depth + 1);
+        }
+    }
+    (void)json_count(v);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct cur text = cur_make(data, size);
+    struct json_val root;
+    struct err err = ERR_INIT;
+    enum err_code rc = json_validate(text, MAX_DEPTH, &root, &err);
+    if (rc == ERR_OK) {
+        FUZZ_CHECK(within(root.raw, text));
+        walk_valid(&root, 0);
+    } else {
+        fuzz_check_failure(rc, &err);
+    }
+    /* The same bytes as whatever they start with, unvalidated. */
+    if (size > 0) {
+        struct json_val any = {JSON_STRING, text};
+        any.type = data[0] == '{' ? JSON_OBJECT : data[0] == '[' ? JSON_ARRAY : JSON_STRING;
+        walk_any(&any, 0);
+    }
+    (void)json_is_number((const char *)data, size);
+    return 0;
+}
