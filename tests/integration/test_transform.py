@@ -711,7 +711,7 @@ class SnapshotRun:
             parts = key.split("/")
             if len(parts) != 4 or parts[2] != f"run={self.run_id}" or not parts[3].startswith("part-"):
                 continue
-            if parts[1] not in ("snapshots", "rejected") or not re.match(r"^part-\d{5}-\d{5}\.jsonl\.gz$", parts[3]):
+            if parts[1] not in ("snapshots", "rejected") or not re.match(r"^part-\d{5}-\d{5}-[0-9a-f]{8,16}\.jsonl\.gz$", parts[3]):
                 pr["layout"].add("unexpected data file", key)
                 continue
             for row in lines_of(key, data):
