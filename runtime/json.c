@@ -726,6 +726,10 @@ bool json_string_copy(const struct json_val *str, char *dst, size_t cap)
     if (str->type != JSON_STRING || cap == 0) {
         return false;
     }
+    struct cur in = json_string_inner(str);
+    if (in.ptr != NULL && json_string_is_plain(str)) {
+        return cur_copy_to(in, dst, cap); /* no escapes: the value is the bytes as they are */
+    }
     struct buf b = BUF_INIT(cap - 1);
     struct err e = ERR_INIT;
     bool ok = json_string_unescape(str, &b, &e) == ERR_OK && cur_copy_to(buf_cur(&b), dst, cap);
