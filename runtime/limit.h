@@ -79,9 +79,14 @@
 #define LIMIT_LOG_REQUEST_ID_BYTES 128
 /* Secrets the log masks at once; the oldest is forgotten past this (a process has 2 or 3). */
 #define LIMIT_LOG_SECRETS 16
-/* Event buffer capacity kept between invocations: most events are far smaller, and one 6 MB
- * event should not pin 6 MB for the life of the process. */
-#define LIMIT_RT_EVENT_KEEP_BYTES (1024 * 1024)
+/* Event buffer capacity kept between invocations: 8 MiB, the bound of the stream's other kept
+ * buffers (LIMIT_KEEP_WARM_BYTES), which holds the largest event (RT_MAX_EVENT_BYTES, Lambda's
+ * 6 MB payload), so the buffer is in effect always kept. That costs no peak memory (the process
+ * must hold such an event while serving it anyway, and Lambda bills the configured memory, not
+ * the resident set), while freeing it cost a malloc, a dozen doubling copies and the page faults
+ * of regrowing, on every invocation: with the former 1 MiB bound, a 1 MB event's buffer (2 MiB
+ * of capacity once doubled) was freed after every invocation. */
+#define LIMIT_RT_EVENT_KEEP_BYTES (8 * 1024 * 1024)
 
 /* ---- function/ ---- */
 
