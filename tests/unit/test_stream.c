@@ -710,6 +710,48 @@ static void test_record_without_sequence_number(void **state)
 
 /* ETL_FORMAT=csv: RFC 4180 with CRLF, a header of the object's columns in first-seen order,
  * nested values as JSON text, NULL and missing values empty; quarantine stays JSON Lines. */
+/* Each record is read in one walk over its members, through the event's index, with the answers
+ * json_object_get gives: members in any order, a name spelt with escapes, and the first of two
+ * members of one name (a second eventName or dynamodb is ignored). */
+static void test_record_members_any_order(void **state)
+{
+    (void)state;
+    struct etl_test_env *e = ete_new(NULL);
+    const char *text =
+        "{\"Records\":["
+        "{\"eventSourceARN\":\"" ETE_ARN "Orders/stream/x\",\"dynamodb\":{\"NewImage\":"
+        "{\"pk\":{\"S\":\"a\"},\"note\":{\"S\":\"a value long enough for the index to hold it\"}},"
+        "\"SequenceNumber\":\"701\",\"Keys\":{\"pk\":{\"S\":\"a\"}},"
+        "\"ApproximateCreationDateTime\":1764028801},\"event\\u004eame\":\"INSERT\","
+        "\"eventName\":\"UPSERT\",\"eventSource\":\"aws:dynamodb\"},"
+        "{\"eventName\":\"MODIFY\",\"eventSource\":\"aws:dynamodb\",\"dynamodb\":\"not an object\","
+        "\"dynamodb\":{\"SequenceNumber\":\"702\",\"Keys\":{\"pk\":{\"S\":\"b\"}}},"
+        "\"eventSourceARN\":\"" ETE_ARN "Orders/stream/x\"}]}";
+    struct run r;
+    memset(&r, 0, sizeof(r));
+    buf_init(&r.response, 0);
+    struct json_index index;
+    json_index_init(&index, 1024 * 1024);
+    assert_int_equal(etl_event_parse(cur_from_str(text), &index, &r.ev, &r.err), ERR_OK);
+    assert_true(json_index_count(&index) > 0);
+    etl_stream_init(&r.stream, &e->cfg.stream, &e->sink, &e->fs.sys);
+    assert_int_equal(run_process(&r, 0), ERR_OK);
+    assert_string_equal(buf_cstr(&r.response), "{\"batchItemFailures\":[]}");
+    struct buf good = BUF_INIT(0), bad = BUF_INIT(0);
+    ete_text(e, "Orders/changes/" H00 "701-701.jsonl.gz", &good);
+    ete_assert_contains(buf_cstr(&good), "\"_op\":\"INSERT\"");
+    ete_assert_contains(buf_cstr(&good), "\"_ts\":\"2025-11-25T00:00:01.000Z\"");
+    /* Its SequenceNumber is in the second dynamodb, unread: the name says so. */
+    ete_text(e, "_quarantine/Orders/" H00 "noseq-noseq.jsonl.gz", &bad);
+    ete_assert_contains(buf_cstr(&bad), "record has no dynamodb object");
+    assert_int_equal(r.st.quarantined, 1);
+    buf_cleanup(&good);
+    buf_cleanup(&bad);
+    json_index_cleanup(&index);
+    run_cleanup(&r);
+    ete_free(e);
+}
+
 static void test_csv_objects(void **state)
 {
     (void)state;
@@ -893,6 +935,7 @@ int main(void)
         cmocka_unit_test(test_two_tables_two_hours),
         cmocka_unit_test(test_split_by_bytes),
         cmocka_unit_test(test_csv_objects),
+        cmocka_unit_test(test_record_members_any_order),
         cmocka_unit_test(test_record_without_sequence_number),
         cmocka_unit_test(test_same_key_other_bytes),
         cmocka_unit_test(test_file_output_same_bytes),
