@@ -91,6 +91,10 @@ static enum err_code load_stream(struct etl_config *cfg, char *const *envp, stru
         rc = env_get_i64(envp, "ETL_DEADLINE_MARGIN_MS", ETL_DEFAULT_DEADLINE_MARGIN_MS, 0, 600000,
                          &st->deadline_margin_ms, err);
     }
+    if (rc == ERR_OK) {
+        rc = env_get_i64(envp, "ETL_UPLOAD_CONCURRENCY", ETL_DEFAULT_UPLOAD_CONCURRENCY, 1,
+                         ETL_MAX_UPLOAD_CONCURRENCY, &st->upload_concurrency, err);
+    }
     return rc;
 }
 

@@ -20,6 +20,10 @@
 #define ETL_DEFAULT_MAX_OBJECT_RECORDS 100000
 #define ETL_DEFAULT_MAX_OBJECT_BYTES   (64 * 1024 * 1024)
 #define ETL_DEFAULT_DEADLINE_MARGIN_MS 1000
+/* A batch's objects written at once: S3's PutObject latency (tens of ms) dominates a warm
+ * invocation, and 8 connections cover the usual 2 tables x a few hours in one round trip. */
+#define ETL_DEFAULT_UPLOAD_CONCURRENCY 8
+#define ETL_MAX_UPLOAD_CONCURRENCY     64
 #define ETL_DEFAULT_NAMESPACE          "DdbS3Etl"
 #define ETL_DEFAULT_SEGMENTS           4
 /* Items per Scan page: pages of a size independent of the table keep memory flat. */

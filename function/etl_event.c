@@ -97,11 +97,12 @@ static enum err_code classify_records(struct etl_event *ev, struct err *err)
     return ERR_OK;
 }
 
-enum err_code etl_event_parse(struct cur body, struct etl_event *ev, struct err *err)
+enum err_code
+etl_event_parse(struct cur body, struct json_index *index, struct etl_event *ev, struct err *err)
 {
     memset(ev, 0, sizeof(*ev));
     ev->time.type = JSON_NULL;
-    enum err_code rc = json_validate(body, ETL_EVENT_MAX_DEPTH, &ev->root, err);
+    enum err_code rc = json_validate_indexed(body, ETL_EVENT_MAX_DEPTH, index, &ev->root, err);
     if (rc != ERR_OK) {
         (void)err_prefix(err, "event is not valid JSON");
         err_set_type(err, "InvalidEvent");

@@ -1,7 +1,7 @@
 /*
  * etl_event.h - recognises what invoked us: a DynamoDB Streams batch, an EventBridge scheduled
  * event, an export request, or something unsupported (described in the error).
- * Ownership: struct etl_event borrows the event text; it must outlive the etl_event.
+ * Ownership: struct etl_event borrows the event text and the index; both must outlive it.
  * Errors: invalid JSON is ERR_INVALID_INPUT with errorType "InvalidEvent"; anything else is
  *   ERR_INVALID_INPUT with errorType "UnsupportedEvent" and a message saying what was seen.
  */
@@ -28,6 +28,9 @@ struct etl_event {
     struct json_val export; /* EXPORT: the "export" object */
 };
 
-MUST_CHECK enum err_code etl_event_parse(struct cur body, struct etl_event *ev, struct err *err);
+/* Validates body once, filling index (may be NULL: every later look-up then scans) so that the
+ * look-ups into the event, now and while processing it, step over values without scanning. */
+MUST_CHECK enum err_code
+etl_event_parse(struct cur body, struct json_index *index, struct etl_event *ev, struct err *err);
 
 #endif

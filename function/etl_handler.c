@@ -27,6 +27,7 @@ void etl_handler_init(struct etl_handler *h,
     etl_stream_init(&h->stream, &cfg->stream, sink, sys);
     etl_export_init(&h->export_, &cfg->snapshot, sys, sink, aws, NULL, NULL);
     buf_init(&h->metrics, LIMIT_EMF_DOC_BYTES);
+    json_index_init(&h->event_index, LIMIT_EVENT_INDEX_BYTES);
 }
 
 void etl_handler_set_export_clients(struct etl_handler *h,
@@ -35,6 +36,7 @@ void etl_handler_set_export_clients(struct etl_handler *h,
 {
     etl_export_init(&h->export_, &h->cfg->snapshot, h->sys, h->sink, h->aws, new_transport,
                     transport_ctx);
+    etl_stream_set_clients(&h->stream, new_transport, transport_ctx);
 }
 
 enum err_code etl_handler_set_transform(struct etl_handler *h,
@@ -53,6 +55,7 @@ void etl_handler_cleanup(struct etl_handler *h)
     }
     etl_stream_cleanup(&h->stream);
     buf_cleanup(&h->metrics);
+    json_index_cleanup(&h->event_index);
 }
 
 /* Logs m as one EMF document; a failure to render only loses the metrics. */
@@ -153,7 +156,7 @@ enum err_code etl_handler_invoke(void *ctx,
 {
     struct etl_handler *h = ctx;
     struct etl_event ev;
-    enum err_code rc = etl_event_parse(buf_cur(&inv->event), &ev, err);
+    enum err_code rc = etl_event_parse(buf_cur(&inv->event), &h->event_index, &ev, err);
     if (rc != ERR_OK) {
         return rc;
     }

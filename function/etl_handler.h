@@ -15,6 +15,7 @@
 #include "etl_export.h"
 #include "etl_sink.h"
 #include "etl_stream.h"
+#include "json.h"
 #include "rt_loop.h"
 #include "sys.h"
 
@@ -26,6 +27,8 @@ struct etl_handler {
     struct etl_stream stream;
     struct etl_export export_;
     struct buf metrics; /* one EMF document */
+    /* The event's structural index, kept from one invocation to the next (bounded). */
+    struct json_index event_index;
 };
 
 void etl_handler_init(struct etl_handler *h,
@@ -34,7 +37,8 @@ void etl_handler_init(struct etl_handler *h,
                       struct aws_client *aws,
                       const struct sys *sys);
 void etl_handler_cleanup(struct etl_handler *h);
-/* Gives the export what it needs to open one connection per segment thread. */
+/* Gives the export what it needs to open one connection per segment thread, and the stream one
+ * per concurrent object write. */
 void etl_handler_set_export_clients(struct etl_handler *h,
                                     etl_transport_fn new_transport,
                                     void *transport_ctx);

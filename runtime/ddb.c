@@ -190,7 +190,7 @@ enum err_code ddb_scan(struct aws_client *c,
     }
     /* check_scan validated the body as one JSON object before aws_call returned ERR_OK: the
      * root is the body without its surrounding whitespace, and a 1 MB page is scanned once. */
-    struct json_val root = {JSON_OBJECT, cur_trim(buf_cur(&page->body))};
+    struct json_val root = {.type = JSON_OBJECT, .raw = cur_trim(buf_cur(&page->body))};
     struct json_val v;
     if (!json_object_get_type(&root, "Items", JSON_ARRAY, &page->items)) {
         rc = err_set(err, ERR_INVALID_INPUT, "Scan %s: response has no Items array", params->table);

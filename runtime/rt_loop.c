@@ -12,6 +12,10 @@
 #include "limit.h"
 #include "log.h"
 
+/* The event buffer's capacity never exceeds its ceiling plus the NUL (buf_reserve), so the
+ * buffer of the largest event is kept too. */
+_Static_assert(RT_MAX_EVENT_BYTES + 1 <= LIMIT_RT_EVENT_KEEP_BYTES, "the largest event is kept");
+
 /* /response and /error: the API is local; 30 s means it is gone. */
 #define RT_API_TIMEOUT_MS 30000
 
@@ -391,7 +395,7 @@ enum err_code rt_run(struct rt_client *rt,
         if (rc != ERR_OK) {
             break;
         }
-        /* Keep the event buffer's capacity only up to a bound between invocations. */
+        /* Keep the event buffer's capacity between invocations, up to a bound (limit.h). */
         if (inv.event.cap > LIMIT_RT_EVENT_KEEP_BYTES) {
             buf_cleanup(&inv.event);
         }

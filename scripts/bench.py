@@ -4,10 +4,17 @@
 Every figure comes from scripts/local-invoke's REPORT data (--report-json): Init Duration is
 exec to the first /next, Duration is event handed out to answer posted, Max Memory Used is the
 bootstrap's VmHWM. Nothing here is asserted: it measures and prints a Markdown table.
+The CPU figures (--cpu, also part of a full run) count instructions with callgrind, which is
+stable on a shared machine where times are not: a warm 1,000-record batch of the bootstrap
+against zlib level 6 alone on the same uncompressed output (codec_bench), and the time and size
+of each codec level on that output.
 Standard library only (plus the project's test helpers for data and the local stack)."""
 import argparse
+import glob
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -20,10 +27,10 @@ import itlib  # noqa: E402
 from stack import LocalStack  # noqa: E402
 
 
-def invoke(bootstrap, events, env, timeout=300):
+def invoke(bootstrap, events, env, timeout=300, extra=()):
     """The --report-json rows of one local-invoke run (exits if any invocation failed)."""
-    r = itlib.invoke(events, env=env, timeout=timeout, extra=["--quiet"], wall_timeout=None,
-                     bootstrap_path=bootstrap)
+    r = itlib.invoke(events, env=env, timeout=timeout, extra=["--quiet"] + list(extra),
+                     wall_timeout=None, bootstrap_path=bootstrap)
     if r.code != 0:
         sys.stderr.write(r.stderr[-3000:])
         raise SystemExit(f"bench: invocation failed ({r.code})")
@@ -39,13 +46,138 @@ def med(xs):
     return statistics.median(xs) if xs else float("nan")
 
 
+def callgrind_total(path):
+    """The instruction count (Ir) of one callgrind output file."""
+    with open(path) as f:
+        for line in f:
+            m = re.match(r"(?:summary|totals): (\d+)", line)
+            if m:
+                return int(m.group(1))
+    raise SystemExit(f"bench: no totals in {path}")
+
+
+def cpu_figures(tmp, bootstrap, codec_bench):
+    """Callgrind instructions of a warm 1,000-record batch (the second of two in one process,
+    from the end of the first handler call to the end of the second: /next, parsing, rows,
+    rendering, compression, the writes) over those of zlib level 6 alone compressing the same
+    uncompressed objects (codec_bench zlib6, each object its own gzip member). bootstrap must
+    keep its symbols (build/static/bootstrap, not the stripped dist/ copy)."""
+    rows = []
+    env = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None}
+    b0 = write_batch(tmp, "cpu0.json", 1000, 100, 10 ** 20)
+    b1 = write_batch(tmp, "cpu1.json", 1000, 101, 10 ** 20 + 10 ** 6)
+    out = os.path.join(tmp, "cg.out")
+    vg = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+          "--dump-after=etl_handler_invoke", "--dump-instr=no", "--compress-strings=no"]
+    invoke(None, [b0, b1], dict(env, ETL_OUTPUT=f"file://{tmp}/cpu-lake-gz/"),
+           extra=["--"] + vg + [bootstrap])
+    dumps = sorted(glob.glob(out + ".*"), key=lambda p: int(p.rsplit(".", 1)[1]))
+    if len(dumps) < 2:
+        raise SystemExit("bench: callgrind gave no per-invocation dumps (is the bootstrap stripped?)")
+    warm = callgrind_total(dumps[1])
+    # The same batch's objects, uncompressed (a fresh process renders the same rows).
+    plain = os.path.join(tmp, "cpu-lake-none")
+    invoke(bootstrap, [b1], dict(env, ETL_OUTPUT=f"file://{plain}/", ETL_COMPRESSION="none"))
+    files = sorted(glob.glob(os.path.join(plain, "**", "*.jsonl"), recursive=True))
+    def codec_instructions(codec, level):
+        cg = os.path.join(tmp, f"cg.{codec}{level}")
+        r = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={cg}",
+                            "--toggle-collect=compress_all", codec_bench, "gzip", codec,
+                            str(level)] + files, capture_output=True, text=True, check=True)
+        return callgrind_total(cg), json.loads(r.stdout)
+
+    zlib6, ref = codec_instructions("zlib", 6)
+    rows.append(("instructions of a warm 1,000-record batch (callgrind) / zlib level 6 alone on "
+                 f"the same {ref['raw_bytes'] / 1e3:.0f} kB of output ({ref['files']} objects)",
+                 f"{warm / 1e6:.1f} M / {zlib6 / 1e6:.1f} M = {warm / zlib6:.2f}x"))
+    # Per level on those objects: instructions (callgrind), best time of several passes (wall
+    # clock: noisy on a shared machine), and size, each against zlib level 6.
+    r = subprocess.run([codec_bench, "levels"] + files, capture_output=True, text=True, check=True)
+    levels = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+    z6 = next(x for x in levels if x["codec"] == "zlib" and x["level"] == 6)
+    for x in levels:
+        if x["level"] > 9:
+            continue
+        ins, _ = codec_instructions(x["codec"], x["level"])
+        rows.append((f"{x['codec']} level {x['level']}: instructions, time, size (vs zlib 6)",
+                     f"{ins / 1e6:.1f} M ({ins / zlib6:.2f}x), {x['ms']:.2f} ms "
+                     f"({x['ms'] / z6['ms']:.2f}x), {x['bytes']:,} B "
+                     f"({100 * (x['bytes'] / z6['bytes'] - 1):+.1f}%)"))
+    return rows
+
+
+def latency_bench(args, tmp):
+    """Warm 1,000-record batches to s3rver behind awsproxy.py adding S3's typical in-region
+    latency per request (threaded: concurrent requests wait concurrently, as on S3), and the
+    same with no added latency: duration and requests per invocation, for one object (one
+    table, one hour) and six (two tables over three hours)."""
+    s3_ms = {"HEAD": args.latency_head_get, "GET": args.latency_head_get,
+             "PUT": args.latency_put_post, "POST": args.latency_put_post,
+             "DELETE": args.latency_put_post}
+    ddb_ms = {"*": args.latency_dynamodb}
+    shapes = (("6 objects: 2 tables x 3 hours", {}),
+              ("1 object: 1 table, 1 hour", {"tables": ("Orders",), "span_s": 3000}))
+    results = []
+    for label, kw in shapes:
+        batches = []
+        for i in range(args.latency_runs + 1):
+            recs = ddbgen.make_records(1000, seed=500 + i, first_seq=5 * 10 ** 20 + i * 10 ** 6,
+                                       **kw)
+            batches.append(ddbgen.write_event(os.path.join(tmp, f"lat{len(kw)}-{i}.json"), recs))
+        row = []
+        for latency in (True, False):
+            lat = {"s3": s3_ms, "dynamodb": ddb_ms} if latency else {}
+            with LocalStack(proxy=True, verify_signatures=False, buckets=("bench",),
+                            latency_ms=lat) as st:
+                env = dict(st.env, ETL_OUTPUT="s3://bench/lat/", **args.extra_env)
+                rows = invoke(args.bootstrap, batches, env)
+                stats = st.proxy_stats()
+            warm = [r["duration_ms"] for r in rows[1:]]
+            per_inv = stats["requests"] / len(rows)
+            ops = stats["s3"]["by_operation"]
+            row.append(f"{med(warm):.1f} ms, {per_inv:g} request{'s' if per_inv != 1 else ''} "
+                       f"({', '.join(f'{v / len(rows):g} {k}' for k, v in sorted(ops.items()))})")
+        results.append((f"warm 1,000-record batch to s3rver, {label}, median of "
+                        f"{args.latency_runs}: with S3-like latency "
+                        f"({args.latency_head_get:g} ms HEAD/GET, {args.latency_put_post:g} ms "
+                        f"PUT/POST) / without", f"{row[0]} / {row[1]}"))
+    return results
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bootstrap", default=os.path.join(ROOT, "dist", "bootstrap"))
     ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--cpu", action="store_true", help="only the callgrind and codec figures")
+    ap.add_argument("--symbols-bootstrap", default=os.path.join(ROOT, "build", "static", "bootstrap"),
+                    help="the unstripped bootstrap callgrind runs (default: build/static/bootstrap)")
+    ap.add_argument("--codec-bench", default=os.path.join(ROOT, "build", "tests", "tools", "codec_bench"))
+    ap.add_argument("--only", choices=("latency",), help="run one section only")
+    ap.add_argument("--latency-runs", type=int, default=10, help="warm batches per latency case")
+    ap.add_argument("--latency-head-get", type=float, default=15.0, help="ms added to HEAD, GET")
+    ap.add_argument("--latency-put-post", type=float, default=40.0,
+                    help="ms added to PUT, POST, DELETE")
+    ap.add_argument("--latency-dynamodb", type=float, default=20.0,
+                    help="ms added to every DynamoDB request")
+    ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                    help="extra environment for the latency runs (e.g. ETL_UPLOAD_CONCURRENCY=1)")
     args = ap.parse_args()
+    args.extra_env = dict(e.split("=", 1) for e in args.env)
     results = []
+    cpu = shutil.which("valgrind") and os.path.exists(args.symbols_bootstrap) \
+        and os.path.exists(args.codec_bench)
+    if args.cpu and not cpu:
+        raise SystemExit("bench: --cpu needs valgrind, --symbols-bootstrap and --codec-bench")
     with tempfile.TemporaryDirectory() as tmp:
+        if args.only == "latency":
+            results += latency_bench(args, tmp)
+            print_table(results)
+            return
+        if cpu:
+            results += cpu_figures(tmp, args.symbols_bootstrap, args.codec_bench)
+        if args.cpu:
+            print_table(results)
+            return
         lake = os.path.join(tmp, "lake")
         file_env = {"ETL_OUTPUT": f"file://{lake}/", "AWS_ACCESS_KEY_ID": None,
                     "AWS_SECRET_ACCESS_KEY": None}
@@ -86,7 +218,7 @@ def main():
             s3_env = dict(st.env, ETL_OUTPUT="s3://bench/cdc/")
             rows = invoke(args.bootstrap, batches, s3_env)
             warm_s3 = [r["duration_ms"] for r in rows[1:]]
-            results.append(("warm 1,000-record batch to s3rver (HEAD + PutObject per object), median of 10",
+            results.append(("warm 1,000-record batch to s3rver (6 objects), median of 10",
                             f"{med(warm_s3):.1f} ms"))
             # Snapshot memory is bounded: peak RSS for 10,000 and 50,000 items (fresh processes).
             seed = os.path.join(ROOT, "tests", "integration", "seed_table.py")
@@ -124,6 +256,11 @@ def main():
         rss = rows[0]["max_rss_kb"] / 1024
         results.append((f"peak RSS, {big_mb:.2f} MiB batch of 5,600 records (budget 3 x payload + 16 MiB = {3 * big_mb + 16:.1f} MiB)",
                         f"{rss:.1f} MiB ({rows[0]['duration_ms']:.0f} ms)"))
+        results += latency_bench(args, tmp)
+    print_table(results)
+
+
+def print_table(results):
     print("| figure | value |")
     print("|---|---|")
     for k, v in results:

@@ -3,7 +3,7 @@
 #   dist/bootstrap     statically linked, stripped
 #   dist/function.zip  bootstrap at the root, mode 0755, and the example transform spec
 # Static libcurl/cJSON come from Debian's source packages (scripts/build-deps.sh, cached under
-# build/deps); OpenSSL and zlib from Debian's .a files.
+# build/deps); OpenSSL, zlib and libdeflate from Debian's .a files (libdeflate-dev ships libdeflate.a).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ETL_ROOT"

@@ -11,47 +11,74 @@
 
 void etl_path_init(struct etl_path *p)
 {
-    p->text[0] = '\0';
-    p->len = 0;
+    p->n = 0;
 }
 
-/* Counts n bytes just printed at the end of the path (snprintf's count: clipped to the text). */
-static void path_grow(struct etl_path *p, int n)
+/* Counts n bytes just printed at the end of the text (snprintf's count: clipped to cap - 1). */
+static void text_grow(size_t *len, size_t cap, int n)
 {
     if (n > 0) {
-        p->len += (size_t)n;
-        if (p->len >= sizeof(p->text)) {
-            p->len = sizeof(p->text) - 1;
+        *len += (size_t)n;
+        if (*len >= cap) {
+            *len = cap - 1;
         }
+    }
+}
+
+void etl_path_format(const struct etl_path *p, char *out, size_t cap)
+{
+    size_t len = 0;
+    if (cap == 0) {
+        return;
+    }
+    out[0] = '\0';
+    size_t n = p->n < ETL_PATH_SEGMENTS ? p->n : ETL_PATH_SEGMENTS;
+    for (size_t i = 0; i < n; i++) {
+        const struct etl_path_seg *s = &p->seg[i];
+        int w;
+        if (s->name.ptr != NULL) {
+            w = snprintf(out + len, cap - len, "%s%.*s", len > 0 ? "." : "",
+                         (int)(s->name.len > 80 ? 80 : s->name.len), (const char *)s->name.ptr);
+        } else {
+            w = snprintf(out + len, cap - len, "[%zu]", s->index);
+        }
+        text_grow(&len, cap, w);
     }
 }
 
 static size_t path_push_key(struct etl_path *p, const struct json_val *key)
 {
-    size_t saved = p->len;
-    struct cur name = json_string_inner(key);
-    path_grow(p,
-              snprintf(p->text + p->len, sizeof(p->text) - p->len, "%s%.*s", p->len > 0 ? "." : "",
-                       (int)(name.len > 80 ? 80 : name.len), (const char *)name.ptr));
+    size_t saved = p->n;
+    if (p->n < ETL_PATH_SEGMENTS) {
+        struct cur name = json_string_inner(key);
+        /* An empty name is still a step ("a." + ""), never an index. */
+        p->seg[p->n] =
+            (struct etl_path_seg){name.ptr != NULL ? name : cur_make((const uint8_t *)"", 0), 0};
+    }
+    p->n++;
     return saved;
 }
 
 static size_t path_push_index(struct etl_path *p, size_t i)
 {
-    size_t saved = p->len;
-    path_grow(p, snprintf(p->text + p->len, sizeof(p->text) - p->len, "[%zu]", i));
+    size_t saved = p->n;
+    if (p->n < ETL_PATH_SEGMENTS) {
+        p->seg[p->n] = (struct etl_path_seg){cur_make(NULL, 0), i};
+    }
+    p->n++;
     return saved;
 }
 
 static void path_pop(struct etl_path *p, size_t saved)
 {
-    p->len = saved;
-    p->text[saved] = '\0';
+    p->n = saved;
 }
 
 static enum err_code fail(struct err *err, const struct etl_path *path, const char *what)
 {
-    return err_set(err, ERR_INVALID_INPUT, "attribute \"%s\": %s", path->text, what);
+    char text[ETL_PATH_MAX];
+    etl_path_format(path, text, sizeof(text));
+    return err_set(err, ERR_INVALID_INPUT, "attribute \"%s\": %s", text, what);
 }
 
 /* An N (or NS member) at path: its error names the attribute. */
@@ -60,7 +87,9 @@ number_at(const struct etl_path *path, struct cur text, struct buf *out, struct 
 {
     enum err_code rc = etl_ddbjson_number(text, out, err);
     if (rc != ERR_OK) {
-        (void)err_prefix(err, "attribute \"%s\"", path->text);
+        char where[ETL_PATH_MAX];
+        etl_path_format(path, where, sizeof(where));
+        (void)err_prefix(err, "attribute \"%s\"", where);
     }
     return rc;
 }

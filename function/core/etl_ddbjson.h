@@ -18,14 +18,28 @@
 #define ETL_DDB_MAX_DEPTH  32 /* DynamoDB: nested attributes up to 32 levels */
 #define ETL_DDB_MAX_DIGITS 38 /* DynamoDB: numbers have up to 38 digits of precision */
 #define ETL_PATH_MAX       256
+/* The attribute, then one step per level of nesting (at most 33 before the depth check fails),
+ * then a set member. */
+#define ETL_PATH_SEGMENTS (ETL_DDB_MAX_DEPTH + 4)
 
-/* The attribute path used in error messages. */
+/*
+ * The attribute path of error messages, kept as the steps taken (names are borrowed spans of the
+ * item) and written out only when an error reports it: most values convert, and printing the
+ * path at every step cost more than converting them.
+ */
+struct etl_path_seg {
+    struct cur name; /* a member's name, still escaped; ptr NULL for an index */
+    size_t index;
+};
+
 struct etl_path {
-    char text[ETL_PATH_MAX];
-    size_t len;
+    struct etl_path_seg seg[ETL_PATH_SEGMENTS];
+    size_t n; /* steps taken; those past ETL_PATH_SEGMENTS are counted, not kept */
 };
 
 void etl_path_init(struct etl_path *p);
+/* The path as text, e.g. "a.b[2]" (a name is cut at 80 bytes, the whole at cap - 1). */
+void etl_path_format(const struct etl_path *p, char *out, size_t cap);
 
 /* Appends one typed value as plain JSON; *type says which DynamoDB type it had. depth starts
  * at 1. */

@@ -180,7 +180,7 @@ struct cur etl_col_source_name(const struct etl_col *c)
 enum err_code
 etl_col_text(const struct etl_col *c, struct buf *scratch, struct cur *out, struct err *err)
 {
-    struct json_val s = {JSON_STRING, c->value};
+    struct json_val s = {.type = JSON_STRING, .raw = c->value};
     if (etl_type_json_kind(c->type) != ETL_JSON_STRING || c->value.len < 2) {
         return err_set(err, ERR_INVALID_INPUT, "column of type %s is not text",
                        etl_type_name(c->type));

@@ -127,7 +127,7 @@ etl_schema_observe(struct etl_schema *s, const struct etl_row_ref *row, struct e
             continue;
         }
         /* The name as the item has it: unescaped, without the "_item" of a renamed clash. */
-        struct json_val name = {JSON_STRING, col.name};
+        struct json_val name = {.type = JSON_STRING, .raw = col.name};
         buf_reset(&s->name);
         rc = json_string_unescape(&name, &s->name, err);
         size_t skip = (col.flags & ETL_COL_RENAMED) != 0 && s->name.len >= 5 ? 5 : 0;

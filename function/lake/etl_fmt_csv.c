@@ -76,7 +76,7 @@ csv_row(void *state, const struct etl_row_ref *row, struct etl_encode_out *out, 
 static enum err_code
 string_field(struct csv_state *c, struct buf *text, struct cur literal, struct err *err)
 {
-    struct json_val s = {JSON_STRING, literal};
+    struct json_val s = {.type = JSON_STRING, .raw = literal};
     buf_reset(&c->tmp);
     enum err_code rc = json_string_unescape(&s, &c->tmp, err);
     return rc == ERR_OK ? etl_fmt_csv_field(text, c->tmp.data, c->tmp.len, err) : rc;

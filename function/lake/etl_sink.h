@@ -48,7 +48,8 @@ struct etl_sink_ops {
                                     const char *content_type,
                                     struct err *err);
     /* Writes key only if it does not exist; *written false (nothing written) when it does, and
-     * then existing_md5 is the existing object's hex MD5 ("" if unknown). */
+     * then existing_md5 is the existing object's hex MD5 ("" if unknown). S3: one PutObject with
+     * If-None-Match: *, and a HeadObject only after its 412. */
     MUST_CHECK enum err_code (*put_if_absent)(struct etl_sink *s,
                                               const char *key,
                                               struct cur body,

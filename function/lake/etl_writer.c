@@ -1,6 +1,7 @@
 /*
  * etl_writer.c - encoder, staging and codec. Text is staged and handed to the codec in pieces
- * of STAGE_FLUSH_BYTES, so the codec works on large chunks and memory stays small.
+ * of STAGE_FLUSH_BYTES, so the codec works on large chunks and memory stays small; in
+ * whole-object mode the stage keeps the whole text, compressed at once at close.
  */
 #include "etl_writer.h"
 
@@ -12,7 +13,7 @@
 /* Moves staged text to the codec (force: whatever is there). */
 static enum err_code drain(struct etl_writer *w, bool force, struct err *err)
 {
-    if (!force && w->stage.len < STAGE_FLUSH_BYTES) {
+    if (w->cache != NULL || (!force && w->stage.len < STAGE_FLUSH_BYTES)) {
         return ERR_OK;
     }
     w->raw_bytes += w->stage.len;
@@ -46,8 +47,14 @@ enum err_code etl_writer_open(struct etl_writer *w,
         return err_set(err, ERR_INVALID_INPUT, "%s: the writer needs the object's schema",
                        fmt->name);
     }
-    w->codec_open = true;
-    enum err_code rc = codec->begin(w->codec_state, enc->level, err);
+    enum err_code rc = ERR_OK;
+    if (enc->cache != NULL) {
+        w->cache = enc->cache;
+        w->level = enc->level;
+    } else {
+        w->codec_open = true;
+        rc = codec->begin(w->codec_state, enc->level, err);
+    }
     if (rc == ERR_OK) {
         w->enc_open = true;
         rc = fmt->begin(w->enc, schema, err);
@@ -70,6 +77,12 @@ enum err_code etl_writer_raw(struct etl_writer *w, const void *p, size_t n, stru
 enum err_code etl_writer_close(struct etl_writer *w, struct err *err)
 {
     enum err_code rc = w->fmt->end(w->enc, &w->enc_out, err);
+    if (rc == ERR_OK && w->cache != NULL) {
+        w->raw_bytes += w->stage.len;
+        rc = w->codec->compress(w->cache, w->level, w->stage.data, w->stage.len, w->out, err);
+        buf_reset(&w->stage);
+        return rc;
+    }
     if (rc == ERR_OK) {
         rc = drain(w, true, err);
     }

@@ -20,11 +20,14 @@
 #include "etl_row.h"
 #include "etl_schema.h"
 
-/* How a pipeline encodes its objects: the format, the codec and the codec's level. */
+/* How a pipeline encodes its objects: the format, the codec and the codec's level. With a cache,
+ * the writer holds the object's text and compresses it whole at close (codec->compress, reusing
+ * the cache's compressor); without one, text streams through the codec (bounded memory). */
 struct etl_encoding {
     const struct etl_format *format;
     const struct etl_codec *codec;
     int level;
+    struct etl_codec_cache *cache; /* borrowed; NULL: stream */
 };
 
 struct etl_writer {
@@ -35,6 +38,8 @@ struct etl_writer {
     struct etl_encode_out enc_out;
     bool enc_open;
     bool codec_open;
+    struct etl_codec_cache *cache; /* whole-object mode when non-NULL */
+    int level;
     uint64_t raw_bytes; /* encoded (uncompressed) bytes handed to the codec so far */
     uint64_t rows;
     alignas(16) unsigned char enc[ETL_ENCODER_STATE_BYTES];
@@ -52,12 +57,12 @@ etl_writer_row(struct etl_writer *w, const struct etl_row_ref *row, struct err *
 /* Appends text as it is, outside the format (one JSON line of a quarantine object). */
 MUST_CHECK enum err_code
 etl_writer_raw(struct etl_writer *w, const void *p, size_t n, struct err *err);
-/* Text encoded but not yet given to the codec. */
+/* Text encoded but not yet given to the codec (in whole-object mode, all of it until close). */
 static inline uint64_t etl_writer_pending_bytes(const struct etl_writer *w)
 {
     return w->stage.len;
 }
-/* Ends the format and the codec (gzip trailer). */
+/* Ends the format and the codec (gzip trailer); in whole-object mode, compresses the object. */
 MUST_CHECK enum err_code etl_writer_close(struct etl_writer *w, struct err *err);
 void etl_writer_cleanup(struct etl_writer *w);
 

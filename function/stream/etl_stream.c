@@ -3,9 +3,10 @@
  *
  * Pass 1 converts each record into a row in one store (batch order) and files it under its
  * (table, partition) group; a record that cannot be converted goes to a quarantine group.
- * Pass 2 cuts groups into objects (ETL_MAX_OBJECT_RECORDS / _BYTES), renders each and writes it,
- * marking its records durable. The answer names the earliest record that is not durable:
- * Lambda then retries from there, and nothing before it is ever reported as written.
+ * Pass 2 cuts groups into objects (ETL_MAX_OBJECT_RECORDS / _BYTES); etl_stream_write.c renders
+ * and writes them, concurrently, marking their records durable. The answer names the earliest
+ * record that is not durable: Lambda then retries from there, and nothing before it is ever
+ * reported as written.
  */
 #include "etl_stream.h"
 
@@ -24,9 +25,7 @@
 #include "limit.h"
 #include "log.h"
 
-#define UNKNOWN_TABLE  "unknown-table"
-#define QUARANTINE_DIR "_quarantine"
-#define REJECTED_DIR   "rejected"
+#define UNKNOWN_TABLE "unknown-table"
 
 void etl_stream_init(struct etl_stream *s,
                      const struct etl_stream_config *cfg,
@@ -37,6 +36,14 @@ void etl_stream_init(struct etl_stream *s,
     s->cfg = cfg;
     s->sink = sink;
     s->sys = sys;
+    aws_clients_init(&s->clients, sink->aws, NULL, NULL, (size_t)cfg->upload_concurrency);
+}
+
+void etl_stream_set_clients(struct etl_stream *s, aws_transport_fn new_transport, void *ctx)
+{
+    aws_clients_cleanup(&s->clients);
+    aws_clients_init(&s->clients, s->sink->aws, new_transport, ctx,
+                     (size_t)s->cfg->upload_concurrency);
 }
 
 static void stream_dq_free(struct etl_stream *s)
@@ -90,12 +97,13 @@ void etl_stream_cleanup(struct etl_stream *s)
         return;
     }
     buf_cleanup(&s->store);
-    buf_cleanup(&s->object);
     buf_cleanup(&s->text);
+    etl_stream_workers_free(s);
     buf_cleanup(&s->src);
     buf_cleanup(&s->staged);
     buf_cleanup(&s->doc);
     buf_cleanup(&s->doc2);
+    etl_codec_cache_cleanup(&s->codecs);
     stream_dq_free(s);
     etl_transform_free(s->tx);
     s->tx = NULL;
@@ -226,109 +234,238 @@ enum err_code etl_stream_file(struct batch *b,
     return ERR_OK;
 }
 
-static bool is_ttl_delete(const struct json_val *record)
+/* DynamoDB's TTL deletes carry userIdentity {type: Service, principalId: dynamodb.amazonaws.com}.
+ */
+static bool is_ttl_delete(const struct json_val *ui)
 {
-    /* DynamoDB's TTL deletes carry userIdentity {type: Service, principalId:
-     * dynamodb.amazonaws.com}. */
-    struct json_val ui, type, principal;
-    return json_object_get_type(record, "userIdentity", JSON_OBJECT, &ui) &&
-           json_object_get_type(&ui, "type", JSON_STRING, &type) &&
-           json_object_get_type(&ui, "principalId", JSON_STRING, &principal) &&
+    struct json_val type, principal;
+    return ui->type == JSON_OBJECT && json_object_get_type(ui, "type", JSON_STRING, &type) &&
+           json_object_get_type(ui, "principalId", JSON_STRING, &principal) &&
            json_string_eq(&type, "Service") && json_string_eq(&principal, "dynamodb.amazonaws.com");
 }
 
-/* Converts one record into a row at the end of store. */
+/* The members read from a record, and from its dynamodb object. */
+enum { F_EVENT_NAME, F_EVENT_ID, F_ARN, F_USER, F_DYNAMODB, F_COUNT };
+static const char *const record_members[F_COUNT] = {
+    [F_EVENT_NAME] = "eventName", [F_EVENT_ID] = "eventID",  [F_ARN] = "eventSourceARN",
+    [F_USER] = "userIdentity",    [F_DYNAMODB] = "dynamodb",
+};
+enum { D_KEYS, D_NEW, D_OLD, D_SEQ, D_TIME, D_COUNT };
+static const char *const dynamodb_members[D_COUNT] = {
+    [D_KEYS] = "Keys",
+    [D_NEW] = "NewImage",
+    [D_OLD] = "OldImage",
+    [D_SEQ] = "SequenceNumber",
+    [D_TIME] = "ApproximateCreationDateTime",
+};
+
+#define MEMBERS_MAX 8 /* names read_members looks for at once */
+_Static_assert(F_COUNT <= MEMBERS_MAX && D_COUNT <= MEMBERS_MAX, "read_members' names fit");
+
+/* One walk over obj's members: found[i] gets the first member named names[i], as
+ * json_object_get() would find it (names compared unescaped), or type JSON_NULL and an empty
+ * span when there is none. Stops once every name is found. */
+static void
+read_members(const struct json_val *obj, const char *const *names, size_t n, struct json_val *found)
+{
+    bool have[MEMBERS_MAX] = {false};
+    size_t left = n;
+    for (size_t i = 0; i < n; i++) {
+        found[i] = (struct json_val){.type = JSON_NULL};
+    }
+    struct json_iter it;
+    struct json_val k, v;
+    json_iter_init(&it, obj);
+    while (left > 0 && json_object_next(&it, &k, &v)) {
+        bool plain = json_string_is_plain(&k);
+        struct cur name = json_string_inner(&k);
+        for (size_t i = 0; i < n; i++) {
+            if (plain ? cur_eq_str(name, names[i]) : json_string_eq(&k, names[i])) {
+                if (!have[i]) {
+                    found[i] = v;
+                    have[i] = true;
+                    left--;
+                }
+                break;
+            }
+        }
+    }
+}
+
+/* What makes a record unusable, in the order build_row checks it; its message is written only
+ * when the record is quarantined. */
+enum rec_flaw {
+    REC_OK = 0,
+    REC_NOT_OBJECT,
+    REC_NO_DYNAMODB,
+    REC_NO_SEQ,
+    REC_NO_EVENT_NAME,
+    REC_BAD_EVENT_NAME,
+    REC_NO_IMAGE,
+};
+
+/* What the one walk over a record found for build_row, beside what struct rec keeps. */
+struct rec_read {
+    enum rec_flaw flaw;
+    char op;               /* 'I', 'M' or 'R' */
+    bool ttl_delete;       /* a REMOVE by DynamoDB's TTL */
+    struct json_val image; /* the image to write (Keys when the view has none) */
+    struct json_val keys;  /* type JSON_NULL: none */
+    struct cur event_id;   /* the eventID's JSON string literal; len 0: none */
+    struct cur arn;        /* eventSourceARN's JSON string literal; len 0: none */
+};
+
+/* Reads everything pass 1 needs from a record, in one walk over its members and one over its
+ * dynamodb object's: into r its span, sequence number, time and Keys; into rd the table's ARN,
+ * eventID, operation and image, or the flaw that makes the record unusable (checked in the
+ * order build_row reports them). */
+static void read_record(const struct json_val *record, struct rec *r, struct rec_read *rd)
+{
+    struct json_val f[F_COUNT], d[D_COUNT];
+    memset(rd, 0, sizeof(*rd));
+    rd->keys.type = JSON_NULL;
+    r->raw = *record;
+    if (record->type != JSON_OBJECT) {
+        rd->flaw = REC_NOT_OBJECT;
+        return;
+    }
+    read_members(record, record_members, F_COUNT, f);
+    if (f[F_ARN].type == JSON_STRING) {
+        rd->arn = f[F_ARN].raw;
+    }
+    if (f[F_EVENT_ID].type == JSON_STRING) {
+        rd->event_id = f[F_EVENT_ID].raw;
+    }
+    if (f[F_DYNAMODB].type != JSON_OBJECT) {
+        rd->flaw = REC_NO_DYNAMODB;
+        return;
+    }
+    read_members(&f[F_DYNAMODB], dynamodb_members, D_COUNT, d);
+    if (d[D_SEQ].type == JSON_STRING && json_string_copy(&d[D_SEQ], r->seq, sizeof(r->seq)) &&
+        !seq_ok(r->seq)) {
+        r->seq[0] = '\0';
+    }
+    if (d[D_TIME].type == JSON_NUMBER) {
+        r->has_ts = etl_stream_parse_time(d[D_TIME].raw, &r->ts_ms);
+    }
+    if (r->seq[0] == '\0') {
+        rd->flaw = REC_NO_SEQ;
+        return;
+    }
+    const struct json_val *name = &f[F_EVENT_NAME];
+    if (name->type != JSON_STRING) {
+        rd->flaw = REC_NO_EVENT_NAME;
+        return;
+    }
+    rd->op = json_string_eq(name, "INSERT")   ? 'I'
+             : json_string_eq(name, "MODIFY") ? 'M'
+             : json_string_eq(name, "REMOVE") ? 'R'
+                                              : 0;
+    if (rd->op == 0) {
+        rd->flaw = REC_BAD_EVENT_NAME;
+        return;
+    }
+    bool has_keys = d[D_KEYS].type == JSON_OBJECT;
+    const struct json_val *image = &d[rd->op == 'R' ? D_OLD : D_NEW];
+    if (image->type != JSON_OBJECT) {
+        /* KEYS_ONLY, or NEW_IMAGE/OLD_IMAGE without the image this change would use. */
+        if (!has_keys) {
+            rd->flaw = REC_NO_IMAGE;
+            return;
+        }
+        image = &d[D_KEYS];
+    }
+    if (has_keys) {
+        rd->keys = d[D_KEYS];
+        r->keys = d[D_KEYS].raw;
+    }
+    rd->image = *image;
+    rd->ttl_delete = rd->op == 'R' && f[F_USER].type == JSON_OBJECT && is_ttl_delete(&f[F_USER]);
+}
+
+/* The time of the first record that has one, in batch order, else the epoch: what records
+ * without a time are filed under. Usually the first record's, so this reads one record. */
+static int64_t first_record_time(const struct json_val *records)
+{
+    struct json_iter it;
+    struct json_val record, f, d;
+    json_iter_init(&it, records);
+    while (json_array_next(&it, &record)) {
+        const char *const dynamodb = "dynamodb", *const time = "ApproximateCreationDateTime";
+        int64_t ms;
+        if (record.type != JSON_OBJECT) {
+            continue;
+        }
+        read_members(&record, &dynamodb, 1, &f);
+        if (f.type != JSON_OBJECT) {
+            continue;
+        }
+        read_members(&f, &time, 1, &d);
+        if (d.type == JSON_NUMBER && etl_stream_parse_time(d.raw, &ms)) {
+            return ms;
+        }
+    }
+    return 0;
+}
+
+/* Converts one record (read by read_record) into a row at the end of store, or says what makes
+ * it unusable. */
 static enum err_code build_row(struct buf *store,
-                               const struct json_val *record,
                                struct rec *r,
+                               const struct rec_read *rd,
                                const char *table,
                                struct err *err)
 {
-    struct json_val ddb, name, v, keys, image;
-    if (record->type != JSON_OBJECT) {
+    switch (rd->flaw) {
+    case REC_OK:
+        break;
+    case REC_NOT_OBJECT:
         return err_set(err, ERR_INVALID_INPUT, "record is not an object");
-    }
-    if (!json_object_get_type(record, "dynamodb", JSON_OBJECT, &ddb)) {
+    case REC_NO_DYNAMODB:
         return err_set(err, ERR_INVALID_INPUT, "record has no dynamodb object");
-    }
-    if (r->seq[0] == '\0') {
+    case REC_NO_SEQ:
         return err_set(err, ERR_INVALID_INPUT, "record has no valid dynamodb.SequenceNumber");
-    }
-    if (!json_object_get_type(record, "eventName", JSON_STRING, &name)) {
+    case REC_NO_EVENT_NAME:
         return err_set(err, ERR_INVALID_INPUT, "record has no eventName");
-    }
-    const char *op = json_string_eq(&name, "INSERT")   ? "INSERT"
-                     : json_string_eq(&name, "MODIFY") ? "MODIFY"
-                     : json_string_eq(&name, "REMOVE") ? "REMOVE"
-                                                       : NULL;
-    if (op == NULL) {
+    case REC_BAD_EVENT_NAME:
         return err_set(err, ERR_INVALID_INPUT, "eventName is not INSERT, MODIFY or REMOVE");
+    case REC_NO_IMAGE:
+        return err_set(err, ERR_INVALID_INPUT, "record has neither %s nor Keys",
+                       rd->op == 'R' ? "OldImage" : "NewImage");
     }
-    bool has_keys = json_object_get_type(&ddb, "Keys", JSON_OBJECT, &keys);
-    bool removal = op[0] == 'R';
-    bool has_image =
-        json_object_get_type(&ddb, removal ? "OldImage" : "NewImage", JSON_OBJECT, &image);
-    if (!has_image) {
-        /* KEYS_ONLY, or NEW_IMAGE/OLD_IMAGE without the image this change would use. */
-        if (!has_keys) {
-            return err_set(err, ERR_INVALID_INPUT, "record has neither %s nor Keys",
-                           removal ? "OldImage" : "NewImage");
-        }
-        image = keys;
-    }
+    bool removal = rd->op == 'R';
     char iso[ETL_ISO8601_MAX];
     if (r->has_ts) {
         etl_time_format_iso8601(r->ts_ms, iso);
     }
     struct etl_record_meta meta = {
-        .op = op,
+        .op = rd->op == 'I'   ? "INSERT"
+              : rd->op == 'M' ? "MODIFY"
+                              : "REMOVE",
         .seq = r->seq,
         .ts = r->has_ts ? iso : NULL,
         .table = table,
+        .event_id = rd->event_id,
         .has_ttl_delete = removal,
-        .ttl_delete = removal && is_ttl_delete(record),
+        .ttl_delete = rd->ttl_delete,
     };
-    if (json_object_get_type(record, "eventID", JSON_STRING, &v)) {
-        meta.event_id = v.raw;
-    }
-    if (has_keys) {
-        r->keys = keys.raw;
-    }
     enum err_code rc =
-        etl_record_build(store, &image, has_keys ? &keys : NULL, &meta, &r->row_offset, err);
+        etl_record_build(store, &rd->image, rd->keys.type == JSON_OBJECT ? &rd->keys : NULL, &meta,
+                         &r->row_offset, err);
     if (rc == ERR_OK) {
         r->row_len = store->len - r->row_offset;
     }
     return rc;
 }
 
-/* Reads what every record needs before conversion: raw span, sequence number, time. */
-static void read_envelope(const struct json_val *record, struct rec *r)
+/* The table a record's eventSourceARN (a JSON string literal; len 0: none) names; UNKNOWN_TABLE
+ * when it names none. */
+static void record_table(struct cur arn_literal, char *table, size_t cap)
 {
-    struct json_val ddb, v;
-    r->raw = *record;
-    if (record->type != JSON_OBJECT ||
-        !json_object_get_type(record, "dynamodb", JSON_OBJECT, &ddb)) {
-        return;
-    }
-    if (json_object_get_type(&ddb, "SequenceNumber", JSON_STRING, &v) &&
-        json_string_copy(&v, r->seq, sizeof(r->seq)) && !seq_ok(r->seq)) {
-        r->seq[0] = '\0';
-    }
-    if (json_object_get_type(&ddb, "ApproximateCreationDateTime", JSON_NUMBER, &v)) {
-        r->has_ts = etl_stream_parse_time(v.raw, &r->ts_ms);
-    }
-}
-
-/* The record's table, from its eventSourceARN; UNKNOWN_TABLE when that names none. */
-static void record_table(const struct json_val *record, char *table, size_t cap)
-{
-    struct json_val v;
+    struct json_val v = {.type = JSON_STRING, .raw = arn_literal};
     char arn[512];
     snprintf(table, cap, "%s", UNKNOWN_TABLE);
-    if (record->type == JSON_OBJECT &&
-        json_object_get_type(record, "eventSourceARN", JSON_STRING, &v) &&
-        json_string_copy(&v, arn, sizeof(arn))) {
+    if (arn_literal.len > 0 && json_string_copy(&v, arn, sizeof(arn))) {
         (void)etl_stream_table_from_arn(arn, table, cap);
     }
 }
@@ -380,202 +517,6 @@ static enum err_code plan_chunks(struct etl_stream *s, struct batch *b, struct e
         }
     }
     qsort(b->chunks, b->n_chunks, sizeof(*b->chunks), chunk_order);
-    return ERR_OK;
-}
-
-/* Quarantine objects (the error and the raw record) and rejected rows (the row and the rules it
- * broke) are always JSON Lines. */
-static struct etl_encoding group_encoding(const struct etl_stream *s, const struct group *grp)
-{
-    struct etl_encoding e = s->cfg->enc;
-    if (grp->kind != G_DATA) {
-        e.format = &etl_fmt_jsonl;
-    }
-    return e;
-}
-
-static enum err_code render_quarantine(struct etl_stream *s,
-                                       struct etl_writer *w,
-                                       const struct batch *b,
-                                       const struct group *grp,
-                                       const struct chunk *c,
-                                       struct err *err)
-{
-    enum err_code rc = ERR_OK;
-    for (size_t i = c->begin; rc == ERR_OK && i < c->end; i++) {
-        const struct rec *r = &b->recs[grp->recs[i]];
-        struct jsonw jw;
-        buf_reset(&s->text);
-        jsonw_init(&jw, &s->text, err);
-        jsonw_object(&jw, JSONW_COMPACT);
-        jsonw_key(&jw, "error");
-        jsonw_str(&jw, r->error);
-        jsonw_key(&jw, "record");
-        jsonw_raw(&jw, r->raw.raw);
-        jsonw_end(&jw);
-        jsonw_text(&jw, "\n");
-        rc = jsonw_finish(&jw);
-        if (rc == ERR_OK) {
-            rc = etl_writer_raw(w, s->text.data, s->text.len, err);
-        }
-    }
-    return rc;
-}
-
-/* The schema of a chunk's rows, for formats that must know it before the first row. */
-static enum err_code chunk_schema(struct etl_stream *s,
-                                  const struct batch *b,
-                                  const struct chunk *c,
-                                  struct etl_schema *schema,
-                                  struct err *err)
-{
-    const struct group *grp = &b->groups[c->group];
-    enum err_code rc = ERR_OK;
-    for (size_t i = c->begin; rc == ERR_OK && i < c->end; i++) {
-        struct etl_row_ref row = {&s->store, b->recs[grp->recs[i]].row_offset, {NULL, 0}};
-        rc = etl_schema_observe(schema, &row, err);
-    }
-    return rc;
-}
-
-static enum err_code
-render_chunk(struct etl_stream *s, const struct batch *b, const struct chunk *c, struct err *err)
-{
-    const struct group *grp = &b->groups[c->group];
-    struct etl_encoding enc = group_encoding(s, grp);
-    struct etl_writer w;
-    struct etl_schema schema;
-    etl_schema_init(&schema);
-    buf_reset(&s->object);
-    enum err_code rc = ERR_OK;
-    if (enc.format->needs_schema && grp->kind == G_DATA) {
-        rc = chunk_schema(s, b, c, &schema, err);
-    }
-    if (rc == ERR_OK) {
-        rc = etl_writer_open(&w, &s->object, &enc, &schema, err);
-    }
-    if (rc != ERR_OK) {
-        goto out;
-    }
-    if (grp->kind == G_QUARANTINE) {
-        rc = render_quarantine(s, &w, b, grp, c, err);
-    } else {
-        for (size_t i = c->begin; rc == ERR_OK && i < c->end; i++) {
-            struct etl_row_ref row = {&s->store, b->recs[grp->recs[i]].row_offset,
-                                      b->recs[grp->recs[i]].raw.raw};
-            rc = etl_writer_row(&w, &row, err);
-        }
-    }
-    if (rc == ERR_OK) {
-        rc = etl_writer_close(&w, err);
-    }
-out:
-    etl_writer_cleanup(&w);
-    etl_schema_cleanup(&schema);
-    return rc;
-}
-
-/* The key stem "{name}/changes/{partition}/{first}-{last}" (quarantine: "_quarantine/{table}/...",
- * rejected rows: "{dataset}/rejected/...") and its extension. */
-static enum err_code chunk_stem(struct etl_stream *s,
-                                const struct batch *b,
-                                const struct chunk *c,
-                                char *stem,
-                                size_t cap,
-                                char *ext,
-                                size_t ext_cap,
-                                struct err *err)
-{
-    const struct group *grp = &b->groups[c->group];
-    const char *first = b->recs[grp->recs[c->begin]].seq;
-    const char *last = b->recs[grp->recs[c->end - 1]].seq;
-    struct etl_encoding enc = group_encoding(s, grp);
-    etl_writer_extension(&enc, ext, ext_cap);
-    int n;
-    switch (grp->kind) {
-    case G_QUARANTINE:
-        n = snprintf(stem, cap, "%s/%s/%s/%s-%s", QUARANTINE_DIR, grp->name, grp->partition,
-                     first[0] != '\0' ? first : "noseq", last[0] != '\0' ? last : "noseq");
-        break;
-    case G_REJECTED:
-        n = snprintf(stem, cap, "%s/%s/%s/%s-%s", grp->name, REJECTED_DIR, grp->partition, first,
-                     last);
-        break;
-    default:
-        n = snprintf(stem, cap, "%s/changes/%s/%s-%s", grp->name, grp->partition, first, last);
-        break;
-    }
-    if (n < 0 || (size_t)n >= cap) {
-        return err_set(err, ERR_INVALID_INPUT, "object key too long for %s", grp->name);
-    }
-    return ERR_OK;
-}
-
-static enum err_code write_chunks(struct etl_stream *s,
-                                  struct batch *b,
-                                  int64_t deadline_mono_ms,
-                                  struct etl_stream_stats *st,
-                                  struct err *err)
-{
-    for (size_t ci = 0; ci < b->n_chunks; ci++) {
-        const struct chunk *c = &b->chunks[ci];
-        const struct group *grp = &b->groups[c->group];
-        if (sys_ms_left(s->sys, deadline_mono_ms) < s->cfg->deadline_margin_ms) {
-            log_warn(
-                "deadline near: %zu of %zu objects left unwritten; their records are reported for retry",
-                b->n_chunks - ci, b->n_chunks);
-            break;
-        }
-        char stem[LIMIT_KEY_BYTES], key[LIMIT_KEY_BYTES + 64], ext[32];
-        struct err werr = ERR_INIT;
-        enum etl_put_outcome outcome = ETL_PUT_WRITTEN;
-        key[0] = '\0';
-        enum err_code rc = chunk_stem(s, b, c, stem, sizeof(stem), ext, sizeof(ext), &werr);
-        if (rc == ERR_OK) {
-            rc = render_chunk(s, b, c, &werr);
-        }
-        if (rc == ERR_OK) {
-            /* Quarantine objects are JSON Lines whatever the configured format. */
-            struct etl_encoding enc = group_encoding(s, grp);
-            const char *type = etl_writer_content_type(&enc);
-            rc = etl_sink_put_new(s->sink, stem, ext, buf_cur(&s->object), type, key, sizeof(key),
-                                  &outcome, &werr);
-        }
-        if (rc == ERR_NOMEM) {
-            *err = werr;
-            return rc;
-        }
-        char where[LIMIT_LOCATION_BYTES + 64];
-        etl_sink_location(s->sink, key, where, sizeof(where));
-        if (rc != ERR_OK) {
-            log_write(LOG_ERROR,
-                      (struct log_field[]){LOG_STR("object", where),
-                                           LOG_INT("records", c->end - c->begin)},
-                      2, "object not written: %s", werr.msg);
-            continue;
-        }
-        if (outcome == ETL_PUT_RENAMED) {
-            log_warn("%s.%s already held other data (a reused sequence range); wrote %s instead",
-                     stem, ext, where);
-        }
-        log_write(LOG_DEBUG,
-                  (struct log_field[]){LOG_STR("object", where),
-                                       LOG_INT("records", c->end - c->begin),
-                                       LOG_INT("bytes", (int64_t)s->object.len)},
-                  3, outcome == ETL_PUT_IDENTICAL ? "object already present" : "object written");
-        if (outcome != ETL_PUT_IDENTICAL) {
-            st->objects_written++;
-            st->bytes_written += s->object.len;
-        }
-        for (size_t i = c->begin; i < c->end; i++) {
-            b->recs[grp->recs[i]].durable = true;
-            if (grp->kind == G_DATA) {
-                st->records_out++;
-            } else if (grp->kind == G_REJECTED) {
-                st->records_rejected++;
-            }
-        }
-    }
     return ERR_OK;
 }
 
@@ -653,29 +594,29 @@ enum err_code etl_stream_process(struct etl_stream *s,
     /* Records without a time are filed under the batch's first known time; failing that, under
      * the epoch (1970-01-01T00:00Z): a pure function of the batch either way, so a retry an hour
      * later writes the same keys. DynamoDB always sends the time; sample events may not. */
-    int64_t fallback_ms = -1;
+    b.fallback_ms = first_record_time(records);
     buf_reset(&s->staged);
+    /* Pass 1: each record read in one walk, then its row and group (with a transform: routed,
+     * mapped and filtered rows, staged). A batch's records come from a table or two: the last
+     * ARN's table name is kept. */
+    char table[LIMIT_TABLE_NAME_BYTES] = "";
+    struct cur table_arn = cur_make(NULL, 0);
     struct json_iter it;
     struct json_val record;
     json_iter_init(&it, records);
-    while (json_array_next(&it, &record) && b.n_recs < n_records) {
-        struct rec *r = &b.recs[b.n_recs++];
-        read_envelope(&record, r);
-        if (r->has_ts && fallback_ms < 0) {
-            fallback_ms = r->ts_ms;
-        }
+    for (size_t i = 0; rc == ERR_OK && i < n_records && json_array_next(&it, &record); i++) {
+        struct rec *r = &b.recs[i];
+        struct rec_read rd;
+        b.n_recs = i + 1;
+        read_record(&record, r, &rd);
         if (r->has_ts && (st->oldest_ts_ms < 0 || r->ts_ms < st->oldest_ts_ms)) {
             st->oldest_ts_ms = r->ts_ms;
         }
-    }
-    b.fallback_ms = fallback_ms < 0 ? 0 : fallback_ms;
-    /* Pass 1: rows and groups (with a transform: routed, mapped and filtered rows, staged). */
-    json_iter_init(&it, records);
-    for (size_t i = 0; i < b.n_recs && rc == ERR_OK; i++) {
-        (void)json_array_next(&it, &record);
-        struct rec *r = &b.recs[i];
-        char table[LIMIT_TABLE_NAME_BYTES];
-        record_table(&record, table, sizeof(table));
+        if (table_arn.ptr == NULL || rd.arn.len != table_arn.len ||
+            (rd.arn.len > 0 && memcmp(rd.arn.ptr, table_arn.ptr, rd.arn.len) != 0)) {
+            record_table(rd.arn, table, sizeof(table));
+            table_arn = rd.arn.len > 0 ? rd.arn : cur_make((const uint8_t *)"", 0);
+        }
         if (strcmp(table, UNKNOWN_TABLE) == 0) {
             log_warn("Records[%zu]: eventSourceARN names no table; filing it under %s", i,
                      UNKNOWN_TABLE);
@@ -687,7 +628,7 @@ enum err_code etl_stream_process(struct etl_stream *s,
         if (s->tx != NULL) {
             buf_reset(&s->src);
         }
-        enum err_code crc = build_row(store, &record, r, table, &cerr);
+        enum err_code crc = build_row(store, r, &rd, table, &cerr);
         if (crc == ERR_OK && s->tx != NULL) {
             crc = etl_stream_tx_record(s, &b, (uint32_t)i, table, st, &cerr);
         }
@@ -723,7 +664,7 @@ enum err_code etl_stream_process(struct etl_stream *s,
         rc = plan_chunks(s, &b, err);
     }
     if (rc == ERR_OK && !st->dq_fail) {
-        rc = write_chunks(s, &b, deadline_mono_ms, st, err);
+        rc = etl_stream_write_chunks(s, &b, deadline_mono_ms, st, err);
     }
     if (rc == ERR_OK && st->dq_fail) {
         st->records_filtered = 0; /* every record is reported failed, once: filtered ones too */
@@ -738,9 +679,6 @@ enum err_code etl_stream_process(struct etl_stream *s,
     /* Keep buffers warm for the next batch, but never more than a few MiB idle. */
     if (s->store.cap > LIMIT_KEEP_WARM_BYTES) {
         buf_cleanup(&s->store);
-    }
-    if (s->object.cap > LIMIT_KEEP_WARM_BYTES) {
-        buf_cleanup(&s->object);
     }
     if (s->staged.cap > LIMIT_KEEP_WARM_BYTES) {
         buf_cleanup(&s->staged);

@@ -6,14 +6,18 @@
  * Object names and bytes are a pure function of the batch, so a retried batch rewrites
  * identical objects at identical keys. Records that cannot be converted go, with the error, to
  * {prefix}_quarantine/{table}/{partition}/...; they never stop the batch.
- * Ownership: struct etl_stream owns reusable buffers (etl_stream_cleanup); it borrows the
- *   config, sink and clock. The event is borrowed for the call.
+ * Ownership: struct etl_stream owns reusable buffers and the upload workers' clients
+ *   (etl_stream_cleanup); it borrows the config, sink and clock. The event is borrowed for the
+ *   call.
+ * Threads: one caller at a time; etl_stream_process runs the object writes on up to
+ *   upload_concurrency threads of its own and joins them before it returns.
  */
 #ifndef ETL_STREAM_H
 #define ETL_STREAM_H
 
 #include <stdint.h>
 
+#include "aws_clients.h"
 #include "buf.h"
 #include "err.h"
 #include "etl_dq_run.h"
@@ -31,6 +35,7 @@ struct etl_stream_config {
     int64_t max_object_records;            /* ETL_MAX_OBJECT_RECORDS */
     int64_t max_object_bytes;              /* ETL_MAX_OBJECT_BYTES (uncompressed rows) */
     int64_t deadline_margin_ms;            /* ETL_DEADLINE_MARGIN_MS */
+    int64_t upload_concurrency;            /* ETL_UPLOAD_CONCURRENCY: objects written at once */
     const char *metrics_namespace;         /* EMF lines of data-quality rules */
     const char *service;
 };
@@ -52,13 +57,22 @@ struct etl_stream_stats {
     char failed_seq[64];  /* the reported itemIdentifier, "" when none */
 };
 
+struct etl_stream_worker; /* one concurrent object write: its render buffers and AWS client */
+
 struct etl_stream {
     const struct etl_stream_config *cfg;
     struct etl_sink *sink;
     const struct sys *sys;
-    struct buf store;  /* rows of the batch */
-    struct buf object; /* the object being rendered */
-    struct buf text;   /* scratch */
+    struct buf store; /* rows of the batch */
+    struct buf text;  /* scratch */
+    /* Objects are compressed whole (a batch is in memory anyway), reusing the compressor; one
+     * object renders at a time, so the workers share it. */
+    struct etl_codec_cache codecs;
+    /* Writing a batch's objects at once (upload_concurrency of them): each worker renders and
+     * writes one object at a time on its own client; clients and buffers stay warm. */
+    struct aws_clients clients;
+    struct etl_stream_worker *workers;
+    size_t n_workers;
     /* with a transform (ETL_TRANSFORM) */
     const struct etl_spec *spec;
     struct etl_transform *tx;
@@ -77,6 +91,10 @@ void etl_stream_init(struct etl_stream *s,
                      struct etl_sink *sink,
                      const struct sys *sys);
 void etl_stream_cleanup(struct etl_stream *s);
+/* Lets S3 objects be written in parallel, each worker on a connection of its own made with
+ * new_transport (kept across batches). Without it they are written one after another on the
+ * sink's client; file output needs no connections and is always written in parallel. */
+void etl_stream_set_clients(struct etl_stream *s, aws_transport_fn new_transport, void *ctx);
 /* Runs every batch through spec (NULL: rows as they are); key is the PII key. */
 MUST_CHECK enum err_code etl_stream_set_transform(struct etl_stream *s,
                                                   const struct etl_spec *spec,
@@ -87,9 +105,10 @@ MUST_CHECK enum err_code etl_stream_set_transform(struct etl_stream *s,
 /*
  * Processes a batch (the event's Records array, n_records long); deadline_mono_ms (0 = none)
  * bounds the writes: no object is started with less than the configured margin left, and its
- * records are reported for retry instead. On ERR_OK, response holds the partial batch response.
- * A record that is neither written nor reportable (no SequenceNumber) makes the whole invocation
- * fail, so Lambda retries it all.
+ * records are reported for retry instead. Objects are written concurrently; their names, bytes
+ * and the answer do not depend on the order the writes finish in. On ERR_OK, response holds the
+ * partial batch response. A record that is neither written nor reportable (no SequenceNumber) makes
+ * the whole invocation fail, so Lambda retries it all.
  */
 MUST_CHECK enum err_code etl_stream_process(struct etl_stream *s,
                                             const struct json_val *records,

@@ -1,7 +1,7 @@
 /*
- * etl_stream_batch.h - the stream pipeline's view of one batch, shared by its two files
- * (etl_stream.c: rows, objects and the answer; etl_stream_tx.c: the transform step). Not for
- * other modules.
+ * etl_stream_batch.h - the stream pipeline's view of one batch, shared by its files
+ * (etl_stream.c: rows, chunks and the answer; etl_stream_write.c: writing the chunks;
+ * etl_stream_tx.c: the transform step). Not for other modules.
  * Ownership: a batch owns its records' errors, its groups and chunks, and the dedupe keys' arena.
  */
 #ifndef ETL_STREAM_BATCH_H
@@ -92,6 +92,20 @@ void etl_stream_partition(const struct etl_stream *s,
                           const struct rec *r,
                           char *out,
                           size_t cap);
+
+/*
+ * Pass 2 (etl_stream_write.c): renders and writes every chunk, on up to upload_concurrency
+ * threads, and marks the records of each chunk written durable. A chunk not started because
+ * the deadline was near, or whose write failed, leaves its records not durable. Returns an
+ * error only when the batch cannot go on (out of memory).
+ */
+MUST_CHECK enum err_code etl_stream_write_chunks(struct etl_stream *s,
+                                                 struct batch *b,
+                                                 int64_t deadline_mono_ms,
+                                                 struct etl_stream_stats *st,
+                                                 struct err *err);
+/* Frees the writers' buffers and clients (etl_stream_cleanup). */
+void etl_stream_workers_free(struct etl_stream *s);
 
 /* The transform step of one record whose source row is at r->row_offset in s->src: routes, maps
  * and filters it; a kept or cast-rejected row is staged (with its failures). A data

@@ -472,8 +472,8 @@ static enum err_code cast_nested(const struct etl_value *in,
                            : "is not a JSON array: it does not cast to",
                     "", err);
     }
-    struct json_val container = {is_map ? JSON_OBJECT : JSON_ARRAY,
-                                 cur_make(in->s.ptr + lead, in->s.len - lead)};
+    struct json_val container = {.type = is_map ? JSON_OBJECT : JSON_ARRAY,
+                                 .raw = cur_make(in->s.ptr + lead, in->s.len - lead)};
     struct json_iter it;
     struct json_val key, elem;
     struct buf b = BUF_INIT(0);

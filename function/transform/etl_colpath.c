@@ -270,7 +270,7 @@ static bool find_column(const struct etl_colpath_seg *seg,
         return false;
     }
     while (etl_row_col(&it, col)) {
-        struct json_val name = {JSON_STRING, col->name};
+        struct json_val name = {.type = JSON_STRING, .raw = col->name};
         if (json_string_eq(&name, seg->name)) {
             return true;
         }
@@ -315,7 +315,8 @@ enum err_code etl_colpath_get(const struct etl_colpath *p,
     if (etl_type_json_kind(col.type) != ETL_JSON_NESTED || col.value.len == 0) {
         return ERR_OK; /* a scalar has no members or elements */
     }
-    struct json_val at = {col.value.ptr[0] == '{' ? JSON_OBJECT : JSON_ARRAY, col.value};
+    struct json_val at = {.type = col.value.ptr[0] == '{' ? JSON_OBJECT : JSON_ARRAY,
+                          .raw = col.value};
     for (size_t i = 1; i < p->n; i++) {
         struct json_val next;
         if (!step(&at, &p->segs[i], &next)) {

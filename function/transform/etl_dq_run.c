@@ -61,7 +61,7 @@ enum err_code etl_dq_run_row(struct etl_dq_run *run,
     }
     /* The row's earlier failures first, then the rules it broke. */
     struct jsonw w;
-    struct json_val arr = {JSON_ARRAY, rejected}, item;
+    struct json_val arr = {.type = JSON_ARRAY, .raw = rejected}, item;
     struct json_iter it;
     buf_reset(fail_json);
     jsonw_init(&w, fail_json, err);

@@ -49,7 +49,7 @@ struct etl_transform {
 
 static bool name_is(struct cur literal, const char *text)
 {
-    struct json_val v = {JSON_STRING, literal};
+    struct json_val v = {.type = JSON_STRING, .raw = literal};
     return json_string_eq(&v, text);
 }
 
@@ -217,7 +217,7 @@ work_lookup(void *ctx, const struct etl_colpath *path, struct etl_value *out, st
         struct etl_col col = {c->type, c->flags, c->name, c->value};
         return etl_value_from_col(&col, &t->arena, out, err);
     }
-    struct json_val v = {json_type_of(c->value), c->value};
+    struct json_val v = {.type = json_type_of(c->value), .raw = c->value};
     return nested(path, 1, v, &t->arena, out, err);
 }
 
@@ -408,7 +408,7 @@ static enum err_code map_columns(struct etl_transform *t,
 static enum err_code
 name_text(struct etl_transform *t, struct cur literal, struct cur *out, struct err *err)
 {
-    struct json_val v = {JSON_STRING, literal};
+    struct json_val v = {.type = JSON_STRING, .raw = literal};
     if (json_string_is_plain(&v)) {
         *out = json_string_inner(&v);
         return ERR_OK;
@@ -501,7 +501,7 @@ flatten(struct etl_transform *t, const struct etl_spec_dataset *d, struct err *e
             continue;
         }
         struct cur prefix;
-        struct json_val obj = {JSON_OBJECT, c.value};
+        struct json_val obj = {.type = JSON_OBJECT, .raw = c.value};
         rc = name_text(t, c.name, &prefix, err);
         if (rc == ERR_OK) {
             remove_col(t, i);

@@ -208,7 +208,7 @@ enum err_code etl_value_from_col(const struct etl_col *c,
     if (cur_eq_str(c->value, "null")) {
         return ERR_OK; /* NULL, or a column a transform or metadata left empty */
     }
-    struct json_val str = {JSON_STRING, c->value};
+    struct json_val str = {.type = JSON_STRING, .raw = c->value};
     bool is_literal = c->value.len >= 2 && c->value.ptr[0] == '"';
     switch (c->type) {
     case ETL_T_S:

@@ -3,7 +3,8 @@
  * iterators, and every span must validate again on its own, as the type the iterator said, inside
  * its parent; strings must unescape to UTF-8 that re-escapes and unescapes to the same bytes, and
  * json_object_get must find a member under its own unescaped name. The same bytes are also
- * walked unvalidated, where the iterators promise only to stay in bounds.
+ * walked unvalidated, where the iterators promise only to stay in bounds. Walked through a
+ * structural index (a roomy one, and one that fills after four entries), every span is the same.
  */
 #include <string.h>
 
@@ -119,6 +120,42 @@ static void walk_any(const struct json_val *v, int depth)
     (void)json_count(v);
 }
 
+/* Walks a (through an index) and b (scanned) in step: the same spans everywhere. */
+static void walk_same(const struct json_val *a, const struct json_val *b, int depth)
+{
+    FUZZ_CHECK(a->type == b->type && a->raw.ptr == b->raw.ptr && a->raw.len == b->raw.len);
+    if ((a->type != JSON_OBJECT && a->type != JSON_ARRAY) || depth > MAX_DEPTH) {
+        return;
+    }
+    struct json_iter ia, ib;
+    struct json_val ka, va, kb, vb;
+    json_iter_init(&ia, a);
+    json_iter_init(&ib, b);
+    for (;;) {
+        bool obj = a->type == JSON_OBJECT;
+        bool more = obj ? json_object_next(&ia, &ka, &va) : json_array_next(&ia, &va);
+        bool more_b = obj ? json_object_next(&ib, &kb, &vb) : json_array_next(&ib, &vb);
+        FUZZ_CHECK(more == more_b);
+        if (!more) {
+            return;
+        }
+        FUZZ_CHECK(!obj || (ka.raw.ptr == kb.raw.ptr && ka.raw.len == kb.raw.len));
+        walk_same(&va, &vb, depth + 1);
+    }
+}
+
+static void check_indexed(struct cur text, const struct json_val *root, size_t max_bytes)
+{
+    struct json_index index;
+    struct json_val iroot;
+    struct err err = ERR_INIT;
+    json_index_init(&index, max_bytes);
+    FUZZ_CHECK(json_validate_indexed(text, MAX_DEPTH, &index, &iroot, &err) == ERR_OK);
+    FUZZ_CHECK(json_index_count(&index) * sizeof(struct json_index_entry) <= max_bytes);
+    walk_same(&iroot, root, 0);
+    json_index_cleanup(&index);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct cur text = cur_make(data, size);
@@ -128,12 +165,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == ERR_OK) {
         FUZZ_CHECK(within(root.raw, text));
         walk_valid(&root, 0);
+        check_indexed(text, &root, 1024 * 1024);
+        check_indexed(text, &root, 4 * sizeof(struct json_index_entry));
     } else {
         fuzz_check_failure(rc, &err);
     }
     /* The same bytes as whatever they start with, unvalidated. */
     if (size > 0) {
-        struct json_val any = {JSON_STRING, text};
+        struct json_val any = {.type = JSON_STRING, .raw = text};
         any.type = data[0] == '{' ? JSON_OBJECT : data[0] == '[' ? JSON_ARRAY : JSON_STRING;
         walk_any(&any, 0);
     }

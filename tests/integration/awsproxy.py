@@ -30,17 +30,25 @@ Placed in front of s3rver (service "s3") or dynalite (service "dynamodb"), it:
   work, the client never learns). Either way the connection is then reset. A crash rule lets
   its first `skip` matching requests through (retries count), then fires on the next `times`
   (default 1) ones; its stats say which pids it killed.
+* honours S3's conditional create, which s3rver ignores: a PutObject with If-None-Match: * on a
+  key that exists upstream (a HeadObject to the upstream, under a per-key lock) is answered 412
+  PreconditionFailed, as S3 answers it (conditions=False forwards it unchecked).
+* adds latency (latency_ms: {"HEAD": 15, "PUT": 40, "*": 0, ...} by HTTP method, "*" for the
+  rest): each request waits that long after its body arrived, before it is forwarded. Every
+  client connection has its own thread, so concurrent requests wait concurrently, as they do
+  on S3.
 * forwards everything else unchanged (method, path and query as received, headers less the
   hop-by-hop ones, body) and relays the answer, chunked upstream answers included.
 
 Control endpoints (not counted, not verified): GET /__proxy/stats (JSON), POST /__proxy/reset
 (zero the counters), POST /__proxy/config (JSON: fault_every, fault_rate, seed, fault_kinds,
-slow_seconds, verify, fault_match, fault_match_kind, rules).
+slow_seconds, verify, fault_match, fault_match_kind, rules, latency_ms, conditions).
 
 Standalone:
   python3 tests/integration/awsproxy.py --listen 127.0.0.1:P --upstream http://127.0.0.1:Q \\
       --service s3|dynamodb --access-key ID [--secret-key S] [--session-token T] \\
       [--fault-every N] [--fault-rate p --seed s] [--fault-kinds a,b]
+      [--latency HEAD=15,GET=15,PUT=40,POST=40] [--ignore-conditions]
 The secret may instead come from $AWSPROXY_SECRET_KEY or $AWS_SECRET_ACCESS_KEY (keeps it off
 the process list). Prints "ready <port>" on stdout once listening.
 
@@ -344,7 +352,8 @@ def verify_request(cfg, method, raw_path, header_pairs, body, now=None):
 class ProxyConfig:
     def __init__(self, service, upstream, access_key, secret_key, session_token=None,
                  region="us-east-1", verify=True, fault_every=0, fault_rate=0.0, seed=0,
-                 fault_kinds=None, slow_seconds=1.5, max_skew=900, verbose=False):
+                 fault_kinds=None, slow_seconds=1.5, max_skew=900, verbose=False,
+                 latency_ms=None, conditions=True):
         if service not in SERVICES:
             raise ValueError(f"service must be one of {SERVICES}")
         self.service = service
@@ -369,6 +378,9 @@ class ProxyConfig:
         self.fault_match = None       # compiled regex on "METHOD /path?query": always fault
         self.fault_match_kind = None
         self.rules = []               # FaultRule, first match wins (before everything else)
+        self.latency_ms = {}          # HTTP method (or "*") -> milliseconds added
+        self.conditions = bool(conditions)
+        self.set_latency(latency_ms or {})
         self.set_faults(fault_every=fault_every, fault_rate=fault_rate, seed=seed,
                         fault_kinds=fault_kinds)
 
@@ -404,6 +416,22 @@ class ProxyConfig:
         if slow_seconds is not None:
             self.slow_seconds = float(slow_seconds)
 
+    def set_latency(self, latency_ms):
+        """latency_ms: {"HEAD": 15, "PUT": 40, "*": 0} (or "HEAD=15,PUT=40"); {} clears."""
+        if isinstance(latency_ms, str):
+            latency_ms = dict(p.split("=", 1) for p in latency_ms.split(",") if p)
+        out = {}
+        for method, ms in latency_ms.items():
+            ms = float(ms)
+            if ms < 0:
+                raise ValueError("latency must be >= 0 ms")
+            out[method.upper()] = ms
+        self.latency_ms = out
+
+    def latency_for(self, method):
+        """Seconds a request of method waits."""
+        return self.latency_ms.get(method, self.latency_ms.get("*", 0.0)) / 1000.0
+
     def describe(self):
         return {"service": self.service, "upstream": self.upstream, "region": self.region,
                 "access_key": self.access_key, "session_token": bool(self.session_token),
@@ -413,6 +441,7 @@ class ProxyConfig:
                 "fault_match": self.fault_match.pattern if self.fault_match else None,
                 "fault_match_kind": self.fault_match_kind,
                 "rules": [r.describe() for r in self.rules],
+                "latency_ms": dict(self.latency_ms), "conditions": self.conditions,
                 "max_skew": self.max_skew, "botocore": botocore.__version__}
 
 
@@ -490,6 +519,7 @@ class ProxyState:
             self.failures = []
             self.upstream_errors = 0
             self.upstream_error_details = []
+            self.precondition_failed = 0
             self.by_operation = {}
             self.by_status = {}
             self.log = []
@@ -575,6 +605,7 @@ class ProxyState:
                 "failures": list(self.failures),
                 "upstream_errors": self.upstream_errors,
                 "upstream_error_details": list(self.upstream_error_details),
+                "precondition_failed": self.precondition_failed,
                 "by_operation": dict(self.by_operation),
                 "by_status": dict(self.by_status),
                 "rules": [r.describe() for r in self.cfg.rules],
@@ -814,6 +845,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 with st.lock:
                     if "verify" in req:
                         st.cfg.verify = bool(req["verify"])
+                    if "latency_ms" in req:
+                        st.cfg.set_latency(req["latency_ms"] or {})
+                    if "conditions" in req:
+                        st.cfg.conditions = bool(req["conditions"])
                     st.cfg.set_faults(fault_every=req.get("fault_every"),
                                       fault_rate=req.get("fault_rate"), seed=req.get("seed"),
                                       fault_kinds=req.get("fault_kinds"),
@@ -955,8 +990,49 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 st.record_done(n, self.command, self.path, op, status, fault, logged)
                 return
 
-        status = self._forward(header_pairs, body)
+        delay = cfg.latency_for(self.command)
+        if delay > 0:
+            time.sleep(delay)
+        if self._conditional_create():
+            # S3 checks the condition and writes atomically: hold the key while doing both.
+            with self.server.key_lock(self.path.partition("?")[0]):
+                if self._exists_upstream(header_pairs):
+                    st.bump("precondition_failed")
+                    status, headers, rbody = s3_error(
+                        412, "PreconditionFailed",
+                        "At least one of the pre-conditions you specified did not hold",
+                        Condition="If-None-Match")
+                    self._send_simple(status, headers, rbody)
+                else:
+                    status = self._forward(header_pairs, body)
+        else:
+            status = self._forward(header_pairs, body)
         st.record_done(n, self.command, self.path, op, status, fault, logged)
+
+    def _conditional_create(self):
+        """A PutObject (not an UploadPart) that asks to create the key only if it is free."""
+        path, _, query = self.path.partition("?")
+        return (self.server.cfg.service == "s3" and self.server.cfg.conditions and
+                self.command == "PUT" and "uploadId=" not in query and
+                (self.headers.get("If-None-Match") or "").strip() == "*")
+
+    def _exists_upstream(self, header_pairs):
+        """HeadObject on the upstream for the request's key, with the request's own credentials
+        (s3rver checks the key id and the date, not the signature)."""
+        cfg = self.server.cfg
+        keep = {"authorization", "x-amz-date", "x-amz-security-token", "host"}
+        headers = {k: v for k, v in header_pairs if k.lower() in keep}
+        headers["x-amz-content-sha256"] = hashlib.sha256(b"").hexdigest()
+        conn = http.client.HTTPConnection(cfg.upstream_host, cfg.upstream_port, timeout=60)
+        try:
+            conn.request("HEAD", self.path.partition("?")[0], headers=headers)
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status not in (200, 404):
+                raise OSError(f"HEAD {self.path} upstream: {resp.status}")
+            return resp.status == 200
+        finally:
+            conn.close()
 
     def _connect_upstream(self):
         cfg = self.server.cfg
@@ -1068,7 +1144,13 @@ class AwsProxy(socketserver.ThreadingMixIn, http.server.HTTPServer):
         self._thread = None
         self._reset_lock = threading.Lock()
         self._reset_socks = set()
+        self._key_locks = {}
         super().__init__(listen, _Handler)
+
+    def key_lock(self, key):
+        """One lock per object path (kept: a test writes few keys)."""
+        with self._reset_lock:
+            return self._key_locks.setdefault(key, threading.Lock())
 
     def mark_reset(self, sock):
         with self._reset_lock:
@@ -1131,6 +1213,10 @@ def main(argv=None):
                     help=f"comma list of {','.join(FAULT_KINDS)} (default per service)")
     ap.add_argument("--slow-seconds", type=float, default=1.5)
     ap.add_argument("--max-skew", type=int, default=900)
+    ap.add_argument("--latency", default="",
+                    help="added latency by method, e.g. HEAD=15,GET=15,PUT=40,POST=40,*=0 (ms)")
+    ap.add_argument("--ignore-conditions", action="store_true",
+                    help="forward If-None-Match: * PutObjects unchecked (as s3rver does)")
     ap.add_argument("--verbose", "-v", action="store_true")
     ap.add_argument("--stdin-watchdog", action="store_true",
                     help="exit when stdin reaches EOF (the parent went away)")
@@ -1145,7 +1231,8 @@ def main(argv=None):
                       region=args.region, verify=not args.no_verify,
                       fault_every=args.fault_every, fault_rate=args.fault_rate, seed=args.seed,
                       fault_kinds=args.fault_kinds or None, slow_seconds=args.slow_seconds,
-                      max_skew=args.max_skew, verbose=args.verbose)
+                      max_skew=args.max_skew, verbose=args.verbose,
+                      latency_ms=args.latency or None, conditions=not args.ignore_conditions)
     server = AwsProxy(cfg, _parse_listen(args.listen))
 
     stopping = threading.Event()

@@ -184,6 +184,9 @@ class LocalStack:
     fault_kinds: a list for both proxies or {"s3": [...], "dynamodb": [...]}; kinds are
     slowdown, throttling, throughput, internal, reset, slow (see awsproxy.py). Faults can also be
     changed while running: set_faults(fault_every=..., ...).
+    latency_ms: {"s3": {"HEAD": 15, "PUT": 40, ...}, "dynamodb": {"*": 20}}, what each proxy adds
+    to every request by HTTP method (awsproxy.py --latency). The S3 proxy answers 412 to a
+    PutObject with If-None-Match: * on an existing key, as S3 does and s3rver does not.
 
     Attributes once started: env (dict of AWS_* variables for the bootstrap and awscli),
     s3_url / dynamodb_url (what clients use: the proxies, or the servers when proxy=False),
@@ -194,7 +197,7 @@ class LocalStack:
                  buckets=("lake",), access_key="AKIDLOCALSTACK", secret_key=DEFAULT_SECRET,
                  session_token=None, region="us-east-1", seed=1, fault_kinds=None,
                  slow_seconds=1.5, dynalite_path=None, data_dir=None, keep_data=False,
-                 verbose=False):
+                 verbose=False, latency_ms=None):
         self.proxy = proxy
         self.fault_rate = fault_rate
         self.fault_every = fault_every
@@ -210,6 +213,7 @@ class LocalStack:
         self.dynalite_path = dynalite_path
         self.keep_data = keep_data
         self.verbose = verbose
+        self.latency_ms = latency_ms or {}
         self._data_dir_arg = data_dir
         self._own_tmp = None
         self._children = []
@@ -303,6 +307,9 @@ class LocalStack:
                         args += ["--fault-kinds", ",".join(kinds)]
                 if not self.verify_signatures:
                     args.append("--no-verify")
+                latency = self.latency_ms.get(service)
+                if latency:
+                    args += ["--latency", ",".join(f"{m}={ms}" for m, ms in latency.items())]
                 if self.verbose:
                     args.append("--verbose")
                 proxies.append(self._spawn(f"awsproxy-{service}", args, env=penv))

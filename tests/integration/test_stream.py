@@ -6,6 +6,7 @@ and injected S3 failures give exactly the right batchItemFailures."""
 import collections
 import csv
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -15,6 +16,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
+import awsproxy  # noqa: E402
 import ddbgen  # noqa: E402
 import itlib  # noqa: E402
 from stack import LocalStack  # noqa: E402
@@ -213,6 +215,35 @@ class StreamPipelineTest(unittest.TestCase):
         third, _ = self.download("retry-b/")
         self.assertEqual({k: v for k, v in first.items()}, third)
 
+    def test_one_conditional_put_per_object(self):
+        """A new object costs one request, a PutObject with If-None-Match: *. A retried batch
+        gets 412 for each object and one HeadObject then finds the same bytes: nothing is
+        written and the answer is the same."""
+        records = ddbgen.make_records(1000, seed=71)  # 2 tables over 3 hours: 6 objects
+        p = write_event(self.dir, "cond.json", records)
+        self.stack.reset_proxy_stats()
+        r = self.invoke([p], "cond/")
+        self.assertEqual(r.code, 0, r.stderr[-2000:])
+        self.assertEqual(r.json(0), {"batchItemFailures": []})
+        st = self.stack.proxy_stats()["s3"]
+        self.assertEqual(st["by_operation"], {"PUT object": 6})
+        puts = [e for e in st["log"] if e["op"] == "PUT object"]
+        self.assertEqual([e["headers"].get("if-none-match") for e in puts], ["*"] * 6)
+        first, _ = self.download("cond/")
+        self.assertEqual(len(first), 6)
+
+        self.stack.reset_proxy_stats()
+        r2 = self.invoke([p], "cond/")
+        self.assertEqual(r2.json(0), {"batchItemFailures": []})
+        st = self.stack.proxy_stats()["s3"]
+        self.assertEqual(st["by_operation"], {"PUT object": 6, "HEAD object": 6})
+        self.assertEqual(st["precondition_failed"], 6)
+        emf = [json.loads(l) for l in r2.stderr.splitlines() if l.startswith('{"_aws"')]
+        self.assertEqual(emf[0]["ObjectsWritten"], 0)
+        self.assertEqual(emf[0]["RecordsOut"], 1000)
+        second, _ = self.download("cond/")
+        self.assertEqual(first, second)
+
     def test_s3_failures_give_exact_batch_item_failures(self):
         """Records in time order across three hours: objects hour=00, hour=01, hour=02 per
         table. S3 fails every PutObject of one hour (after retries); the answer names the
@@ -313,6 +344,121 @@ class StreamPipelineTest(unittest.TestCase):
         self.assertNotIn(secret, r.stderr + r.stdout)
         self.assertNotIn("Signature=", r.stderr)
         self.assertNotIn("Authorization:", r.stderr)
+
+
+class StreamConditionalWritesMotoTest(unittest.TestCase):
+    """The stream's conditional writes against moto's S3, which honours If-None-Match: * itself
+    (412 on an existing key), behind awsproxy.py only to count requests and inject faults (its
+    own check off): byte-identical retries, a reused sequence range written under the
+    content-hash name, and exact batchItemFailures."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.moto = itlib.MotoServer().start()
+        cls.s3 = cls.moto.client("s3")
+        cls.s3.create_bucket(Bucket=BUCKET)
+        cfg = awsproxy.ProxyConfig("s3", cls.moto.url, "testing", "", verify=False,
+                                   conditions=False)
+        cls.proxy = awsproxy.AwsProxy(cfg).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proxy.stop()
+        cls.moto.stop()
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = self.tmp.name
+        self.proxy.cfg.set_faults(fault_match="")
+        self.proxy.state.reset()
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def invoke(self, paths, prefix, **extra):
+        env = {"ETL_OUTPUT": f"s3://{BUCKET}/{prefix}", "AWS_ENDPOINT_URL_S3": self.proxy.url,
+               "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "testing",
+               "AWS_SECRET_ACCESS_KEY": "testing", "AWS_LAMBDA_LOG_LEVEL": "INFO"}
+        env.update(extra)
+        r = itlib.invoke(paths, env=env, timeout=60)
+        self.assertEqual(r.code, 0, r.stderr[-3000:])
+        return r
+
+    def objects(self, prefix):
+        out = {}
+        for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET,
+                                                                       Prefix=prefix):
+            for o in page.get("Contents", []):
+                out[o["Key"][len(prefix):]] = self.s3.get_object(
+                    Bucket=BUCKET, Key=o["Key"])["Body"].read()
+        return out
+
+    def ops(self):
+        st = self.proxy.stats()
+        return st["by_operation"], st["by_status"]
+
+    def test_retry_and_reused_range(self):
+        a = ddbgen.make_records(300, seed=81)  # 6 objects
+        b = ddbgen.make_records(300, seed=82)  # the same sequence numbers, other items
+        pa = write_event(self.dir, "a.json", a)
+        pb = write_event(self.dir, "b.json", b)
+        r = self.invoke([pa], "m/")
+        self.assertEqual(r.json(0), {"batchItemFailures": []})
+        self.assertEqual(self.ops(), ({"PUT object": 6}, {"200": 6}))
+        first = self.objects("m/")
+        self.assertEqual(len(first), 6)
+
+        # Lambda delivering batch a twice more: every PutObject is refused, nothing changes.
+        self.proxy.state.reset()
+        r = self.invoke([pa, pa], "m/")
+        self.assertEqual([r.json(0), r.json(1)], [{"batchItemFailures": []}] * 2)
+        self.assertEqual(self.ops(), ({"PUT object": 12, "HEAD object": 12},
+                                      {"412": 12, "200": 12}))
+        emf = [json.loads(l) for l in r.stderr.splitlines() if l.startswith('{"_aws"')]
+        self.assertEqual([m["ObjectsWritten"] for m in emf], [0, 0])
+        self.assertEqual(self.objects("m/"), first)
+
+        # Batch b reuses a's names with other bytes: each goes to {stem}-{md5 prefix}.
+        r = self.invoke([pb], "m/")
+        self.assertEqual(r.json(0), {"batchItemFailures": []})
+        after = self.objects("m/")
+        self.assertEqual(len(after), 12)
+        for key, data in first.items():
+            self.assertEqual(after[key], data, key)
+        renamed = {k: v for k, v in after.items() if k not in first}
+        for key, data in renamed.items():
+            stem = key[:-len(".jsonl.gz")]
+            md5 = hashlib.md5(data).hexdigest()
+            self.assertIn(stem[:-13] + ".jsonl.gz", first)
+            self.assertEqual(stem[-13:], "-" + md5[:12], key)
+        rows = [row for k, v in renamed.items() for row in ddbgen.read_object(k, v)]
+        want = collections.Counter(ddbgen.freeze(ddbgen.expected_row(x)) for x in b)
+        self.assertEqual(collections.Counter(ddbgen.freeze(x) for x in rows), want)
+        # ... and its retry finds them all there.
+        r = self.invoke([pb], "m/")
+        self.assertEqual(r.json(0), {"batchItemFailures": []})
+        self.assertEqual(self.objects("m/"), after)
+
+    def test_failed_middle_object_gives_exact_answer(self):
+        records = ddbgen.make_records(600, seed=91, tables=("Orders",), span_s=3 * 3600,
+                                      start_ts=1764028800)
+        p = write_event(self.dir, "f.json", records)
+        self.proxy.cfg.set_faults(fault_match=rf"^PUT /{BUCKET}/f/.*hour=01/",
+                                  fault_match_kind="slowdown")
+        r = self.invoke([p], "f/", AWS_MAX_ATTEMPTS="2")
+        self.proxy.cfg.set_faults(fault_match="")
+        first = next(i for i, rec in enumerate(records)
+                     if ddbgen.iso_ms(rec["dynamodb"]["ApproximateCreationDateTime"])[11:13] == "01")
+        self.assertEqual(r.json(0), {"batchItemFailures": [
+            {"itemIdentifier": records[first]["dynamodb"]["SequenceNumber"]}]})
+        written = self.objects("f/")
+        self.assertEqual(len(written), 2)
+        self.assertFalse([k for k in written if "hour=01/" in k])
+        r = self.invoke([write_event(self.dir, "f2.json", records[first:])], "f/")
+        self.assertEqual(r.json(0), {"batchItemFailures": []})
+        rows = [row for k, v in self.objects("f/").items() for row in ddbgen.read_object(k, v)]
+        self.assertEqual({row["_seq"] for row in rows},
+                         {rec["dynamodb"]["SequenceNumber"] for rec in records})
 
 
 if __name__ == "__main__":

@@ -68,6 +68,7 @@ static struct etl_test_env *env_new(const char *const *vars, bool file_output)
     fake_s3_install(e->s3, e->fh);
     buf_init(&e->log, 0);
     pthread_mutex_init(&e->lock, NULL);
+    e->fh->fn_lock = &e->lock; /* the sink's own client and the threads' share the fakes */
     log_set_sink(capture_log, e);
     if (etl_config_load(&e->cfg, env, &err) != ERR_OK) {
         fail_msg("etl_config_load: %s", err.msg);
@@ -223,7 +224,7 @@ void ete_stream_event(const struct ete_rec *recs, size_t n, struct buf *out)
 void ete_parse_event(const struct buf *text, struct etl_event *ev)
 {
     struct err err = ERR_INIT;
-    if (etl_event_parse(buf_cur(text), ev, &err) != ERR_OK) {
+    if (etl_event_parse(buf_cur(text), NULL, ev, &err) != ERR_OK) {
         fail_msg("etl_event_parse: %s", err.msg);
     }
 }

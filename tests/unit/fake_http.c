@@ -103,7 +103,14 @@ static enum err_code fake_send(struct http_transport *self,
     }
     if (f->fn != NULL) {
         http_response_reset(resp);
-        return f->fn(f->fn_ctx, &flat, resp, err);
+        if (f->fn_lock != NULL) {
+            pthread_mutex_lock(f->fn_lock);
+        }
+        enum err_code rc = f->fn(f->fn_ctx, &flat, resp, err);
+        if (f->fn_lock != NULL) {
+            pthread_mutex_unlock(f->fn_lock);
+        }
+        return rc;
     }
     return err_transport(err, req->op != NULL ? req->op : req->method, "fake: script exhausted");
 }

@@ -6,6 +6,7 @@
 #ifndef ETL_FAKE_HTTP_H
 #define ETL_FAKE_HTTP_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -42,6 +43,7 @@ struct fake_http {
     size_t next;
     fake_http_fn fn;
     void *fn_ctx;
+    pthread_mutex_t *fn_lock; /* when set, fn runs under it (a responder shared by threads) */
     struct fake_request *reqs;
     size_t n_reqs;
     size_t cap_reqs;

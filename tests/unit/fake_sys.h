@@ -5,6 +5,7 @@
 #ifndef ETL_FAKE_SYS_H
 #define ETL_FAKE_SYS_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,7 @@ struct fake_sys {
     size_t n_sleeps;
     uint64_t random_state;
     uint64_t fixed_random; /* when nonzero, random_u64 returns this */
+    pthread_mutex_t lock;  /* taken by every call through sys (tests read the fields directly) */
 };
 
 void fake_sys_init(struct fake_sys *f, int64_t wall_ms);

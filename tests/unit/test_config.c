@@ -34,6 +34,7 @@ static void test_defaults(void **state)
     assert_string_equal(cfg.partition.tmpl, "dt=%Y-%m-%d/hour=%H");
     assert_int_equal(cfg.stream.max_object_records, ETL_DEFAULT_MAX_OBJECT_RECORDS);
     assert_int_equal(cfg.stream.max_object_bytes, ETL_DEFAULT_MAX_OBJECT_BYTES);
+    assert_int_equal(cfg.stream.upload_concurrency, 8);
     assert_string_equal(cfg.metrics_namespace, "DdbS3Etl");
     assert_string_equal(extension(&cfg), "jsonl.gz");
     assert_null(cfg.put.sse);
@@ -54,6 +55,7 @@ static void test_everything_set(void **state)
                          "ETL_S3_KMS_KEY_ID=alias/lake",
                          "ETL_S3_STORAGE_CLASS=INTELLIGENT_TIERING",
                          "ETL_S3_CHECKSUM=crc32c",
+                         "ETL_UPLOAD_CONCURRENCY=64",
                          "POWERTOOLS_METRICS_NAMESPACE=Lake",
                          "POWERTOOLS_SERVICE_NAME=orders-etl",
                          NULL};
@@ -68,6 +70,7 @@ static void test_everything_set(void **state)
     assert_string_equal(cfg.put.sse_kms_key_id, "alias/lake");
     assert_string_equal(cfg.put.storage_class, "INTELLIGENT_TIERING");
     assert_int_equal(cfg.put.checksum, S3_CHECKSUM_CRC32C);
+    assert_int_equal(cfg.stream.upload_concurrency, 64);
     assert_string_equal(cfg.metrics_namespace, "Lake");
     assert_string_equal(cfg.service_name, "orders-etl");
 }
@@ -103,6 +106,15 @@ static const struct bad_row bad_rows[] = {
      {"ETL_OUTPUT=s3://lake/", "ETL_MAX_OBJECT_BYTES=12k", NULL},
      "ETL_MAX_OBJECT_BYTES"},
     {"sse", {"ETL_OUTPUT=s3://lake/", "ETL_S3_SSE=aws:kms:dsse", NULL}, "ETL_S3_SSE"},
+    {"upload_concurrency_zero",
+     {"ETL_OUTPUT=s3://lake/", "ETL_UPLOAD_CONCURRENCY=0", NULL},
+     "ETL_UPLOAD_CONCURRENCY=\"0\": expected an integer from 1 to 64"},
+    {"upload_concurrency_high",
+     {"ETL_OUTPUT=s3://lake/", "ETL_UPLOAD_CONCURRENCY=65", NULL},
+     "ETL_UPLOAD_CONCURRENCY=\"65\": expected an integer from 1 to 64"},
+    {"upload_concurrency_text",
+     {"ETL_OUTPUT=s3://lake/", "ETL_UPLOAD_CONCURRENCY=eight", NULL},
+     "ETL_UPLOAD_CONCURRENCY"},
     {"kms_without_sse",
      {"ETL_OUTPUT=s3://lake/", "ETL_S3_KMS_KEY_ID=k", NULL},
      "ETL_S3_SSE is not aws:kms"},

@@ -82,8 +82,8 @@ static void test_value_row(void **state)
     struct buf out = BUF_INIT(0);
     struct etl_path path;
     etl_path_init(&path);
-    memcpy(path.text, "a", 2);
-    path.len = 1;
+    path.seg[0] = (struct etl_path_seg){cur_from_str("a"), 0};
+    path.n = 1;
     enum etl_type type = ETL_T_NULL;
     assert_int_equal(etl_ddbjson_value(&v, &out, &type, 1, &path, &err), row->code);
     if (row->code == ERR_OK) {
@@ -134,6 +134,37 @@ static void test_depth_limit(void **state)
     assert_int_equal(etl_ddbjson_value(&v, &out, &kind, 1, &path, &err), ERR_INVALID_INPUT);
     assert_non_null(strstr(err.msg, "32 levels"));
     buf_cleanup(&in);
+    buf_cleanup(&out);
+}
+
+/* The path is written only for the error, as it always read: names cut at 80 bytes, the
+ * message at its 255. */
+static void test_error_path_long_names(void **state)
+{
+    (void)state;
+    char name_b[101], name_c[101], text[600];
+    memset(name_b, 'b', 100);
+    memset(name_c, 'c', 100);
+    name_b[100] = name_c[100] = '\0';
+    snprintf(text, sizeof(text),
+             "{\"M\":{\"%s\":{\"L\":[{\"S\":\"x\"},{\"M\":{\"%s\":{\"N\":\"1x\"}}}]}}}", name_b,
+             name_c);
+    struct json_val v;
+    struct err err = ERR_INIT;
+    assert_int_equal(json_validate(cur_from_str(text), 128, &v, &err), ERR_OK);
+    struct buf out = BUF_INIT(0);
+    struct etl_path path;
+    etl_path_init(&path);
+    enum etl_type type = ETL_T_NULL;
+    assert_int_equal(etl_ddbjson_value(&v, &out, &type, 1, &path, &err), ERR_INVALID_INPUT);
+    char want[300];
+    snprintf(want, sizeof(want), "attribute \"%.80s[1].%.80s\": N \"1x\" is not a number", name_b,
+             name_c);
+    assert_string_equal(err.msg, want);
+    char formatted[16];
+    path.n = 0;
+    etl_path_format(&path, formatted, sizeof(formatted));
+    assert_string_equal(formatted, "");
     buf_cleanup(&out);
 }
 
@@ -220,7 +251,7 @@ static void test_item_columns_meta_clash(void **state)
 int main(void)
 {
     enum { N = sizeof(value_rows) / sizeof(value_rows[0]) };
-    struct CMUnitTest tests[N + 3];
+    struct CMUnitTest tests[N + 4];
     for (size_t i = 0; i < N; i++) {
         tests[i] = (struct CMUnitTest){value_rows[i].name, test_value_row, NULL, NULL,
                                        (void *)&value_rows[i]};
@@ -228,5 +259,6 @@ int main(void)
     tests[N] = (struct CMUnitTest)cmocka_unit_test(test_depth_limit);
     tests[N + 1] = (struct CMUnitTest)cmocka_unit_test(test_item_columns);
     tests[N + 2] = (struct CMUnitTest)cmocka_unit_test(test_item_columns_meta_clash);
-    return _cmocka_run_group_tests("ddbjson", tests, N + 3, NULL, NULL);
+    tests[N + 3] = (struct CMUnitTest)cmocka_unit_test(test_error_path_long_names);
+    return _cmocka_run_group_tests("ddbjson", tests, N + 4, NULL, NULL);
 }

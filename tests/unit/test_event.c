@@ -43,13 +43,16 @@ static void test_sample_row(void **state)
     test_read_file(path, &body);
     struct etl_event ev;
     struct err err = ERR_INIT;
-    assert_int_equal(etl_event_parse(buf_cur(&body), &ev, &err), row->code);
+    struct json_index index;
+    json_index_init(&index, 1024 * 1024);
+    assert_int_equal(etl_event_parse(buf_cur(&body), &index, &ev, &err), row->code);
     if (row->code == ERR_OK) {
         assert_int_equal(ev.kind, row->kind);
         assert_int_equal(ev.n_records, row->n_records);
     } else {
         assert_string_equal(err.type, row->type);
     }
+    json_index_cleanup(&index);
     buf_cleanup(&body);
 }
 
@@ -90,7 +93,7 @@ static void test_inline_row(void **state)
     const struct inline_row *row = *state;
     struct etl_event ev;
     struct err err = ERR_INIT;
-    assert_int_equal(etl_event_parse(cur_from_str(row->body), &ev, &err), row->code);
+    assert_int_equal(etl_event_parse(cur_from_str(row->body), NULL, &ev, &err), row->code);
     if (row->code != ERR_OK) {
         assert_string_equal(err.type, row->type);
         assert_non_null(strstr(err.msg, row->msg_part));

@@ -154,6 +154,15 @@ static void test_two_tables_two_hours(void **state)
     assert_int_equal(r.st.records_out, BATCH_N);
     assert_int_equal(r.st.records_failed, 0);
     assert_int_equal(r.st.objects_written, BATCH_OBJECTS);
+    /* One request per new object: a PutObject that S3 only performs if the key is free. */
+    assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_PUT_OBJECT), BATCH_OBJECTS);
+    assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_HEAD_OBJECT), 0);
+    assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_GET_OBJECT), 0);
+    for (size_t i = 0; i < e->fh->n_reqs; i++) {
+        const char *cond = fake_request_header(&e->fh->reqs[i], "If-None-Match");
+        assert_non_null(cond);
+        assert_string_equal(cond, "*");
+    }
     assert_int_equal(r.st.oldest_ts_ms, (T0 + 10) * 1000);
     assert_string_equal(r.st.failed_seq, "");
     run_cleanup(&r);
@@ -361,15 +370,23 @@ static const char *const interleaved_keys[] = {
 struct put_failure_row {
     const char *name;
     size_t failing;        /* index into interleaved_keys */
+    int failing2;          /* another failing object, -1: none */
     const char *reported;  /* the itemIdentifier */
-    size_t records_failed; /* records of the failing object */
+    size_t records_failed; /* records of the failing objects */
+    bool parallel;         /* objects written at once, each on a connection of its own */
 };
 
 static const struct put_failure_row put_failure_rows[] = {
-    {"put_fails_first_object", 0, "301", 2},
-    {"put_fails_second_object", 1, "302", 2},
-    {"put_fails_third_object", 2, "305", 1},
-    {"put_fails_last_object", 3, "306", 1},
+    {"put_fails_first_object", 0, -1, "301", 2, false},
+    {"put_fails_second_object", 1, -1, "302", 2, false},
+    {"put_fails_third_object", 2, -1, "305", 1, false},
+    {"put_fails_last_object", 3, -1, "306", 1, false},
+    {"parallel_put_fails_first_object", 0, -1, "301", 2, true},
+    {"parallel_put_fails_second_object", 1, -1, "302", 2, true},
+    {"parallel_put_fails_third_object", 2, -1, "305", 1, true},
+    {"parallel_put_fails_last_object", 3, -1, "306", 1, true},
+    /* Two middle objects: the earlier in stream order of their first records is reported. */
+    {"parallel_put_fails_two_middle_objects", 2, 1, "302", 3, true},
 };
 
 /* PutObject fails (500, every attempt the client makes) for one object: the other objects are
@@ -380,11 +397,18 @@ static void test_put_failure_row(void **state)
     const struct put_failure_row *row = *state;
     const char *vars[] = {"ETL_MAX_OBJECT_RECORDS=2", NULL};
     struct etl_test_env *e = ete_new(vars);
-    char full[512];
-    snprintf(full, sizeof(full), ETE_PREFIX "%s", interleaved_keys[row->failing]);
-    fake_s3_fail_key(e->s3, FAKE_S3_PUT_OBJECT, full, e->max_attempts, 500, "InternalError");
+    size_t n_failing = row->failing2 >= 0 ? 2 : 1;
+    for (size_t f = 0; f < n_failing; f++) {
+        char full[512];
+        snprintf(full, sizeof(full), ETE_PREFIX "%s",
+                 interleaved_keys[f == 0 ? row->failing : (size_t)row->failing2]);
+        fake_s3_fail_key(e->s3, FAKE_S3_PUT_OBJECT, full, e->max_attempts, 500, "InternalError");
+    }
     struct run r;
     run_init(&r, e, interleaved, INTERLEAVED_N);
+    if (row->parallel) {
+        etl_stream_set_clients(&r.stream, ete_thread_transport, e);
+    }
     assert_int_equal(run_process(&r, 0), ERR_OK);
     char want[128];
     snprintf(want, sizeof(want), "{\"batchItemFailures\":[{\"itemIdentifier\":\"%s\"}]}",
@@ -392,16 +416,23 @@ static void test_put_failure_row(void **state)
     assert_string_equal(buf_cstr(&r.response), want);
     assert_string_equal(r.st.failed_seq, row->reported);
     assert_int_equal(fake_s3_faults_left(e->s3), 0); /* the client tried every attempt */
-    assert_int_equal(ete_requests(e, "PUT", interleaved_keys[row->failing]), e->max_attempts);
+    assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_PUT_OBJECT),
+                     4 - n_failing + n_failing * (size_t)e->max_attempts);
+    if (!row->parallel) {
+        assert_int_equal(ete_requests(e, "PUT", interleaved_keys[row->failing]), e->max_attempts);
+    }
+    /* Four objects, four threads: the first on the sink's own connection. */
+    assert_int_equal(e->thread_transports, row->parallel ? 3 : 0);
     for (size_t k = 0; k < 4; k++) {
         struct buf bytes = BUF_INIT(0);
-        assert_int_equal(ete_get(e, interleaved_keys[k], &bytes), k != row->failing);
+        bool failed = k == row->failing || (int)k == row->failing2;
+        assert_int_equal(ete_get(e, interleaved_keys[k], &bytes), !failed);
         buf_cleanup(&bytes);
     }
-    assert_int_equal(r.st.objects_written, 3);
+    assert_int_equal(r.st.objects_written, 4 - n_failing);
     assert_int_equal(r.st.records_out, INTERLEAVED_N - row->records_failed);
     assert_int_equal(r.st.records_failed, row->records_failed);
-    assert_int_equal(ete_log_count(e, "object not written"), 1);
+    assert_int_equal(ete_log_count(e, "object not written"), n_failing);
     run_cleanup(&r);
     ete_free(e);
 }
@@ -420,8 +451,8 @@ static const struct retry_row retry_rows[] = {
     {"retry_writes_nothing_crc32c", "ETL_S3_CHECKSUM=crc32c"},
 };
 
-/* Lambda retrying the same batch: every object is found with the same MD5, nothing is written,
- * and the answer is the same. */
+/* Lambda retrying the same batch: every conditional PutObject is refused (412), the object is
+ * then found with the same MD5, nothing is written, and the answer is the same. */
 static void test_retry_row(void **state)
 {
     const struct retry_row *row = *state;
@@ -435,7 +466,7 @@ static void test_retry_row(void **state)
 
     assert_int_equal(run_process(&r, 0), ERR_OK);
     assert_string_equal(buf_cstr(&r.response), "{\"batchItemFailures\":[]}");
-    assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_PUT_OBJECT), 0);
+    assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_PUT_OBJECT), BATCH_OBJECTS); /* each a 412 */
     assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_HEAD_OBJECT), BATCH_OBJECTS);
     assert_int_equal(ete_count(e, ""), BATCH_OBJECTS);
     for (size_t i = 0; i < BATCH_OBJECTS; i++) {
@@ -498,7 +529,9 @@ static void test_same_key_other_bytes(void **state)
     ete_forget(e);
     assert_int_equal(run_process(&b, 0), ERR_OK);
     assert_string_equal(buf_cstr(&b.response), "{\"batchItemFailures\":[]}");
-    assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_PUT_OBJECT), 0);
+    /* Both names are taken (412 each); the second holds these bytes. */
+    assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_PUT_OBJECT), 2);
+    assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_HEAD_OBJECT), 2);
     assert_int_equal(ete_count(e, ""), 2);
     assert_int_equal(b.st.objects_written, 0);
     buf_cleanup(&a_bytes);
@@ -516,7 +549,7 @@ struct deadline_row {
     const char *name;
     const char *margin; /* ETL_DEADLINE_MARGIN_MS=... */
     int64_t left_ms;    /* deadline: now + left_ms (monotonic) */
-    int slow_object;    /* object whose HeadObject first fails once (a 100 ms backoff), -1: none */
+    int slow_object;    /* object whose PutObject first fails once (a 100 ms backoff), -1: none */
     const char *answer;
     size_t objects; /* written */
 };
@@ -543,14 +576,14 @@ static void test_deadline_row(void **state)
     if (row->slow_object >= 0) {
         char full[512];
         snprintf(full, sizeof(full), ETE_PREFIX "%s", batch_objects[row->slow_object].key);
-        fake_s3_fail_key(e->s3, FAKE_S3_HEAD_OBJECT, full, 1, 503, NULL);
+        fake_s3_fail_key(e->s3, FAKE_S3_PUT_OBJECT, full, 1, 503, NULL);
     }
     struct run r;
     run_init(&r, e, batch, BATCH_N);
     assert_int_equal(run_process(&r, e->fs.mono_ms + row->left_ms), ERR_OK);
     assert_string_equal(buf_cstr(&r.response), row->answer);
     assert_int_equal(ete_count(e, ""), row->objects);
-    assert_int_equal(ete_requests(e, "PUT", NULL), row->objects);
+    assert_int_equal(ete_requests(e, "PUT", NULL), row->objects + (row->slow_object >= 0));
     for (size_t i = 0; i < row->objects; i++) {
         assert_object_text(e, batch_objects[i].key, batch_objects[i].text);
     }
@@ -677,6 +710,48 @@ static void test_record_without_sequence_number(void **state)
 
 /* ETL_FORMAT=csv: RFC 4180 with CRLF, a header of the object's columns in first-seen order,
  * nested values as JSON text, NULL and missing values empty; quarantine stays JSON Lines. */
+/* Each record is read in one walk over its members, through the event's index, with the answers
+ * json_object_get gives: members in any order, a name spelt with escapes, and the first of two
+ * members of one name (a second eventName or dynamodb is ignored). */
+static void test_record_members_any_order(void **state)
+{
+    (void)state;
+    struct etl_test_env *e = ete_new(NULL);
+    const char *text =
+        "{\"Records\":["
+        "{\"eventSourceARN\":\"" ETE_ARN "Orders/stream/x\",\"dynamodb\":{\"NewImage\":"
+        "{\"pk\":{\"S\":\"a\"},\"note\":{\"S\":\"a value long enough for the index to hold it\"}},"
+        "\"SequenceNumber\":\"701\",\"Keys\":{\"pk\":{\"S\":\"a\"}},"
+        "\"ApproximateCreationDateTime\":1764028801},\"event\\u004eame\":\"INSERT\","
+        "\"eventName\":\"UPSERT\",\"eventSource\":\"aws:dynamodb\"},"
+        "{\"eventName\":\"MODIFY\",\"eventSource\":\"aws:dynamodb\",\"dynamodb\":\"not an object\","
+        "\"dynamodb\":{\"SequenceNumber\":\"702\",\"Keys\":{\"pk\":{\"S\":\"b\"}}},"
+        "\"eventSourceARN\":\"" ETE_ARN "Orders/stream/x\"}]}";
+    struct run r;
+    memset(&r, 0, sizeof(r));
+    buf_init(&r.response, 0);
+    struct json_index index;
+    json_index_init(&index, 1024 * 1024);
+    assert_int_equal(etl_event_parse(cur_from_str(text), &index, &r.ev, &r.err), ERR_OK);
+    assert_true(json_index_count(&index) > 0);
+    etl_stream_init(&r.stream, &e->cfg.stream, &e->sink, &e->fs.sys);
+    assert_int_equal(run_process(&r, 0), ERR_OK);
+    assert_string_equal(buf_cstr(&r.response), "{\"batchItemFailures\":[]}");
+    struct buf good = BUF_INIT(0), bad = BUF_INIT(0);
+    ete_text(e, "Orders/changes/" H00 "701-701.jsonl.gz", &good);
+    ete_assert_contains(buf_cstr(&good), "\"_op\":\"INSERT\"");
+    ete_assert_contains(buf_cstr(&good), "\"_ts\":\"2025-11-25T00:00:01.000Z\"");
+    /* Its SequenceNumber is in the second dynamodb, unread: the name says so. */
+    ete_text(e, "_quarantine/Orders/" H00 "noseq-noseq.jsonl.gz", &bad);
+    ete_assert_contains(buf_cstr(&bad), "record has no dynamodb object");
+    assert_int_equal(r.st.quarantined, 1);
+    buf_cleanup(&good);
+    buf_cleanup(&bad);
+    json_index_cleanup(&index);
+    run_cleanup(&r);
+    ete_free(e);
+}
+
 static void test_csv_objects(void **state)
 {
     (void)state;
@@ -719,6 +794,101 @@ static void test_csv_objects(void **state)
     buf_cleanup(&q);
     run_cleanup(&r);
     ete_free(e);
+}
+
+/* ---- parallel writes ------------------------------------------------------------------------ */
+
+struct parallel_row {
+    const char *name;
+    const char *concurrency; /* ETL_UPLOAD_CONCURRENCY=... */
+    size_t connections;      /* made besides the sink's own */
+};
+
+static const struct parallel_row parallel_rows[] = {
+    {"parallel_default", "ETL_UPLOAD_CONCURRENCY=8", 3},
+    {"parallel_two", "ETL_UPLOAD_CONCURRENCY=2", 1},
+    {"parallel_one", "ETL_UPLOAD_CONCURRENCY=1", 0},
+};
+
+/* The batch's four objects written at once hold the same bytes, under the same names, as when
+ * written one after another; at most ETL_UPLOAD_CONCURRENCY connections are used (one per
+ * object at most), and the next batch reuses them. */
+static void test_parallel_row(void **state)
+{
+    const struct parallel_row *row = *state;
+    const char *vars[] = {row->concurrency, NULL};
+    struct etl_test_env *serial = ete_new(NULL);
+    struct etl_test_env *e = ete_new(vars);
+    struct run rs, r;
+    run_init(&rs, serial, batch, BATCH_N);
+    run_init(&r, e, batch, BATCH_N);
+    etl_stream_set_clients(&r.stream, ete_thread_transport, e);
+    assert_int_equal(run_process(&rs, 0), ERR_OK);
+    assert_int_equal(run_process(&r, 0), ERR_OK);
+    assert_string_equal(buf_cstr(&r.response), "{\"batchItemFailures\":[]}");
+    assert_int_equal(serial->thread_transports, 0);
+    assert_int_equal(e->thread_transports, row->connections);
+    assert_int_equal(ete_count(e, ""), BATCH_OBJECTS);
+    for (size_t i = 0; i < BATCH_OBJECTS; i++) {
+        struct buf a = BUF_INIT(0), b = BUF_INIT(0);
+        assert_true(ete_get(serial, batch_objects[i].key, &a));
+        assert_true(ete_get(e, batch_objects[i].key, &b));
+        assert_int_equal(a.len, b.len);
+        assert_memory_equal(a.data, b.data, a.len);
+        buf_cleanup(&a);
+        buf_cleanup(&b);
+    }
+    assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_PUT_OBJECT), BATCH_OBJECTS);
+    assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_HEAD_OBJECT), 0);
+    assert_int_equal(r.st.objects_written, BATCH_OBJECTS);
+    assert_int_equal(r.st.records_out, BATCH_N);
+    assert_int_equal(r.st.bytes_written, rs.st.bytes_written);
+    /* A retry of the batch: same answer, nothing written, no new connection. */
+    fake_s3_reset_calls(e->s3);
+    assert_int_equal(run_process(&r, 0), ERR_OK);
+    assert_string_equal(buf_cstr(&r.response), "{\"batchItemFailures\":[]}");
+    assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_PUT_OBJECT), BATCH_OBJECTS);
+    assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_HEAD_OBJECT), BATCH_OBJECTS);
+    assert_int_equal(r.st.objects_written, 0);
+    assert_int_equal(e->thread_transports, row->connections);
+    run_cleanup(&rs);
+    run_cleanup(&r);
+    ete_free(serial);
+    ete_free(e);
+}
+
+/* Eight objects of one batch want the same name (a sequence number reused within the batch):
+ * written in parallel, the first in batch order keeps the plain name and the others get their
+ * content-hash names, whichever write would have reached S3 first. */
+static void test_parallel_same_name(void **state)
+{
+    (void)state;
+    enum { N = 8 };
+    const char *vars[] = {"ETL_MAX_OBJECT_RECORDS=1", NULL};
+    char images[N][96];
+    struct ete_rec recs[N];
+    for (size_t i = 0; i < N; i++) {
+        snprintf(images[i], sizeof(images[i]), "{\"pk\":{\"S\":\"a\"},\"v\":{\"N\":\"%zu\"}}", i);
+        recs[i] = (struct ete_rec){"Orders",  "INSERT", "500", T0, "{\"pk\":{\"S\":\"a\"}}",
+                                   images[i], false};
+    }
+    for (int attempt = 0; attempt < 5; attempt++) {
+        struct etl_test_env *e = ete_new(vars);
+        struct run r;
+        run_init(&r, e, recs, N);
+        etl_stream_set_clients(&r.stream, ete_thread_transport, e);
+        assert_int_equal(run_process(&r, 0), ERR_OK);
+        assert_string_equal(buf_cstr(&r.response), "{\"batchItemFailures\":[]}");
+        assert_int_equal(ete_count(e, ""), N);
+        assert_int_equal(r.st.objects_written, N);
+        struct buf text = BUF_INIT(0);
+        ete_text(e, "Orders/changes/" H00 "500-500.jsonl.gz", &text);
+        assert_non_null(strstr(buf_cstr(&text), "\"v\":0,"));
+        buf_cleanup(&text);
+        assert_int_equal(ete_log_count(e, "already held other data"), N - 1);
+        run_cleanup(&r);
+        ete_free(e);
+    }
 }
 
 /* ---- file output ------------------------------------------------------------------------- */
@@ -765,13 +935,15 @@ int main(void)
         cmocka_unit_test(test_two_tables_two_hours),
         cmocka_unit_test(test_split_by_bytes),
         cmocka_unit_test(test_csv_objects),
+        cmocka_unit_test(test_record_members_any_order),
         cmocka_unit_test(test_record_without_sequence_number),
         cmocka_unit_test(test_same_key_other_bytes),
         cmocka_unit_test(test_file_output_same_bytes),
+        cmocka_unit_test(test_parallel_same_name),
     };
     static struct CMUnitTest tests[ROWS(plain) + ROWS(split_rows) + ROWS(quarantine_rows) +
                                    ROWS(put_failure_rows) + ROWS(deadline_rows) + ROWS(retry_rows) +
-                                   ROWS(partition_rows)];
+                                   ROWS(partition_rows) + ROWS(parallel_rows)];
     size_t n = 0;
     for (size_t i = 0; i < ROWS(plain); i++) {
         tests[n++] = plain[i];
@@ -787,6 +959,10 @@ int main(void)
     for (size_t i = 0; i < ROWS(put_failure_rows); i++) {
         tests[n++] = (struct CMUnitTest){put_failure_rows[i].name, test_put_failure_row, NULL, NULL,
                                          (void *)&put_failure_rows[i]};
+    }
+    for (size_t i = 0; i < ROWS(parallel_rows); i++) {
+        tests[n++] = (struct CMUnitTest){parallel_rows[i].name, test_parallel_row, NULL, NULL,
+                                         (void *)&parallel_rows[i]};
     }
     for (size_t i = 0; i < ROWS(partition_rows); i++) {
         tests[n++] = (struct CMUnitTest){partition_rows[i].name, test_partition_row, NULL, NULL,

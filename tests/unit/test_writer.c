@@ -189,6 +189,48 @@ static void test_large_gzip_round_trip(void **state)
     buf_cleanup(&plain);
 }
 
+/* With a codec cache, the writer holds the text and compresses it whole at close: the same
+ * rows as the streaming path once inflated, the same bytes on every run and across a reused
+ * cache, and nothing reaches out before close. */
+static void test_gzip_whole_object(void **state)
+{
+    (void)state;
+    struct buf store = BUF_INIT(0), plain = BUF_INIT(0), a = BUF_INIT(0), b = BUF_INIT(0),
+               back = BUF_INIT(0);
+    size_t offsets[3];
+    sample_store(&store, offsets);
+    render("jsonl", "none", &plain);
+    struct etl_codec_cache cache;
+    etl_codec_cache_init(&cache);
+    struct etl_encoding enc = encoding("jsonl", "gzip", 6);
+    enc.cache = &cache;
+    struct buf *outs[] = {&a, &b};
+    for (size_t i = 0; i < 2; i++) {
+        struct etl_writer w;
+        struct err err = ERR_INIT;
+        assert_int_equal(etl_writer_open(&w, outs[i], &enc, NULL, &err), ERR_OK);
+        write_rows(&w, &store, offsets, 3);
+        assert_int_equal(outs[i]->len, 0);
+        assert_int_equal(etl_writer_pending_bytes(&w), plain.len);
+        assert_int_equal(etl_writer_close(&w, &err), ERR_OK);
+        assert_int_equal(w.raw_bytes, plain.len);
+        etl_writer_cleanup(&w);
+    }
+    assert_int_equal(a.len, b.len);
+    assert_memory_equal(a.data, b.data, a.len);
+    static const uint8_t header[] = {0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff};
+    assert_memory_equal(a.data, header, sizeof(header));
+    gunzip(&a, &back);
+    assert_int_equal(back.len, plain.len);
+    assert_memory_equal(back.data, plain.data, plain.len);
+    etl_codec_cache_cleanup(&cache);
+    buf_cleanup(&store);
+    buf_cleanup(&plain);
+    buf_cleanup(&a);
+    buf_cleanup(&b);
+    buf_cleanup(&back);
+}
+
 struct csv_row {
     const char *name;
     const char *in;
@@ -216,7 +258,7 @@ static void test_csv_field_row(void **state)
 int main(void)
 {
     enum { N = sizeof(csv_rows) / sizeof(csv_rows[0]) };
-    struct CMUnitTest tests[N + 4];
+    struct CMUnitTest tests[N + 5];
     for (size_t i = 0; i < N; i++) {
         tests[i] = (struct CMUnitTest){csv_rows[i].name, test_csv_field_row, NULL, NULL,
                                        (void *)&csv_rows[i]};
@@ -225,5 +267,6 @@ int main(void)
     tests[N + 1] = (struct CMUnitTest)cmocka_unit_test(test_csv);
     tests[N + 2] = (struct CMUnitTest)cmocka_unit_test(test_gzip_deterministic);
     tests[N + 3] = (struct CMUnitTest)cmocka_unit_test(test_large_gzip_round_trip);
-    return _cmocka_run_group_tests("writer", tests, N + 4, NULL, NULL);
+    tests[N + 4] = (struct CMUnitTest)cmocka_unit_test(test_gzip_whole_object);
+    return _cmocka_run_group_tests("writer", tests, N + 5, NULL, NULL);
 }
