@@ -35,7 +35,7 @@ for t in "${targets[@]}"; do
   [ -f "tests/fuzz/fuzz_$t.c" ] || die "no fuzz target $t (tests/fuzz/fuzz_$t.c)"
 done
 
-ensure_packages build-essential cmake pkg-config libssl-dev zlib1g-dev libcurl4-openssl-dev \
+ensure_packages build-essential cmake pkg-config libssl-dev zlib1g-dev libzstd-dev libcurl4-openssl-dev \
   libcjson-dev clang-14 libclang-rt-14-dev
 
 out=build/fuzz
