@@ -28,9 +28,16 @@
 #define DEFAULT_ROW_GROUP_BYTES (32 * 1024 * 1024)
 #define CREATED_BY              "ddb-s3-etl version 0.1.0"
 
+/* One spelling of a name as the rows have it (a JSON string literal). */
 struct pq_col_info {
     uint32_t types; /* bit per enum etl_type seen, NULL excluded */
-    long file_col;  /* the pq_file column, or -1 when left out */
+    size_t column;  /* its column: p->columns[column] */
+};
+
+/* A column: every spelling of one unescaped name. */
+struct pq_out_col {
+    uint32_t types;
+    long file_col; /* the pq_file column, or -1 when left out */
     struct pq_type type;
 };
 
@@ -39,10 +46,12 @@ struct parquet_impl {
     struct etl_names names; /* JSON literals borrowed from the rows' stores */
     struct pq_col_info *info;
     size_t cap_info;
+    struct buf unescaped;     /* every name unescaped, back to back */
+    struct etl_names columns; /* unescaped names (into `unescaped`, once complete) */
+    struct pq_out_col *cols;
     struct etl_row_ref *rows;
     size_t n_rows, cap_rows;
-    struct buf name; /* an unescaped name */
-    struct buf tmp;  /* unescaped or decoded values */
+    struct buf tmp; /* unescaped or decoded values */
     struct etl_col *cells;
 };
 
@@ -64,6 +73,7 @@ static enum err_code parquet_begin(void *state,
     }
     s->p->opts = *opts;
     etl_names_init(&s->p->names);
+    etl_names_init(&s->p->columns);
     return ERR_OK;
 }
 
@@ -138,13 +148,34 @@ static enum err_code collect(struct parquet_impl *p, struct err *err)
     return rc;
 }
 
-/* The unescaped name of column i into p->name (NUL-terminated). */
-static enum err_code column_name(struct parquet_impl *p, size_t i, struct err *err)
+/* JSON may spell one name two ways ("caf\u00e9" and "café"), and a Parquet file must not hold two
+ * columns of one name: the spellings are grouped by their unescaped name. */
+static enum err_code group_names(struct parquet_impl *p, struct err *err)
 {
-    struct json_val v = {JSON_STRING, p->names.names[i]};
-    buf_reset(&p->name);
-    enum err_code rc = json_string_unescape(&v, &p->name, err);
-    return rc == ERR_OK ? buf_append_byte(&p->name, 0, err) : rc;
+    size_t n = p->names.n;
+    size_t *off = calloc(n + 1, sizeof(*off));
+    p->cols = calloc(n > 0 ? n : 1, sizeof(*p->cols));
+    if (off == NULL || p->cols == NULL) {
+        free(off);
+        return err_set(err, ERR_NOMEM, "parquet: out of memory for column names");
+    }
+    enum err_code rc = ERR_OK;
+    for (size_t i = 0; rc == ERR_OK && i < n; i++) {
+        struct json_val v = {JSON_STRING, p->names.names[i]};
+        off[i] = p->unescaped.len;
+        rc = json_string_unescape(&v, &p->unescaped, err);
+    }
+    off[n] = p->unescaped.len;
+    for (size_t i = 0; rc == ERR_OK && i < n; i++) {
+        struct cur name = cur_make(p->unescaped.data + off[i], off[i + 1] - off[i]);
+        bool added = false;
+        rc = etl_names_add(&p->columns, name, &p->info[i].column, &added, err);
+        if (rc == ERR_OK) {
+            p->cols[p->info[i].column].types |= p->info[i].types;
+        }
+    }
+    free(off);
+    return rc;
 }
 
 static void type_names(uint32_t types, char *out, size_t cap)
@@ -188,27 +219,24 @@ static void parquet_athena_type(uint32_t types, char *out, size_t cap)
 static enum err_code schema(struct parquet_impl *p, struct pq_file *f, struct err *err)
 {
     enum err_code rc = ERR_OK;
-    for (size_t i = 0; rc == ERR_OK && i < p->names.n; i++) {
-        struct pq_col_info *c = &p->info[i];
+    for (size_t i = 0; rc == ERR_OK && i < p->columns.n; i++) {
+        struct pq_out_col *c = &p->cols[i];
+        struct cur name = p->columns.names[i];
         c->file_col = -1;
         if (c->types == 0) {
             continue; /* all NULL: absent, and absent reads as null */
         }
         bool mixed = false;
         c->type = column_type(c->types, &mixed);
-        rc = column_name(p, i, err);
-        if (rc != ERR_OK) {
-            break;
-        }
         if (mixed) {
             char types[128];
             type_names(c->types, types, sizeof(types));
-            log_warn("parquet: column \"%s\" holds %s values in this object: written as STRING "
+            log_warn("parquet: column \"%.*s\" holds %s values in this object: written as STRING "
                      "(each value as its JSON text)",
-                     (const char *)p->name.data, types);
+                     (int)(name.len > 200 ? 200 : name.len), (const char *)name.ptr, types);
         }
         c->file_col = (long)f->n_cols;
-        rc = pq_file_add_column(f, (const char *)p->name.data, p->name.len - 1, &c->type, err);
+        rc = pq_file_add_column(f, (const char *)name.ptr, name.len, &c->type, err);
     }
     return rc;
 }
@@ -300,7 +328,7 @@ static enum err_code put_row(struct parquet_impl *p, struct pq_file *f, size_t r
     struct etl_row_iter it;
     struct etl_col col;
     uint32_t nc = 0;
-    for (size_t i = 0; i < p->names.n; i++) {
+    for (size_t i = 0; i < p->columns.n; i++) {
         p->cells[i] = (struct etl_col){.type = ETL_T_NULL};
     }
     etl_row_iter_init(&it, p->rows[r].store, p->rows[r].offset);
@@ -308,13 +336,13 @@ static enum err_code put_row(struct parquet_impl *p, struct pq_file *f, size_t r
     while (etl_row_col(&it, &col)) {
         long i = etl_names_find(&p->names, col.name);
         if (i >= 0) {
-            p->cells[i] = col;
+            p->cells[p->info[i].column] = col;
         }
     }
     enum err_code rc = ERR_OK;
-    for (size_t i = 0; rc == ERR_OK && i < p->names.n; i++) {
-        if (p->info[i].file_col >= 0) {
-            rc = put_value(p, pq_file_column(f, (size_t)p->info[i].file_col), &p->cells[i], err);
+    for (size_t i = 0; rc == ERR_OK && i < p->columns.n; i++) {
+        if (p->cols[i].file_col >= 0) {
+            rc = put_value(p, pq_file_column(f, (size_t)p->cols[i].file_col), &p->cells[i], err);
         }
     }
     return rc == ERR_OK ? pq_file_end_row(f, err) : rc;
@@ -328,6 +356,9 @@ static enum err_code parquet_end(void *state, struct etl_encode_out *out, struct
                                                               : DEFAULT_ROW_GROUP_BYTES;
     pq_file_init(&f, out->text, (enum pq_codec)p->opts.parquet_codec, CREATED_BY);
     enum err_code rc = collect(p, err);
+    if (rc == ERR_OK) {
+        rc = group_names(p, err);
+    }
     if (rc == ERR_OK && p->names.n > 0) {
         p->cells = calloc(p->names.n, sizeof(*p->cells));
         if (p->cells == NULL) {
@@ -364,10 +395,12 @@ static void parquet_cleanup(void *state)
         return;
     }
     etl_names_cleanup(&p->names);
+    etl_names_cleanup(&p->columns);
     free(p->info);
+    free(p->cols);
+    buf_cleanup(&p->unescaped);
     free(p->rows);
     free(p->cells);
-    buf_cleanup(&p->name);
     buf_cleanup(&p->tmp);
     free(p);
     s->p = NULL;
