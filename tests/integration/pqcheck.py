@@ -128,9 +128,12 @@ def row_matches(typed, actual, schema):
     return all(col in schema or list(v)[0] == "NULL" for col, v in typed.items())
 
 
-def match_rows(typed_rows, files, key):
-    """Every row of every file equals one typed row (by key(row), then value for value, per
-    reader), and every typed row is found once. Returns a list of problems (empty: all good)."""
+def match_rows(typed_rows, files, key, row_key=None):
+    """Every row of every file equals one typed row (found by row_key(row) == key(typed row),
+    then value for value), the three readers agree on every row, and every typed row is found
+    once. Returns a list of problems (empty: all good)."""
+    if row_key is None:
+        row_key = stream_row_key
     pool = {}
     for t in typed_rows:
         pool.setdefault(key(t), []).append(t)
@@ -148,8 +151,7 @@ def match_rows(typed_rows, files, key):
                                 f"{base[diff] if diff < len(base) else None!r:.400}")
         for row in base:
             n += 1
-            k = (row.get("_table"), row.get("_seq"), row.get("_event_id"))
-            cands = pool.get(k, [])
+            cands = pool.get(row_key(row), [])
             hit = next((i for i, t in enumerate(cands) if row_matches(t, row, schema)), None)
             if hit is None:
                 problems.append(f"{path}: no source for {row!r:.600} (candidates {len(cands)})")
@@ -161,6 +163,10 @@ def match_rows(typed_rows, files, key):
     if left:
         problems.append(f"{left} source rows not found in any file ({n} rows read)")
     return problems
+
+
+def stream_row_key(row):
+    return (row.get("_table"), row.get("_seq"), row.get("_event_id"))
 
 
 def stream_key(t):

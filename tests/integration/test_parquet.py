@@ -171,7 +171,8 @@ class ParquetSnapshotTest(unittest.TestCase):
         cls.stack.start()
         cls.tmp = tempfile.TemporaryDirectory()
         cls.stack.seed_table("Orders50kPq", 50000, seed=3)
-        cls.items = cls.stack.aws("dynamodb", "scan", "--table-name", "Orders50kPq")["Items"]
+        cls.items = cls.stack.aws("dynamodb", "scan", "--table-name", "Orders50kPq",
+                                  timeout=1200)["Items"]
 
     @classmethod
     def tearDownClass(cls):
@@ -201,8 +202,8 @@ class ParquetSnapshotTest(unittest.TestCase):
                 typed = [pqcheck.snapshot_typed_row(it, table, run_id) for it in self.items]
                 read = pqcheck.read_files(parts)
                 problems = pqcheck.match_rows(
-                    typed, read, key=lambda t: (t["pk"]["S"] if "pk" in t else None,
-                                                t["sk"]["N"] if "sk" in t else None))
+                    typed, read, key=lambda t: (t["pk"]["S"], ddbgen.normalize_number(t["sk"]["N"])),
+                    row_key=lambda r: (r.get("pk"), r.get("sk")))
                 self.assertEqual(problems, [], "\n".join(problems[:6]))
                 for path, d in sorted(read.items()):
                     problems = pqcheck.metadata_problems(path, name, d["rows"]["duckdb"],
