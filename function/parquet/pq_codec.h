@@ -3,7 +3,8 @@
  * SNAPPY (pq_snappy.h), GZIP (zlib, RFC 1952 gzip as Parquet's Compression.md requires) and
  * ZSTD (libzstd). Each is deterministic: the same page gives the same bytes at a given library
  * version, so a retried batch writes the same object.
- * Ownership: output is appended to the caller's buf.
+ * Ownership: output is appended to the caller's buf; a compressor owns its codec state
+ *   (pq_compressor_cleanup frees it).
  */
 #ifndef PQ_CODEC_H
 #define PQ_CODEC_H
@@ -34,7 +35,26 @@ const char *pq_codec_name(enum pq_codec c);
 /* Every codec's lower-case name, NULL-terminated (for choices and messages). */
 extern const char *const pq_codec_names[];
 
-/* Appends n bytes at p, compressed with c, to out. */
+/* A codec with its state kept between pages: zstd's context and zlib's stream are made once
+ * (each is hundreds of KiB; made per page, their allocation and release cost more than the
+ * compression of a small page). Reuse does not change the output. */
+struct pq_compressor {
+    enum pq_codec codec;
+    void *zstd;    /* ZSTD_CCtx */
+    void *deflate; /* z_stream, set up with deflateInit2 */
+};
+
+void pq_compressor_init(struct pq_compressor *c, enum pq_codec codec);
+/* Accepts a zeroed compressor. */
+void pq_compressor_cleanup(struct pq_compressor *c);
+/* Appends n bytes at p, compressed, to out. */
+MUST_CHECK enum err_code pq_compressor_run(struct pq_compressor *c,
+                                           const uint8_t *p,
+                                           size_t n,
+                                           struct buf *out,
+                                           struct err *err);
+
+/* One-shot: a compressor made and freed for one call. */
 MUST_CHECK enum err_code
 pq_codec_compress(enum pq_codec c, const uint8_t *p, size_t n, struct buf *out, struct err *err);
 

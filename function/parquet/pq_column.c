@@ -394,7 +394,7 @@ static enum err_code plain_booleans(const struct pq_column *c, struct buf *out, 
 
 /* Compresses body and appends its page header and the compressed bytes to out. */
 static enum err_code write_page(struct pq_column *c,
-                                enum pq_codec codec,
+                                struct pq_compressor *codec,
                                 int page_type,
                                 struct cur body,
                                 int64_t num_values,
@@ -408,7 +408,7 @@ static enum err_code write_page(struct pq_column *c,
                        c->name, body.len);
     }
     buf_reset(&c->page);
-    enum err_code rc = pq_codec_compress(codec, body.ptr, body.len, &c->page, err);
+    enum err_code rc = pq_compressor_run(codec, body.ptr, body.len, &c->page, err);
     if (rc != ERR_OK) {
         return rc;
     }
@@ -471,7 +471,7 @@ static void reset(struct pq_column *c)
 }
 
 enum err_code pq_column_write_chunk(struct pq_column *c,
-                                    enum pq_codec codec,
+                                    struct pq_compressor *codec,
                                     struct buf *out,
                                     int64_t at,
                                     struct pq_chunk_meta *m,

@@ -100,7 +100,7 @@ size_t pq_column_buffered_bytes(const struct pq_column *c);
 /* Encodes the buffered values as a chunk appended to out, which starts at file offset `at`;
  * fills meta and empties the column for the next row group. */
 MUST_CHECK enum err_code pq_column_write_chunk(struct pq_column *c,
-                                               enum pq_codec codec,
+                                               struct pq_compressor *codec,
                                                struct buf *out,
                                                int64_t at,
                                                struct pq_chunk_meta *meta,

@@ -30,6 +30,7 @@ void pq_file_init(struct pq_file *f, struct buf *out, enum pq_codec codec, const
     memset(f, 0, sizeof(*f));
     f->out = out;
     f->codec = codec;
+    pq_compressor_init(&f->compressor, codec);
     f->created_by = created_by;
 }
 
@@ -56,6 +57,7 @@ void pq_file_cleanup(struct pq_file *f)
     }
     free(f->cols);
     buf_cleanup(&f->footer);
+    pq_compressor_cleanup(&f->compressor);
     memset(f, 0, sizeof(*f));
 }
 
@@ -152,7 +154,8 @@ enum err_code pq_file_flush_row_group(struct pq_file *f, struct err *err)
     enum err_code rc = ERR_OK;
     for (size_t i = 0; rc == ERR_OK && i < f->n_cols; i++) {
         size_t before = f->out->len;
-        rc = pq_column_write_chunk(&f->cols[i], f->codec, f->out, f->offset, &g->chunks[i], err);
+        rc = pq_column_write_chunk(&f->cols[i], &f->compressor, f->out, f->offset, &g->chunks[i],
+                                   err);
         if (rc == ERR_OK) {
             f->offset += (int64_t)(f->out->len - before);
             g->total_uncompressed += g->chunks[i].total_uncompressed;

@@ -34,6 +34,7 @@ struct pq_file {
     struct buf *out;
     int64_t offset; /* bytes made so far (the next byte's file offset) */
     enum pq_codec codec;
+    struct pq_compressor compressor;
     const char *created_by; /* borrowed */
     struct pq_column *cols;
     size_t n_cols, cap_cols;

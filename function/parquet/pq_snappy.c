@@ -22,9 +22,9 @@ static uint32_t load32(const uint8_t *p)
     return v;
 }
 
-static uint32_t hash32(uint32_t v)
+static uint32_t hash32(uint32_t v, int bits)
 {
-    return (v * 0x1e35a7bdu) >> (32 - HASH_BITS);
+    return (v * 0x1e35a7bdu) >> (32 - bits);
 }
 
 size_t pq_snappy_max_compressed(size_t n)
@@ -104,37 +104,40 @@ enum err_code pq_snappy_compress(const uint8_t *p, size_t n, struct buf *out, st
     if (rc != ERR_OK) {
         return rc;
     }
-    int64_t *table = malloc(sizeof(*table) << HASH_BITS);
+    /* The table grows with the input up to 16K entries (64 KiB), as snappy's does: a small
+     * page does not pay for clearing a large table. */
+    int bits = 8;
+    while (bits < HASH_BITS && ((size_t)1 << bits) < n) {
+        bits++;
+    }
+    uint32_t *table = calloc((size_t)1 << bits, sizeof(*table)); /* position + 1; 0: empty */
     if (table == NULL) {
         return err_set(err, ERR_NOMEM, "snappy: out of memory for the hash table");
-    }
-    for (size_t i = 0; i < ((size_t)1 << HASH_BITS); i++) {
-        table[i] = -1;
     }
     size_t lit = 0; /* where the pending literal starts */
     size_t i = 0;
     while (rc == ERR_OK && n >= MIN_MATCH && i <= n - MIN_MATCH) {
         uint32_t v = load32(p + i);
-        uint32_t h = hash32(v);
-        int64_t cand = table[h];
-        table[h] = (int64_t)i;
-        if (cand < 0 || i - (size_t)cand > MAX_OFFSET || load32(p + cand) != v) {
+        uint32_t h = hash32(v, bits);
+        size_t cand = table[h];
+        table[h] = (uint32_t)(i + 1);
+        if (cand-- == 0 || i - cand > MAX_OFFSET || load32(p + cand) != v) {
             /* Skip faster through incompressible data, as snappy does (32 misses: step 2). */
             i += 1 + ((i - lit) >> 5);
             continue;
         }
         size_t len = MIN_MATCH;
-        while (i + len < n && p[(size_t)cand + len] == p[i + len]) {
+        while (i + len < n && p[cand + len] == p[i + len]) {
             len++;
         }
         rc = literal(out, p + lit, i - lit, err);
         if (rc == ERR_OK) {
-            rc = copy(out, i - (size_t)cand, len, err);
+            rc = copy(out, i - cand, len, err);
         }
         i += len;
         lit = i;
         if (i >= 1 && i - 1 + MIN_MATCH <= n) {
-            table[hash32(load32(p + i - 1))] = (int64_t)(i - 1);
+            table[hash32(load32(p + i - 1), bits)] = (uint32_t)i; /* position i - 1, plus 1 */
         }
     }
     if (rc == ERR_OK && lit < n) {

@@ -2,9 +2,9 @@
  * pq_snappy.h - Snappy compression (the raw block format of google/snappy
  * format_description.txt, not the framing format), as Parquet's SNAPPY codec wants it.
  * Debian's libsnappy is C++; the format is small: a varint length, then literals and copies.
- * The encoder is greedy LZ77 over a 16K-entry hash table; the output depends only on the input,
- * so the same page always compresses to the same bytes.
- * Ownership: output is appended to the caller's buf; the hash table is allocated per call.
+ * The encoder is greedy LZ77 over a hash table of up to 16K entries; the output depends only on the
+ * input, so the same page always compresses to the same bytes. Ownership: output is appended to the
+ * caller's buf; the hash table is allocated per call.
  */
 #ifndef PQ_SNAPPY_H
 #define PQ_SNAPPY_H
