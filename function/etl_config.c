@@ -11,6 +11,7 @@
 #include "env.h"
 #include "etl_codec.h"
 #include "etl_format.h"
+#include "pq_codec.h"
 
 static enum err_code copy_choice(char *const *envp,
                                  const char *name,
@@ -53,6 +54,28 @@ static enum err_code load_codec(char *const *envp, const struct etl_codec **out,
     enum err_code rc = env_get_choice(envp, "ETL_COMPRESSION", etl_codec_names, n, 0, &idx, err);
     if (rc == ERR_OK) {
         *out = etl_codec_find(etl_codec_names[idx]);
+    }
+    return rc;
+}
+
+/* ETL_PARQUET_CODEC (default snappy, the engines' default) and ETL_PARQUET_ROW_GROUP_BYTES (values
+ * buffered per row group: the writer's memory beyond the object's rows). Read whatever the
+ * format, so a typo fails at init rather than when the format is switched. */
+static enum err_code load_parquet(char *const *envp, struct etl_format_options *o, struct err *err)
+{
+    int n = 0;
+    while (pq_codec_names[n] != NULL) {
+        n++;
+    }
+    int idx = 0;
+    enum err_code rc = env_get_choice(envp, "ETL_PARQUET_CODEC", pq_codec_names, n, 1, &idx, err);
+    if (rc == ERR_OK) {
+        enum pq_codec c = PQ_CODEC_SNAPPY;
+        (void)pq_codec_from_name(pq_codec_names[idx], &c);
+        o->parquet_codec = (int)c;
+        rc = env_get_i64(envp, "ETL_PARQUET_ROW_GROUP_BYTES", ETL_DEFAULT_PARQUET_ROW_GROUP_BYTES,
+                         ETL_MIN_PARQUET_ROW_GROUP_BYTES, ETL_MAX_PARQUET_ROW_GROUP_BYTES,
+                         &o->parquet_row_group_bytes, err);
     }
     return rc;
 }
@@ -181,6 +204,9 @@ enum err_code etl_config_load(struct etl_config *cfg, char *const *envp, struct 
     if (rc == ERR_OK) {
         rc = env_get_i64(envp, "ETL_GZIP_LEVEL", 6, 1, 9, &n, err);
         cfg->enc.level = (int)n;
+    }
+    if (rc == ERR_OK) {
+        rc = load_parquet(envp, &cfg->enc.opts, err);
     }
     if (rc == ERR_OK) {
         const char *tmpl = env_get_nonempty(envp, "ETL_PARTITION");

@@ -30,10 +30,15 @@
 #define ETL_DEFAULT_PAGE_LIMIT          500
 #define ETL_DEFAULT_EXPORT_OBJECT_BYTES ((int64_t)128 * 1024 * 1024)
 #define ETL_DEFAULT_EXPORT_MARGIN_MS    10000
+/* Values a Parquet row group buffers before it is written: with the object's rows, the writer's
+ * memory (README, "Parquet"). 64 KiB to 1 GiB. */
+#define ETL_DEFAULT_PARQUET_ROW_GROUP_BYTES ((int64_t)32 * 1024 * 1024)
+#define ETL_MIN_PARQUET_ROW_GROUP_BYTES     ((int64_t)64 * 1024)
+#define ETL_MAX_PARQUET_ROW_GROUP_BYTES     ((int64_t)1024 * 1024 * 1024)
 
 struct etl_config {
     struct etl_location out; /* ETL_OUTPUT */
-    struct etl_encoding enc; /* ETL_FORMAT, ETL_COMPRESSION, ETL_GZIP_LEVEL */
+    struct etl_encoding enc; /* ETL_FORMAT, ETL_COMPRESSION, ETL_GZIP_LEVEL, ETL_PARQUET_* */
     struct etl_partition partition;
     struct s3_put_options put; /* points into the strings below */
     char sse[16];

@@ -161,6 +161,8 @@ def main():
                     help="ms added to every DynamoDB request")
     ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                     help="extra environment for the latency runs (e.g. ETL_UPLOAD_CONCURRENCY=1)")
+    ap.add_argument("--parquet-only", action="store_true",
+                    help="only the Parquet figures (warm time and sizes against JSON Lines + gzip)")
     args = ap.parse_args()
     args.extra_env = dict(e.split("=", 1) for e in args.env)
     results = []
@@ -171,6 +173,10 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         if args.only == "latency":
             results += latency_bench(args, tmp)
+            print_table(results)
+            return
+        if args.parquet_only:
+            results += parquet_figures(args.bootstrap, tmp)
             print_table(results)
             return
         if cpu:
@@ -257,6 +263,7 @@ def main():
         results.append((f"peak RSS, {big_mb:.2f} MiB batch of 5,600 records (budget 3 x payload + 16 MiB = {3 * big_mb + 16:.1f} MiB)",
                         f"{rss:.1f} MiB ({rows[0]['duration_ms']:.0f} ms)"))
         results += latency_bench(args, tmp)
+        results += parquet_figures(args.bootstrap, tmp)
     print_table(results)
 
 
@@ -265,6 +272,94 @@ def print_table(results):
     print("|---|---|")
     for k, v in results:
         print(f"| {k} | {v} |")
+
+
+def dir_bytes(path):
+    total = 0
+    for root, _, files in os.walk(path):
+        total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+    return total
+
+
+def uniform_batch(tmp, name, n, seed, first_seq):
+    """Records of an orders table whose attributes keep one type each (what a columnar format is
+    for), unlike ddbgen's, whose attrN columns take any type: a status of 5 values, a customer of
+    200, money, quantities, a flag, tags from 10, a short note, an order time."""
+    import random
+    rng = random.Random(seed)
+    recs = []
+    for i in range(n):
+        item = {"pk": {"S": f"order#{seed:03d}{i:06d}"}, "sk": {"N": str(i % 97)},
+                "status": {"S": rng.choice(["NEW", "PAID", "SHIPPED", "DELIVERED", "CANCELLED"])},
+                "customer": {"S": f"cust-{rng.randrange(200):04d}"},
+                "amount": {"N": f"{rng.randrange(100, 100000)}.{rng.randrange(100):02d}"},
+                "qty": {"N": str(rng.randrange(1, 20))},
+                "gift": {"BOOL": rng.random() < 0.1},
+                "tags": {"SS": sorted({f"tag{rng.randrange(10)}" for _ in range(rng.randrange(1, 4))})},
+                "note": {"S": rng.choice(["", "leave at door", "call first", "fragile"])},
+                "ordered_at": {"S": f"2026-11-{1 + i % 28:02d}T{i % 24:02d}:00:00Z"}}
+        recs.append({"eventID": f"u{seed}-{i}", "eventName": "INSERT", "eventVersion": "1.1",
+                     "eventSource": "aws:dynamodb", "awsRegion": ddbgen.REGION,
+                     "dynamodb": {"ApproximateCreationDateTime": 1764028800 + i,
+                                  "Keys": {"pk": item["pk"], "sk": item["sk"]}, "NewImage": item,
+                                  "SequenceNumber": str(first_seq + i * 100), "SizeBytes": 200,
+                                  "StreamViewType": "NEW_IMAGE"},
+                     "eventSourceARN": ddbgen.stream_arn("Orders")})
+    return ddbgen.write_event(os.path.join(tmp, name), recs)
+
+
+def parquet_figures(bootstrap, tmp):
+    """Parquet against JSON Lines + gzip on the same 1,000-record batches: warm time per batch
+    (3 processes per encoding, 10 warm batches each, interleaved so load drifts hit all), the
+    bytes the 11 batches make, and peak RSS for the 5,600-record batch."""
+    batches = [write_batch(tmp, f"pq{i}.json", 1000, 100 + i, 10 ** 20 + i * 10 ** 6)
+               for i in range(11)]
+    encodings = [("JSON Lines + gzip", {"ETL_FORMAT": "jsonl", "ETL_COMPRESSION": "gzip"}),
+                 ("Parquet + SNAPPY", {"ETL_FORMAT": "parquet", "ETL_PARQUET_CODEC": "snappy"}),
+                 ("Parquet + ZSTD", {"ETL_FORMAT": "parquet", "ETL_PARQUET_CODEC": "zstd"}),
+                 ("Parquet + GZIP", {"ETL_FORMAT": "parquet", "ETL_PARQUET_CODEC": "gzip"})]
+    times = {name: [] for name, _ in encodings}
+    sizes = {}
+    for rep in range(3):
+        for name, extra in encodings:
+            lake = os.path.join(tmp, f"pqlake-{rep}-{len(sizes)}-{name.split()[0]}{extra.get('ETL_PARQUET_CODEC', '')}")
+            env = {"ETL_OUTPUT": f"file://{lake}/", "AWS_ACCESS_KEY_ID": None,
+                   "AWS_SECRET_ACCESS_KEY": None, **extra}
+            times[name] += [r["duration_ms"] for r in invoke(bootstrap, batches, env)[1:]]
+            sizes[name] = dir_bytes(lake)
+    base = statistics.median(times["JSON Lines + gzip"])
+    out = []
+    out.append(("warm 1,000-record batch to file://: " + " / ".join(n for n, _ in encodings) +
+                ", medians of 30 each, interleaved",
+                " / ".join(f"{statistics.median(times[n]):.1f} ms" for n, _ in encodings) +
+                " (Parquet + SNAPPY: " +
+                f"{statistics.median(times['Parquet + SNAPPY']) / base:.2f}x JSON Lines + gzip)"))
+    raw = sum(os.path.getsize(b) for b in batches)
+    out.append((f"bytes of the 11 batches' rows (11,000 generated records of every type, {raw / 1e6:.1f} MB of events): "
+                + " / ".join(n for n, _ in encodings),
+                " / ".join(f"{sizes[n] / 1e6:.2f} MB" for n, _ in encodings)))
+    uniform = [uniform_batch(tmp, f"u{i}.json", 1000, i, 10 ** 20 + i * 10 ** 6) for i in range(11)]
+    usizes = {}
+    for name, extra in encodings:
+        lake = os.path.join(tmp, "ulake-" + name.replace(" ", "").replace("+", "-"))
+        env = {"ETL_OUTPUT": f"file://{lake}/", "AWS_ACCESS_KEY_ID": None,
+               "AWS_SECRET_ACCESS_KEY": None, **extra}
+        invoke(bootstrap, uniform, env)
+        usizes[name] = dir_bytes(lake)
+    raw = sum(os.path.getsize(b) for b in uniform)
+    out.append((f"bytes of 11,000 records of an orders table with one type per attribute ({raw / 1e6:.1f} MB of events): "
+                + " / ".join(n for n, _ in encodings),
+                " / ".join(f"{usizes[n] / 1e6:.3f} MB" for n, _ in encodings)))
+    big = write_batch(tmp, "pqbig.json", 5600, 7, 3 * 10 ** 20)
+    big_mb = os.path.getsize(big) / (1024 * 1024)
+    for name, extra in encodings[:2]:
+        lake = os.path.join(tmp, "pqbig-" + name.split()[0])
+        env = {"ETL_OUTPUT": f"file://{lake}/", "AWS_ACCESS_KEY_ID": None,
+               "AWS_SECRET_ACCESS_KEY": None, **extra}
+        rows = invoke(bootstrap, [big], env)
+        out.append((f"peak RSS, {big_mb:.2f} MiB batch of 5,600 records, {name}",
+                    f"{rows[0]['max_rss_kb'] / 1024:.1f} MiB ({rows[0]['duration_ms']:.0f} ms)"))
+    return out
 
 
 if __name__ == "__main__":

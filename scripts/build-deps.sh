@@ -13,8 +13,9 @@
 #
 # Sources are Debian's own source packages (`apt-get source curl cjson`, i.e.
 # Debian 12: curl 7.88.1 and cjson 1.7.15 with Debian's security patches),
-# unpacked under build/deps/src/. OpenSSL and zlib are not built: Debian's
-# libssl.a / libcrypto.a / libz.a (libssl-dev, zlib1g-dev) are linked as they are.
+# unpacked under build/deps/src/. OpenSSL, zlib and zstd are not built: Debian's
+# libssl.a / libcrypto.a / libz.a / libzstd.a (libssl-dev, zlib1g-dev, libzstd-dev) are
+# linked as they are.
 #
 # Usage: scripts/build-deps.sh [--force]
 #   --force (or DEPS_FORCE=1)  rebuild even when the stamp matches (also picks
@@ -43,9 +44,9 @@ readonly CJSON_UPSTREAM=1.7.15
 # touch configure.ac / Makefile.am / Makefile.inc, so (like debian/rules) we
 # regenerate the build system with autoreconf.
 readonly NEEDED_PKGS=(build-essential dpkg-dev pkg-config cmake autoconf automake libtool
-                      libssl-dev zlib1g-dev file zip)
+                      libssl-dev zlib1g-dev libzstd-dev file zip)
 # Packages whose versions go into the cache key (headers/libs we compile or link against).
-readonly KEY_PKGS=(libssl-dev zlib1g-dev libc6-dev gcc)
+readonly KEY_PKGS=(libssl-dev zlib1g-dev libzstd-dev libc6-dev gcc)
 
 readonly OPT_CFLAGS="-O2 -fPIC -ffunction-sections -fdata-sections -fstack-protector-strong"
 readonly OPT_CPPFLAGS="-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2"
@@ -217,8 +218,8 @@ for t in gcc ar make pkg-config autoreconf libtoolize dpkg-source patch; do
   have "$t" || die "required tool '$t' not found after installing packages"
 done
 MULTIARCH="$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)"
-for f in libssl.a libcrypto.a libz.a; do
-  [[ -f "/usr/lib/$MULTIARCH/$f" ]] || die "missing static library /usr/lib/$MULTIARCH/$f (libssl-dev / zlib1g-dev)"
+for f in libssl.a libcrypto.a libz.a libzstd.a; do
+  [[ -f "/usr/lib/$MULTIARCH/$f" ]] || die "missing static library /usr/lib/$MULTIARCH/$f (libssl-dev / zlib1g-dev / libzstd-dev)"
 done
 
 # ---------------------------------------------------------------------------

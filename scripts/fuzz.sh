@@ -29,13 +29,13 @@ while [ $# -gt 0 ]; do
 done
 [[ "$seconds" =~ ^[0-9]+$ ]] || die "--seconds takes a whole number"
 [[ "$parallel" =~ ^[1-9][0-9]*$ ]] || die "--parallel takes a positive number"
-all_targets=(json ddbjson event xml checkpoint spec dqdl expr)
+all_targets=(json ddbjson event xml checkpoint spec dqdl expr parquet)
 [ "${#targets[@]}" -gt 0 ] || targets=("${all_targets[@]}")
 for t in "${targets[@]}"; do
   [ -f "tests/fuzz/fuzz_$t.c" ] || die "no fuzz target $t (tests/fuzz/fuzz_$t.c)"
 done
 
-ensure_packages build-essential cmake pkg-config libssl-dev zlib1g-dev libdeflate-dev libcurl4-openssl-dev \
+ensure_packages build-essential cmake pkg-config libssl-dev zlib1g-dev libdeflate-dev libzstd-dev libcurl4-openssl-dev \
   libcjson-dev clang-14 libclang-rt-14-dev
 
 out=build/fuzz

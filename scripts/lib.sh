@@ -34,7 +34,7 @@ ensure_packages() {
 # The packages every build and test needs.
 ensure_build_packages() {
   ensure_packages build-essential cmake pkg-config file zip unzip \
-    libssl-dev zlib1g-dev libdeflate-dev libcurl4-openssl-dev libcjson-dev libcmocka-dev \
+    libssl-dev zlib1g-dev libdeflate-dev libzstd-dev libcurl4-openssl-dev libcjson-dev libcmocka-dev \
     python3 python3-botocore python3-yaml python3-jsonschema valgrind
 }
 

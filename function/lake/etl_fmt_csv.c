@@ -47,9 +47,13 @@ enum err_code etl_fmt_csv_field(struct buf *out, const uint8_t *p, size_t n, str
     return rc == ERR_OK ? buf_append_byte(out, '"', err) : rc;
 }
 
-static enum err_code csv_begin(void *state, const struct etl_schema *schema, struct err *err)
+static enum err_code csv_begin(void *state,
+                               const struct etl_schema *schema,
+                               const struct etl_format_options *opts,
+                               struct err *err)
 {
     (void)schema;
+    (void)opts;
     (void)err;
     struct csv_state *c = state;
     memset(c, 0, sizeof(*c));

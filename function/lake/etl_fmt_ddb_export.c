@@ -5,10 +5,14 @@
  */
 #include "etl_format.h"
 
-static enum err_code export_begin(void *state, const struct etl_schema *schema, struct err *err)
+static enum err_code export_begin(void *state,
+                                  const struct etl_schema *schema,
+                                  const struct etl_format_options *opts,
+                                  struct err *err)
 {
     (void)state;
     (void)schema;
+    (void)opts;
     (void)err;
     return ERR_OK;
 }

@@ -48,6 +48,13 @@ struct etl_serde {
     const char *classification; /* the Glue table parameter, e.g. "json" */
 };
 
+/* Options of the formats that take any (the Parquet writer's, from ETL_PARQUET_*). A zeroed
+ * struct means the defaults. */
+struct etl_format_options {
+    int parquet_codec;               /* enum pq_codec; 0 = none (the config's default is SNAPPY) */
+    int64_t parquet_row_group_bytes; /* buffered values per row group; 0: the default */
+};
+
 struct etl_format {
     const char *name;          /* the ETL_FORMAT value */
     const char *extension;     /* without the codec's suffix: "jsonl" */
@@ -57,10 +64,16 @@ struct etl_format {
     bool whole_object;         /* every row is given before end writes anything (CSV's header) */
     bool needs_source;         /* encodes the DynamoDB JSON item (etl_row_ref.source) */
     bool needs_schema;         /* begin must be given the object's schema */
+    bool own_codec; /* compresses inside its structure (Parquet pages): no codec around it */
     const struct etl_serde *serde;
     const char *ddl_note; /* with serde NULL: why there is no DDL ("%s" stands for the table) */
+    /* A typed format's column type in the DDL, for a column holding values of the types in
+     * `types` (bit 1 << enum etl_type each): the type its files declare. NULL: text formats,
+     * whose SerDe converts, get the schema's inference (etl_schema_athena_type). */
+    void (*athena_type)(uint32_t types, char *out, size_t cap);
     MUST_CHECK enum err_code (*begin)(void *state,
                                       const struct etl_schema *schema,
+                                      const struct etl_format_options *opts,
                                       struct err *err);
     MUST_CHECK enum err_code (*row)(void *state,
                                     const struct etl_row_ref *row,
@@ -79,6 +92,7 @@ size_t etl_format_stream_names(const char **names, size_t cap);
 /* The formats other code names directly. */
 extern const struct etl_format etl_fmt_jsonl;      /* quarantine objects */
 extern const struct etl_format etl_fmt_ddb_export; /* DynamoDB's export layout */
+extern const struct etl_format etl_fmt_parquet;    /* the DDL's types depend on it */
 
 /* The OpenX JSON SerDe, as the JSON formats use it. */
 extern const struct etl_serde etl_serde_openx_json;

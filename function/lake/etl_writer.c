@@ -36,7 +36,7 @@ enum err_code etl_writer_open(struct etl_writer *w,
                               struct err *err)
 {
     const struct etl_format *fmt = enc->format;
-    const struct etl_codec *codec = enc->codec;
+    const struct etl_codec *codec = etl_writer_codec(enc);
     memset(w, 0, sizeof(*w));
     w->fmt = fmt;
     w->codec = codec;
@@ -48,7 +48,7 @@ enum err_code etl_writer_open(struct etl_writer *w,
                        fmt->name);
     }
     enum err_code rc = ERR_OK;
-    if (enc->cache != NULL) {
+    if (enc->cache != NULL && !fmt->own_codec) { /* Parquet compresses its pages itself */
         w->cache = enc->cache;
         w->level = enc->level;
     } else {
@@ -57,7 +57,7 @@ enum err_code etl_writer_open(struct etl_writer *w,
     }
     if (rc == ERR_OK) {
         w->enc_open = true;
-        rc = fmt->begin(w->enc, schema, err);
+        rc = fmt->begin(w->enc, schema, &enc->opts, err);
     }
     return rc;
 }
@@ -108,12 +108,18 @@ void etl_writer_cleanup(struct etl_writer *w)
     buf_cleanup(&w->stage);
 }
 
+const struct etl_codec *etl_writer_codec(const struct etl_encoding *enc)
+{
+    return enc->format->own_codec ? &etl_codec_none : enc->codec;
+}
+
 void etl_writer_extension(const struct etl_encoding *enc, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s%s", enc->format->extension, enc->codec->suffix);
+    snprintf(out, cap, "%s%s", enc->format->extension, etl_writer_codec(enc)->suffix);
 }
 
 const char *etl_writer_content_type(const struct etl_encoding *enc)
 {
-    return enc->codec->content_type != NULL ? enc->codec->content_type : enc->format->content_type;
+    const struct etl_codec *codec = etl_writer_codec(enc);
+    return codec->content_type != NULL ? codec->content_type : enc->format->content_type;
 }

@@ -20,14 +20,16 @@
 #include "etl_row.h"
 #include "etl_schema.h"
 
-/* How a pipeline encodes its objects: the format, the codec and the codec's level. With a cache,
- * the writer holds the object's text and compresses it whole at close (codec->compress, reusing
- * the cache's compressor); without one, text streams through the codec (bounded memory). */
+/* How a pipeline encodes its objects: the format and its options, the codec and the codec's
+ * level. With a cache, the writer holds the object's text and compresses it whole at close
+ * (codec->compress, reusing the cache's compressor); without one, text streams through the codec
+ * (bounded memory). */
 struct etl_encoding {
     const struct etl_format *format;
     const struct etl_codec *codec;
     int level;
     struct etl_codec_cache *cache; /* borrowed; NULL: stream */
+    struct etl_format_options opts;
 };
 
 struct etl_writer {
@@ -66,6 +68,9 @@ static inline uint64_t etl_writer_pending_bytes(const struct etl_writer *w)
 MUST_CHECK enum err_code etl_writer_close(struct etl_writer *w, struct err *err);
 void etl_writer_cleanup(struct etl_writer *w);
 
+/* The codec around the format's bytes: none for a format that compresses inside (Parquet),
+ * else the encoding's (so ETL_COMPRESSION still applies to the JSON Lines side outputs). */
+const struct etl_codec *etl_writer_codec(const struct etl_encoding *enc);
 /* The extension of objects so encoded ("jsonl.gz"), into out. */
 void etl_writer_extension(const struct etl_encoding *enc, char *out, size_t cap);
 /* Their Content-Type: the codec's (application/gzip) or else the format's. */

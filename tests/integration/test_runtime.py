@@ -104,7 +104,7 @@ class RuntimeLoopTest(unittest.TestCase):
         cases = [({"AWS_LAMBDA_LOG_LEVEL": "LOUD"}, "AWS_LAMBDA_LOG_LEVEL"),
                  ({"ETL_OUTPUT": None}, "ETL_OUTPUT is not set"),
                  ({"ETL_OUTPUT": "s3:/lake"}, "ETL_OUTPUT"),
-                 ({"ETL_FORMAT": "xml"}, "ETL_FORMAT=\"xml\": expected jsonl or csv"),
+                 ({"ETL_FORMAT": "xml"}, "ETL_FORMAT=\"xml\": expected jsonl, csv or parquet"),
                  ({"ETL_OUTPUT": "s3://lake/x/", "AWS_ACCESS_KEY_ID": None,
                    "AWS_SECRET_ACCESS_KEY": None}, "no AWS credentials")]
         for env, part in cases:

@@ -9,6 +9,7 @@
 #include "etl_metrics.h"
 #include "etl_partition.h"
 #include "etl_time.h"
+#include "pq_codec.h"
 #include "test_util.h"
 
 static const char *extension(const struct etl_config *cfg)
@@ -39,6 +40,27 @@ static void test_defaults(void **state)
     assert_string_equal(extension(&cfg), "jsonl.gz");
     assert_null(cfg.put.sse);
     assert_int_equal(cfg.put.checksum, S3_CHECKSUM_MD5);
+    assert_int_equal(cfg.enc.opts.parquet_codec, PQ_CODEC_SNAPPY);
+    assert_int_equal(cfg.enc.opts.parquet_row_group_bytes, ETL_DEFAULT_PARQUET_ROW_GROUP_BYTES);
+}
+
+/* Parquet compresses its own pages: the object gets no codec around it (ETL_COMPRESSION still
+ * applies to the JSON Lines side outputs), and the codec's name and row group size are read. */
+static void test_parquet(void **state)
+{
+    (void)state;
+    char *const env[] = {"ETL_OUTPUT=s3://lake/", "ETL_FORMAT=parquet", "ETL_PARQUET_CODEC=ZSTD",
+                         "ETL_PARQUET_ROW_GROUP_BYTES=1048576", NULL};
+    struct etl_config cfg;
+    struct err err = ERR_INIT;
+    assert_int_equal(etl_config_load(&cfg, env, &err), ERR_OK);
+    assert_ptr_equal(cfg.enc.format, &etl_fmt_parquet);
+    assert_ptr_equal(cfg.enc.codec, &etl_codec_gzip);
+    assert_ptr_equal(etl_writer_codec(&cfg.enc), &etl_codec_none);
+    assert_string_equal(extension(&cfg), "parquet");
+    assert_string_equal(cfg.put.content_type, "application/vnd.apache.parquet");
+    assert_int_equal(cfg.enc.opts.parquet_codec, PQ_CODEC_ZSTD);
+    assert_int_equal(cfg.enc.opts.parquet_row_group_bytes, 1048576);
 }
 
 static void test_everything_set(void **state)
@@ -89,8 +111,14 @@ static const struct bad_row bad_rows[] = {
     {"empty_bucket", {"ETL_OUTPUT=s3:///x/", NULL}, "bucket"},
     {"double_slash_prefix", {"ETL_OUTPUT=s3://lake/a//b/", NULL}, "empty path segment"},
     {"format",
-     {"ETL_OUTPUT=s3://lake/", "ETL_FORMAT=parquet", NULL},
-     "ETL_FORMAT=\"parquet\": expected jsonl or csv"},
+     {"ETL_OUTPUT=s3://lake/", "ETL_FORMAT=orc", NULL},
+     "ETL_FORMAT=\"orc\": expected jsonl, csv or parquet"},
+    {"parquet_codec",
+     {"ETL_OUTPUT=s3://lake/", "ETL_PARQUET_CODEC=lz4", NULL},
+     "ETL_PARQUET_CODEC=\"lz4\": expected none, snappy, gzip or zstd"},
+    {"parquet_row_group_bytes",
+     {"ETL_OUTPUT=s3://lake/", "ETL_PARQUET_ROW_GROUP_BYTES=1000", NULL},
+     "ETL_PARQUET_ROW_GROUP_BYTES=\"1000\": expected an integer from 65536 to 1073741824"},
     {"compression", {"ETL_OUTPUT=s3://lake/", "ETL_COMPRESSION=zstd", NULL}, "ETL_COMPRESSION"},
     {"gzip_level",
      {"ETL_OUTPUT=s3://lake/", "ETL_GZIP_LEVEL=10", NULL},
@@ -236,7 +264,7 @@ int main(void)
 {
     enum { NB = sizeof(bad_rows) / sizeof(bad_rows[0]) };
     enum { NP = sizeof(part_rows) / sizeof(part_rows[0]) };
-    struct CMUnitTest tests[NB + NP + 5];
+    struct CMUnitTest tests[NB + NP + 6];
     size_t n = 0;
     for (size_t i = 0; i < NB; i++) {
         tests[n++] =
@@ -247,6 +275,7 @@ int main(void)
                                          (void *)&part_rows[i]};
     }
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_defaults);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_parquet);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_everything_set);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_iso8601);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_iso8601_extremes);

@@ -570,6 +570,57 @@ static void test_ddl_names_and_views(void **state)
     buf_cleanup(&out);
 }
 
+/* Parquet: the Parquet SerDe, the types the files hold (the type rule of etl_fmt_parquet.c:
+ * numbers string, binary binary, sets arrays, mixed types string, _ts timestamp), no mapping.*,
+ * and the view comparing _ts with a TIMESTAMP literal. */
+static void test_ddl_parquet(void **state)
+{
+    (void)state;
+    struct etl_config cfg;
+    struct etl_schema s;
+    ddl_setup(&cfg, "dt=%Y-%m-%d/hour=%H", &s);
+    observe(&s, "{\"Order Id\":{\"S\":\"c\"},\"sk\":{\"N\":\"8\"},\"b\":{\"B\":\"AA==\"},"
+                "\"t\":{\"SS\":[\"x\"]},\"bs\":{\"BS\":[\"AA==\"]},\"m\":{\"M\":{}},"
+                "\"mixed\":{\"BOOL\":true},\"ok\":{\"BOOL\":false}}");
+    observe(&s, "{\"Order Id\":{\"S\":\"d\"},\"sk\":{\"N\":\"9\"},\"mixed\":{\"S\":\"no\"}}");
+    struct etl_ddl_ctx ctx = {&etl_fmt_parquet, &cfg.partition, "Orders",
+                              "s3://lake/raw/", "Order Id",     "sk"};
+    struct buf out = BUF_INIT(0);
+    struct err err = ERR_INIT;
+    assert_int_equal(etl_ddl_snapshot(&out, &ctx, &s, &err), ERR_OK);
+    const char *ddl = buf_cstr(&out);
+    static const char *const want[] = {
+        "ROW FORMAT SERDE 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe'",
+        "INPUTFORMAT 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat'",
+        "`sk` string",
+        "`it_s` string",
+        "`b` binary",
+        "`t` array<string>",
+        "`bs` array<binary>",
+        "`m` string",
+        "`mixed` string",
+        "`ok` boolean",
+        "`_ts` timestamp",
+        "`_op` string",
+        "`_ttl_delete` boolean"};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        if (strstr(ddl, want[i]) == NULL) {
+            fail_msg("missing <%s> in:\n%s", want[i], ddl);
+        }
+    }
+    assert_null(strstr(ddl, "mapping."));
+    buf_reset(&out);
+    assert_int_equal(etl_ddl_changes(&out, &ctx, &s, &err), ERR_OK);
+    assert_non_null(strstr(buf_cstr(&out), "ParquetHiveSerDe"));
+    assert_non_null(strstr(buf_cstr(&out), "`_ts` timestamp"));
+    buf_reset(&out);
+    assert_int_equal(
+        etl_ddl_current_view(&out, &ctx, &s, "2026-11-24T000000Z", 1795478400000LL, &err), ERR_OK);
+    assert_non_null(strstr(buf_cstr(&out), "`_ts` >= TIMESTAMP '2026-11-24 00:00:00.000' AND"));
+    etl_schema_cleanup(&s);
+    buf_cleanup(&out);
+}
+
 /* An item with _op, _item_op, _seq and _item_seq: four columns, each mapped to its own key. */
 static void test_ddl_meta_clash(void **state)
 {
@@ -645,6 +696,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_schema_counts_out_of_range);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_runid_parse_rejects);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_ddl_names_and_views);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_ddl_parquet);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_ddl_meta_clash);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_rate_limiter);
     return _cmocka_run_group_tests("snapshot", tests, n, NULL, NULL);
