@@ -37,6 +37,37 @@ void etl_ddl_name(const char *in, char *out, size_t cap)
     out[o] = '\0';
 }
 
+void etl_ddl_declared_add(void *list, const char *name, const char *athena_type)
+{
+    struct etl_ddl_declared_list *d = list;
+    struct etl_ddl_declared *v = mem_grow(d->v, &d->cap, d->n, sizeof(*v), 16);
+    char *n = strdup(name), *t = strdup(athena_type);
+    if (v == NULL || n == NULL || t == NULL) {
+        free(n);
+        free(t);
+        if (v != NULL) {
+            d->v = v;
+        }
+        d->failed = true;
+        return;
+    }
+    d->v = v;
+    d->v[d->n++] = (struct etl_ddl_declared){n, t};
+}
+
+void etl_ddl_declared_list_cleanup(struct etl_ddl_declared_list *l)
+{
+    if (l == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        free((char *)l->v[i].name);
+        free((char *)l->v[i].athena_type);
+    }
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
 /* Column names for the schema's attributes, unique after sanitising. */
 struct columns {
     const struct etl_schema_attr **attrs;
@@ -103,6 +134,16 @@ columns_build(const struct etl_schema *schema, bool rows, struct columns *c, str
         }
     }
     return ERR_OK;
+}
+
+static bool is_declared(const struct etl_ddl_ctx *ctx, const char *name)
+{
+    for (size_t i = 0; i < ctx->n_declared; i++) {
+        if (strcmp(ctx->declared[i].name, name) == 0) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* The column's type: declared by the transform, or inferred from the schema. */
@@ -199,6 +240,10 @@ static enum err_code model_columns(struct etl_ddl_table *t,
         struct etl_ddl_col *col = &t->cols[t->n_cols++];
         snprintf(col->name, sizeof(col->name), "%s", c->names[i]);
         column_type(ctx, c->attrs[i], col->type, sizeof(col->type));
+        col->untyped = !is_declared(ctx, c->attrs[i]->name);
+        for (int k = 0; k < ETL_T_COUNT && col->untyped; k++) {
+            col->untyped = k == ETL_T_NULL || c->attrs[i]->counts[k] == 0;
+        }
     }
     for (size_t m = 0; m < ETL_META_COUNT; m++) {
         if ((ctx->meta_omit & (1u << m)) == 0) {

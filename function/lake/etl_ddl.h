@@ -33,6 +33,17 @@ struct etl_ddl_declared {
     const char *athena_type; /* "decimal(12,2)", "timestamp", "array<string>" */
 };
 
+/* Declared types collected from a transform's dataset (etl_spec_declared calls
+ * etl_ddl_declared_add with each); names and types are copied. */
+struct etl_ddl_declared_list {
+    struct etl_ddl_declared *v;
+    size_t n, cap;
+    bool failed; /* out of memory: the list is incomplete */
+};
+
+void etl_ddl_declared_add(void *list, const char *name, const char *athena_type);
+void etl_ddl_declared_list_cleanup(struct etl_ddl_declared_list *l);
+
 struct etl_ddl_ctx {
     const struct etl_format *format;       /* of the data files: its SerDe */
     const struct etl_partition *partition; /* of the change objects */
@@ -52,6 +63,7 @@ struct etl_ddl_ctx {
 struct etl_ddl_col {
     char name[ETL_DDL_NAME_MAX]; /* the Athena/Glue column name */
     char type[ETL_DDL_TYPE_MAX]; /* "bigint", "decimal(12,2)", "string" */
+    bool untyped;                /* inferred from NULLs only: "string" is no evidence */
 };
 
 /* A partition column: its name, and how its value appears in an object's key. */
