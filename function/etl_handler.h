@@ -25,7 +25,9 @@ struct etl_handler {
     struct etl_sink *sink;
     struct etl_stream stream;
     struct etl_export export_;
-    struct buf metrics; /* one EMF document */
+    struct etl_catalog catalog;            /* ETL_CATALOG_DATABASE; off without it or without AWS */
+    struct etl_catalog_stats catalog_seen; /* catalog.stats at the last metrics */
+    struct buf metrics;                    /* one EMF document */
 };
 
 void etl_handler_init(struct etl_handler *h,
