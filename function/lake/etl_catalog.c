@@ -372,11 +372,14 @@ static bool known(const struct etl_catalog *c, const struct etl_ddl_table *t)
     char key[CATALOG_KEY_MAX], merged[TYPE_MAX];
     for (size_t i = 0; i < t->n_cols; i++) {
         pair_key(key, sizeof(key), t->name, t->cols[i].name);
+        if (c->cfg->policy == ETL_CATALOG_LOG && set_get(&c->logged, key) != NULL) {
+            continue; /* drift already logged and counted: leave it */
+        }
         const char *have = set_get(&c->columns, key);
         if (have == NULL) {
             return false;
         }
-        if (t->cols[i].untyped || set_get(&c->logged, key) != NULL) {
+        if (t->cols[i].untyped) {
             continue;
         }
         etl_catalog_merge_type(have, t->cols[i].type, merged, sizeof(merged));
