@@ -17,7 +17,9 @@ Checked:
   the source values, digit for digit;
 - two concurrent writers with injected and real ConcurrentModificationExceptions end with the
   union of their columns;
-- ETL_CATALOG_SCHEMA_CHANGE=log never calls UpdateTable, and counts the drift in its metric.
+- ETL_CATALOG_SCHEMA_CHANGE=log never calls UpdateTable, and counts the drift in its metric;
+- Glue failing every attempt reports the batch for retry after its objects are written, and the
+  retry changes no object and creates the table.
 """
 import decimal
 import json
@@ -427,6 +429,28 @@ class CatalogTest(unittest.TestCase):
         sys.stderr.write(f"\nconcurrent writers: {injected} injected and {self.front.conflicts} "
                          f"stale-version ConcurrentModificationExceptions, final columns "
                          f"{sorted(cols)}\n")
+
+    def test_glue_down_retries_the_batch(self):
+        """Glue failing every attempt: the objects are written, the batch is reported from its
+        first record, and the retry (Glue back) rewrites nothing and creates the table."""
+        images = [{"pk": {"S": f"o#{i}"}, "sk": {"N": str(i)}, "v": {"S": f"v{i}"}}
+                  for i in range(3)]
+        self.proxy.cfg.set_faults(rules=[{"match": r"^GetTable lake_db\.outage_changes$",
+                                          "kind": "internal", "times": None}])
+        r = self.invoke([stream_event("Outage", 500, images)], "outage/")
+        self.assertEqual(r.code, 0, r.stderr[-3000:])
+        self.assertEqual(r.json(0), {"batchItemFailures": [{"itemIdentifier": "500"}]})
+        self.assertIn("catalog not updated, the batch is reported for retry", r.stdout + r.stderr)
+        self.assertEqual(self.metric(r, "CatalogFailures"), 1)
+        objects = self.stack.s3_objects(BUCKET, "outage/")
+        self.assertEqual(len(objects), 1)
+        with self.assertRaises(self.glue.exceptions.EntityNotFoundException):
+            self.table("outage_changes")
+        self.proxy.cfg.set_faults(rules=[])
+        r = self.invoke([stream_event("Outage", 500, images)], "outage/")
+        self.assertEqual(r.json(0), {"batchItemFailures": []}, r.stderr[-3000:])
+        self.assertEqual(self.stack.s3_objects(BUCKET, "outage/"), objects)  # same keys, ETags
+        self.assertIn(("v", "string"), self.columns("outage_changes"))
 
     def test_log_mode_never_updates(self):
         first = {"pk": {"S": "d#1"}, "sk": {"N": "1"}, "a": {"S": "x"}}
