@@ -18,6 +18,7 @@ Checked:
 - two concurrent writers with injected and real ConcurrentModificationExceptions end with the
   union of their columns;
 - ETL_CATALOG_SCHEMA_CHANGE=log never calls UpdateTable, and counts the drift in its metric;
+- a transform's routed datasets get their own tables, with their declared types;
 - Glue failing every attempt reports the batch for retry after its objects are written, and the
   retry changes no object and creates the table.
 """
@@ -268,7 +269,7 @@ class CatalogTest(unittest.TestCase):
         dest = self.mirror(table["StorageDescriptor"]["Location"])
         cols = ", ".join(f"'{n}': '{duck_type(types[n])}'" for n in names)
         q = (f"SELECT {', '.join(names)} FROM read_json('{dest}/**/*.jsonl.gz', "
-             f"format='newline_delimited', columns={{{cols}}}) ORDER BY pk")
+             f"format='newline_delimited', columns={{{cols}}}) ORDER BY {names[0]}")
         out = subprocess.run([DUCKDB, q], capture_output=True, text=True)
         self.assertEqual(out.returncode, 0, out.stderr)
         return [json.loads(line) for line in out.stdout.splitlines()]
@@ -451,6 +452,39 @@ class CatalogTest(unittest.TestCase):
         self.assertEqual(r.json(0), {"batchItemFailures": []}, r.stderr[-3000:])
         self.assertEqual(self.stack.s3_objects(BUCKET, "outage/"), objects)  # same keys, ETags
         self.assertIn(("v", "string"), self.columns("outage_changes"))
+
+    def test_routed_datasets_get_their_own_tables(self):
+        """A transform routing rows to two datasets: each gets {dataset}_changes, with the
+        types its mappings declare (not the types the values would suggest)."""
+        spec = json.dumps({"version": 1, "datasets": [
+            {"name": "people", "when": "starts_with(pk, 'USER#')",
+             "mappings": [["pk", "string", "user_id", "string"], ["age", "string", "age", "int"],
+                          ["created", "bigint", "created", "timestamp"]]},
+            {"name": "sales",
+             "mappings": [["pk", "string", "order_id", "string"],
+                          ["price", "string", "price", "decimal(10,2)"]]}]})
+        images = [
+            {"pk": {"S": "USER#1"}, "sk": {"N": "1"}, "age": {"S": "42"},
+             "created": {"N": "1764028800"}},
+            {"pk": {"S": "ORDER#9"}, "sk": {"N": "2"}, "price": {"N": "12.5"}},
+        ]
+        r = self.invoke([stream_event("Mixed", 700, images)], "routed/", ETL_TRANSFORM=spec)
+        self.assertEqual(r.code, 0, r.stderr[-3000:])
+        self.assertEqual(r.json(0), {"batchItemFailures": []}, r.stderr[-3000:])
+        people = dict(self.columns("people_changes"))
+        sales = dict(self.columns("sales_changes"))
+        # timestamp is declared string: the JSON SerDe reads the ISO text (as the DDL does)
+        self.assertEqual((people["user_id"], people["age"], people["created"]),
+                         ("string", "int", "string"))
+        self.assertEqual((sales["order_id"], sales["price"]), ("string", "decimal(10,2)"))
+        self.assertNotIn("mixed_changes", [t["Name"] for t in
+                                           self.glue.get_tables(DatabaseName=DATABASE)["TableList"]])
+        for name, dataset in (("people_changes", "people"), ("sales_changes", "sales")):
+            self.assertEqual(self.table(name)["StorageDescriptor"]["Location"],
+                             f"s3://{BUCKET}/routed/{dataset}/changes/")
+        rows = self.duck_rows(self.table("sales_changes"), ["order_id", "price"])
+        self.assertEqual([(x["order_id"], decimal.Decimal(str(x["price"]))) for x in rows],
+                         [("ORDER#9", decimal.Decimal("12.50"))])
 
     def test_log_mode_never_updates(self):
         first = {"pk": {"S": "d#1"}, "sk": {"N": "1"}, "a": {"S": "x"}}
