@@ -608,7 +608,6 @@ static enum err_code dataset_rules(const struct etl_snapshot_config *cfg,
     return rc;
 }
 
-/* Everything a dataset's run folder gets: manifest, schema, DDL, table documents, _SUCCESS. */
 /* A dataset's catalog tables, from the models of the DDL just written: {name}_snapshot (rows
  * layout only: an export-format snapshot is no such table) with this run's partition, and
  * {name}_changes. Each is re-applied whole (refresh), so a changed ETL_PARTITION or location
@@ -646,6 +645,8 @@ static enum err_code commit_catalog(struct etl_catalog *cat,
     return rc;
 }
 
+/* Everything a dataset's run folder gets: manifest, schema, DDL, table documents, its catalog
+ * tables, _SUCCESS. */
 static enum err_code commit_dataset(const struct etl_snapshot_config *cfg,
                                     struct etl_sink *sink,
                                     struct etl_catalog *catalog,

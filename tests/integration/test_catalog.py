@@ -220,7 +220,9 @@ class CatalogTest(unittest.TestCase):
         env.update(extra)
         paths = [itlib.write_event(self.tmp.name, f"ev{i}-{threading.get_ident()}.json", e)
                  for i, e in enumerate(events)]
-        return itlib.invoke(paths, env=env, timeout=120)
+        result = itlib.invoke(paths, env=env, timeout=120)
+        self.assertNotIn(self.stack.secret_key, result.stdout + result.stderr)
+        return result
 
     def table(self, name):
         return self.glue.get_table(DatabaseName=DATABASE, Name=name)["Table"]
