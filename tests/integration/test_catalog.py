@@ -19,6 +19,7 @@ Checked:
   union of their columns;
 - ETL_CATALOG_SCHEMA_CHANGE=log never calls UpdateTable, and counts the drift in its metric;
 - a transform's routed datasets get their own tables, with their declared types;
+- the development build under valgrind through those paths: no invalid access, no leak;
 - Glue failing every attempt reports the batch for retry after its objects are written, and the
   retry changes no object and creates the table.
 """
@@ -26,6 +27,7 @@ import decimal
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -487,6 +489,39 @@ class CatalogTest(unittest.TestCase):
         rows = self.duck_rows(self.table("sales_changes"), ["order_id", "price"])
         self.assertEqual([(x["order_id"], decimal.Decimal(str(x["price"]))) for x in rows],
                          [("ORDER#9", decimal.Decimal("12.50"))])
+
+    def test_valgrind_catalog_paths(self):
+        """The development build under full memcheck through create, merge, an injected
+        conflict, a re-merged update, partitions and a failure: no invalid access, no leak."""
+        if shutil.which("valgrind") is None:
+            self.skipTest("no valgrind")
+        dev = os.path.join(itlib.BUILD_DIR, "bootstrap")
+        if not os.path.exists(dev):
+            self.skipTest("no development build at " + dev)
+        self.proxy.cfg.set_faults(rules=[{"match": r"^UpdateTable lake_db\.vgtable_changes$",
+                                          "kind": "conflict", "times": 1},
+                                         {"match": r"^GetTable lake_db\.vgdown_changes$",
+                                          "kind": "internal", "times": None}])
+        one = {"pk": {"S": "v#1"}, "sk": {"N": "1"}, "a": {"S": "x"}}
+        two = {"pk": {"S": "v#2"}, "sk": {"N": "2"}, "b": {"N": "2.5"}, "c": {"BOOL": True}}
+        wrapper = ["valgrind", "-q", "--leak-check=full", "--error-exitcode=97",
+                   "--errors-for-leak-kinds=definite,indirect", dev]
+        env = dict(self.stack.env)
+        env.update({"ETL_OUTPUT": f"s3://{BUCKET}/vg/", "AWS_ENDPOINT_URL_GLUE": self.proxy.url,
+                    "ETL_CATALOG_DATABASE": DATABASE})
+        paths = [itlib.write_event(self.tmp.name, f"vg{i}.json", e) for i, e in enumerate(
+            [stream_event("VgTable", 1, [one]), stream_event("VgTable", 2, [two]),
+             stream_event("VgDown", 3, [one])])]
+        r = itlib.invoke(paths, env=env, timeout=120, extra=["--", *wrapper])
+        self.assertEqual(r.json(0), {"batchItemFailures": []}, r.stderr[-3000:])
+        self.assertEqual(r.json(1), {"batchItemFailures": []}, r.stderr[-3000:])
+        self.assertEqual(r.json(2), {"batchItemFailures": [{"itemIdentifier": "3"}]})
+        self.assertNotIn("Invalid read", r.stderr)
+        self.assertNotIn("definitely lost", r.stderr)
+        self.assertRegex(r.stderr, r"bootstrap pid \d+ exited: exit status 0")
+        self.assertEqual(self.metric(r, "CatalogConflicts"), 1)
+        cols = dict(self.columns("vgtable_changes"))
+        self.assertEqual((cols["a"], cols["b"], cols["c"]), ("string", "decimal(38,1)", "boolean"))
 
     def test_log_mode_never_updates(self):
         first = {"pk": {"S": "d#1"}, "sk": {"N": "1"}, "a": {"S": "x"}}
