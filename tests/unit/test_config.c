@@ -39,6 +39,22 @@ static void test_defaults(void **state)
     assert_string_equal(extension(&cfg), "jsonl.gz");
     assert_null(cfg.put.sse);
     assert_int_equal(cfg.put.checksum, S3_CHECKSUM_MD5);
+    assert_string_equal(cfg.catalog.database, ""); /* no catalog */
+}
+
+static void test_catalog_set(void **state)
+{
+    (void)state;
+    char *const env[] = {"ETL_OUTPUT=s3://lake/", "ETL_CATALOG_DATABASE=lake_db-1",
+                         "ETL_CATALOG_SCHEMA_CHANGE=LOG", NULL};
+    struct etl_config cfg;
+    struct err err = ERR_INIT;
+    assert_int_equal(etl_config_load(&cfg, env, &err), ERR_OK);
+    assert_string_equal(cfg.catalog.database, "lake_db-1");
+    assert_int_equal(cfg.catalog.policy, ETL_CATALOG_LOG);
+    char *const env2[] = {"ETL_OUTPUT=s3://lake/", "ETL_CATALOG_DATABASE=lake", NULL};
+    assert_int_equal(etl_config_load(&cfg, env2, &err), ERR_OK);
+    assert_int_equal(cfg.catalog.policy, ETL_CATALOG_UPDATE);
 }
 
 static void test_everything_set(void **state)
@@ -77,7 +93,7 @@ static void test_everything_set(void **state)
 
 struct bad_row {
     const char *name;
-    char *env[3];
+    char *env[4];
     const char *msg_part;
 };
 
@@ -136,6 +152,15 @@ static const struct bad_row bad_rows[] = {
     {"max_rcu",
      {"ETL_OUTPUT=s3://lake/", "ETL_MAX_RCU=-1", NULL},
      "ETL_MAX_RCU=\"-1\": expected an integer from 0"},
+    {"catalog_database_name",
+     {"ETL_OUTPUT=s3://lake/", "ETL_CATALOG_DATABASE=Lake.DB", NULL},
+     "ETL_CATALOG_DATABASE=\"Lake.DB\": 1 to 255 lowercase letters"},
+    {"catalog_csv",
+     {"ETL_OUTPUT=s3://lake/", "ETL_FORMAT=csv", "ETL_CATALOG_DATABASE=lake", NULL},
+     "ETL_FORMAT=csv has no SerDe"},
+    {"catalog_schema_change",
+     {"ETL_OUTPUT=s3://lake/", "ETL_CATALOG_SCHEMA_CHANGE=drop", NULL},
+     "ETL_CATALOG_SCHEMA_CHANGE=\"drop\": expected update or log"},
 };
 
 static void test_bad_row(void **state)
@@ -236,7 +261,7 @@ int main(void)
 {
     enum { NB = sizeof(bad_rows) / sizeof(bad_rows[0]) };
     enum { NP = sizeof(part_rows) / sizeof(part_rows[0]) };
-    struct CMUnitTest tests[NB + NP + 5];
+    struct CMUnitTest tests[NB + NP + 6];
     size_t n = 0;
     for (size_t i = 0; i < NB; i++) {
         tests[n++] =
@@ -247,6 +272,7 @@ int main(void)
                                          (void *)&part_rows[i]};
     }
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_defaults);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_catalog_set);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_everything_set);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_iso8601);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_iso8601_extremes);
