@@ -737,6 +737,47 @@ class SimulatorTest(unittest.TestCase):
         self.assertLess(max(c.aws_events for c in ex.children), 2000 * 9 + 50)
 
 
+class AslValidatorTest(unittest.TestCase):
+    """An independent check beside asl_sim.py: npm's asl-validator (pinned in package.json)
+    accepts the definition as written (with its ${...} placeholders) and as CloudFormation
+    substitutes it, and rejects a broken copy."""
+    VALIDATOR = os.path.join(itlib.SOURCE_DIR, "node_modules", ".bin", "asl-validator")
+
+    def validate(self, text):
+        if not os.path.exists(self.VALIDATOR):
+            self.fail(f"{self.VALIDATOR} is missing: run npm ci")
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            f.write(text)
+        self.addCleanup(os.unlink, f.name)
+        return subprocess.run([self.VALIDATOR, "--json-path", f.name], capture_output=True,
+                              text=True, timeout=60)
+
+    def test_definition_is_valid(self):
+        for text in (definition_text(), snapshot_definition()):
+            r = self.validate(text)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.assertIn("is valid", r.stdout)
+
+    def test_broken_definitions_are_rejected(self):
+        def broken(edit):
+            d = json.loads(snapshot_definition())
+            edit(d)
+            return json.dumps(d)
+
+        def next_to_nowhere(d):
+            d["States"]["Committed"]["Choices"][0]["Next"] = "SnapshotCompleted"
+
+        def bad_type(d):
+            d["States"]["ScanSegments"]["ItemProcessor"]["States"]["CountInvocation"]["Type"] = "Pas"
+
+        for edit, want in ((next_to_nowhere, "SnapshotCompleted"),
+                           (bad_type, "CountInvocation/Type")):
+            with self.subTest(edit.__name__):
+                r = self.validate(broken(edit))
+                self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+                self.assertIn(want, r.stdout + r.stderr)
+
+
 # ---- the definition driving the real function ---------------------------------------------------
 
 class StateMachineTest(unittest.TestCase):
