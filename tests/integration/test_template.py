@@ -169,6 +169,19 @@ class CfnCheckTest(unittest.TestCase):
         self.assertEqual(bad.returncode, 1, bad.stderr)
         self.assertEqual(len(bad.stdout.splitlines()), 2, bad.stdout)
 
+    def test_makefile_refuses_an_empty_artifacts_dir(self):
+        """`make build-<Function>` without ARTIFACTS_DIR stops before building anything, instead
+        of copying the bootstrap to /bootstrap."""
+        d = tempfile.mkdtemp(dir=_tmp.name)
+        shutil.copy(os.path.join(SOURCE_DIR, "Makefile"), d)
+        for target in ("build-EtlFunction", "build-StreamFunction"):
+            for extra in ([], ["ARTIFACTS_DIR="]):
+                r = subprocess.run(["make", "-C", d, target] + extra, capture_output=True,
+                                   text=True, timeout=60, env=dict(os.environ, ARTIFACTS_DIR=""))
+                self.assertEqual(r.returncode, 2, r.stdout + r.stderr)
+                self.assertIn("ARTIFACTS_DIR is not set", r.stderr)
+                self.assertNotIn("build-static", r.stdout)
+
     def test_check_asl(self):
         self.assertEqual(cfn_check.check_asl({"StartAt": "P", "States": {
             "P": {"Type": "Parallel", "End": True, "Branches": [
