@@ -185,6 +185,36 @@ load_spool_dir(struct etl_snapshot_config *sn, char *const *envp, struct err *er
     return ERR_OK;
 }
 
+/* ETL_CATALOG_DATABASE (empty: no catalog) and ETL_CATALOG_SCHEMA_CHANGE (update or log). */
+static enum err_code load_catalog(struct etl_config *cfg, char *const *envp, struct err *err)
+{
+    static const char *const policies[] = {"update", "log"};
+    int idx = 0;
+    const char *db = env_get_nonempty(envp, "ETL_CATALOG_DATABASE");
+    enum err_code rc = env_get_choice(envp, "ETL_CATALOG_SCHEMA_CHANGE", policies, 2, 0, &idx, err);
+    if (rc != ERR_OK || db == NULL) {
+        return rc;
+    }
+    cfg->catalog.policy = (enum etl_catalog_policy)idx;
+    size_t n = strlen(db);
+    /* Glue takes 1-255 characters; Athena only lowercase letters, digits and '_' unquoted. */
+    if (n > 255 || strspn(db, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n) {
+        return err_set(err, ERR_CONFIG,
+                       "ETL_CATALOG_DATABASE=\"%.100s\": 1 to 255 lowercase letters, digits, '_' "
+                       "or '-'",
+                       db);
+    }
+    if (cfg->enc.format->serde == NULL) {
+        return err_set(
+            err, ERR_CONFIG,
+            "ETL_CATALOG_DATABASE needs a format Athena and Glue can read: ETL_FORMAT=%s "
+            "has no SerDe",
+            cfg->enc.format->name);
+    }
+    snprintf(cfg->catalog.database, sizeof(cfg->catalog.database), "%s", db);
+    return ERR_OK;
+}
+
 enum err_code etl_config_load(struct etl_config *cfg, char *const *envp, struct err *err)
 {
     static const char *const sses[] = {"AES256", "aws:kms"};
@@ -235,6 +265,9 @@ enum err_code etl_config_load(struct etl_config *cfg, char *const *envp, struct 
     }
     cfg->transform = env_get_nonempty(envp, "ETL_TRANSFORM"); /* loaded by etl_app */
     rc = load_spool_dir(&cfg->snapshot, envp, err);
+    if (rc == ERR_OK) {
+        rc = load_catalog(cfg, envp, err);
+    }
     if (rc != ERR_OK) {
         return rc;
     }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "etl_catalog.h"
 #include "etl_partition.h"
 #include "etl_sink.h"
 #include "etl_snapshot.h"
@@ -46,6 +47,7 @@ struct etl_config {
     char storage_class[32];
     struct etl_stream_config stream;
     struct etl_snapshot_config snapshot;
+    struct etl_catalog_config catalog; /* ETL_CATALOG_DATABASE, ETL_CATALOG_SCHEMA_CHANGE */
     const char *transform; /* ETL_TRANSFORM as given (borrowed from the environment); NULL: none */
     char metrics_namespace[256];
     char service_name[128];

@@ -26,6 +26,11 @@ void etl_handler_init(struct etl_handler *h,
     h->sink = sink;
     etl_stream_init(&h->stream, &cfg->stream, sink, sys);
     etl_export_init(&h->export_, &cfg->snapshot, sys, sink, aws, NULL, NULL);
+    etl_catalog_init(&h->catalog, &cfg->catalog, aws);
+    if (etl_catalog_enabled(&h->catalog)) {
+        etl_stream_set_catalog(&h->stream, &h->catalog);
+        etl_export_set_catalog(&h->export_, &h->catalog);
+    }
     buf_init(&h->metrics, LIMIT_EMF_DOC_BYTES);
     json_index_init(&h->event_index, LIMIT_EVENT_INDEX_BYTES);
 }
@@ -37,6 +42,9 @@ void etl_handler_set_export_clients(struct etl_handler *h,
     etl_export_init(&h->export_, &h->cfg->snapshot, h->sys, h->sink, h->aws, new_transport,
                     transport_ctx);
     etl_stream_set_clients(&h->stream, new_transport, transport_ctx);
+    if (etl_catalog_enabled(&h->catalog)) {
+        etl_export_set_catalog(&h->export_, &h->catalog);
+    }
 }
 
 enum err_code etl_handler_set_transform(struct etl_handler *h,
@@ -54,6 +62,7 @@ void etl_handler_cleanup(struct etl_handler *h)
         return;
     }
     etl_stream_cleanup(&h->stream);
+    etl_catalog_cleanup(&h->catalog);
     buf_cleanup(&h->metrics);
     json_index_cleanup(&h->event_index);
 }
@@ -67,6 +76,24 @@ static void emit_metrics(struct etl_handler *h, const struct etl_metrics *m, int
                            &h->metrics, &err) == ERR_OK) {
         log_raw_line((const char *)h->metrics.data, h->metrics.len);
     }
+}
+
+/* The catalog's work since the last metrics (nothing when there is no catalog). */
+static void add_catalog_metrics(struct etl_handler *h, struct etl_metrics *m)
+{
+    if (!etl_catalog_enabled(&h->catalog)) {
+        return;
+    }
+    const struct etl_catalog_stats *now = &h->catalog.stats, *was = &h->catalog_seen;
+    etl_metrics_add(m, "CatalogTablesCreated", "Count",
+                    (double)(now->tables_created - was->tables_created));
+    etl_metrics_add(m, "CatalogTablesUpdated", "Count",
+                    (double)(now->tables_updated - was->tables_updated));
+    etl_metrics_add(m, "CatalogConflicts", "Count", (double)(now->conflicts - was->conflicts));
+    etl_metrics_add(m, "CatalogSchemaDrift", "Count", (double)(now->drift - was->drift));
+    etl_metrics_add(m, "CatalogPartitions", "Count", (double)(now->partitions - was->partitions));
+    etl_metrics_add(m, "CatalogFailures", "Count", (double)(now->failures - was->failures));
+    h->catalog_seen = *now;
 }
 
 static void
@@ -87,6 +114,7 @@ emit_stream_metrics(struct etl_handler *h, const struct etl_stream_stats *st, in
     etl_metrics_add(&m, "ObjectsWritten", "Count", (double)st->objects_written);
     etl_metrics_add(&m, "BytesWritten", "Bytes", (double)st->bytes_written);
     etl_metrics_add(&m, "DurationMs", "Milliseconds", (double)duration_ms);
+    add_catalog_metrics(h, &m);
     if (st->oldest_ts_ms >= 0) {
         double freshness = (double)(now - st->oldest_ts_ms) / 1000.0;
         etl_metrics_add(&m, "FreshnessSeconds", "Seconds", freshness > 0 ? freshness : 0);
@@ -117,6 +145,7 @@ static enum err_code handle_export(struct etl_handler *h,
     etl_metrics_add(&m, "SnapshotComplete", "Count", st.complete ? 1 : 0);
     etl_metrics_add(&m, "SnapshotFailed", "Count", rc != ERR_OK ? 1 : 0);
     etl_metrics_add(&m, "DurationMs", "Milliseconds", (double)(sys_mono_ms(h->sys) - t0));
+    add_catalog_metrics(h, &m);
     emit_metrics(h, &m, sys_wall_ms(h->sys));
     return rc;
 }

@@ -26,7 +26,9 @@ struct etl_handler {
     struct etl_sink *sink;
     struct etl_stream stream;
     struct etl_export export_;
-    struct buf metrics; /* one EMF document */
+    struct etl_catalog catalog;            /* ETL_CATALOG_DATABASE; off without it or without AWS */
+    struct etl_catalog_stats catalog_seen; /* catalog.stats at the last metrics */
+    struct buf metrics;                    /* one EMF document */
     /* The event's structural index, kept from one invocation to the next (bounded). */
     struct json_index event_index;
 };

@@ -12,6 +12,18 @@ ensure_build_packages
 scripts/build-deps.sh
 
 jobs="$(nproc 2>/dev/null || echo 2)"
+# A build folder configured for another source folder: `sam build` copies the checkout (build/
+# included) to a scratch folder and runs the Makefile there, where cmake would stop with "source
+# does not match the source used to generate cache". Configure that copy afresh; build/deps is
+# relocatable (its .pc files use ${pcfiledir}) and is kept.
+cache=build/static/CMakeCache.txt
+if [ -f "$cache" ]; then
+  configured="$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$cache")"
+  if [ "$(realpath -m "$configured")" != "$(realpath -m "$ETL_ROOT")" ]; then
+    log "build/static was configured for ${configured:-another folder}: configuring it afresh here"
+    rm -rf build/static
+  fi
+fi
 log "static build of bootstrap"
 cmake -S . -B build/static -DCMAKE_BUILD_TYPE=Release -DETL_STATIC=ON -DETL_TESTS=OFF \
   -DETL_WERROR=ON -DETL_DEPS_PREFIX="$ETL_ROOT/build/deps/prefix" >/dev/null

@@ -49,7 +49,7 @@ ensure_node_modules() {
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return 0
   fi
-  log "npm ci (pinned stand-ins: s3rver, dynalite, DuckDB)"
+  log "npm ci (pinned stand-ins: s3rver, dynalite, DuckDB; asl-validator)"
   (cd "$ETL_ROOT" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   echo "$want" > "$stamp"
 }
@@ -59,13 +59,16 @@ ensure_awscli() {
   command -v aws >/dev/null 2>&1 || ensure_packages awscli
 }
 
-# ensure_python_tools: moto's server (AWS APIs the npm stand-ins lack: Secrets Manager, Glue) and
-# boto3 for the tests that seed it. The image's python3 has them; elsewhere they are pip-installed.
+# ensure_python_tools: moto's server (AWS APIs the npm stand-ins lack: Secrets Manager, Glue),
+# boto3 for the tests that seed it, and AWS's template checkers (cfn-lint with the SAM translator,
+# for test_template.py). The image's python3 has them; elsewhere they are pip-installed, pinned.
+ETL_PY_TOOLS=('moto[server]==5.2.1' boto3 'cfn-lint==1.51.0' 'aws-sam-translator==1.110.0')
 ensure_python_tools() {
-  python3 -c 'import moto.server, boto3' >/dev/null 2>&1 && return 0
-  log "pip install moto[server] 5.2.1 and boto3 (not on this machine's python3)"
+  python3 -c 'import moto.server, boto3, cfnlint, samtranslator' >/dev/null 2>&1 && return 0
+  log "pip install ${ETL_PY_TOOLS[*]} (not on this machine's python3)"
   python3 -m pip --version >/dev/null 2>&1 || ensure_packages python3-pip
-  python3 -m pip install --quiet 'moto[server]==5.2.1' boto3 >/dev/null 2>&1 ||
-    python3 -m pip install --quiet --break-system-packages 'moto[server]==5.2.1' boto3 >/dev/null
-  python3 -c 'import moto.server, boto3' >/dev/null 2>&1 || die "moto/boto3 still missing"
+  python3 -m pip install --quiet "${ETL_PY_TOOLS[@]}" >/dev/null 2>&1 ||
+    python3 -m pip install --quiet --break-system-packages "${ETL_PY_TOOLS[@]}" >/dev/null
+  python3 -c 'import moto.server, boto3, cfnlint, samtranslator' >/dev/null 2>&1 ||
+    die "moto/boto3/cfn-lint still missing"
 }

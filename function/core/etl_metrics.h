@@ -13,7 +13,7 @@
 #include "buf.h"
 #include "err.h"
 
-#define ETL_METRICS_MAX 16
+#define ETL_METRICS_MAX 24
 
 struct etl_metric {
     const char *name;

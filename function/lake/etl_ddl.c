@@ -5,6 +5,7 @@
  */
 #include "etl_ddl.h"
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +15,9 @@
 #include "etl_record.h"
 #include "etl_time.h"
 
-#define NAME_MAX_LEN  256
+#define NAME_MAX_LEN  ETL_DDL_NAME_MAX
 #define MAX_COLS      4096
-#define MAX_PART_COLS 16 /* partition columns taken from ETL_PARTITION */
+#define MAX_PART_COLS ETL_DDL_MAX_PART_COLS
 
 void etl_ddl_name(const char *in, char *out, size_t cap)
 {
@@ -34,6 +35,37 @@ void etl_ddl_name(const char *in, char *out, size_t cap)
         out[o++] = '_';
     }
     out[o] = '\0';
+}
+
+void etl_ddl_declared_add(void *list, const char *name, const char *athena_type)
+{
+    struct etl_ddl_declared_list *d = list;
+    struct etl_ddl_declared *v = mem_grow(d->v, &d->cap, d->n, sizeof(*v), 16);
+    char *n = strdup(name), *t = strdup(athena_type);
+    if (v == NULL || n == NULL || t == NULL) {
+        free(n);
+        free(t);
+        if (v != NULL) {
+            d->v = v;
+        }
+        d->failed = true;
+        return;
+    }
+    d->v = v;
+    d->v[d->n++] = (struct etl_ddl_declared){n, t};
+}
+
+void etl_ddl_declared_list_cleanup(struct etl_ddl_declared_list *l)
+{
+    if (l == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        free((char *)l->v[i].name);
+        free((char *)l->v[i].athena_type);
+    }
+    free(l->v);
+    memset(l, 0, sizeof(*l));
 }
 
 /* Column names for the schema's attributes, unique after sanitising. */
@@ -104,6 +136,16 @@ columns_build(const struct etl_schema *schema, bool rows, struct columns *c, str
     return ERR_OK;
 }
 
+static bool is_declared(const struct etl_ddl_ctx *ctx, const char *name)
+{
+    for (size_t i = 0; i < ctx->n_declared; i++) {
+        if (strcmp(ctx->declared[i].name, name) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* The column's type: declared by the transform, or inferred from the schema. */
 static void
 column_type(const struct etl_ddl_ctx *ctx, const struct etl_schema_attr *a, char *out, size_t cap)
@@ -131,34 +173,139 @@ column_type(const struct etl_ddl_ctx *ctx, const struct etl_schema_attr *a, char
     etl_schema_athena_type(a, out, cap);
 }
 
-static enum err_code column_list(struct buf *out,
-                                 const struct etl_ddl_ctx *ctx,
+/* ---- the model ---- */
+
+void etl_ddl_table_cleanup(struct etl_ddl_table *t)
+{
+    if (t == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < t->n_serde_props; i++) {
+        free(t->serde_props[i].key);
+        free(t->serde_props[i].value);
+    }
+    for (size_t i = 0; i < t->n_props; i++) {
+        free(t->props[i].key);
+        free(t->props[i].value);
+    }
+    free(t->serde_props);
+    free(t->props);
+    free(t->cols);
+    free(t->location);
+    memset(t, 0, sizeof(*t));
+}
+
+static enum err_code prop_add(struct etl_ddl_prop **v,
+                              size_t *n,
+                              size_t *cap,
+                              const char *key,
+                              const char *value,
+                              struct err *err)
+{
+    struct etl_ddl_prop *grown = mem_grow(*v, cap, *n, sizeof(**v), 8);
+    if (grown == NULL) {
+        return err_set(err, ERR_NOMEM, "out of memory for table properties");
+    }
+    *v = grown;
+    char *k = strdup(key), *val = strdup(value);
+    if (k == NULL || val == NULL) {
+        free(k);
+        free(val);
+        return err_set(err, ERR_NOMEM, "out of memory for table properties");
+    }
+    (*v)[(*n)++] = (struct etl_ddl_prop){k, val};
+    return ERR_OK;
+}
+
+static enum err_code table_prop(struct etl_ddl_table *t, struct err *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Adds a table property from "key\tvalue" printed with fmt. */
+static enum err_code table_prop(struct etl_ddl_table *t, struct err *err, const char *fmt, ...)
+{
+    char kv[ETL_PARTITION_MAX * 3 + 1024];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(kv, sizeof(kv), fmt, ap);
+    va_end(ap);
+    char *tab = n > 0 && (size_t)n < sizeof(kv) ? strchr(kv, '\t') : NULL;
+    if (tab == NULL) {
+        return err_set(err, ERR_TOO_LARGE, "table %s: a property longer than %zu bytes", t->name,
+                       sizeof(kv));
+    }
+    *tab = '\0';
+    return prop_add(&t->props, &t->n_props, &t->cap_props, kv, tab + 1, err);
+}
+
+/* The columns: the rows' (declared or inferred types), then the metadata columns. */
+static enum err_code model_columns(struct etl_ddl_table *t,
+                                   const struct etl_ddl_ctx *ctx,
+                                   const struct columns *c,
+                                   struct err *err)
+{
+    t->cols = calloc(c->n + ETL_META_COUNT + 1, sizeof(*t->cols));
+    if (t->cols == NULL) {
+        return err_set(err, ERR_NOMEM, "out of memory for %zu columns", c->n);
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        struct etl_ddl_col *col = &t->cols[t->n_cols++];
+        snprintf(col->name, sizeof(col->name), "%s", c->names[i]);
+        column_type(ctx, c->attrs[i], col->type, sizeof(col->type));
+        col->untyped = !is_declared(ctx, c->attrs[i]->name);
+        for (int k = 0; k < ETL_T_COUNT && col->untyped; k++) {
+            col->untyped = k == ETL_T_NULL || c->attrs[i]->counts[k] == 0;
+        }
+    }
+    for (size_t m = 0; m < ETL_META_COUNT; m++) {
+        if ((ctx->meta_omit & (1u << m)) == 0) {
+            struct etl_ddl_col *col = &t->cols[t->n_cols++];
+            snprintf(col->name, sizeof(col->name), "%s", etl_meta_cols[m].name);
+            if (ctx->format->athena_type != NULL) {
+                ctx->format->athena_type(1u << etl_meta_cols[m].type, col->type, sizeof(col->type));
+            } else {
+                snprintf(col->type, sizeof(col->type), "%s", etl_meta_cols[m].athena_type);
+            }
+        }
+    }
+    return ERR_OK;
+}
+
+/* The SerDe's fixed properties and, when it maps names, mapping.<column> for every name that
+ * sanitising changed. */
+static enum err_code model_serde(struct etl_ddl_table *t,
+                                 const struct etl_serde *serde,
                                  const struct columns *c,
-                                 bool with_meta,
                                  struct err *err)
 {
     enum err_code rc = ERR_OK;
-    bool first = true;
-    for (size_t i = 0; rc == ERR_OK && i < c->n; i++) {
-        char type[160];
-        column_type(ctx, c->attrs[i], type, sizeof(type));
-        rc = buf_printf(out, err, "%s  `%s` %s", first ? "" : ",\n", c->names[i], type);
-        first = false;
+    t->serde = serde;
+    for (const char *const *p = serde->properties; rc == ERR_OK && p != NULL && p[0] != NULL;
+         p += 2) {
+        rc = prop_add(&t->serde_props, &t->n_serde_props, &t->cap_serde_props, p[0], p[1], err);
     }
-    for (size_t m = 0; with_meta && rc == ERR_OK && m < ETL_META_COUNT; m++) {
-        if ((ctx->meta_omit & (1u << m)) != 0) {
-            continue;
+    for (size_t i = 0; serde->name_mapping && rc == ERR_OK && i < c->n; i++) {
+        if (strcmp(c->keys[i], c->names[i]) != 0) {
+            char key[NAME_MAX_LEN + 16];
+            snprintf(key, sizeof(key), "mapping.%s", c->names[i]);
+            rc = prop_add(&t->serde_props, &t->n_serde_props, &t->cap_serde_props, key, c->keys[i],
+                          err);
         }
-        char typed[64];
-        const char *type = etl_meta_cols[m].athena_type;
-        if (ctx->format->athena_type != NULL) {
-            ctx->format->athena_type(1u << etl_meta_cols[m].type, typed, sizeof(typed));
-            type = typed;
-        }
-        rc = buf_printf(out, err, "%s  `%s` %s", first ? "" : ",\n", etl_meta_cols[m].name, type);
-        first = false;
     }
     return rc;
+}
+
+static enum err_code model_location(struct etl_ddl_table *t,
+                                    const struct etl_ddl_ctx *ctx,
+                                    const char *folder,
+                                    struct err *err)
+{
+    size_t n = strlen(ctx->location_root) + strlen(ctx->table) + strlen(folder) + 3;
+    t->location = malloc(n);
+    if (t->location == NULL) {
+        return err_set(err, ERR_NOMEM, "out of memory for a location");
+    }
+    snprintf(t->location, n, "%s%s/%s/", ctx->location_root, ctx->table, folder);
+    return ERR_OK;
 }
 
 /* Appends s for the inside of a SQL string literal: single quotes doubled. */
@@ -171,28 +318,21 @@ static enum err_code sql_text(struct buf *out, const char *s, struct err *err)
     return rc;
 }
 
-/* Every table's row format: the format's SerDe with its fixed properties and, when it maps
- * names, mapping.<column> for every name that sanitising changed. */
-static enum err_code
-row_format(struct buf *out, const struct etl_serde *serde, const struct columns *c, struct err *err)
+/* The row format: the model's SerDe with its properties, input and output formats. */
+static enum err_code sql_row_format(struct buf *out, const struct etl_ddl_table *t, struct err *err)
 {
     enum err_code rc =
-        buf_printf(out, err, "ROW FORMAT SERDE '%s'\nWITH SERDEPROPERTIES (", serde->library);
-    bool first = true;
-    for (const char *const *p = serde->properties; rc == ERR_OK && p != NULL && p[0] != NULL;
-         p += 2) {
-        rc = buf_printf(out, err, "%s\n  '%s' = '%s'", first ? "" : ",", p[0], p[1]);
-        first = false;
-    }
-    for (size_t i = 0; serde->name_mapping && rc == ERR_OK && i < c->n; i++) {
-        const char *orig = c->keys[i];
-        if (strcmp(orig, c->names[i]) == 0) {
-            continue;
-        }
-        rc = buf_printf(out, err, "%s\n  'mapping.%s' = '", first ? "" : ",", c->names[i]);
-        first = false;
+        buf_printf(out, err, "ROW FORMAT SERDE '%s'\nWITH SERDEPROPERTIES (", t->serde->library);
+    for (size_t i = 0; rc == ERR_OK && i < t->n_serde_props; i++) {
+        rc = buf_printf(out, err, "%s\n  '", i > 0 ? "," : "");
         if (rc == ERR_OK) {
-            rc = sql_text(out, orig, err);
+            rc = sql_text(out, t->serde_props[i].key, err);
+        }
+        if (rc == ERR_OK) {
+            rc = buf_append_str(out, "' = '", err);
+        }
+        if (rc == ERR_OK) {
+            rc = sql_text(out, t->serde_props[i].value, err);
         }
         if (rc == ERR_OK) {
             rc = buf_append_byte(out, '\'', err);
@@ -200,7 +340,58 @@ row_format(struct buf *out, const struct etl_serde *serde, const struct columns 
     }
     if (rc == ERR_OK) {
         rc = buf_printf(out, err, ")\nSTORED AS INPUTFORMAT '%s'\n  OUTPUTFORMAT '%s'\n",
-                        serde->input_format, serde->output_format);
+                        t->serde->input_format, t->serde->output_format);
+    }
+    return rc;
+}
+
+/* CREATE EXTERNAL TABLE's body after its first line: columns, partitions, row format, location
+ * and table properties. */
+static enum err_code sql_table_body(struct buf *out, const struct etl_ddl_table *t, struct err *err)
+{
+    enum err_code rc = ERR_OK;
+    for (size_t i = 0; rc == ERR_OK && i < t->n_cols; i++) {
+        rc = buf_printf(out, err, "%s  `%s` %s", i > 0 ? ",\n" : "", t->cols[i].name,
+                        t->cols[i].type);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_append_str(out, "\n)\nPARTITIONED BY (", err);
+    }
+    for (size_t i = 0; rc == ERR_OK && i < t->n_parts; i++) {
+        rc = buf_printf(out, err, "%s`%s` string", i > 0 ? ", " : "", t->parts[i].name);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_append_str(out, ")\n", err);
+    }
+    if (rc == ERR_OK) {
+        rc = sql_row_format(out, t, err);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_append_str(out, "LOCATION '", err);
+    }
+    if (rc == ERR_OK) {
+        rc = sql_text(out, t->location, err);
+    }
+    if (rc == ERR_OK) {
+        rc = buf_append_str(out, "'\nTBLPROPERTIES (", err);
+    }
+    for (size_t i = 0; rc == ERR_OK && i < t->n_props; i++) {
+        rc = buf_printf(out, err, "%s\n  '", i > 0 ? "," : "");
+        if (rc == ERR_OK) {
+            rc = sql_text(out, t->props[i].key, err);
+        }
+        if (rc == ERR_OK) {
+            rc = buf_append_str(out, "' = '", err);
+        }
+        if (rc == ERR_OK) {
+            rc = sql_text(out, t->props[i].value, err);
+        }
+        if (rc == ERR_OK) {
+            rc = buf_append_byte(out, '\'', err);
+        }
+    }
+    if (rc == ERR_OK) {
+        rc = buf_append_str(out, ");\n", err);
     }
     return rc;
 }
@@ -221,6 +412,42 @@ static enum err_code no_ddl(struct buf *out, const struct etl_ddl_ctx *ctx, stru
     return rc == ERR_OK ? buf_append_str(out, slot + 2, err) : rc;
 }
 
+enum err_code etl_ddl_snapshot_table(const struct etl_ddl_ctx *ctx,
+                                     const struct etl_schema *schema,
+                                     struct etl_ddl_table *t,
+                                     struct err *err)
+{
+    struct columns c;
+    char tname[NAME_MAX_LEN];
+    memset(t, 0, sizeof(*t));
+    etl_ddl_name(ctx->table, tname, sizeof(tname));
+    snprintf(t->name, sizeof(t->name), "%.240s_snapshot", tname);
+    snprintf(t->parts[0].name, sizeof(t->parts[0].name), "run");
+    snprintf(t->parts[0].key, sizeof(t->parts[0].key), "run=");
+    t->n_parts = 1;
+    enum err_code rc = columns_build(schema, true, &c, err);
+    if (rc == ERR_OK) {
+        rc = model_columns(t, ctx, &c, err);
+    }
+    if (rc == ERR_OK) {
+        rc = model_serde(t, ctx->format->serde, &c, err);
+    }
+    if (rc == ERR_OK) {
+        rc = model_location(t, ctx, "snapshots", err);
+    }
+    if (rc == ERR_OK) {
+        rc = table_prop(t, err, "projection.enabled\ttrue");
+    }
+    if (rc == ERR_OK) {
+        rc = table_prop(t, err, "projection.run.type\tinjected");
+    }
+    if (rc == ERR_OK) {
+        rc = table_prop(t, err, "storage.location.template\t%srun=${run}/", t->location);
+    }
+    columns_free(&c);
+    return rc;
+}
+
 enum err_code etl_ddl_snapshot(struct buf *out,
                                const struct etl_ddl_ctx *ctx,
                                const struct etl_schema *schema,
@@ -229,48 +456,28 @@ enum err_code etl_ddl_snapshot(struct buf *out,
     if (ctx->format->serde == NULL) {
         return no_ddl(out, ctx, err);
     }
-    struct columns c;
+    struct etl_ddl_table t;
     char tname[NAME_MAX_LEN];
     etl_ddl_name(ctx->table, tname, sizeof(tname));
-    enum err_code rc = columns_build(schema, true, &c, err);
+    enum err_code rc = etl_ddl_snapshot_table(ctx, schema, &t, err);
     if (rc == ERR_OK) {
         rc = buf_printf(
             out, err,
             "-- Snapshots of DynamoDB table %s written by ddb-s3-etl; one partition per run.\n"
             "-- Query one run: SELECT ... FROM %s_snapshot WHERE run = '<run id>'\n"
-            "CREATE EXTERNAL TABLE IF NOT EXISTS `%s_snapshot` (\n",
-            ctx->table, tname, tname);
+            "CREATE EXTERNAL TABLE IF NOT EXISTS `%s` (\n",
+            ctx->table, tname, t.name);
     }
     if (rc == ERR_OK) {
-        rc = column_list(out, ctx, &c, true, err);
+        rc = sql_table_body(out, &t, err);
     }
-    if (rc == ERR_OK) {
-        rc = buf_append_str(out, "\n)\nPARTITIONED BY (`run` string)\n", err);
-    }
-    if (rc == ERR_OK) {
-        rc = row_format(out, ctx->format->serde, &c, err);
-    }
-    if (rc == ERR_OK) {
-        rc = buf_printf(out, err,
-                        "LOCATION '%s%s/snapshots/'\nTBLPROPERTIES (\n"
-                        "  'projection.enabled' = 'true',\n"
-                        "  'projection.run.type' = 'injected',\n"
-                        "  'storage.location.template' = '%s%s/snapshots/run=${run}/');\n",
-                        ctx->location_root, ctx->table, ctx->location_root, ctx->table);
-    }
-    columns_free(&c);
+    etl_ddl_table_cleanup(&t);
     return rc;
 }
 
 /* ---- partition projection from ETL_PARTITION ---- */
 
-struct proj_col {
-    char name[64];
-    char key[ETL_PARTITION_MAX]; /* the segment's "dt=" as written; "" for an unnamed segment */
-    char fmt[ETL_PARTITION_MAX]; /* the segment's value template, e.g. "%Y-%m-%d" */
-};
-
-static size_t split_template(const char *tmpl, struct proj_col *cols, size_t max)
+static size_t split_template(const char *tmpl, struct etl_ddl_part *cols, size_t max)
 {
     size_t n = 0;
     const char *seg = tmpl;
@@ -368,7 +575,9 @@ static void java_pattern(const char *fmt, char *out, size_t cap)
     out[o] = '\0';
 }
 
-static enum err_code projection(struct buf *out, const struct proj_col *c, struct err *err)
+/* The projection properties of one partition column. */
+static enum err_code
+projection(struct etl_ddl_table *t, const struct etl_ddl_part *c, struct err *err)
 {
     bool has[256] = {false};
     int tokens = 0;
@@ -388,18 +597,19 @@ static enum err_code projection(struct buf *out, const struct proj_col *c, struc
                             : single[1] == 'M' ? "0,59"
                             : single[1] == 'd' ? "1,31"
                                                : "1,12";
-        return buf_printf(out, err,
-                          "  'projection.%s.type' = 'integer',\n"
-                          "  'projection.%s.range' = '%s',\n"
-                          "  'projection.%s.digits' = '2',\n",
-                          c->name, c->name, range, c->name);
+        enum err_code rc = table_prop(t, err, "projection.%s.type\tinteger", c->name);
+        if (rc == ERR_OK) {
+            rc = table_prop(t, err, "projection.%s.range\t%s", c->name, range);
+        }
+        return rc == ERR_OK ? table_prop(t, err, "projection.%s.digits\t2", c->name) : rc;
     }
     if (tokens == 0) {
         char lit[ETL_PARTITION_MAX];
         size_t n = render_value(c->fmt, 0, lit, sizeof(lit));
-        return buf_printf(out, err,
-                          "  'projection.%s.type' = 'enum',\n  'projection.%s.values' = '%s',\n",
-                          c->name, c->name, n > 0 ? lit : c->fmt);
+        enum err_code rc = table_prop(t, err, "projection.%s.type\tenum", c->name);
+        return rc == ERR_OK
+                   ? table_prop(t, err, "projection.%s.values\t%s", c->name, n > 0 ? lit : c->fmt)
+                   : rc;
     }
     if (has['Y']) {
         const char *unit = has['M']   ? "MINUTES"
@@ -414,26 +624,96 @@ static enum err_code projection(struct buf *out, const struct proj_col *c, struc
         if (render_value(c->fmt, from_ms, start, sizeof(start)) == 0) {
             snprintf(start, sizeof(start), "2015");
         }
-        enum err_code rc = buf_printf(out, err,
-                                      "  'projection.%s.type' = 'date',\n"
-                                      "  'projection.%s.format' = '",
-                                      c->name, c->name);
+        enum err_code rc = table_prop(t, err, "projection.%s.type\tdate", c->name);
         if (rc == ERR_OK) {
-            rc = sql_text(out, pattern, err); /* the Java pattern's quotes, doubled */
+            rc = table_prop(t, err, "projection.%s.format\t%s", c->name, pattern);
         }
         /* The range ends a step past NOW: zones ahead of UTC write "tomorrow" already. */
         if (rc == ERR_OK) {
-            rc = buf_printf(out, err,
-                            "',\n"
-                            "  'projection.%s.range' = '%s,NOW+1%s',\n"
-                            "  'projection.%s.interval' = '1',\n"
-                            "  'projection.%s.interval.unit' = '%s',\n",
-                            c->name, start, unit, c->name, c->name, unit);
+            rc = table_prop(t, err, "projection.%s.range\t%s,NOW+1%s", c->name, start, unit);
+        }
+        if (rc == ERR_OK) {
+            rc = table_prop(t, err, "projection.%s.interval\t1", c->name);
+        }
+        if (rc == ERR_OK) {
+            rc = table_prop(t, err, "projection.%s.interval.unit\t%s", c->name, unit);
         }
         return rc;
     }
     /* Anything else: the query names the value (WHERE col = '...'). */
-    return buf_printf(out, err, "  'projection.%s.type' = 'injected',\n", c->name);
+    return table_prop(t, err, "projection.%s.type\tinjected", c->name);
+}
+
+enum err_code etl_ddl_changes_table(const struct etl_ddl_ctx *ctx,
+                                    const struct etl_schema *schema,
+                                    struct etl_ddl_table *t,
+                                    struct err *err)
+{
+    struct columns c;
+    char tname[NAME_MAX_LEN];
+    memset(t, 0, sizeof(*t));
+    etl_ddl_name(ctx->table, tname, sizeof(tname));
+    snprintf(t->name, sizeof(t->name), "%.240s_changes", tname);
+    t->n_parts = split_template(ctx->partition->tmpl, t->parts, MAX_PART_COLS);
+    enum err_code rc = columns_build(schema, true, &c, err);
+    if (rc == ERR_OK) {
+        rc = model_columns(t, ctx, &c, err);
+    }
+    if (rc == ERR_OK) {
+        rc = model_serde(t, ctx->format->serde, &c, err);
+    }
+    if (rc == ERR_OK) {
+        rc = model_location(t, ctx, "changes", err);
+    }
+    if (rc == ERR_OK) {
+        rc = table_prop(t, err, "projection.enabled\ttrue");
+    }
+    for (size_t i = 0; rc == ERR_OK && i < t->n_parts; i++) {
+        rc = projection(t, &t->parts[i], err);
+    }
+    /* The template: each column's value template replaced by ${column}. */
+    char tmpl[ETL_PARTITION_MAX * 2] = "";
+    size_t used = 0;
+    for (size_t i = 0; rc == ERR_OK && i < t->n_parts; i++) {
+        int n = snprintf(tmpl + used, sizeof(tmpl) - used, "%s${%s}/", t->parts[i].key,
+                         t->parts[i].name);
+        if (n < 0 || (size_t)n >= sizeof(tmpl) - used) {
+            rc = err_set(err, ERR_TOO_LARGE, "table %s: partition template too long", t->name);
+        } else {
+            used += (size_t)n;
+        }
+    }
+    if (rc == ERR_OK) {
+        rc = table_prop(t, err, "storage.location.template\t%s%s", t->location, tmpl);
+    }
+    columns_free(&c);
+    return rc;
+}
+
+bool etl_ddl_partition_values(const struct etl_ddl_table *t,
+                              const char *path,
+                              char (*values)[ETL_PARTITION_MAX],
+                              size_t cap)
+{
+    const char *seg = path;
+    if (t->n_parts > cap) {
+        return false;
+    }
+    for (size_t i = 0; i < t->n_parts; i++) {
+        size_t len = strcspn(seg, "/");
+        size_t klen = strlen(t->parts[i].key);
+        if (len < klen || strncmp(seg, t->parts[i].key, klen) != 0 || len - klen == 0 ||
+            len - klen >= ETL_PARTITION_MAX) {
+            return false;
+        }
+        memcpy(values[i], seg + klen, len - klen);
+        values[i][len - klen] = '\0';
+        seg += len;
+        if (*seg == '/') {
+            seg++;
+        }
+    }
+    return *seg == '\0';
 }
 
 enum err_code etl_ddl_changes(struct buf *out,
@@ -444,12 +724,8 @@ enum err_code etl_ddl_changes(struct buf *out,
     if (ctx->format->serde == NULL) {
         return no_ddl(out, ctx, err);
     }
-    struct columns c;
-    struct proj_col parts[MAX_PART_COLS];
-    size_t n_parts = split_template(ctx->partition->tmpl, parts, MAX_PART_COLS);
-    char tname[NAME_MAX_LEN];
-    etl_ddl_name(ctx->table, tname, sizeof(tname));
-    enum err_code rc = columns_build(schema, true, &c, err);
+    struct etl_ddl_table t;
+    enum err_code rc = etl_ddl_changes_table(ctx, schema, &t, err);
     if (rc == ERR_OK) {
         rc = buf_printf(
             out, err,
@@ -457,45 +733,13 @@ enum err_code etl_ddl_changes(struct buf *out,
             "-- Partition projection: no crawler, no MSCK REPAIR TABLE. Filter on the\n"
             "-- partition columns to read less. One row per change: keep one row per\n"
             "-- (_table, _seq) to drop repeats.\n"
-            "CREATE EXTERNAL TABLE IF NOT EXISTS `%s_changes` (\n",
-            ctx->table, tname);
+            "CREATE EXTERNAL TABLE IF NOT EXISTS `%s` (\n",
+            ctx->table, t.name);
     }
     if (rc == ERR_OK) {
-        rc = column_list(out, ctx, &c, true, err);
+        rc = sql_table_body(out, &t, err);
     }
-    if (rc == ERR_OK) {
-        rc = buf_append_str(out, "\n)\nPARTITIONED BY (", err);
-    }
-    for (size_t i = 0; rc == ERR_OK && i < n_parts; i++) {
-        rc = buf_printf(out, err, "%s`%s` string", i > 0 ? ", " : "", parts[i].name);
-    }
-    if (rc == ERR_OK) {
-        rc = buf_append_str(out, ")\n", err);
-    }
-    if (rc == ERR_OK) {
-        rc = row_format(out, ctx->format->serde, &c, err);
-    }
-    if (rc == ERR_OK) {
-        rc = buf_printf(
-            out, err,
-            "LOCATION '%s%s/changes/'\nTBLPROPERTIES (\n  'projection.enabled' = 'true',\n",
-            ctx->location_root, ctx->table);
-    }
-    for (size_t i = 0; rc == ERR_OK && i < n_parts; i++) {
-        rc = projection(out, &parts[i], err);
-    }
-    if (rc == ERR_OK) {
-        rc = buf_printf(out, err, "  'storage.location.template' = '%s%s/changes/",
-                        ctx->location_root, ctx->table);
-    }
-    /* The template: each column's value template replaced by ${column}. */
-    for (size_t i = 0; rc == ERR_OK && i < n_parts; i++) {
-        rc = buf_printf(out, err, "%s${%s}/", parts[i].key, parts[i].name);
-    }
-    if (rc == ERR_OK) {
-        rc = buf_append_str(out, "');\n", err);
-    }
-    columns_free(&c);
+    etl_ddl_table_cleanup(&t);
     return rc;
 }
 
@@ -530,7 +774,7 @@ enum err_code etl_ddl_current_view(struct buf *out,
         return no_ddl(out, ctx, err);
     }
     struct columns c;
-    struct proj_col parts[MAX_PART_COLS];
+    struct etl_ddl_part parts[MAX_PART_COLS];
     size_t n_parts = split_template(ctx->partition->tmpl, parts, MAX_PART_COLS);
     char tname[NAME_MAX_LEN], hk[NAME_MAX_LEN], rk[NAME_MAX_LEN], iso[ETL_ISO8601_MAX];
     etl_ddl_name(ctx->table, tname, sizeof(tname));
@@ -626,12 +870,18 @@ enum err_code etl_ddl_export_table(struct buf *out,
     if (rc == ERR_OK) {
         rc = buf_append_str(out, ">\n)\n", err);
     }
+    struct etl_ddl_table t;
+    memset(&t, 0, sizeof(t));
     if (rc == ERR_OK) {
-        rc = row_format(out, ctx->format->serde, &c, err);
+        rc = model_serde(&t, ctx->format->serde, &c, err);
+    }
+    if (rc == ERR_OK) {
+        rc = sql_row_format(out, &t, err);
     }
     if (rc == ERR_OK) {
         rc = buf_printf(out, err, "LOCATION '%s';\n", data_location);
     }
+    etl_ddl_table_cleanup(&t);
     columns_free(&c);
     return rc;
 }

@@ -494,42 +494,6 @@ sweep(struct etl_sink *sink, struct orphan_scan *o, const char *dir, struct err 
     return etl_sink_list(sink, dir, check_orphan, o, err);
 }
 
-/* The types a dataset declares, for its DDL (names and types copied: the spec's renames may
- * make a declared name the target of a rename; declared names are what the rows hold). */
-struct declared {
-    struct etl_ddl_declared *v;
-    size_t n;
-    size_t cap;
-    bool failed;
-};
-
-static void add_declared(void *ctx, const char *name, const char *athena_type)
-{
-    struct declared *d = ctx;
-    struct etl_ddl_declared *v = mem_grow(d->v, &d->cap, d->n, sizeof(*v), 16);
-    char *n = strdup(name), *t = strdup(athena_type);
-    if (v == NULL || n == NULL || t == NULL) {
-        free(n);
-        free(t);
-        if (v != NULL) {
-            d->v = v;
-        }
-        d->failed = true;
-        return;
-    }
-    d->v = v;
-    d->v[d->n++] = (struct etl_ddl_declared){n, t};
-}
-
-static void declared_free(struct declared *d)
-{
-    for (size_t i = 0; i < d->n; i++) {
-        free((char *)d->v[i].name);
-        free((char *)d->v[i].athena_type);
-    }
-    free(d->v);
-}
-
 /* The dataset's rules over the whole run: the segments' partials merged, evaluated against the
  * previous snapshot's schema and the anomaly history; the result under
  * {dataset}/dq/run={run_id}/result.json. A rule with action fail that did not pass fails the
@@ -644,9 +608,48 @@ static enum err_code dataset_rules(const struct etl_snapshot_config *cfg,
     return rc;
 }
 
-/* Everything a dataset's run folder gets: manifest, schema, DDL, table documents, _SUCCESS. */
+/* A dataset's catalog tables, from the models of the DDL just written: {name}_snapshot (rows
+ * layout only: an export-format snapshot is no such table) with this run's partition, and
+ * {name}_changes. Each is re-applied whole (refresh), so a changed ETL_PARTITION or location
+ * reaches the catalog at the next snapshot. */
+static enum err_code commit_catalog(struct etl_catalog *cat,
+                                    const struct etl_snapshot_config *cfg,
+                                    const struct etl_ddl_ctx *changes_ctx,
+                                    const struct etl_ddl_ctx *files_ctx,
+                                    const struct etl_schema *schema,
+                                    const struct etl_run *run,
+                                    struct err *err)
+{
+    struct etl_ddl_table t;
+    enum err_code rc = ERR_OK;
+    if (cfg->layout->format == NULL && files_ctx->format->serde != NULL) {
+        char path[LIMIT_RUN_DIR_BYTES];
+        const char *paths[] = {path};
+        snprintf(path, sizeof(path), "run=%s", run->run_id);
+        rc = etl_ddl_snapshot_table(files_ctx, schema, &t, err);
+        if (rc == ERR_OK) {
+            rc = etl_catalog_sync_table(cat, &t, true, err);
+        }
+        if (rc == ERR_OK) {
+            rc = etl_catalog_add_partitions(cat, &t, paths, 1, err);
+        }
+        etl_ddl_table_cleanup(&t);
+    }
+    if (rc == ERR_OK && changes_ctx->format->serde != NULL) {
+        rc = etl_ddl_changes_table(changes_ctx, schema, &t, err);
+        if (rc == ERR_OK) {
+            rc = etl_catalog_sync_table(cat, &t, true, err);
+        }
+        etl_ddl_table_cleanup(&t);
+    }
+    return rc;
+}
+
+/* Everything a dataset's run folder gets: manifest, schema, DDL, table documents, its catalog
+ * tables, _SUCCESS. */
 static enum err_code commit_dataset(const struct etl_snapshot_config *cfg,
                                     struct etl_sink *sink,
+                                    struct etl_catalog *catalog,
                                     const struct etl_run *run,
                                     const char *table_run_dir,
                                     const struct etl_ckpt *cks,
@@ -663,12 +666,12 @@ static enum err_code commit_dataset(const struct etl_snapshot_config *cfg,
     etl_commit_run_dir(ds->name, run->run_id, run_dir, sizeof(run_dir));
     /* changes.ddl and current.sql describe the change objects (ETL_FORMAT); table.ddl the
      * run's files (the layout's format). */
-    struct declared decl = {NULL, 0, 0, false};
+    struct etl_ddl_declared_list decl = {NULL, 0, 0, false};
     struct etl_ddl_ctx changes_ctx = {cfg->rows.format, cfg->partition, ds->name, root,
                                       run->hash_key,    run->range_key};
     if (cfg->spec != NULL) {
         const struct etl_spec_dataset *sd = &cfg->spec->datasets[ds->index];
-        etl_spec_declared(sd, add_declared, &decl);
+        etl_spec_declared(sd, etl_ddl_declared_add, &decl);
         changes_ctx.declared = decl.v;
         changes_ctx.n_declared = decl.n;
         changes_ctx.meta_omit = etl_spec_meta_omit(sd);
@@ -714,6 +717,9 @@ static enum err_code commit_dataset(const struct etl_snapshot_config *cfg,
     if (rc == ERR_OK) {
         rc = table_documents(&changes_ctx, cfg, sink, run, &schema, err);
     }
+    if (rc == ERR_OK && etl_catalog_enabled(catalog)) {
+        rc = commit_catalog(catalog, cfg, &changes_ctx, &files_ctx, &schema, run, err);
+    }
     /* The latest schema of a transform's dataset: what the stream checks drift against. */
     if (rc == ERR_OK && sd != NULL) {
         char key[LIMIT_KEY_BYTES];
@@ -733,13 +739,14 @@ static enum err_code commit_dataset(const struct etl_snapshot_config *cfg,
     }
     buf_cleanup(&doc);
     etl_schema_cleanup(&schema);
-    declared_free(&decl);
+    etl_ddl_declared_list_cleanup(&decl);
     return rc;
 }
 
 enum err_code etl_commit_run(const struct etl_snapshot_config *cfg,
                              struct etl_sink *sink,
                              const struct sys *sys,
+                             struct etl_catalog *catalog,
                              const struct etl_run *run,
                              const char *run_dir,
                              const char *const *datasets,
@@ -795,7 +802,7 @@ enum err_code etl_commit_run(const struct etl_snapshot_config *cfg,
             ds.rejected += cks[s].ds[d].rejected;
             ds.filtered += cks[s].ds[d].filtered;
         }
-        rc = commit_dataset(cfg, sink, run, run_dir, cks, n, out, &ds, &t, root, err);
+        rc = commit_dataset(cfg, sink, catalog, run, run_dir, cks, n, out, &ds, &t, root, err);
     }
     if (rc == ERR_OK) {
         rc = success_doc(run, n, out, &doc, err);

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "etl_catalog.h"
 #include "etl_checkpoint.h"
 #include "etl_sink.h"
 #include "etl_snapshot.h"
@@ -31,10 +32,13 @@ struct etl_commit_summary {
 };
 
 /* datasets: the name of each dataset rows went to (the table's own name without a transform);
- * each gets its manifest, schema, DDL and table documents, then the table's run _SUCCESS. */
+ * each gets its manifest, schema, DDL and table documents, its catalog tables when catalog is
+ * enabled ({name}_snapshot with the run's partition, {name}_changes; a catalog failure fails
+ * the commit, which the next invocation runs again), then the table's run _SUCCESS. */
 MUST_CHECK enum err_code etl_commit_run(const struct etl_snapshot_config *cfg,
                                         struct etl_sink *sink,
                                         const struct sys *sys,
+                                        struct etl_catalog *catalog,
                                         const struct etl_run *run,
                                         const char *run_dir,
                                         const char *const *datasets,

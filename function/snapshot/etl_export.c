@@ -43,6 +43,11 @@ struct export_req {
     int segment;
 };
 
+void etl_export_set_catalog(struct etl_export *x, struct etl_catalog *catalog)
+{
+    x->catalog = catalog;
+}
+
 void etl_export_init(struct etl_export *x,
                      const struct etl_snapshot_config *cfg,
                      const struct sys *sys,
@@ -729,7 +734,8 @@ static enum err_code handle(struct etl_export *x,
         goto out;
     }
     struct etl_commit_summary sum;
-    rc = etl_commit_run(x->cfg, x->sink, x->sys, &run, run_dir, names, n_ds, cks, n, &sum, err);
+    rc = etl_commit_run(x->cfg, x->sink, x->sys, x->catalog, &run, run_dir, names, n_ds, cks, n,
+                        &sum, err);
     if (rc != ERR_OK) {
         if (!err_has_type(err)) {
             err_set_type(err,

@@ -20,6 +20,7 @@
 #include "aws.h"
 #include "buf.h"
 #include "err.h"
+#include "etl_catalog.h"
 #include "etl_sink.h"
 #include "etl_snapshot.h"
 #include "http.h"
@@ -54,6 +55,7 @@ struct etl_export {
     struct aws_client *aws; /* the invoking thread's; NULL without AWS */
     etl_transport_fn new_transport;
     void *transport_ctx;
+    struct etl_catalog *catalog; /* borrowed; NULL: no catalog (etl_export_set_catalog) */
 };
 
 void etl_export_init(struct etl_export *x,
@@ -63,6 +65,9 @@ void etl_export_init(struct etl_export *x,
                      struct aws_client *aws,
                      etl_transport_fn new_transport,
                      void *transport_ctx);
+
+/* Keeps the Glue catalog current at each commit; NULL: no catalog. */
+void etl_export_set_catalog(struct etl_export *x, struct etl_catalog *catalog);
 
 /* Handles a scheduled event or an export request; deadline_mono_ms 0 = none. */
 MUST_CHECK enum err_code etl_export_handle(struct etl_export *x,

@@ -46,6 +46,11 @@ void etl_stream_set_clients(struct etl_stream *s, aws_transport_fn new_transport
                      (size_t)s->cfg->upload_concurrency);
 }
 
+void etl_stream_set_catalog(struct etl_stream *s, struct etl_catalog *catalog)
+{
+    s->catalog = catalog;
+}
+
 static void stream_dq_free(struct etl_stream *s)
 {
     for (size_t d = 0; s->spec != NULL && d < s->spec->n_datasets; d++) {
@@ -520,6 +525,97 @@ static enum err_code plan_chunks(struct etl_stream *s, struct batch *b, struct e
     return ERR_OK;
 }
 
+/* One dataset's table: the columns of its rows in this batch, and the partitions written. */
+static enum err_code
+catalog_dataset(struct etl_stream *s, const struct batch *b, const char *name, struct err *err)
+{
+    struct etl_schema schema;
+    struct etl_ddl_table t;
+    struct etl_ddl_declared_list decl = {NULL, 0, 0, false};
+    const char **paths = calloc(b->n_groups + 1, sizeof(*paths));
+    size_t n_paths = 0;
+    char root[LIMIT_LOCATION_BYTES];
+    etl_schema_init(&schema);
+    memset(&t, 0, sizeof(t));
+    etl_sink_root(s->sink, root, sizeof(root));
+    struct etl_ddl_ctx ctx = {s->cfg->enc.format, s->cfg->partition, name, root, "", ""};
+    for (size_t d = 0; s->spec != NULL && d < s->spec->n_datasets; d++) {
+        if (strcmp(s->spec->datasets[d].name, name) == 0) {
+            etl_spec_declared(&s->spec->datasets[d], etl_ddl_declared_add, &decl);
+            ctx.declared = decl.v;
+            ctx.n_declared = decl.n;
+            ctx.meta_omit = etl_spec_meta_omit(&s->spec->datasets[d]);
+        }
+    }
+    enum err_code rc = paths == NULL || decl.failed
+                           ? err_set(err, ERR_NOMEM, "out of memory for the catalog of %s", name)
+                           : ERR_OK;
+    for (size_t g = 0; rc == ERR_OK && g < b->n_groups; g++) {
+        const struct group *grp = &b->groups[g];
+        if (grp->kind != G_DATA || strcmp(grp->name, name) != 0) {
+            continue;
+        }
+        bool all_durable = true;
+        for (size_t i = 0; rc == ERR_OK && i < grp->n; i++) {
+            const struct rec *r = &b->recs[grp->recs[i]];
+            struct etl_row_ref row = {&s->store, r->row_offset, {NULL, 0}};
+            rc = etl_schema_observe(&schema, &row, err);
+            all_durable = all_durable && r->durable;
+        }
+        if (all_durable) {
+            paths[n_paths++] = grp->partition; /* registered once its objects exist */
+        }
+    }
+    if (rc == ERR_OK) {
+        rc = etl_ddl_changes_table(&ctx, &schema, &t, err);
+    }
+    if (rc == ERR_OK) {
+        rc = etl_catalog_sync_table(s->catalog, &t, false, err);
+    }
+    if (rc == ERR_OK && n_paths > 0) {
+        rc = etl_catalog_add_partitions(s->catalog, &t, paths, n_paths, err);
+    }
+    etl_ddl_table_cleanup(&t);
+    etl_schema_cleanup(&schema);
+    etl_ddl_declared_list_cleanup(&decl);
+    free(paths);
+    return rc;
+}
+
+/* The catalog after the batch's objects: each dataset's table, once. A failure is reported
+ * for the whole batch (see etl_stream_set_catalog). */
+static enum err_code
+catalog_batch(struct etl_stream *s, struct batch *b, struct etl_stream_stats *st, struct err *err)
+{
+    enum err_code rc = ERR_OK;
+    struct err cerr = ERR_INIT;
+    for (size_t g = 0; rc == ERR_OK && g < b->n_groups; g++) {
+        const struct group *grp = &b->groups[g];
+        bool first = grp->kind == G_DATA;
+        for (size_t k = 0; first && k < g; k++) {
+            first = b->groups[k].kind != G_DATA || strcmp(b->groups[k].name, grp->name) != 0;
+        }
+        if (first) {
+            rc = catalog_dataset(s, b, grp->name, &cerr);
+        }
+    }
+    if (rc == ERR_NOMEM) {
+        *err = cerr;
+        return rc;
+    }
+    if (rc != ERR_OK) {
+        log_write(LOG_ERROR, NULL, 0,
+                  "catalog not updated, the batch is reported for retry (its objects are written "
+                  "and will be rewritten identically): %s",
+                  cerr.msg);
+        st->catalog_failed = true;
+        for (size_t i = 0; i < b->n_recs; i++) {
+            b->recs[i].durable = false;
+        }
+    }
+    return ERR_OK;
+}
+
 void etl_stream_partition(const struct etl_stream *s,
                           const struct batch *b,
                           const struct rec *r,
@@ -665,6 +761,9 @@ enum err_code etl_stream_process(struct etl_stream *s,
     }
     if (rc == ERR_OK && !st->dq_fail) {
         rc = etl_stream_write_chunks(s, &b, deadline_mono_ms, st, err);
+    }
+    if (rc == ERR_OK && !st->dq_fail && etl_catalog_enabled(s->catalog)) {
+        rc = catalog_batch(s, &b, st, err);
     }
     if (rc == ERR_OK && st->dq_fail) {
         st->records_filtered = 0; /* every record is reported failed, once: filtered ones too */

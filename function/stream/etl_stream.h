@@ -20,6 +20,7 @@
 #include "aws_clients.h"
 #include "buf.h"
 #include "err.h"
+#include "etl_catalog.h"
 #include "etl_dq_run.h"
 #include "etl_partition.h"
 #include "etl_sink.h"
@@ -51,6 +52,7 @@ struct etl_stream_stats {
     size_t dq_rules_failed;
     bool dq_fail;        /* a rule with action fail did not pass: nothing written */
     size_t schema_drift; /* columns or types the datasets' reference schemas lack */
+    bool catalog_failed; /* the Glue catalog could not be updated: the batch is retried */
     size_t objects_written;
     uint64_t bytes_written;
     int64_t oldest_ts_ms; /* -1 when no record had a timestamp */
@@ -84,6 +86,7 @@ struct etl_stream {
     int64_t ref_read_ms;    /* when the references were last all forgotten (monotonic) */
     struct buf doc;         /* scratch for documents */
     struct buf doc2;
+    struct etl_catalog *catalog; /* borrowed; NULL: no catalog */
 };
 
 void etl_stream_init(struct etl_stream *s,
@@ -101,6 +104,13 @@ MUST_CHECK enum err_code etl_stream_set_transform(struct etl_stream *s,
                                                   const uint8_t *key,
                                                   size_t key_len,
                                                   struct err *err);
+
+/* Keeps the Glue catalog current (ETL_CATALOG_DATABASE) from now on; NULL: no catalog.
+ * After a batch's objects are written, each dataset's {name}_changes table gains the columns
+ * its rows brought, and new partitions are registered. A catalog failure reports the whole
+ * batch for retry: its objects are rewritten identically, so nothing is lost or doubled, and
+ * the catalog is tried again. */
+void etl_stream_set_catalog(struct etl_stream *s, struct etl_catalog *catalog);
 
 /*
  * Processes a batch (the event's Records array, n_records long); deadline_mono_ms (0 = none)

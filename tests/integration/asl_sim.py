@@ -4,7 +4,8 @@ function without AWS. Standard library only.
 
 Sources: the ASL specification (https://states-language.net/spec.html) and the AWS Step Functions
 Developer Guide (input and output processing, intrinsic functions, error handling, the Lambda
-"arn:aws:states:::lambda:invoke" integration, the Map state in INLINE mode).
+"arn:aws:states:::lambda:invoke" integration, the Map state in INLINE and DISTRIBUTED mode,
+the execution history quota).
 
     sm = StateMachine(substitute(text, {"TableName": "Orders"}), invoke)
     ex = sm.start_execution({"time": "2026-11-20T00:00:00Z"})
@@ -14,8 +15,9 @@ What is modelled
   * States: Pass (InputPath, Parameters, Result, ResultPath, OutputPath), Choice (Choices with
     Variable + a comparison operator, And / Or / Not, Default), Task (only Resource
     "arn:aws:states:::lambda:invoke", Parameters FunctionName + Payload, ResultSelector,
-    ResultPath, Retry, Catch), Map (ItemsPath, ItemSelector, ItemProcessor in INLINE mode,
-    MaxConcurrency, ResultSelector, ResultPath, Retry, Catch), Succeed, Fail.
+    ResultPath, Retry, Catch), Map (ItemsPath, ItemSelector, ItemProcessor in INLINE or
+    DISTRIBUTED mode, MaxConcurrency or MaxConcurrencyPath, Label, ResultSelector, ResultPath,
+    Retry, Catch), Succeed, Fail.
   * Paths: "$", "$.a.b", "$.a[0]", "$['a b']"; "$$." paths into the context object (Execution.Id,
     Execution.Name, Execution.StartTime with milliseconds, Execution.Input, State.Name,
     State.EnteredTime, State.RetryCount, StateMachine.Id/Name, Map.Item.Index/Value).
@@ -42,18 +44,33 @@ What is modelled
     States.ResultPathMatchFailure; a state input/output over 256 KiB is States.DataLimitExceeded.
   * Map: iterations run in threads, at most MaxConcurrency (0 = unlimited) at a time (parallel=False
     runs them one after the other); the first failing iteration fails the Map state with its Error
-    and Cause, iterations not yet started are not started.
+    and Cause, iterations not yet started are not started. In DISTRIBUTED mode (ExecutionType
+    STANDARD) each iteration is a child execution with a history, transition count and history
+    quota of its own ($$.Execution is the child's); the parent's history records MapRunStarted and
+    MapRunSucceeded or MapRunFailed instead of the iterations, and a failed child fails the Map
+    state with States.ExceedToleratedFailureThreshold (no tolerated failures), as AWS does.
+  * The history quota: each execution may have at most max_history_events (25,000, a Standard
+    workflow's quota) events of the kinds AWS records (the simulator's ChoiceMatched, CatchMatched
+    and RetryScheduled are not counted; LambdaFunctionCompleted stands for TaskStarted). The
+    event that would exceed it fails the execution with States.Runtime (uncatchable; the error
+    name is the simulator's choice) and the cause "The execution reached the quota of 25000 history
+    events".
 
 What is not: every other field, state type, resource, operator or intrinsic raises
 UnsupportedError when the definition is loaded (never silently ignored), as do malformed
 definitions (DefinitionError). Timeouts (TimeoutSeconds, HeartbeatSeconds), Wait, Parallel,
-Distributed Map, JSONata, variables (Assign) and the Timestamp* comparisons are all out.
+the Distributed Map's ItemReader, ItemBatcher, ResultWriter and tolerated failures, EXPRESS child
+executions, JSONata, variables (Assign) and the Timestamp* comparisons are all out.
 
 Bookkeeping: Execution.history is a list of event dicts ({"id", "type", "state", "path", ...});
-Execution.transitions counts state entries plus retries (what AWS bills as state transitions);
-Execution.invocations() lists the Lambda calls in order.
+Execution.aws_events counts those AWS would record; Execution.children are the child executions
+of Distributed Maps. Execution.transitions counts state entries plus retries, children's included
+(what AWS bills as state transitions); Execution.events() and Execution.invocations() list the
+execution's and its children's events and Lambda calls in the order they happened (a child's
+event paths start with the Map state's name and the item's index, as an inline iteration's do).
 """
 import datetime
+import itertools
 import json
 import random
 import re
@@ -65,6 +82,8 @@ from concurrent.futures import ThreadPoolExecutor
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 MAX_PAYLOAD_BYTES = 262144  # 256 KiB: the state input/output limit
 MAX_INTRINSIC_NESTING = 10
+MAX_HISTORY_EVENTS = 25000  # a Standard workflow's execution history quota
+SIM_ONLY_EVENTS = frozenset({"ChoiceMatched", "CatchMatched", "RetryScheduled"})
 
 
 # ---- errors -------------------------------------------------------------------------------------
@@ -524,7 +543,8 @@ FIELDS = {
     "Task": COMMON | {"Next", "End", "InputPath", "OutputPath", "ResultPath", "Parameters",
                       "ResultSelector", "Retry", "Catch", "Resource"},
     "Map": COMMON | {"Next", "End", "InputPath", "OutputPath", "ResultPath", "ResultSelector",
-                     "Retry", "Catch", "ItemsPath", "ItemSelector", "ItemProcessor", "MaxConcurrency"},
+                     "Retry", "Catch", "ItemsPath", "ItemSelector", "ItemProcessor", "MaxConcurrency",
+                     "MaxConcurrencyPath", "Label"},
     "Succeed": COMMON | {"InputPath", "OutputPath"},
     "Fail": COMMON | {"Error", "Cause"},
 }
@@ -532,7 +552,7 @@ KNOWN_BUT_UNSUPPORTED = {
     "TimeoutSeconds", "TimeoutSecondsPath", "HeartbeatSeconds", "HeartbeatSecondsPath", "Assign",
     "Arguments", "Output", "QueryLanguage", "Credentials", "ItemReader", "ItemBatcher",
     "ResultWriter", "ToleratedFailurePercentage", "ToleratedFailureCount", "Iterator",
-    "ToleratedFailurePercentagePath", "ToleratedFailureCountPath", "MaxConcurrencyPath", "Label",
+    "ToleratedFailurePercentagePath", "ToleratedFailureCountPath",
     "ErrorPath", "CausePath", "Items", "Seconds", "Timestamp", "SecondsPath", "TimestampPath",
     "Branches", "Parameters",
 }
@@ -724,10 +744,26 @@ def check_machine(machine, where="$"):
             cfg = proc.get("ProcessorConfig", {"Mode": "INLINE"})
             if not isinstance(cfg, dict):
                 raise DefinitionError(f"{w}.ItemProcessor.ProcessorConfig must be an object")
-            _check_fields(cfg, {"Mode"}, f"{w}.ItemProcessor.ProcessorConfig")
-            if cfg.get("Mode", "INLINE") != "INLINE":
-                raise UnsupportedError(f"{w}: ProcessorConfig.Mode {cfg.get('Mode')!r} (only INLINE)")
+            _check_fields(cfg, {"Mode", "ExecutionType"}, f"{w}.ItemProcessor.ProcessorConfig")
+            mode = cfg.get("Mode", "INLINE")
+            if mode not in ("INLINE", "DISTRIBUTED"):
+                raise DefinitionError(f"{w}: ProcessorConfig.Mode {mode!r}")
+            if mode == "DISTRIBUTED":
+                if cfg.get("ExecutionType") != "STANDARD":
+                    raise UnsupportedError(f"{w}: ProcessorConfig.ExecutionType "
+                                           f"{cfg.get('ExecutionType')!r} (only STANDARD)")
+            elif "ExecutionType" in cfg:
+                raise DefinitionError(f"{w}: ExecutionType is only for Mode DISTRIBUTED")
+            if "Label" in st and (mode != "DISTRIBUTED" or not isinstance(st["Label"], str)
+                                  or not re.fullmatch(r"[^\s?*<>{}\[\]:;,\\|^~$#%&`\"]{1,40}",
+                                                      st["Label"])):
+                raise DefinitionError(f"{w}.Label must be a name of up to 40 characters, in a "
+                                      f"DISTRIBUTED Map")
             check_machine(proc, f"{w}.ItemProcessor")
+            if "MaxConcurrency" in st and "MaxConcurrencyPath" in st:
+                raise DefinitionError(f"{w}: MaxConcurrency and MaxConcurrencyPath are exclusive")
+            if "MaxConcurrencyPath" in st:
+                parse_path(st["MaxConcurrencyPath"], f"{w}.MaxConcurrencyPath")
             mc = st.get("MaxConcurrency", 0)
             if not _is_int(mc) or mc < 0:
                 raise DefinitionError(f"{w}.MaxConcurrency must be a non-negative integer")
@@ -767,10 +803,14 @@ class _Fatal(Exception):
         self.err = err
 
 
+_SEQ = itertools.count(1)  # orders events across an execution and its children
+
+
 class Execution:
-    def __init__(self, name, start_time, exec_input, state_machine_arn):
+    def __init__(self, name, start_time, exec_input, state_machine_arn, arn=None,
+                 max_history_events=MAX_HISTORY_EVENTS):
         self.name = name
-        self.arn = state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name
+        self.arn = arn or state_machine_arn.replace(":stateMachine:", ":execution:") + ":" + name
         self.start_time = start_time
         self.input = exec_input
         self.status = "RUNNING"
@@ -778,29 +818,47 @@ class Execution:
         self.error = None
         self.cause = None
         self.history = []
+        self.aws_events = 0
+        self.max_history_events = max_history_events
+        self.children = []
         self.state_entries = 0
         self.retries = 0
         self._lock = threading.Lock()
 
     @property
     def transitions(self):
-        return self.state_entries + self.retries
+        with self._lock:
+            children = list(self.children)
+        return self.state_entries + self.retries + sum(c.transitions for c in children)
 
     def event(self, type_, **fields):
         with self._lock:
-            ev = {"id": len(self.history) + 1, "type": type_,
+            ev = {"id": len(self.history) + 1, "seq": next(_SEQ), "type": type_,
                   "timestamp": iso_ms(datetime.datetime.now(datetime.timezone.utc))}
             ev.update(fields)
             self.history.append(ev)
-            return ev
+            if type_ not in SIM_ONLY_EVENTS:
+                self.aws_events += 1
+            over = (self.max_history_events and self.aws_events > self.max_history_events
+                    and not type_.startswith("Execution"))
+        if over:
+            raise _Fatal(StatesError("States.Runtime", f"The execution reached the quota of "
+                                     f"{self.max_history_events} history events"))
+        return ev
 
-    def events(self, type_=None, state=None):
+    def events(self, type_=None, state=None, children=True):
+        """This execution's events (and, with children, its child executions'), in order."""
         with self._lock:
-            return [e for e in self.history if (type_ is None or e["type"] == type_)
-                    and (state is None or e.get("state") == state)]
+            evs = [e for e in self.history if (type_ is None or e["type"] == type_)
+                   and (state is None or e.get("state") == state)]
+            kids = list(self.children) if children else []
+        for c in kids:
+            evs.extend(c.events(type_, state))
+        return sorted(evs, key=lambda e: e["seq"]) if kids else evs
 
     def invocations(self):
-        """The Lambda calls in order: [{"state", "path", "function", "payload", "ok", "answer"}]."""
+        """The Lambda calls in order (children's included): [{"state", "path", "function",
+        "payload", "ok", "answer"}]."""
         return [{k: e.get(k) for k in ("state", "path", "function", "payload", "ok", "answer")}
                 for e in self.events("LambdaFunctionCompleted")]
 
@@ -814,10 +872,12 @@ class StateMachine:
     invoke(function_name, payload) -> (ok, answer): ok False is a function error.
     time_scale: retry delays are slept for delay * time_scale seconds (0: not at all).
     parallel: Map iterations in threads (MaxConcurrency at a time) or one after the other.
-    max_transitions: a guard against runaway loops (SimulationLimit)."""
+    max_transitions: a guard against runaway loops (SimulationLimit), per execution.
+    max_history_events: the history quota of each execution (0: none)."""
 
     def __init__(self, definition, invoke, name="StateMachine", time_scale=0.0, parallel=True,
-                 max_transitions=10000, seed=None, sleep=time.sleep):
+                 max_transitions=10000, seed=None, sleep=time.sleep,
+                 max_history_events=MAX_HISTORY_EVENTS):
         if isinstance(definition, str):
             try:
                 definition = json.loads(definition)
@@ -831,6 +891,7 @@ class StateMachine:
         self.time_scale = time_scale
         self.parallel = parallel
         self.max_transitions = max_transitions
+        self.max_history_events = max_history_events
         self._rng = random.Random(seed)
         self._rng_lock = threading.Lock()
         self._sleep = sleep
@@ -845,11 +906,17 @@ class StateMachine:
             start = start_time
         else:
             start = iso_ms(start_time or datetime.datetime.now(datetime.timezone.utc))
-        ex = Execution(name or str(uuid.uuid4()), start, exec_input, self.arn)
-        ex.event("ExecutionStarted", input=exec_input)
+        ex = Execution(name or str(uuid.uuid4()), start, exec_input, self.arn,
+                       max_history_events=self.max_history_events)
+        return self._execute(ex, self.definition, ())
+
+    def _execute(self, ex, machine, path):
+        """Runs machine as the execution ex (a top-level one or a Distributed Map's child)."""
+        exec_input = ex.input
         try:
+            ex.event("ExecutionStarted", input=exec_input)
             _size_check(exec_input, "The execution input")
-            ex.output = self._run(self.definition, exec_input, ex, ())
+            ex.output = self._run(machine, exec_input, ex, path)
             ex.status = "SUCCEEDED"
             ex.event("ExecutionSucceeded", output=ex.output)
         except _Fatal as f:
@@ -1029,7 +1096,7 @@ class StateMachine:
         ex.event("TaskSucceeded", state=name, path=spath, output=result)
         return result
 
-    # -- Map (INLINE) ---------------------------------------------------------------------------
+    # -- Map (INLINE, DISTRIBUTED) ---------------------------------------------------------------------------
 
     def _map(self, name, st, eff, ex, path, spath, ctx):
         items = resolve_path(st.get("ItemsPath", "$"), eff, ctx, "ItemsPath")
@@ -1037,9 +1104,19 @@ class StateMachine:
             raise StatesError("States.Runtime",
                               f"{name}: ItemsPath must select an array, got {_short(items)}")
         proc = st["ItemProcessor"]
-        mc = st.get("MaxConcurrency", 0)
+        distributed = proc.get("ProcessorConfig", {}).get("Mode") == "DISTRIBUTED"
+        if "MaxConcurrencyPath" in st:
+            mc = resolve_path(st["MaxConcurrencyPath"], eff, ctx, "MaxConcurrencyPath")
+            if not _is_int(mc) or mc < 0:
+                raise StatesError("States.Runtime", f"{name}: MaxConcurrencyPath must select a "
+                                  f"non-negative integer, got {_short(mc)}")
+        else:
+            mc = st.get("MaxConcurrency", 0)
         n = len(items)
         ex.event("MapStateStarted", state=name, path=spath, length=n, max_concurrency=mc)
+        label = st.get("Label", name)
+        if distributed:
+            ex.event("MapRunStarted", state=name, path=spath, label=label)
         results = [None] * n
         failed = []
         stop = threading.Event()
@@ -1050,20 +1127,38 @@ class StateMachine:
             item = {"Index": i, "Value": items[i]}
             ipath = path + (name, i)
             ispath = _spath(ipath)
-            ex.event("MapIterationStarted", state=name, path=ispath, index=i)
+            if not distributed:
+                ex.event("MapIterationStarted", state=name, path=ispath, index=i)
             try:
                 ictx = dict(ctx)
                 ictx["Map"] = {"Item": item}
                 doc = apply_template(st["ItemSelector"], eff, ictx) if "ItemSelector" in st \
                     else items[i]
-                results[i] = self._run(proc, doc, ex, ipath)
-                ex.event("MapIterationSucceeded", state=name, path=ispath, index=i)
+                if distributed:
+                    child_id = str(uuid.uuid4())
+                    child = Execution(child_id, iso_ms(datetime.datetime.now(datetime.timezone.utc)),
+                                      doc, self.arn,
+                                      arn=ex.arn.split(":execution:")[0] + ":execution:"
+                                      + f"{self.name}/{label}:{child_id}",
+                                      max_history_events=self.max_history_events)
+                    child.parent, child.index = ex, i
+                    with ex._lock:
+                        ex.children.append(child)
+                    self._execute(child, proc, ipath)
+                    if child.status != "SUCCEEDED":
+                        raise StatesError(child.error, child.cause)
+                    results[i] = child.output
+                else:
+                    results[i] = self._run(proc, doc, ex, ipath)
+                    ex.event("MapIterationSucceeded", state=name, path=ispath, index=i)
             except (StatesError, _Fatal, AslError) as e:
                 stop.set()
                 failed.append((i, e))
                 err = e.err if isinstance(e, _Fatal) else e
-                ex.event("MapIterationFailed", state=name, path=ispath, index=i,
-                         error=getattr(err, "error", type(err).__name__), cause=getattr(err, "cause", str(err)))
+                if not distributed:
+                    ex.event("MapIterationFailed", state=name, path=ispath, index=i,
+                             error=getattr(err, "error", type(err).__name__),
+                             cause=getattr(err, "cause", str(err)))
 
         workers = n if mc == 0 else min(mc, n)
         if self.parallel and workers > 1:
@@ -1075,10 +1170,20 @@ class StateMachine:
                 iteration(i)
         if failed:
             i, e = failed[0]
-            if isinstance(e, (_Fatal, AslError)):
+            if isinstance(e, AslError) or (isinstance(e, _Fatal) and not distributed):
                 raise e
+            if distributed:
+                # the child failed (its own history says why); the Map Run fails as a whole
+                cause = "The specified tolerated failure threshold was exceeded"
+                ex.event("MapRunFailed", state=name, path=spath, index=i, child_error=e.error,
+                         child_cause=e.cause)
+                ex.event("MapStateFailed", state=name, index=i,
+                         error="States.ExceedToleratedFailureThreshold", cause=cause)
+                raise StatesError("States.ExceedToleratedFailureThreshold", cause)
             ex.event("MapStateFailed", state=name, index=i, error=e.error, cause=e.cause)
             raise StatesError(e.error, e.cause)
+        if distributed:
+            ex.event("MapRunSucceeded", state=name, path=spath)
         ex.event("MapStateSucceeded", state=name, path=spath)
         return results
 

@@ -87,14 +87,16 @@ except ImportError as e:  # pragma: no cover - environment problem
         "awsproxy needs botocore: run it with /usr/bin/python3 (Debian's python3-botocore)"
     ) from e
 
-SERVICES = ("s3", "dynamodb")
+SERVICES = ("s3", "dynamodb", "glue")
+JSON_SERVICES = ("dynamodb", "glue")  # JSON protocols: X-Amz-Target names the operation
 SIGV4_TIMESTAMP = "%Y%m%dT%H%M%SZ"
 DDB_ERR = "com.amazonaws.dynamodb.v20120810#"
 CORAL_ERR = "com.amazon.coral.service#"
 FAULT_KINDS = ("slowdown", "throttling", "throughput", "internal", "reset", "slow",
-               "reset-body", "unavailable", "error200", "kill", "kill-after")
+               "reset-body", "unavailable", "error200", "kill", "kill-after", "conflict")
 KILL_KINDS = ("kill", "kill-after")
-DEFAULT_FAULT_KINDS = {"s3": ["slowdown"], "dynamodb": ["throttling", "throughput", "internal"]}
+DEFAULT_FAULT_KINDS = {"s3": ["slowdown"], "dynamodb": ["throttling", "throughput", "internal"],
+                       "glue": ["throttling", "internal"]}
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
               "trailer", "trailers", "transfer-encoding", "upgrade", "expect",
               "proxy-connection"}
@@ -353,7 +355,7 @@ class ProxyConfig:
     def __init__(self, service, upstream, access_key, secret_key, session_token=None,
                  region="us-east-1", verify=True, fault_every=0, fault_rate=0.0, seed=0,
                  fault_kinds=None, slow_seconds=1.5, max_skew=900, verbose=False,
-                 latency_ms=None, conditions=True):
+                 latency_ms=None, conditions=True, intercept=None, observe=None):
         if service not in SERVICES:
             raise ValueError(f"service must be one of {SERVICES}")
         self.service = service
@@ -381,6 +383,12 @@ class ProxyConfig:
         self.latency_ms = {}          # HTTP method (or "*") -> milliseconds added
         self.conditions = bool(conditions)
         self.set_latency(latency_ms or {})
+        # In-process use only: intercept(operation, target, body) is called for each verified
+        # request before it is forwarded; it returns None (forward) or (status, headers, body).
+        self.intercept = intercept
+        # In-process use only: observe(operation, target, body) sees every verified request,
+        # faulted ones included, before anything else happens to it.
+        self.observe = observe
         self.set_faults(fault_every=fault_every, fault_rate=fault_rate, seed=seed,
                         fault_kinds=fault_kinds)
 
@@ -641,7 +649,21 @@ def ddb_error(status, type_, message):
     return status, headers, body
 
 
+def glue_error(status, type_, message):
+    body = json.dumps({"__type": type_, "message": message}).encode()
+    headers = [("Content-Type", "application/x-amz-json-1.1"),
+               ("x-amzn-RequestId", _request_id() + _request_id())]
+    return status, headers, body
+
+
 def fault_response(service, kind):
+    if service == "glue":
+        if kind == "conflict":
+            return glue_error(400, "ConcurrentModificationException",
+                              "Update table failed due to concurrent modifications.")
+        if kind in ("internal", "unavailable"):
+            return glue_error(500, "InternalServiceException", "Internal service error")
+        return glue_error(400, "ThrottlingException", "Rate exceeded")
     if service == "s3":
         if kind == "internal":
             return s3_error(500, "InternalError",
@@ -873,7 +895,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     # -- main path ------------------------------------------------------------------------
 
     def _operation(self):
-        if self.server.cfg.service == "dynamodb":
+        if self.server.cfg.service in JSON_SERVICES:
             target = self.headers.get("X-Amz-Target") or ""
             return target.rpartition(".")[2] or self.command
         path, _, query = self.path.partition("?")
@@ -888,6 +910,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         """What fault rules match, and what tells one request from another: S3 by method, path,
         query and x-amz-content-sha256 (the body's hash, known before the body arrives);
         DynamoDB by operation and table, and by the body itself."""
+        if self.server.cfg.service == "glue":
+            try:
+                doc = json.loads(body or b"{}")
+                table = (doc.get("TableInput") or {}).get("Name") or doc.get("TableName") or \
+                    doc.get("Name") or (doc.get("DatabaseInput") or {}).get("Name", "")
+                where = f"{doc.get('DatabaseName', '')}.{table}" if "DatabaseName" in doc \
+                    else table
+            except (ValueError, AttributeError):
+                where = ""
+            return f"{op} {where}", f"{op} {hashlib.sha256(body).hexdigest()}"
         if self.server.cfg.service == "dynamodb":
             try:
                 table = json.loads(body or b"{}").get("TableName", "")
@@ -917,7 +949,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         # DynamoDB bodies are read first (a rule names the table, which only the body says);
         # S3 bodies wait until the fault is decided, so a reset can come mid-body.
         body = None
-        if self.path.startswith("/__proxy/") or cfg.service == "dynamodb":
+        if self.path.startswith("/__proxy/") or cfg.service in JSON_SERVICES:
             try:
                 body = self._read_body()
             except (ValueError, OSError):
@@ -971,6 +1003,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 st.record_done(n, self.command, self.path, op, status, None, logged)
                 return
 
+        if cfg.observe is not None:
+            cfg.observe(op, target, body)
+
         if fault == "kill-after":
             st.record_fault(fault)
             status = self._forward(header_pairs, body, kill_n=n)
@@ -988,6 +1023,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 status, headers, rbody = fault_response(cfg.service, fault)
                 self._send_simple(status, headers, rbody)
                 st.record_done(n, self.command, self.path, op, status, fault, logged)
+                return
+
+        if cfg.intercept is not None:
+            answer = cfg.intercept(op, target, body)
+            if answer is not None:
+                status, headers, rbody = answer
+                self._send_simple(status, headers, rbody)
+                st.record_done(n, self.command, self.path, op, status, "intercept", logged)
                 return
 
         delay = cfg.latency_for(self.command)

@@ -39,6 +39,9 @@ def main():
     ap.add_argument("--items", type=int, required=True)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--out")
+    ap.add_argument("--pad", type=int, default=0,
+                    help="add a string attribute 'pad' of this many bytes to every item (bigger "
+                         "items: more read units per item)")
     args = ap.parse_args()
     sess = botocore.session.get_session()
     ddb = sess.create_client("dynamodb", endpoint_url=args.endpoint,
@@ -62,6 +65,8 @@ def main():
             item = ddbgen.make_item(rng, "Orders", i)
             item["pk"] = {"S": f"order#{i:07d}"}
             item["sk"] = {"N": str(i % 1000)}
+            if args.pad:
+                item["pad"] = {"S": "x" * args.pad}
             if out:
                 out.write(json.dumps(item, ensure_ascii=False) + "\n")
             batch.append({"PutRequest": {"Item": {k: to_botocore(v) for k, v in item.items()}}})

@@ -431,13 +431,16 @@ class LocalStack:
         finally:
             os.unlink(path)
 
-    def seed_table(self, table, items, seed=None):
+    def seed_table(self, table, items, seed=None, pad=0):
         """Creates table (pk S, sk N) in dynalite itself and writes `items` generated items
-        into it: seed_table.py, under Debian's python3 (botocore)."""
+        into it: seed_table.py, under Debian's python3 (botocore). pad: bytes of an extra string
+        attribute in every item."""
         cmd = ["/usr/bin/python3", SEED_SCRIPT, "--endpoint", self.dynamodb_upstream_url,
                "--table", table, "--items", str(items)]
         if seed is not None:
             cmd += ["--seed", str(seed)]
+        if pad:
+            cmd += ["--pad", str(pad)]
         subprocess.run(cmd, env=dict(os.environ, **self.env), check=True, capture_output=True)
 
     # -- proxy control -------------------------------------------------------------------

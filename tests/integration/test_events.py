@@ -35,31 +35,14 @@ EXPECTED = {
 
 
 def declared_env(template_path, logical_id):
-    """Names in the function's Environment.Variables (YAML short tags read as plain values)."""
+    """Names the function's environment declares: its Environment.Variables and those of
+    Globals.Function, which SAM CLI merges (read with cfn-lint's loader, as cfn_check does)."""
+    import cfn_check
+    t = cfn_check.load_template(template_path)
     names = set()
-    with open(template_path, encoding="utf-8") as f:
-        lines = f.read().split("\n")
-    in_res = in_vars = False
-    vars_indent = None
-    for line in lines:
-        stripped = line.strip()
-        indent = len(line) - len(line.lstrip())
-        if line.startswith(f"  {logical_id}:"):
-            in_res = True
-            continue
-        if in_res and indent == 2 and stripped and not stripped.startswith("#"):
-            break  # next resource
-        if in_res and stripped == "Variables:":
-            in_vars, vars_indent = True, indent
-            continue
-        if in_vars:
-            if stripped == "" or stripped.startswith("#"):
-                continue
-            if indent <= vars_indent:
-                in_vars = False
-                continue
-            if indent == vars_indent + 2 and ":" in stripped:
-                names.add(stripped.split(":", 1)[0].strip())
+    for props in (((t.get("Globals") or {}).get("Function") or {}),
+                  (t["Resources"][logical_id].get("Properties") or {})):
+        names |= {str(k) for k in ((props.get("Environment") or {}).get("Variables") or {})}
     return names
 
 
@@ -134,6 +117,7 @@ class SampleEventsTest(unittest.TestCase):
     def test_env_vars_are_declared_in_template(self):
         declared = declared_env(TEMPLATE, "EtlFunction")
         self.assertIn("ETL_OUTPUT", declared)
+        self.assertEqual(declared_env(TEMPLATE, "StreamFunction"), declared)
         self.assertEqual(set(self.env_vars) - declared, set(),
                          "SAM CLI ignores --env-vars entries the template does not declare")
 

@@ -143,7 +143,7 @@ static enum err_code commit(struct fixture *f)
 {
     err_clear(&f->err);
     const char *datasets[] = {f->run.table};
-    return etl_commit_run(&f->e->cfg.snapshot, &f->e->sink, &f->e->fs.sys, &f->run, RUN_DIR,
+    return etl_commit_run(&f->e->cfg.snapshot, &f->e->sink, &f->e->fs.sys, NULL, &f->run, RUN_DIR,
                           datasets, 1, f->cks, SEGMENTS, &f->sum, &f->err);
 }
 

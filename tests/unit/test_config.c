@@ -42,6 +42,7 @@ static void test_defaults(void **state)
     assert_int_equal(cfg.put.checksum, S3_CHECKSUM_MD5);
     assert_int_equal(cfg.enc.opts.parquet_codec, PQ_CODEC_SNAPPY);
     assert_int_equal(cfg.enc.opts.parquet_row_group_bytes, ETL_DEFAULT_PARQUET_ROW_GROUP_BYTES);
+    assert_string_equal(cfg.catalog.database, ""); /* no catalog */
 }
 
 /* Parquet compresses its own pages: the object gets no codec around it (ETL_COMPRESSION still
@@ -61,6 +62,21 @@ static void test_parquet(void **state)
     assert_string_equal(cfg.put.content_type, "application/vnd.apache.parquet");
     assert_int_equal(cfg.enc.opts.parquet_codec, PQ_CODEC_ZSTD);
     assert_int_equal(cfg.enc.opts.parquet_row_group_bytes, 1048576);
+}
+
+static void test_catalog_set(void **state)
+{
+    (void)state;
+    char *const env[] = {"ETL_OUTPUT=s3://lake/", "ETL_CATALOG_DATABASE=lake_db-1",
+                         "ETL_CATALOG_SCHEMA_CHANGE=LOG", NULL};
+    struct etl_config cfg;
+    struct err err = ERR_INIT;
+    assert_int_equal(etl_config_load(&cfg, env, &err), ERR_OK);
+    assert_string_equal(cfg.catalog.database, "lake_db-1");
+    assert_int_equal(cfg.catalog.policy, ETL_CATALOG_LOG);
+    char *const env2[] = {"ETL_OUTPUT=s3://lake/", "ETL_CATALOG_DATABASE=lake", NULL};
+    assert_int_equal(etl_config_load(&cfg, env2, &err), ERR_OK);
+    assert_int_equal(cfg.catalog.policy, ETL_CATALOG_UPDATE);
 }
 
 static void test_everything_set(void **state)
@@ -99,7 +115,7 @@ static void test_everything_set(void **state)
 
 struct bad_row {
     const char *name;
-    char *env[3];
+    char *env[4];
     const char *msg_part;
 };
 
@@ -164,6 +180,15 @@ static const struct bad_row bad_rows[] = {
     {"max_rcu",
      {"ETL_OUTPUT=s3://lake/", "ETL_MAX_RCU=-1", NULL},
      "ETL_MAX_RCU=\"-1\": expected an integer from 0"},
+    {"catalog_database_name",
+     {"ETL_OUTPUT=s3://lake/", "ETL_CATALOG_DATABASE=Lake.DB", NULL},
+     "ETL_CATALOG_DATABASE=\"Lake.DB\": 1 to 255 lowercase letters"},
+    {"catalog_csv",
+     {"ETL_OUTPUT=s3://lake/", "ETL_FORMAT=csv", "ETL_CATALOG_DATABASE=lake", NULL},
+     "ETL_FORMAT=csv has no SerDe"},
+    {"catalog_schema_change",
+     {"ETL_OUTPUT=s3://lake/", "ETL_CATALOG_SCHEMA_CHANGE=drop", NULL},
+     "ETL_CATALOG_SCHEMA_CHANGE=\"drop\": expected update or log"},
 };
 
 static void test_bad_row(void **state)
@@ -264,7 +289,7 @@ int main(void)
 {
     enum { NB = sizeof(bad_rows) / sizeof(bad_rows[0]) };
     enum { NP = sizeof(part_rows) / sizeof(part_rows[0]) };
-    struct CMUnitTest tests[NB + NP + 6];
+    struct CMUnitTest tests[NB + NP + 7];
     size_t n = 0;
     for (size_t i = 0; i < NB; i++) {
         tests[n++] =
@@ -276,6 +301,7 @@ int main(void)
     }
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_defaults);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_parquet);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_catalog_set);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_everything_set);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_iso8601);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_iso8601_extremes);

@@ -528,6 +528,52 @@ static void test_proj_row(void **state)
     buf_cleanup(&out);
 }
 
+/* The model the DDL and the Glue catalog share: names, columns, SerDe, location, projection,
+ * and partition paths split into the values of its partition columns. */
+static void test_ddl_table_model(void **state)
+{
+    (void)state;
+    struct etl_config cfg;
+    struct etl_schema s;
+    ddl_setup(&cfg, "dt=%Y-%m-%d/hour=%H", &s);
+    struct etl_ddl_ctx ctx = {cfg.enc.format,   &cfg.partition, "Orders-2024",
+                              "s3://lake/raw/", "Order Id",     "sk"};
+    struct etl_ddl_table t;
+    struct err err = ERR_INIT;
+    assert_int_equal(etl_ddl_changes_table(&ctx, &s, &t, &err), ERR_OK);
+    assert_string_equal(t.name, "orders_2024_changes");
+    assert_string_equal(t.location, "s3://lake/raw/Orders-2024/changes/");
+    assert_string_equal(t.serde->library, "org.openx.data.jsonserde.JsonSerDe");
+    assert_int_equal(t.n_parts, 2);
+    assert_string_equal(t.parts[1].name, "hour");
+    assert_string_equal(t.props[0].key, "projection.enabled");
+    assert_string_equal(t.props[t.n_props - 1].key, "storage.location.template");
+    assert_string_equal(t.props[t.n_props - 1].value,
+                        "s3://lake/raw/Orders-2024/changes/dt=${dt}/hour=${hour}/");
+    bool has_op = false;
+    for (size_t i = 0; i < t.n_cols; i++) {
+        has_op = has_op || strcmp(t.cols[i].name, "_op") == 0;
+    }
+    assert_true(has_op);
+    char values[ETL_DDL_MAX_PART_COLS][ETL_PARTITION_MAX];
+    assert_true(etl_ddl_partition_values(&t, "dt=2026-01-02/hour=05", values, 16));
+    assert_string_equal(values[0], "2026-01-02");
+    assert_string_equal(values[1], "05");
+    assert_false(etl_ddl_partition_values(&t, "dt=2026-01-02", values, 16));
+    assert_false(etl_ddl_partition_values(&t, "dt=2026-01-02/hr=05", values, 16));
+    assert_false(etl_ddl_partition_values(&t, "dt=2026-01-02/hour=05/x", values, 16));
+    assert_false(etl_ddl_partition_values(&t, "dt=2026-01-02/hour=05", values, 1));
+    etl_ddl_table_cleanup(&t);
+    assert_int_equal(etl_ddl_snapshot_table(&ctx, &s, &t, &err), ERR_OK);
+    assert_string_equal(t.name, "orders_2024_snapshot");
+    assert_string_equal(t.location, "s3://lake/raw/Orders-2024/snapshots/");
+    assert_true(etl_ddl_partition_values(&t, "run=2026-11-24T000000Z", values, 16));
+    assert_string_equal(values[0], "2026-11-24T000000Z");
+    etl_ddl_table_cleanup(&t);
+    etl_ddl_table_cleanup(&t); /* a cleaned-up model is zeroed */
+    etl_schema_cleanup(&s);
+}
+
 static void test_ddl_names_and_views(void **state)
 {
     (void)state;
@@ -675,7 +721,7 @@ int main(void)
 {
     enum { NR = sizeof(runid_rows) / sizeof(runid_rows[0]) };
     enum { NP = sizeof(proj_rows) / sizeof(proj_rows[0]) };
-    struct CMUnitTest tests[NR + NP + 15];
+    struct CMUnitTest tests[NR + NP + 16];
     size_t n = 0;
     for (size_t i = 0; i < NR; i++) {
         tests[n++] = (struct CMUnitTest){runid_rows[i].name, test_runid_row, NULL, NULL,
@@ -697,6 +743,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_runid_parse_rejects);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_ddl_names_and_views);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_ddl_parquet);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_ddl_table_model);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_ddl_meta_clash);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_rate_limiter);
     return _cmocka_run_group_tests("snapshot", tests, n, NULL, NULL);

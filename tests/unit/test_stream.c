@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "etl_catalog.h"
 #include "etl_stream.h"
 #include "etl_test_env.h"
 
@@ -929,6 +930,99 @@ static void test_file_output_same_bytes(void **state)
 
 #define ROWS(t) (sizeof(t) / sizeof((t)[0]))
 
+/* ---- the Glue catalog after the objects ------------------------------------------------ */
+
+/* Glue in front of the env's S3: every AWSGlue.* request is answered here (500 while down;
+ * otherwise a catalog with the database and no tables, whose creations succeed). */
+struct glue_front {
+    fake_http_fn s3_fn;
+    void *s3_ctx;
+    bool down;
+    size_t calls;
+    size_t creates;
+    size_t partitions;
+};
+
+static enum err_code glue_front_fn(void *ctx,
+                                   const struct http_request *req,
+                                   struct http_response *resp,
+                                   struct err *err)
+{
+    struct glue_front *g = ctx;
+    const char *target = NULL;
+    for (size_t i = 0; i < req->n_headers; i++) {
+        if (strcasecmp(req->headers[i].name, "X-Amz-Target") == 0) {
+            target = req->headers[i].value;
+        }
+    }
+    if (target == NULL || strncmp(target, "AWSGlue.", 8) != 0) {
+        return g->s3_fn(g->s3_ctx, req, resp, err);
+    }
+    g->calls++;
+    const char *op = target + 8;
+    const char *body = "{}";
+    resp->status = 200;
+    if (g->down) {
+        resp->status = 500;
+        body = "{\"__type\":\"InternalServiceException\",\"Message\":\"down\"}";
+    } else if (strcmp(op, "GetTable") == 0) {
+        resp->status = 400;
+        body = "{\"__type\":\"EntityNotFoundException\"}";
+    } else if (strcmp(op, "CreateTable") == 0) {
+        g->creates++;
+    } else if (strcmp(op, "BatchCreatePartition") == 0) {
+        g->partitions++;
+    }
+    return buf_append_str(&resp->body, body, err);
+}
+
+/* Glue down after the objects are written: the whole batch is reported for retry (nothing is
+ * acknowledged before the catalog holds its columns); the retry finds identical objects (its
+ * conditional PutObjects are refused, nothing is overwritten) and keeps the catalog current. */
+static void test_catalog_failure_retries_the_batch(void **state)
+{
+    (void)state;
+    struct etl_test_env *e = ete_new(NULL);
+    struct glue_front g = {e->fh->fn, e->fh->fn_ctx, true, 0, 0, 0};
+    fake_http_set_fn(e->fh, glue_front_fn, &g);
+    struct etl_catalog_config cfg = {"lake", ETL_CATALOG_UPDATE};
+    struct etl_catalog cat;
+    etl_catalog_init(&cat, &cfg, &e->aws);
+    struct run r;
+    run_init(&r, e, batch, BATCH_N);
+    etl_stream_set_catalog(&r.stream, &cat);
+    assert_int_equal(run_process(&r, 0), ERR_OK);
+    char want[128];
+    snprintf(want, sizeof(want), "{\"batchItemFailures\":[{\"itemIdentifier\":\"%s\"}]}",
+             batch[0].seq);
+    assert_string_equal(buf_cstr(&r.response), want);
+    assert_true(r.st.catalog_failed);
+    assert_int_equal(r.st.records_failed, BATCH_N);
+    assert_int_equal(ete_count(e, ""), BATCH_OBJECTS); /* the data is in the lake already */
+    assert_int_equal(cat.stats.failures, 1);
+    size_t puts = ete_requests(e, "PUT", NULL);
+
+    g.down = false;
+    assert_int_equal(run_process(&r, 0), ERR_OK);
+    assert_string_equal(buf_cstr(&r.response), "{\"batchItemFailures\":[]}");
+    assert_false(r.st.catalog_failed);
+    assert_int_equal(ete_count(e, ""), BATCH_OBJECTS);
+    /* identical objects, not rewritten: each is sent again with If-None-Match: *, which the
+     * store refuses (412), and its MD5 read back matches */
+    assert_int_equal(ete_requests(e, "PUT", NULL), 2 * puts);
+    for (size_t i = 0; i < BATCH_OBJECTS; i++) {
+        assert_object_text(e, batch_objects[i].key, batch_objects[i].text);
+    }
+    assert_int_equal(g.creates, 2);    /* orders_changes, users_changes */
+    assert_int_equal(g.partitions, 2); /* one call per table, its two hours in it */
+    size_t calls = g.calls;
+    assert_int_equal(run_process(&r, 0), ERR_OK); /* a third delivery: all known, no call */
+    assert_int_equal(g.calls, calls);
+    run_cleanup(&r);
+    etl_catalog_cleanup(&cat);
+    ete_free(e);
+}
+
 int main(void)
 {
     static const struct CMUnitTest plain[] = {
@@ -940,6 +1034,7 @@ int main(void)
         cmocka_unit_test(test_same_key_other_bytes),
         cmocka_unit_test(test_file_output_same_bytes),
         cmocka_unit_test(test_parallel_same_name),
+        cmocka_unit_test(test_catalog_failure_retries_the_batch),
     };
     static struct CMUnitTest tests[ROWS(plain) + ROWS(split_rows) + ROWS(quarantine_rows) +
                                    ROWS(put_failure_rows) + ROWS(deadline_rows) + ROWS(retry_rows) +
