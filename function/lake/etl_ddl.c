@@ -150,15 +150,19 @@ static bool is_declared(const struct etl_ddl_ctx *ctx, const char *name)
 static void
 column_type(const struct etl_ddl_ctx *ctx, const struct etl_schema_attr *a, char *out, size_t cap)
 {
+    const char *declared = NULL;
+    for (size_t i = 0; i < ctx->n_declared && declared == NULL; i++) {
+        declared =
+            strcmp(ctx->declared[i].name, a->name) == 0 ? ctx->declared[i].athena_type : NULL;
+    }
     if (ctx->format->athena_type != NULL) {
-        /* A typed format's files carry their own types (the type rule of etl_fmt_parquet.c);
-         * NEEDSWORK(#13): a transform's declared types do not reach the Parquet writer yet, so
-         * its columns follow the rule too. */
+        /* A typed format's files carry their own types: the format's rule, given the declared
+         * type (etl_fmt_parquet.c), so the DDL says what the files hold. */
         uint32_t types = 0;
         for (int t = 0; t < ETL_T_COUNT; t++) {
             types |= a->counts[t] > 0 ? 1u << t : 0;
         }
-        ctx->format->athena_type(types, out, cap);
+        ctx->format->athena_type(types, declared, out, cap);
         return;
     }
     for (size_t i = 0; i < ctx->n_declared; i++) {
@@ -261,7 +265,8 @@ static enum err_code model_columns(struct etl_ddl_table *t,
             struct etl_ddl_col *col = &t->cols[t->n_cols++];
             snprintf(col->name, sizeof(col->name), "%s", etl_meta_cols[m].name);
             if (ctx->format->athena_type != NULL) {
-                ctx->format->athena_type(1u << etl_meta_cols[m].type, col->type, sizeof(col->type));
+                ctx->format->athena_type(1u << etl_meta_cols[m].type, NULL, col->type,
+                                         sizeof(col->type));
             } else {
                 snprintf(col->type, sizeof(col->type), "%s", etl_meta_cols[m].athena_type);
             }

@@ -27,12 +27,6 @@
 #include "etl_partition.h"
 #include "etl_schema.h"
 
-/* A column whose type is declared (a transform's mapping or cast), not inferred. */
-struct etl_ddl_declared {
-    const char *name;        /* the column (attribute) name */
-    const char *athena_type; /* "decimal(12,2)", "timestamp", "array<string>" */
-};
-
 /* Declared types collected from a transform's dataset (etl_spec_declared calls
  * etl_ddl_declared_add with each); names and types are copied. */
 struct etl_ddl_declared_list {

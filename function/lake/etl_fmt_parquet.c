@@ -10,6 +10,10 @@
  * A column whose values in one file have types that map to different Parquet types is written
  * as STRING, each value as the text the JSON formats give it (a logged schema change, never a
  * changed value); a column whose values are all NULL is left out (a missing column reads null).
+ * A type the transform declares (mapping or derived column) wins, as the transform's cast has
+ * made every value fit it: decimal(p,s) -> DECIMAL(p,s); bigint, int, smallint, tinyint ->
+ * INT64 (bigint in the DDL); timestamp -> TIMESTAMP(MILLIS, UTC); boolean; binary. Other
+ * declared types (string, double, float, date, array, map) follow the rule above.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,8 +45,16 @@ struct pq_out_col {
     struct pq_type type;
 };
 
+/* A declared column type this writer honours (a copy: the options' list is borrowed). */
+struct parquet_declared {
+    char *name;
+    struct pq_type type;
+};
+
 struct parquet_impl {
     struct etl_format_options opts;
+    struct parquet_declared *decl;
+    size_t n_decl;
     struct etl_names names; /* JSON literals borrowed from the rows' stores */
     struct pq_col_info *info;
     size_t cap_info;
@@ -60,6 +72,54 @@ struct parquet_state {
 };
 _Static_assert(sizeof(struct parquet_state) <= ETL_ENCODER_STATE_BYTES, "state too large");
 
+/* The Parquet type of a declared Athena type this writer honours (etl_typespec_name's spelling);
+ * false: the column follows the type rule. */
+static bool declared_type(const char *athena, struct pq_type *out)
+{
+    int precision = 0, scale = 0, end = 0;
+    *out = (struct pq_type){.kind = PQ_STRING};
+    if (athena == NULL) {
+        return false;
+    }
+    if (sscanf(athena, "decimal(%d,%d)%n", &precision, &scale, &end) == 2 && athena[end] == '\0' &&
+        precision >= 1 && precision <= PQ_DECIMAL_MAX_PRECISION && scale >= 0 &&
+        scale <= precision) {
+        *out = (struct pq_type){.kind = PQ_DECIMAL, .precision = precision, .scale = scale};
+        return true;
+    }
+    static const struct {
+        const char *name;
+        enum pq_kind kind;
+    } named[] = {{"bigint", PQ_INT64},          {"int", PQ_INT64},       {"smallint", PQ_INT64},
+                 {"tinyint", PQ_INT64},         {"boolean", PQ_BOOLEAN}, {"binary", PQ_BINARY},
+                 {"timestamp", PQ_TIMESTAMP_MS}};
+    for (size_t i = 0; i < sizeof(named) / sizeof(named[0]); i++) {
+        if (strcmp(athena, named[i].name) == 0) {
+            out->kind = named[i].kind;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The DynamoDB types (bit 1 << enum etl_type) a declared type's values may have. */
+static uint32_t declared_accepts(const struct pq_type *t)
+{
+    switch (t->kind) {
+    case PQ_DECIMAL:
+    case PQ_INT64:
+        return 1u << ETL_T_N;
+    case PQ_BOOLEAN:
+        return 1u << ETL_T_BOOL;
+    case PQ_BINARY:
+        return 1u << ETL_T_B;
+    case PQ_TIMESTAMP_MS:
+        return 1u << ETL_T_TIMESTAMP;
+    default:
+        return 0;
+    }
+}
+
 static enum err_code parquet_begin(void *state,
                                    const struct etl_schema *schema,
                                    const struct etl_format_options *opts,
@@ -72,8 +132,29 @@ static enum err_code parquet_begin(void *state,
         return err_set(err, ERR_NOMEM, "parquet: out of memory");
     }
     s->p->opts = *opts;
+    s->p->opts.declared = NULL;
+    s->p->opts.n_declared = 0;
     etl_names_init(&s->p->names);
     etl_names_init(&s->p->columns);
+    if (opts->n_declared > 0) {
+        s->p->decl = calloc(opts->n_declared, sizeof(*s->p->decl));
+        if (s->p->decl == NULL) {
+            return err_set(err, ERR_NOMEM, "parquet: out of memory");
+        }
+    }
+    for (size_t i = 0; i < opts->n_declared; i++) {
+        struct pq_type t;
+        if (!declared_type(opts->declared[i].athena_type, &t)) {
+            continue;
+        }
+        struct parquet_declared *d = &s->p->decl[s->p->n_decl];
+        d->name = strdup(opts->declared[i].name);
+        if (d->name == NULL) {
+            return err_set(err, ERR_NOMEM, "parquet: out of memory");
+        }
+        d->type = t;
+        s->p->n_decl++;
+    }
     return ERR_OK;
 }
 
@@ -190,9 +271,21 @@ static void type_names(uint32_t types, char *out, size_t cap)
     }
 }
 
-/* The type rule: the Parquet type of a column whose values have the types in `types`. */
-static struct pq_type column_type(uint32_t types, bool *mixed)
+/* The type rule: the Parquet type of a column whose values have the types in `types`, or its
+ * declared type (NULL: none) when every value fits it (*unfit: one does not, and the rule
+ * decides). */
+static struct pq_type
+column_type(uint32_t types, const struct pq_type *declared, bool *mixed, bool *unfit)
 {
+    *unfit = false;
+    types &= ~(1u << ETL_T_NULL);
+    if (declared != NULL) {
+        if ((types & ~declared_accepts(declared)) == 0) {
+            *mixed = false;
+            return *declared;
+        }
+        *unfit = true;
+    }
     bool first = true;
     struct pq_type type = {.kind = PQ_STRING};
     *mixed = false;
@@ -208,11 +301,24 @@ static struct pq_type column_type(uint32_t types, bool *mixed)
     return *mixed ? (struct pq_type){.kind = PQ_STRING} : type;
 }
 
-static void parquet_athena_type(uint32_t types, char *out, size_t cap)
+static void parquet_athena_type(uint32_t types, const char *declared, char *out, size_t cap)
 {
-    bool mixed = false;
-    struct pq_type t = column_type(types, &mixed);
+    bool mixed = false, unfit = false;
+    struct pq_type d;
+    bool has = declared_type(declared, &d);
+    struct pq_type t = column_type(types, has ? &d : NULL, &mixed, &unfit);
     pq_type_athena(&t, out, cap);
+}
+
+static const struct pq_type *find_declared(const struct parquet_impl *p, struct cur name)
+{
+    for (size_t i = 0; i < p->n_decl; i++) {
+        if (strlen(p->decl[i].name) == name.len &&
+            memcmp(p->decl[i].name, name.ptr, name.len) == 0) {
+            return &p->decl[i].type;
+        }
+    }
+    return NULL;
 }
 
 /* Each column's type, and the file's schema. */
@@ -226,8 +332,17 @@ static enum err_code schema(struct parquet_impl *p, struct pq_file *f, struct er
         if (c->types == 0) {
             continue; /* all NULL: absent, and absent reads as null */
         }
-        bool mixed = false;
-        c->type = column_type(c->types, &mixed);
+        bool mixed = false, unfit = false;
+        const struct pq_type *declared = find_declared(p, name);
+        c->type = column_type(c->types, declared, &mixed, &unfit);
+        if (unfit) {
+            char types[128], want[64];
+            type_names(c->types, types, sizeof(types));
+            pq_type_athena(declared, want, sizeof(want));
+            log_warn("parquet: column \"%.*s\" is declared %s but holds %s values in this object: "
+                     "written by the type rule instead",
+                     (int)(name.len > 200 ? 200 : name.len), (const char *)name.ptr, want, types);
+        }
         if (mixed) {
             char types[128];
             type_names(c->types, types, sizeof(types));
@@ -305,6 +420,25 @@ put_value(struct parquet_impl *p, struct pq_column *pc, const struct etl_col *co
         return rc == ERR_OK ? pq_column_add_bytes(pc, p->tmp.data, p->tmp.len, err) : rc;
     case PQ_BOOLEAN:
         return pq_column_add_bool(pc, col->value.len > 0 && col->value.ptr[0] == 't', err);
+    case PQ_DECIMAL:
+    case PQ_INT64: {
+        pq_i128 v = 0;
+        bool dec = pc->type.kind == PQ_DECIMAL;
+        rc = string_value(p, col, &text, err); /* an N: its digits */
+        if (rc == ERR_OK) {
+            rc = pq_decimal_parse(text, dec ? pc->type.precision : 19, dec ? pc->type.scale : 0, &v,
+                                  err);
+        }
+        if (rc == ERR_OK && !dec && (v > INT64_MAX || v < INT64_MIN)) {
+            rc = err_set(err, ERR_INVALID_INPUT, "%.*s is out of range", (int)text.len,
+                         (const char *)text.ptr);
+        }
+        if (rc != ERR_OK) {
+            return err_prefix(err, "parquet: column \"%s\" (%s)", pc->name,
+                              dec ? "decimal" : "bigint");
+        }
+        return dec ? pq_column_add_decimal(pc, v, err) : pq_column_add_i64(pc, (int64_t)v, err);
+    }
     case PQ_TIMESTAMP_MS: {
         int64_t ms = 0;
         buf_reset(&p->tmp);
@@ -396,6 +530,10 @@ static void parquet_cleanup(void *state)
     }
     etl_names_cleanup(&p->names);
     etl_names_cleanup(&p->columns);
+    for (size_t i = 0; i < p->n_decl; i++) {
+        free(p->decl[i].name);
+    }
+    free(p->decl);
     free(p->info);
     free(p->cols);
     buf_cleanup(&p->unescaped);

@@ -50,9 +50,19 @@ struct etl_serde {
 
 /* Options of the formats that take any (the Parquet writer's, from ETL_PARQUET_*). A zeroed
  * struct means the defaults. */
+/* A column whose type is declared (a transform's mapping or cast), not inferred. */
+struct etl_ddl_declared {
+    const char *name;        /* the column (attribute) name */
+    const char *athena_type; /* "decimal(12,2)", "timestamp", "array<string>" */
+};
+
 struct etl_format_options {
     int parquet_codec;               /* enum pq_codec; 0 = none (the config's default is SNAPPY) */
     int64_t parquet_row_group_bytes; /* buffered values per row group; 0: the default */
+    /* The dataset's declared column types (borrowed for begin only: a format keeps a copy of
+     * what it uses); NULL: none. */
+    const struct etl_ddl_declared *declared;
+    size_t n_declared;
 };
 
 struct etl_format {
@@ -70,7 +80,7 @@ struct etl_format {
     /* A typed format's column type in the DDL, for a column holding values of the types in
      * `types` (bit 1 << enum etl_type each): the type its files declare. NULL: text formats,
      * whose SerDe converts, get the schema's inference (etl_schema_athena_type). */
-    void (*athena_type)(uint32_t types, char *out, size_t cap);
+    void (*athena_type)(uint32_t types, const char *declared, char *out, size_t cap);
     MUST_CHECK enum err_code (*begin)(void *state,
                                       const struct etl_schema *schema,
                                       const struct etl_format_options *opts,

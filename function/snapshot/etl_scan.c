@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ddb.h"
+#include "etl_ddl.h"
 #include "etl_dq_run.h"
 #include "etl_record.h"
 #include "etl_time.h"
@@ -110,9 +111,23 @@ open_file(struct etl_scan_job *job, struct etl_ckpt *ck, struct open_file *f, st
     enum err_code rc =
         etl_sink_object_open(&job->sink, f->key, etl_writer_content_type(&f->enc),
                              cfg->layout->force_multipart, cfg->spool_dir, &f->obj, err);
+    /* A typed format writes the transform's declared types (Parquet's DECIMAL, INT64). */
+    struct etl_ddl_declared_list decl = {NULL, 0, 0, false};
+    if (f->enc.format->athena_type != NULL && job->spec != NULL &&
+        f->dataset < job->spec->n_datasets) {
+        etl_spec_declared(&job->spec->datasets[f->dataset], etl_ddl_declared_add, &decl);
+        f->enc.opts.declared = decl.v;
+        f->enc.opts.n_declared = decl.n;
+        if (rc == ERR_OK && decl.failed) {
+            rc = err_set(err, ERR_NOMEM, "out of memory for the declared types of a dataset");
+        }
+    }
     if (rc == ERR_OK) {
         rc = etl_writer_open(&f->w, &f->out, &f->enc, NULL, err);
     }
+    f->enc.opts.declared = NULL; /* borrowed by begin only */
+    f->enc.opts.n_declared = 0;
+    etl_ddl_declared_list_cleanup(&decl);
     if (rc == ERR_OK) {
         f->open = true;
     } else {

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "etl_ddl.h"
+#include "etl_spec.h"
 #include "etl_stream_batch.h"
 #include "etl_writer.h"
 #include "jsonw.h"
@@ -126,15 +128,30 @@ static enum err_code render_chunk(const struct etl_stream *s,
     enc.cache = codecs;
     struct etl_writer w;
     struct etl_schema schema;
+    struct etl_ddl_declared_list decl = {NULL, 0, 0, false};
     etl_schema_init(&schema);
     buf_reset(&wk->object);
     enum err_code rc = ERR_OK;
     if (enc.format->needs_schema && grp->kind == G_DATA) {
         rc = chunk_schema(s, b, c, &schema, err);
     }
+    /* A typed format writes the transform's declared types (Parquet's DECIMAL, INT64). */
+    for (size_t d = 0; enc.format->athena_type != NULL && grp->kind == G_DATA && s->spec != NULL &&
+                       d < s->spec->n_datasets;
+         d++) {
+        if (strcmp(s->spec->datasets[d].name, grp->name) == 0) {
+            etl_spec_declared(&s->spec->datasets[d], etl_ddl_declared_add, &decl);
+            enc.opts.declared = decl.v;
+            enc.opts.n_declared = decl.n;
+        }
+    }
+    if (rc == ERR_OK && decl.failed) {
+        rc = err_set(err, ERR_NOMEM, "out of memory for the declared types of %s", grp->name);
+    }
     if (rc == ERR_OK) {
         rc = etl_writer_open(&w, &wk->object, &enc, &schema, err);
     }
+    etl_ddl_declared_list_cleanup(&decl);
     if (rc != ERR_OK) {
         goto out;
     }

@@ -152,6 +152,81 @@ class ParquetStreamTest(unittest.TestCase):
         (d,) = read.values()
         self.assertEqual(sorted(r["café"] for r in d["rows"]["duckdb"]), ["x", "y"])
 
+    def test_transform_declared_types(self):
+        """A transform's declared types are the files' types: decimal(p,s) a DECIMAL on the
+        narrowest physical type, bigint and int INT64, timestamp TIMESTAMP(MILLIS), boolean; every
+        reader gives the exact value (a 38-digit decimal, INT64's limits). double stays the exact
+        digits as STRING. A value a cast cannot fit is rejected by the transform, not rounded."""
+        spec = {"version": 1, "datasets": [{
+            "name": "typed",
+            "mappings": [["pk", "string", "id", "string"],
+                         ["price", "string", "price", "decimal(12,2)", "reject"],
+                         ["huge", "decimal(38,10)", "huge", "decimal(38,10)"],
+                         ["big", "bigint", "big", "bigint"],
+                         ["qty", "int", "qty", "int"],
+                         ["rate", "double", "rate", "double"],
+                         ["created_at", "bigint", "created", "timestamp"],
+                         ["active", "boolean", "active", "boolean"]]}]}
+        items = [
+            {"pk": {"S": "a"}, "price": {"S": "12.5"}, "huge": {"N": "1234567890123456789012345678.0123456789"},
+             "big": {"N": "9223372036854775807"}, "qty": {"N": "7"}, "rate": {"N": "0.1"},
+             "created_at": {"N": "1764028800123"}, "active": {"BOOL": True}},
+            {"pk": {"S": "b"}, "price": {"S": "-0.01"}, "huge": {"N": "-0.0000000001"},
+             "big": {"N": "-9223372036854775808"}, "qty": {"N": "-2147483648"},
+             "rate": {"N": "1E+2"}, "created_at": {"N": "0"}, "active": {"BOOL": False}},
+            {"pk": {"S": "c"}},
+            {"pk": {"S": "d"}, "price": {"S": "0.125"}},  # does not fit decimal(12,2): rejected
+        ]
+        recs = [stream_record(i, it, 21) for i, it in enumerate(items)]
+        p = os.path.join(self.dir, "typed.json")
+        with open(p, "w", encoding="utf-8") as f:
+            json.dump({"Records": recs}, f)
+        spec_path = os.path.join(self.dir, "spec.json")
+        with open(spec_path, "w", encoding="utf-8") as f:
+            json.dump(spec, f)
+        lake = os.path.join(self.dir, "typed")
+        os.makedirs(lake)
+        r = itlib.invoke([p], env={"ETL_OUTPUT": f"file://{lake}/", "ETL_FORMAT": "parquet",
+                                   "ETL_TRANSFORM": f"file:{spec_path}"}, timeout=120)
+        self.assertEqual(r.code, 0, r.stderr[-3000:])
+        self.assertEqual(r.json(0), {"batchItemFailures": []})
+        files = [f for f in glob.glob(os.path.join(lake, "**", "*"), recursive=True)
+                 if os.path.isfile(f)]
+        data = [f for f in files if f.endswith(".parquet")]
+        rejected = [f for f in files if "/rejected/" in f]
+        self.assertEqual(len(data), 1, files)
+        self.assertEqual(len(rejected), 1, files)
+        (d,) = pqcheck.read_files(data).values()
+        self.assertEqual({k: d["schema"][k] for k in
+                          ("price", "huge", "big", "qty", "rate", "created", "active")},
+                         {"price": "DECIMAL(12,2)", "huge": "DECIMAL(38,10)", "big": "INT64",
+                          "qty": "INT64", "rate": "STRING", "created": "TIMESTAMP",
+                          "active": "BOOLEAN"})
+        want = {
+            "a": {"price": "12.50", "huge": "1234567890123456789012345678.0123456789",
+                  "big": "9223372036854775807", "qty": "7", "created": "2025-11-25T00:00:00.123Z",
+                  "active": True},
+            "b": {"price": "-0.01", "huge": "-0.0000000001", "big": "-9223372036854775808",
+                  "qty": "-2147483648", "created": "1970-01-01T00:00:00.000Z", "active": False},
+            "c": {"price": None, "huge": None, "big": None, "qty": None, "created": None,
+                  "active": None},
+        }
+        for reader, rows in d["rows"].items():
+            got = {row["id"]: {k: row[k] for k in want["a"]} for row in rows}
+            if reader == "hyparquet":  # its decimals are JavaScript Numbers: exact to ~15 digits
+                for rid, row in got.items():
+                    for k in ("price", "huge"):
+                        if row[k] is not None:
+                            self.assertTrue(row[k].startswith("hyparquet:"), row[k])
+                            self.assertAlmostEqual(float(row[k][10:]) / float(want[rid][k]), 1.0,
+                                                   places=12)
+                            row[k] = want[rid][k]
+            self.assertEqual(got, want, reader)
+        phys = pqcheck.duckdb(f"SELECT name, type FROM parquet_schema('{data[0]}') "
+                              "WHERE name IN ('price', 'huge', 'big')")
+        self.assertEqual({x["name"]: x["type"] for x in phys},
+                         {"price": "INT64", "huge": "FIXED_LEN_BYTE_ARRAY", "big": "INT64"})
+
     def test_property_random_schemas(self):
         """Random items: nulls, empty strings, 38-digit numbers, binary (empty too), unicode,
         10,000-character strings, sets, maps and lists, and columns present in few rows; each

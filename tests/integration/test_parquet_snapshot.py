@@ -4,6 +4,7 @@ arrow-rs (parquet-wasm) and hyparquet, which must agree, and every item must be 
 value; the run's table.ddl, changes.ddl and current view use the Parquet SerDe with the files'
 types; ETL_SNAPSHOT_FORMAT=ddb-export stays DynamoDB's JSON. (Stream batches: test_parquet.py.)"""
 import glob
+import json
 import os
 import sys
 import tempfile
@@ -85,6 +86,51 @@ class ParquetSnapshotTest(unittest.TestCase):
                     self.assertIn("ParquetHiveSerDe", f.read())
                 with open(os.path.join(lake, table, "current.sql")) as f:
                     self.assertIn("`_ts` >= TIMESTAMP '2026-11-24 00:00:00.000'", f.read())
+
+    def test_transform_declared_types(self):
+        """A snapshot through a transform: the declared bigint, decimal and boolean columns are
+        INT64, DECIMAL and BOOLEAN in every file, with every item's value, and the dataset's
+        table.ddl says so."""
+        spec = {"version": 1, "datasets": [{
+            "name": "orders_typed",
+            "mappings": [["pk", "string", "id", "string"],
+                         ["sk", "bigint", "sk", "bigint"],
+                         ["sk", "bigint", "sk_dec", "decimal(5,1)"],
+                         ["active", "boolean", "active", "boolean"]]}]}
+        spec_path = os.path.join(self.tmp.name, "typed-spec.json")
+        with open(spec_path, "w", encoding="utf-8") as f:
+            json.dump(spec, f)
+        lake = os.path.join(self.tmp.name, "typed")
+        ev = itlib.write_event(self.tmp.name, "sched3.json", scheduled("2026-11-26T00:00:00Z"))
+        env = dict(self.stack.env)
+        env.update({"ETL_OUTPUT": f"file://{lake}/", "ETL_FORMAT": "parquet",
+                    "ETL_TABLE": "Orders50kPq", "ETL_SEGMENTS": "2",
+                    "ETL_TRANSFORM": f"file:{spec_path}"})
+        r = itlib.invoke([ev], env=env, timeout=300)
+        self.assertEqual(r.code, 0, r.stderr[-3000:])
+        self.assertEqual(r.json(0)["status"], "complete", r.stderr[-3000:])
+        run_dir = os.path.join(lake, "orders_typed", "snapshots", "run=2026-11-26T000000Z")
+        parts = sorted(glob.glob(os.path.join(run_dir, "part-*.parquet")))
+        self.assertTrue(parts, os.listdir(lake))
+        files = ", ".join(f"'{p}'" for p in parts)
+        want_sk = sum(int(it["sk"]["N"]) for it in self.items)
+        want_active = sum(1 for it in self.items if it["active"]["BOOL"])
+        (got,) = pqcheck.duckdb(
+            f"SELECT count(*) AS n, count(DISTINCT id) AS ids, sum(sk)::VARCHAR AS sk, "
+            f"sum(sk_dec)::VARCHAR AS sk_dec, count(*) FILTER (WHERE active) AS active, "
+            f"count(*) FILTER (WHERE sk_dec <> sk) AS differ FROM read_parquet([{files}])")
+        self.assertEqual(got, {"n": "50000", "ids": "50000", "sk": str(want_sk),
+                               "sk_dec": f"{want_sk}.0", "active": str(want_active), "differ": "0"})
+        for p in parts:
+            types = {x["name"]: (x["type"], x["converted_type"]) for x in pqcheck.duckdb(
+                f"SELECT name, type, converted_type FROM parquet_schema('{p}')")}
+            self.assertEqual(types["sk"], ("INT64", None), p)
+            self.assertEqual(types["sk_dec"], ("INT32", "DECIMAL"), p)
+            self.assertEqual(types["active"], ("BOOLEAN", None), p)
+        with open(os.path.join(run_dir, "_meta", "table.ddl")) as f:
+            ddl = f.read()
+        for col in ("`sk` bigint", "`sk_dec` decimal(5,1)", "`active` boolean", "`id` string"):
+            self.assertIn(col, ddl)
 
     def test_ddb_export_unchanged(self):
         """ETL_SNAPSHOT_FORMAT=ddb-export writes DynamoDB's JSON whatever ETL_FORMAT says."""

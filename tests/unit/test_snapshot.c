@@ -663,6 +663,21 @@ static void test_ddl_parquet(void **state)
     assert_int_equal(
         etl_ddl_current_view(&out, &ctx, &s, "2026-11-24T000000Z", 1795478400000LL, &err), ERR_OK);
     assert_non_null(strstr(buf_cstr(&out), "`_ts` >= TIMESTAMP '2026-11-24 00:00:00.000' AND"));
+    /* Declared types the Parquet writer honours reach the DDL as the files hold them; the others,
+     * and a declared type the values do not fit, follow the rule. */
+    const struct etl_ddl_declared decl[] = {
+        {"sk", "decimal(12,2)"}, {"ok", "boolean"}, {"m", "double"}, {"Order Id", "bigint"}};
+    ctx.declared = decl;
+    ctx.n_declared = 4;
+    buf_reset(&out);
+    assert_int_equal(etl_ddl_snapshot(&out, &ctx, &s, &err), ERR_OK);
+    static const char *const want_declared[] = {"`sk` decimal(12,2)", "`ok` boolean", "`m` string",
+                                                "`it_s` string"};
+    for (size_t i = 0; i < sizeof(want_declared) / sizeof(want_declared[0]); i++) {
+        if (strstr(buf_cstr(&out), want_declared[i]) == NULL) {
+            fail_msg("missing <%s> in:\n%s", want_declared[i], buf_cstr(&out));
+        }
+    }
     etl_schema_cleanup(&s);
     buf_cleanup(&out);
 }
