@@ -232,7 +232,7 @@ class CatalogTest(unittest.TestCase):
     def columns(self, name):
         return [(c["Name"], c["Type"]) for c in self.table(name)["StorageDescriptor"]["Columns"]]
 
-    def assert_matches_ddl(self, table, ddl_text):
+    def assert_matches_ddl(self, table, ddl_text, classification="json"):
         """The catalog's table is the DDL's: columns (a prefix: later batches may add), SerDe,
         formats, location, partition keys and every table property."""
         ddl = parse_ddl(ddl_text)
@@ -249,7 +249,7 @@ class CatalogTest(unittest.TestCase):
         self.assertEqual(sd["OutputFormat"], ddl["output"])
         self.assertEqual(sd["Location"], ddl["location"])
         params = dict(table["Parameters"])
-        self.assertEqual(params.pop("classification"), "json")
+        self.assertEqual(params.pop("classification"), classification)
         self.assertEqual(params.pop("EXTERNAL"), "TRUE")
         self.assertEqual(params, ddl["props"])
         return ddl
@@ -392,6 +392,54 @@ class CatalogTest(unittest.TestCase):
         self.assertNotIn("UpdateTable", self.front.ops())
         self.assertEqual(self.columns("catorders_changes"), cols)
 
+    def test_parquet_tables(self):
+        """ETL_FORMAT=parquet: both tables use the Parquet SerDe and formats with the types the
+        files hold (numbers string, _ts timestamp, booleans boolean), match the DDL, and DuckDB
+        reading the table's Parquet files finds those types and the source values."""
+        items = [{"pk": {"S": "p#1"}, "sk": {"N": "1"}, "price": {"N": "12.50"},
+                  "active": {"BOOL": True}},
+                 {"pk": {"S": "p#2"}, "sk": {"N": "2"}, "price": {"N": "1E+40"},
+                  "active": {"BOOL": False}}]
+        self.put_items("PqOrders", items)
+        r = self.invoke([scheduled("2026-11-24T00:00:00Z")], "pq/", ETL_TABLE="PqOrders",
+                        ETL_SEGMENTS="1", ETL_FORMAT="parquet")
+        self.assertEqual(r.json(0)["status"], "complete", r.stderr[-3000:])
+        run = "2026-11-24T000000Z"
+        snap_ddl = self.stack.s3_get(BUCKET, f"pq/PqOrders/snapshots/run={run}/_meta/table.ddl")
+        snap = self.table("pqorders_snapshot")
+        self.assert_matches_ddl(snap, snap_ddl.decode(), classification="parquet")
+        sd = snap["StorageDescriptor"]
+        self.assertEqual(sd["SerdeInfo"]["SerializationLibrary"],
+                         "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe")
+        self.assertEqual(sd["InputFormat"],
+                         "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat")
+        types = dict(self.columns("pqorders_snapshot"))
+        self.assertEqual((types["price"], types["active"], types["_ts"]),
+                         ("string", "boolean", "timestamp"))
+        images = [{"pk": {"S": "p#3"}, "sk": {"N": "3"}, "price": {"N": "7"},
+                   "active": {"BOOL": True}, "color": {"S": "teal"}}]
+        r = self.invoke([stream_event("PqOrders", 2000, images)], "pq/", ETL_FORMAT="parquet")
+        self.assertEqual(r.json(0), {"batchItemFailures": []}, r.stderr[-3000:])
+        changes_ddl = self.stack.s3_get(BUCKET, "pq/PqOrders/changes.ddl").decode()
+        changes = self.table("pqorders_changes")
+        self.assert_matches_ddl(changes, changes_ddl, classification="parquet")
+        ctypes = dict(self.columns("pqorders_changes"))
+        self.assertEqual((ctypes["color"], ctypes["price"], ctypes["_ts"]),
+                         ("string", "string", "timestamp"))
+        # DuckDB over the changes table's files: the catalog's types, the source values.
+        prefix = changes["StorageDescriptor"]["Location"][len(f"s3://{BUCKET}/"):]
+        keys = [k for k in self.stack.s3_objects(BUCKET, prefix) if k.endswith(".parquet")]
+        self.assertEqual(len(keys), 1)
+        path = os.path.join(self.tmp.name, "changes.parquet")
+        with open(path, "wb") as f:
+            f.write(self.stack.s3_get(BUCKET, keys[0]))
+        q = f"SELECT pk, price, color, active, typeof(_ts) AS ts FROM read_parquet('{path}')"
+        out = subprocess.run([DUCKDB, q], capture_output=True, text=True)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual([json.loads(x) for x in out.stdout.splitlines()],
+                         [{"pk": "p#3", "price": "7", "color": "teal", "active": True,
+                           "ts": "TIMESTAMP WITH TIME ZONE"}])
+
     def test_concurrent_writers_keep_the_union(self):
         base = {"pk": {"S": "r#0"}, "sk": {"N": "0"}, "base": {"S": "x"}}
         r = self.invoke([stream_event("Race", 1, [base])], "race/")
@@ -490,14 +538,14 @@ class CatalogTest(unittest.TestCase):
         self.assertEqual([(x["order_id"], decimal.Decimal(str(x["price"]))) for x in rows],
                          [("ORDER#9", decimal.Decimal("12.50"))])
 
+    # Skipped by decorator, so that setUp and tearDown (which expect Glue requests) do not run.
+    @unittest.skipIf(shutil.which("valgrind") is None, "no valgrind")
+    @unittest.skipIf(not os.path.exists(os.path.join(itlib.BUILD_DIR, "bootstrap")),
+                     "no development build at " + os.path.join(itlib.BUILD_DIR, "bootstrap"))
     def test_valgrind_catalog_paths(self):
         """The development build under full memcheck through create, merge, an injected
         conflict, a re-merged update, partitions and a failure: no invalid access, no leak."""
-        if shutil.which("valgrind") is None:
-            self.skipTest("no valgrind")
         dev = os.path.join(itlib.BUILD_DIR, "bootstrap")
-        if not os.path.exists(dev):
-            self.skipTest("no development build at " + dev)
         self.proxy.cfg.set_faults(rules=[{"match": r"^UpdateTable lake_db\.vgtable_changes$",
                                           "kind": "conflict", "times": 1},
                                          {"match": r"^GetTable lake_db\.vgdown_changes$",
