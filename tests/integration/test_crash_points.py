@@ -463,6 +463,13 @@ class CrashPointsTest(unittest.TestCase):
         sys.stderr.write(f"  {kills} kills, {len(scs) - len(failed)} of {len(scs)} "
                          f"scenarios exactly once\n")
         self.assertEqual(stats["signature_failures"], 0, stats["failures"][:3])
+        if failures:
+            # A stand-in that died (once seen in CI under load: dynalite gone mid-run, every
+            # later request refused) is named with its log, so the cause is not guessed at.
+            for c in self.stack._children:
+                if c.proc.poll() is not None:
+                    failures.append(f"stand-in {c.name} exited ({c.proc.returncode}); its log:\n"
+                                    f"{c.log_tail(3000)}")
         self.assertFalse(failures, "\n".join(failures))
 
 
