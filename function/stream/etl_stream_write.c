@@ -126,7 +126,7 @@ static enum err_code render_chunk(const struct etl_stream *s,
     const struct group *grp = &b->groups[c->group];
     struct etl_encoding enc = group_encoding(s, grp);
     enc.cache = codecs;
-    struct etl_writer w;
+    struct etl_writer w = {0}; /* cleaned up on every path, even before it is opened */
     struct etl_schema schema;
     struct etl_ddl_declared_list decl = {NULL, 0, 0, false};
     etl_schema_init(&schema);
