@@ -73,36 +73,99 @@ static enum err_code glue_call(struct aws_client *c,
     return awsjson_call(c, &call, resp, err);
 }
 
+/* The members a request body may carry, written in this order when set (Glue does not mind
+ * the order; a fixed one keeps the bodies comparable in tests and logs). */
+struct glue_members {
+    const char *database_name;  /* DatabaseName */
+    const char *name;           /* Name */
+    const char *table_name;     /* TableName */
+    const char *db_input_name;  /* DatabaseInput.Name ... */
+    const char *db_input_descr; /* ... and DatabaseInput.Description, when not empty */
+    const char *input_key;      /* TableInput or PartitionInputList: input, inserted as it is */
+    struct cur input;
+    bool skip_archive;      /* SkipArchive: true */
+    const char *version_id; /* VersionId, when not empty */
+};
+
+static void key_str(struct jsonw *w, const char *key, const char *value)
+{
+    if (value != NULL && value[0] != '\0') {
+        jsonw_key(w, key);
+        jsonw_str(w, value);
+    }
+}
+
+/* One call: the body holds m's members; the answer lands in resp, which the caller owns. */
+static enum err_code glue_request(struct aws_client *c,
+                                  const char *operation,
+                                  const char *op,
+                                  const struct glue_members *m,
+                                  struct http_response *resp,
+                                  struct err *err)
+{
+    struct buf body = BUF_INIT(GLUE_MAX_REQUEST_BYTES);
+    struct jsonw w;
+    jsonw_init(&w, &body, err);
+    jsonw_object(&w, JSONW_COMPACT);
+    key_str(&w, "DatabaseName", m->database_name);
+    key_str(&w, "Name", m->name);
+    key_str(&w, "TableName", m->table_name);
+    if (m->db_input_name != NULL) {
+        jsonw_key(&w, "DatabaseInput");
+        jsonw_object(&w, JSONW_COMPACT);
+        key_str(&w, "Name", m->db_input_name);
+        key_str(&w, "Description", m->db_input_descr);
+        jsonw_end(&w);
+    }
+    if (m->input_key != NULL) {
+        jsonw_key(&w, m->input_key);
+        jsonw_raw(&w, m->input);
+    }
+    if (m->skip_archive) {
+        jsonw_key(&w, "SkipArchive");
+        jsonw_bool(&w, true);
+    }
+    key_str(&w, "VersionId", m->version_id);
+    jsonw_end(&w);
+    enum err_code rc = jsonw_finish(&w);
+    if (rc == ERR_OK) {
+        rc = glue_call(c, operation, op, &body, resp, err);
+    }
+    buf_cleanup(&body);
+    return rc;
+}
+
+/* A call whose answer is not needed beyond its status. */
+static enum err_code glue_request_status(struct aws_client *c,
+                                         const char *operation,
+                                         const char *op,
+                                         const struct glue_members *m,
+                                         struct err *err)
+{
+    struct http_response resp;
+    http_response_init(&resp, GLUE_MAX_RESPONSE_BYTES);
+    enum err_code rc = glue_request(c, operation, op, m, &resp, err);
+    http_response_cleanup(&resp);
+    return rc;
+}
+
 enum err_code
 glue_get_database(struct aws_client *c, const char *name, bool *found, struct err *err)
 {
-    struct buf body = BUF_INIT(GLUE_MAX_REQUEST_BYTES);
-    struct http_response resp;
-    struct jsonw w;
     char op[300];
     *found = false;
     enum err_code rc = check_name("database", name, err);
     if (rc != ERR_OK) {
         return rc;
     }
-    http_response_init(&resp, GLUE_MAX_RESPONSE_BYTES);
     snprintf(op, sizeof(op), "GetDatabase %s", name);
-    jsonw_init(&w, &body, err);
-    jsonw_object(&w, JSONW_COMPACT);
-    jsonw_key(&w, "Name");
-    jsonw_str(&w, name);
-    jsonw_end(&w);
-    rc = jsonw_finish(&w);
-    if (rc == ERR_OK) {
-        rc = glue_call(c, "GetDatabase", op, &body, &resp, err);
-    }
+    const struct glue_members m = {.name = name};
+    rc = glue_request_status(c, "GetDatabase", op, &m, err);
     if (rc == ERR_OK) {
         *found = true;
     } else if (glue_err_is(err, "EntityNotFoundException")) {
         rc = ERR_OK;
     }
-    http_response_cleanup(&resp);
-    buf_cleanup(&body);
     return rc;
 }
 
@@ -112,39 +175,37 @@ enum err_code glue_create_database(struct aws_client *c,
                                    bool *already_exists,
                                    struct err *err)
 {
-    struct buf body = BUF_INIT(GLUE_MAX_REQUEST_BYTES);
-    struct http_response resp;
-    struct jsonw w;
     char op[300];
     *already_exists = false;
     enum err_code rc = check_name("database", name, err);
     if (rc != ERR_OK) {
         return rc;
     }
-    http_response_init(&resp, GLUE_MAX_RESPONSE_BYTES);
     snprintf(op, sizeof(op), "CreateDatabase %s", name);
-    jsonw_init(&w, &body, err);
-    jsonw_object(&w, JSONW_COMPACT);
-    jsonw_key(&w, "DatabaseInput");
-    jsonw_object(&w, JSONW_COMPACT);
-    jsonw_key(&w, "Name");
-    jsonw_str(&w, name);
-    if (description != NULL && description[0] != '\0') {
-        jsonw_key(&w, "Description");
-        jsonw_str(&w, description);
-    }
-    jsonw_end(&w);
-    jsonw_end(&w);
-    rc = jsonw_finish(&w);
-    if (rc == ERR_OK) {
-        rc = glue_call(c, "CreateDatabase", op, &body, &resp, err);
-    }
+    const struct glue_members m = {.db_input_name = name, .db_input_descr = description};
+    rc = glue_request_status(c, "CreateDatabase", op, &m, err);
     if (rc != ERR_OK && glue_err_is(err, "AlreadyExistsException")) {
         *already_exists = true;
         rc = ERR_OK;
     }
-    http_response_cleanup(&resp);
-    buf_cleanup(&body);
+    return rc;
+}
+
+/* Both names valid, and op names the call on database.table. */
+static enum err_code check_table_names(const char *operation,
+                                       const char *database,
+                                       const char *table,
+                                       char *op,
+                                       size_t op_cap,
+                                       struct err *err)
+{
+    enum err_code rc = check_name("database", database, err);
+    if (rc == ERR_OK) {
+        rc = check_name("table", table, err);
+    }
+    if (rc == ERR_OK) {
+        snprintf(op, op_cap, "%s %s.%s", operation, database, table);
+    }
     return rc;
 }
 
@@ -155,55 +216,52 @@ enum err_code glue_get_table(struct aws_client *c,
                              bool *found,
                              struct err *err)
 {
-    struct buf body = BUF_INIT(GLUE_MAX_REQUEST_BYTES);
     struct http_response resp;
-    struct jsonw w;
     char op[600];
     *found = false;
     out->version_id[0] = '\0';
-    enum err_code rc = check_name("database", database, err);
-    if (rc == ERR_OK) {
-        rc = check_name("table", name, err);
-    }
+    enum err_code rc = check_table_names("GetTable", database, name, op, sizeof(op), err);
     if (rc != ERR_OK) {
         return rc;
     }
-    snprintf(op, sizeof(op), "GetTable %s.%s", database, name);
-    jsonw_init(&w, &body, err);
-    jsonw_object(&w, JSONW_COMPACT);
-    jsonw_key(&w, "DatabaseName");
-    jsonw_str(&w, database);
-    jsonw_key(&w, "Name");
-    jsonw_str(&w, name);
-    jsonw_end(&w);
-    rc = jsonw_finish(&w);
     http_response_init(&resp, 0);
     buf_reset(&out->body);
     resp.body = out->body; /* the answer lands in the table's own buffer */
-    if (rc == ERR_OK) {
-        rc = glue_call(c, "GetTable", op, &body, &resp, err);
-    }
+    const struct glue_members m = {.database_name = database, .name = name};
+    rc = glue_request(c, "GetTable", op, &m, &resp, err);
     out->body = resp.body;
     buf_cleanup(&resp.headers);
     if (rc != ERR_OK) {
-        if (glue_err_is(err, "EntityNotFoundException")) {
-            rc = ERR_OK;
-        }
-        goto out;
+        return glue_err_is(err, "EntityNotFoundException") ? ERR_OK : rc;
     }
     struct json_val root, v;
     if (json_validate(buf_cur(&out->body), 64, &root, err) != ERR_OK ||
         !json_object_get_type(&root, "Table", JSON_OBJECT, &out->table)) {
-        rc = err_set(err, ERR_INVALID_INPUT, "%s: the answer has no Table object", op);
-        goto out;
+        return err_set(err, ERR_INVALID_INPUT, "%s: the answer has no Table object", op);
     }
     if (json_object_get_type(&out->table, "VersionId", JSON_STRING, &v)) {
         (void)json_string_copy(&v, out->version_id, sizeof(out->version_id));
     }
     *found = true;
-out:
-    buf_cleanup(&body);
-    return rc;
+    return ERR_OK;
+}
+
+/* CreateTable and UpdateTable: a database and a caller-rendered TableInput in m. */
+static enum err_code
+table_write(struct aws_client *c, const char *operation, struct glue_members *m, struct err *err)
+{
+    char op[300];
+    enum err_code rc = check_name("database", m->database_name, err);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    snprintf(op, sizeof(op), "%s in %s", operation, m->database_name);
+    rc = check_input(op, m->input, JSON_OBJECT, err);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    m->input_key = "TableInput";
+    return glue_request_status(c, operation, op, m, err);
 }
 
 enum err_code glue_create_table(struct aws_client *c,
@@ -211,34 +269,8 @@ enum err_code glue_create_table(struct aws_client *c,
                                 struct cur table_input,
                                 struct err *err)
 {
-    struct buf body = BUF_INIT(GLUE_MAX_REQUEST_BYTES);
-    struct http_response resp;
-    struct jsonw w;
-    char op[300];
-    enum err_code rc = check_name("database", database, err);
-    if (rc != ERR_OK) {
-        return rc;
-    }
-    snprintf(op, sizeof(op), "CreateTable in %s", database);
-    rc = check_input(op, table_input, JSON_OBJECT, err);
-    if (rc != ERR_OK) {
-        return rc;
-    }
-    http_response_init(&resp, GLUE_MAX_RESPONSE_BYTES);
-    jsonw_init(&w, &body, err);
-    jsonw_object(&w, JSONW_COMPACT);
-    jsonw_key(&w, "DatabaseName");
-    jsonw_str(&w, database);
-    jsonw_key(&w, "TableInput");
-    jsonw_raw(&w, table_input);
-    jsonw_end(&w);
-    rc = jsonw_finish(&w);
-    if (rc == ERR_OK) {
-        rc = glue_call(c, "CreateTable", op, &body, &resp, err);
-    }
-    http_response_cleanup(&resp);
-    buf_cleanup(&body);
-    return rc;
+    struct glue_members m = {.database_name = database, .input = table_input};
+    return table_write(c, "CreateTable", &m, err);
 }
 
 enum err_code glue_update_table(struct aws_client *c,
@@ -248,42 +280,13 @@ enum err_code glue_update_table(struct aws_client *c,
                                 bool skip_archive,
                                 struct err *err)
 {
-    struct buf body = BUF_INIT(GLUE_MAX_REQUEST_BYTES);
-    struct http_response resp;
-    struct jsonw w;
-    char op[300];
-    enum err_code rc = check_name("database", database, err);
-    if (rc != ERR_OK) {
-        return rc;
-    }
-    snprintf(op, sizeof(op), "UpdateTable in %s", database);
-    rc = check_input(op, table_input, JSON_OBJECT, err);
-    if (rc != ERR_OK) {
-        return rc;
-    }
-    http_response_init(&resp, GLUE_MAX_RESPONSE_BYTES);
-    jsonw_init(&w, &body, err);
-    jsonw_object(&w, JSONW_COMPACT);
-    jsonw_key(&w, "DatabaseName");
-    jsonw_str(&w, database);
-    jsonw_key(&w, "TableInput");
-    jsonw_raw(&w, table_input);
-    if (skip_archive) {
-        jsonw_key(&w, "SkipArchive");
-        jsonw_bool(&w, true);
-    }
-    if (version_id != NULL && version_id[0] != '\0') {
-        jsonw_key(&w, "VersionId");
-        jsonw_str(&w, version_id);
-    }
-    jsonw_end(&w);
-    rc = jsonw_finish(&w);
-    if (rc == ERR_OK) {
-        rc = glue_call(c, "UpdateTable", op, &body, &resp, err);
-    }
-    http_response_cleanup(&resp);
-    buf_cleanup(&body);
-    return rc;
+    struct glue_members m = {
+        .database_name = database,
+        .input = table_input,
+        .skip_archive = skip_archive,
+        .version_id = version_id,
+    };
+    return table_write(c, "UpdateTable", &m, err);
 }
 
 /* The answer's Errors[]: AlreadyExistsException is a partition created before; anything else
@@ -329,18 +332,13 @@ enum err_code glue_batch_create_partition(struct aws_client *c,
                                           size_t n,
                                           struct err *err)
 {
-    struct buf body = BUF_INIT(GLUE_MAX_REQUEST_BYTES);
     struct http_response resp;
-    struct jsonw w;
     char op[600];
-    enum err_code rc = check_name("database", database, err);
-    if (rc == ERR_OK) {
-        rc = check_name("table", table, err);
-    }
+    enum err_code rc =
+        check_table_names("BatchCreatePartition", database, table, op, sizeof(op), err);
     if (rc != ERR_OK) {
         return rc;
     }
-    snprintf(op, sizeof(op), "BatchCreatePartition %s.%s", database, table);
     if (n == 0 || n > GLUE_MAX_PARTITIONS_CALL) {
         return err_set(err, ERR_INVALID_INPUT, "%s: %zu partitions (1 to %d a call)", op, n,
                        GLUE_MAX_PARTITIONS_CALL);
@@ -350,23 +348,16 @@ enum err_code glue_batch_create_partition(struct aws_client *c,
         return rc;
     }
     http_response_init(&resp, GLUE_MAX_RESPONSE_BYTES);
-    jsonw_init(&w, &body, err);
-    jsonw_object(&w, JSONW_COMPACT);
-    jsonw_key(&w, "DatabaseName");
-    jsonw_str(&w, database);
-    jsonw_key(&w, "TableName");
-    jsonw_str(&w, table);
-    jsonw_key(&w, "PartitionInputList");
-    jsonw_raw(&w, partition_inputs);
-    jsonw_end(&w);
-    rc = jsonw_finish(&w);
-    if (rc == ERR_OK) {
-        rc = glue_call(c, "BatchCreatePartition", op, &body, &resp, err);
-    }
+    const struct glue_members m = {
+        .database_name = database,
+        .table_name = table,
+        .input_key = "PartitionInputList",
+        .input = partition_inputs,
+    };
+    rc = glue_request(c, "BatchCreatePartition", op, &m, &resp, err);
     if (rc == ERR_OK) {
         rc = partition_errors(op, &resp.body, err);
     }
     http_response_cleanup(&resp);
-    buf_cleanup(&body);
     return rc;
 }
