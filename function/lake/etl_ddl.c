@@ -323,25 +323,36 @@ static enum err_code sql_text(struct buf *out, const char *s, struct err *err)
     return rc;
 }
 
-/* The row format: the model's SerDe with its properties, input and output formats. */
-static enum err_code sql_row_format(struct buf *out, const struct etl_ddl_table *t, struct err *err)
+/* A property list's inside: 'key' = 'value' pairs, one a line, comma separated. */
+static enum err_code
+sql_props(struct buf *out, const struct etl_ddl_prop *props, size_t n, struct err *err)
 {
-    enum err_code rc =
-        buf_printf(out, err, "ROW FORMAT SERDE '%s'\nWITH SERDEPROPERTIES (", t->serde->library);
-    for (size_t i = 0; rc == ERR_OK && i < t->n_serde_props; i++) {
+    enum err_code rc = ERR_OK;
+    for (size_t i = 0; rc == ERR_OK && i < n; i++) {
         rc = buf_printf(out, err, "%s\n  '", i > 0 ? "," : "");
         if (rc == ERR_OK) {
-            rc = sql_text(out, t->serde_props[i].key, err);
+            rc = sql_text(out, props[i].key, err);
         }
         if (rc == ERR_OK) {
             rc = buf_append_str(out, "' = '", err);
         }
         if (rc == ERR_OK) {
-            rc = sql_text(out, t->serde_props[i].value, err);
+            rc = sql_text(out, props[i].value, err);
         }
         if (rc == ERR_OK) {
             rc = buf_append_byte(out, '\'', err);
         }
+    }
+    return rc;
+}
+
+/* The row format: the model's SerDe with its properties, input and output formats. */
+static enum err_code sql_row_format(struct buf *out, const struct etl_ddl_table *t, struct err *err)
+{
+    enum err_code rc =
+        buf_printf(out, err, "ROW FORMAT SERDE '%s'\nWITH SERDEPROPERTIES (", t->serde->library);
+    if (rc == ERR_OK) {
+        rc = sql_props(out, t->serde_props, t->n_serde_props, err);
     }
     if (rc == ERR_OK) {
         rc = buf_printf(out, err, ")\nSTORED AS INPUTFORMAT '%s'\n  OUTPUTFORMAT '%s'\n",
@@ -380,20 +391,8 @@ static enum err_code sql_table_body(struct buf *out, const struct etl_ddl_table 
     if (rc == ERR_OK) {
         rc = buf_append_str(out, "'\nTBLPROPERTIES (", err);
     }
-    for (size_t i = 0; rc == ERR_OK && i < t->n_props; i++) {
-        rc = buf_printf(out, err, "%s\n  '", i > 0 ? "," : "");
-        if (rc == ERR_OK) {
-            rc = sql_text(out, t->props[i].key, err);
-        }
-        if (rc == ERR_OK) {
-            rc = buf_append_str(out, "' = '", err);
-        }
-        if (rc == ERR_OK) {
-            rc = sql_text(out, t->props[i].value, err);
-        }
-        if (rc == ERR_OK) {
-            rc = buf_append_byte(out, '\'', err);
-        }
+    if (rc == ERR_OK) {
+        rc = sql_props(out, t->props, t->n_props, err);
     }
     if (rc == ERR_OK) {
         rc = buf_append_str(out, ");\n", err);
