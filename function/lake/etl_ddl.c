@@ -416,19 +416,23 @@ static enum err_code no_ddl(struct buf *out, const struct etl_ddl_ctx *ctx, stru
     return rc == ERR_OK ? buf_append_str(out, slot + 2, err) : rc;
 }
 
-enum err_code etl_ddl_snapshot_table(const struct etl_ddl_ctx *ctx,
-                                     const struct etl_schema *schema,
-                                     struct etl_ddl_table *t,
-                                     struct err *err)
+/* An empty model named after the table, with suffix. */
+static void model_init(struct etl_ddl_table *t, const struct etl_ddl_ctx *ctx, const char *suffix)
 {
-    struct columns c;
     char tname[NAME_MAX_LEN];
     memset(t, 0, sizeof(*t));
     etl_ddl_name(ctx->table, tname, sizeof(tname));
-    snprintf(t->name, sizeof(t->name), "%.240s_snapshot", tname);
-    snprintf(t->parts[0].name, sizeof(t->parts[0].name), "run");
-    snprintf(t->parts[0].key, sizeof(t->parts[0].key), "run=");
-    t->n_parts = 1;
+    snprintf(t->name, sizeof(t->name), "%.240s%s", tname, suffix);
+}
+
+/* What both tables share: columns, SerDe, the location below folder, partition projection on. */
+static enum err_code model_common(struct etl_ddl_table *t,
+                                  const struct etl_ddl_ctx *ctx,
+                                  const struct etl_schema *schema,
+                                  const char *folder,
+                                  struct err *err)
+{
+    struct columns c;
     enum err_code rc = columns_build(schema, true, &c, err);
     if (rc == ERR_OK) {
         rc = model_columns(t, ctx, &c, err);
@@ -437,18 +441,31 @@ enum err_code etl_ddl_snapshot_table(const struct etl_ddl_ctx *ctx,
         rc = model_serde(t, ctx->format->serde, &c, err);
     }
     if (rc == ERR_OK) {
-        rc = model_location(t, ctx, "snapshots", err);
+        rc = model_location(t, ctx, folder, err);
     }
     if (rc == ERR_OK) {
         rc = table_prop(t, err, "projection.enabled\ttrue");
     }
+    columns_free(&c);
+    return rc;
+}
+
+enum err_code etl_ddl_snapshot_table(const struct etl_ddl_ctx *ctx,
+                                     const struct etl_schema *schema,
+                                     struct etl_ddl_table *t,
+                                     struct err *err)
+{
+    model_init(t, ctx, "_snapshot");
+    snprintf(t->parts[0].name, sizeof(t->parts[0].name), "run");
+    snprintf(t->parts[0].key, sizeof(t->parts[0].key), "run=");
+    t->n_parts = 1;
+    enum err_code rc = model_common(t, ctx, schema, "snapshots", err);
     if (rc == ERR_OK) {
         rc = table_prop(t, err, "projection.run.type\tinjected");
     }
     if (rc == ERR_OK) {
         rc = table_prop(t, err, "storage.location.template\t%srun=${run}/", t->location);
     }
-    columns_free(&c);
     return rc;
 }
 
@@ -653,25 +670,9 @@ enum err_code etl_ddl_changes_table(const struct etl_ddl_ctx *ctx,
                                     struct etl_ddl_table *t,
                                     struct err *err)
 {
-    struct columns c;
-    char tname[NAME_MAX_LEN];
-    memset(t, 0, sizeof(*t));
-    etl_ddl_name(ctx->table, tname, sizeof(tname));
-    snprintf(t->name, sizeof(t->name), "%.240s_changes", tname);
+    model_init(t, ctx, "_changes");
     t->n_parts = split_template(ctx->partition->tmpl, t->parts, MAX_PART_COLS);
-    enum err_code rc = columns_build(schema, true, &c, err);
-    if (rc == ERR_OK) {
-        rc = model_columns(t, ctx, &c, err);
-    }
-    if (rc == ERR_OK) {
-        rc = model_serde(t, ctx->format->serde, &c, err);
-    }
-    if (rc == ERR_OK) {
-        rc = model_location(t, ctx, "changes", err);
-    }
-    if (rc == ERR_OK) {
-        rc = table_prop(t, err, "projection.enabled\ttrue");
-    }
+    enum err_code rc = model_common(t, ctx, schema, "changes", err);
     for (size_t i = 0; rc == ERR_OK && i < t->n_parts; i++) {
         rc = projection(t, &t->parts[i], err);
     }
@@ -690,7 +691,6 @@ enum err_code etl_ddl_changes_table(const struct etl_ddl_ctx *ctx,
     if (rc == ERR_OK) {
         rc = table_prop(t, err, "storage.location.template\t%s%s", t->location, tmpl);
     }
-    columns_free(&c);
     return rc;
 }
 
