@@ -196,6 +196,16 @@ struct reader {
     double hi;
 };
 
+/* The first bad member is the one the error names. */
+static void note_bad(struct reader *r, const char *key, double lo, double hi)
+{
+    if (r->bad == NULL) {
+        r->bad = key;
+        r->lo = lo;
+        r->hi = hi;
+    }
+}
+
 static double num_in(struct reader *r, const cJSON *obj, const char *key, double lo, double hi)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -203,23 +213,19 @@ static double num_in(struct reader *r, const cJSON *obj, const char *key, double
         return lo > 0 ? lo : 0; /* absent: the smallest value it may have */
     }
     double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
-    if (!(d >= lo && d <= hi) && r->bad == NULL) {
-        r->bad = key;
-        r->lo = lo;
-        r->hi = hi;
-        return lo;
+    if (!(d >= lo && d <= hi)) {
+        note_bad(r, key, lo, hi);
+        return lo; /* always in range: callers cast it, even after an earlier member was bad */
     }
-    return d == d ? d : lo;
+    return d;
 }
 
 /* A whole number in [lo, hi]. */
 static double whole(struct reader *r, const cJSON *obj, const char *key, double lo, double hi)
 {
     double d = num_in(r, obj, key, lo, hi);
-    if (d != floor(d) && r->bad == NULL) {
-        r->bad = key;
-        r->lo = lo;
-        r->hi = hi;
+    if (d != floor(d)) {
+        note_bad(r, key, lo, hi);
         return lo;
     }
     return d;

@@ -344,10 +344,11 @@ static void test_run_document(void **state)
 }
 
 /* fuzz checkpoint (tests/fuzz/regressions/checkpoint/): a number that does not fit its integer
- * field was cast anyway, which is undefined (UBSan: "1.84467e+19 is outside the range of
- * representable values"); on x86 the count silently became 0 or 2^63. 1e999 read as infinity
- * and was written back as null, so a rewritten checkpoint said 0 read units. Such a document is no
- * checkpoint we wrote: it is refused, naming the member. */
+ * field was cast anyway (also when an earlier member was already bad: second-bad-member), which is
+ * undefined (UBSan: "1.84467e+19 is outside the range of representable values"); on x86 the count
+ * silently became 0 or 2^63. 1e999 read as infinity and was written back as null, so a rewritten
+ * checkpoint said 0 read units. Such a document is no checkpoint we wrote: it is refused, naming
+ * the member. */
 struct range_row {
     const char *doc;
     const char *member;
@@ -360,6 +361,10 @@ static const struct range_row ckpt_range_rows[] = {
     {"{\"segment\":2,\"total_segments\":4,\"files\":[{\"key\":\"k\",\"bytes\":1e300}]}", "bytes"},
     {"{\"segment\":1e300,\"total_segments\":4}", "segment"},
     {"{\"segment\":2,\"total_segments\":4,\"consumed_rcu\":1e999}", "consumed_rcu"},
+    /* two bad members: the second was returned as it was, and cast (regressions: second-bad) */
+    {"{\"segment\":2,\"total_segments\":4,\"files\":[{\"key\":\"k\",\"records\":58e33,"
+     "\"raw_bytes\":1e45}]}",
+     "records"},
 };
 
 static const struct range_row run_range_rows[] = {
