@@ -22,7 +22,7 @@ cmake -S . -B build -DETL_WERROR=ON -DETL_TEST_BOOTSTRAP="$ETL_ROOT/dist/bootstr
 cmake --build build -j"$jobs" >/dev/null
 
 log "sanitizer build (ASan + UBSan, unit tests)"
-cmake -S . -B build/asan -DETL_WERROR=ON -DETL_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake -S . -B build/asan -DETL_WERROR=ON -DETL_SANITIZE=address,undefined,float-cast-overflow -DCMAKE_BUILD_TYPE=Debug >/dev/null
 cmake --build build/asan -j"$jobs" >/dev/null
 
 scripts/check-style.sh
