@@ -45,15 +45,28 @@ static const char throttled[] =
     "{\"__type\":\"ThrottlingException\",\"Message\":\"Rate exceeded\"}";
 static const char internal[] = "{\"__type\":\"InternalServiceException\",\"Message\":\"oops\"}";
 
+/* CreateDatabase and CreateTable: created, then already there. */
+static const struct fake_response created_then_exists[] = {
+    {200, NULL, "{}", 0, false},
+    {400, NULL, exists, 0, false},
+};
+
+/* A Glue client whose transport replays script (n answers; borrowed, so it must outlive e). */
+static struct json_client_env *glue_scripted(const struct fake_response *script, size_t n)
+{
+    struct json_client_env *e = json_client_env_new(glue_env);
+    fake_http_script(e->fh, script, n);
+    return e;
+}
+
 static void test_get_database(void **state)
 {
     (void)state;
-    struct json_client_env *e = json_client_env_new(glue_env);
     struct fake_response script[] = {
         {200, NULL, "{\"Database\":{\"Name\":\"lake\"}}", 0, false},
         {400, NULL, not_found, 0, false},
     };
-    fake_http_script(e->fh, script, 2);
+    struct json_client_env *e = glue_scripted(script, 2);
     struct err err = ERR_INIT;
     bool found = false;
     assert_int_equal(glue_get_database(&e->c, "lake", &found, &err), ERR_OK);
@@ -68,12 +81,7 @@ static void test_get_database(void **state)
 static void test_create_database(void **state)
 {
     (void)state;
-    struct json_client_env *e = json_client_env_new(glue_env);
-    struct fake_response script[] = {
-        {200, NULL, "{}", 0, false},
-        {400, NULL, exists, 0, false},
-    };
-    fake_http_script(e->fh, script, 2);
+    struct json_client_env *e = glue_scripted(created_then_exists, 2);
     struct err err = ERR_INIT;
     bool already = true;
     assert_int_equal(glue_create_database(&e->c, "lake", "by \"etl\"", &already, &err), ERR_OK);
@@ -90,7 +98,6 @@ static void test_create_database(void **state)
 static void test_get_table(void **state)
 {
     (void)state;
-    struct json_client_env *e = json_client_env_new(glue_env);
     static const char answer[] =
         "{\"Table\":{\"Name\":\"orders_changes\",\"DatabaseName\":\"lake\",\"VersionId\":\"7\","
         "\"StorageDescriptor\":{\"Columns\":[{\"Name\":\"pk\",\"Type\":\"string\"}]}}}";
@@ -98,7 +105,7 @@ static void test_get_table(void **state)
         {200, NULL, answer, 0, false},
         {400, NULL, not_found, 0, false},
     };
-    fake_http_script(e->fh, script, 2);
+    struct json_client_env *e = glue_scripted(script, 2);
     struct err err = ERR_INIT;
     struct glue_table t;
     glue_table_init(&t);
@@ -122,9 +129,8 @@ static void test_get_table(void **state)
 static void test_get_table_bad_answer(void **state)
 {
     (void)state;
-    struct json_client_env *e = json_client_env_new(glue_env);
     struct fake_response script[] = {{200, NULL, "{\"Tabel\":{}}", 0, false}};
-    fake_http_script(e->fh, script, 1);
+    struct json_client_env *e = glue_scripted(script, 1);
     struct err err = ERR_INIT;
     struct glue_table t;
     glue_table_init(&t);
@@ -139,12 +145,7 @@ static void test_get_table_bad_answer(void **state)
 static void test_create_table(void **state)
 {
     (void)state;
-    struct json_client_env *e = json_client_env_new(glue_env);
-    struct fake_response script[] = {
-        {200, NULL, "{}", 0, false},
-        {400, NULL, exists, 0, false},
-    };
-    fake_http_script(e->fh, script, 2);
+    struct json_client_env *e = glue_scripted(created_then_exists, 2);
     struct err err = ERR_INIT;
     static const char input[] = "{\"Name\":\"t\",\"TableType\":\"EXTERNAL_TABLE\"}";
     assert_int_equal(glue_create_table(&e->c, "lake", cur_from_str(input), &err), ERR_OK);
@@ -178,9 +179,8 @@ static const struct update_row update_rows[] = {
 static void test_update_row(void **state)
 {
     const struct update_row *row = *state;
-    struct json_client_env *e = json_client_env_new(glue_env);
     struct fake_response script[] = {{200, NULL, "{}", 0, false}};
-    fake_http_script(e->fh, script, 1);
+    struct json_client_env *e = glue_scripted(script, 1);
     struct err err = ERR_INIT;
     assert_int_equal(glue_update_table(&e->c, "lake", cur_from_str("{\"Name\":\"t\"}"),
                                        row->version_id, row->skip_archive, &err),
@@ -193,9 +193,8 @@ static void test_update_row(void **state)
 static void test_update_conflict_not_retried(void **state)
 {
     (void)state;
-    struct json_client_env *e = json_client_env_new(glue_env);
     struct fake_response script[] = {{400, NULL, conflict, 0, false}};
-    fake_http_script(e->fh, script, 1);
+    struct json_client_env *e = glue_scripted(script, 1);
     struct err err = ERR_INIT;
     assert_int_equal(
         glue_update_table(&e->c, "lake", cur_from_str("{\"Name\":\"t\"}"), "3", true, &err),
@@ -212,13 +211,12 @@ static void test_update_conflict_not_retried(void **state)
 static void test_retries_throttling_and_5xx(void **state)
 {
     (void)state;
-    struct json_client_env *e = json_client_env_new(glue_env);
     struct fake_response script[] = {
         {400, NULL, throttled, 0, false},
         {500, NULL, internal, 0, false},
         {200, NULL, "{}", 0, false},
     };
-    fake_http_script(e->fh, script, 3);
+    struct json_client_env *e = glue_scripted(script, 3);
     struct err err = ERR_INIT;
     assert_int_equal(glue_create_table(&e->c, "lake", cur_from_str("{\"Name\":\"t\"}"), &err),
                      ERR_OK);
@@ -231,13 +229,12 @@ static void test_retries_throttling_and_5xx(void **state)
 static void test_retries_exhausted(void **state)
 {
     (void)state;
-    struct json_client_env *e = json_client_env_new(glue_env);
     struct fake_response script[] = {
         {503, NULL, internal, 0, false},
         {503, NULL, internal, 0, false},
         {503, NULL, internal, 0, false},
     };
-    fake_http_script(e->fh, script, 3);
+    struct json_client_env *e = glue_scripted(script, 3);
     struct err err = ERR_INIT;
     bool found = false;
     assert_int_equal(glue_get_database(&e->c, "lake", &found, &err), ERR_HTTP);
@@ -250,7 +247,6 @@ static void test_retries_exhausted(void **state)
 static void test_batch_create_partition(void **state)
 {
     (void)state;
-    struct json_client_env *e = json_client_env_new(glue_env);
     static const char some_exist[] =
         "{\"Errors\":[{\"PartitionValues\":[\"2024-01-01\"],\"ErrorDetail\":{\"ErrorCode\":"
         "\"AlreadyExistsException\",\"ErrorMessage\":\"Partition already exists.\"}}]}";
@@ -263,7 +259,7 @@ static void test_batch_create_partition(void **state)
         {200, NULL, some_exist, 0, false},
         {200, NULL, one_failed, 0, false},
     };
-    fake_http_script(e->fh, script, 3);
+    struct json_client_env *e = glue_scripted(script, 3);
     struct err err = ERR_INIT;
     static const char parts[] = "[{\"Values\":[\"2024-01-01\"]}]";
     assert_int_equal(
