@@ -15,6 +15,7 @@
 #include "fake_http.h"
 #include "fake_sys.h"
 #include "json.h"
+#include "json_client_env.h"
 #include "log.h"
 #include "test_util.h"
 
@@ -164,11 +165,7 @@ glue_fn(void *ctx, const struct http_request *req, struct http_response *resp, s
 }
 
 struct env {
-    struct fake_sys fs;
-    struct fake_http *fh;
-    struct creds_provider creds;
-    struct aws_endpoints eps;
-    struct aws_client c;
+    struct json_client_env *aws; /* its transport answers from g */
     struct glue_fake g;
     struct etl_catalog_config cfg;
     struct etl_catalog cat;
@@ -180,17 +177,13 @@ static struct env *env_new(enum etl_catalog_policy policy)
     struct env *e = calloc(1, sizeof(*e));
     assert_non_null(e);
     struct err err = ERR_INIT;
-    fake_sys_init(&e->fs, 1700000000000LL);
-    e->fh = fake_http_new();
+    e->aws = json_client_env_new(glue_env);
     buf_init(&e->g.last_update, 0);
     buf_init(&e->g.last_partitions, 0);
-    fake_http_set_fn(e->fh, glue_fn, &e->g);
-    assert_int_equal(aws_endpoints_load(&e->eps, glue_env, &err), ERR_OK);
-    assert_int_equal(creds_provider_init(&e->creds, glue_env, NULL, &e->fs.sys, &err), ERR_OK);
-    aws_client_init(&e->c, &e->fh->base, &e->fs.sys, &e->creds, &e->eps, 3);
+    fake_http_set_fn(e->aws->fh, glue_fn, &e->g);
     snprintf(e->cfg.database, sizeof(e->cfg.database), "lake");
     e->cfg.policy = policy;
-    etl_catalog_init(&e->cat, &e->cfg, &e->c);
+    etl_catalog_init(&e->cat, &e->cfg, &e->aws->c);
     assert_int_equal(etl_partition_compile(&e->partition, "dt=%Y-%m-%d/hour=%H", &err), ERR_OK);
     return e;
 }
@@ -198,9 +191,7 @@ static struct env *env_new(enum etl_catalog_policy policy)
 static void env_free(struct env *e)
 {
     etl_catalog_cleanup(&e->cat);
-    aws_client_cleanup(&e->c);
-    creds_provider_cleanup(&e->creds);
-    http_transport_free(&e->fh->base);
+    json_client_env_free(e->aws);
     for (size_t i = 0; i < e->g.n_tables; i++) {
         buf_cleanup(&e->g.inputs[i]);
     }
@@ -358,7 +349,7 @@ static void test_conflict_keeps_union(void **state)
     columns_of(e, "orders_changes", cols, sizeof(cols));
     assert_string_equal(cols, "pk string,theirs boolean,note string");
     assert_int_equal(e->cat.stats.conflicts, 1);
-    assert_true(e->fs.n_sleeps > 0); /* backed off before reading again */
+    assert_true(e->aws->fs.n_sleeps > 0); /* backed off before reading again */
     etl_ddl_table_cleanup(&t);
     env_free(e);
 }
@@ -505,7 +496,7 @@ static void test_off_does_nothing(void **state)
     struct env *e = env_new(ETL_CATALOG_UPDATE);
     struct etl_catalog off;
     struct etl_catalog_config none = {"", ETL_CATALOG_UPDATE};
-    etl_catalog_init(&off, &none, &e->c);
+    etl_catalog_init(&off, &none, &e->aws->c);
     assert_false(etl_catalog_enabled(&off));
     struct etl_ddl_table t;
     struct err err = ERR_INIT;

@@ -12,6 +12,7 @@
 #include "ddb.h"
 #include "fake_http.h"
 #include "fake_sys.h"
+#include "json_client_env.h"
 #include "log.h"
 #include "test_util.h"
 
@@ -29,35 +30,6 @@ static char *const ddb_env[] = {
     NULL,
 };
 
-struct env {
-    struct fake_sys fs;
-    struct fake_http *fh;
-    struct creds_provider creds;
-    struct aws_endpoints eps;
-    struct aws_client c;
-};
-
-static struct env *env_new(void)
-{
-    struct env *e = calloc(1, sizeof(*e));
-    assert_non_null(e);
-    struct err err = ERR_INIT;
-    fake_sys_init(&e->fs, 1700000000000LL);
-    e->fh = fake_http_new();
-    assert_int_equal(aws_endpoints_load(&e->eps, ddb_env, &err), ERR_OK);
-    assert_int_equal(creds_provider_init(&e->creds, ddb_env, NULL, &e->fs.sys, &err), ERR_OK);
-    aws_client_init(&e->c, &e->fh->base, &e->fs.sys, &e->creds, &e->eps, 3);
-    return e;
-}
-
-static void env_free(struct env *e)
-{
-    aws_client_cleanup(&e->c);
-    creds_provider_cleanup(&e->creds);
-    http_transport_free(&e->fh->base);
-    free(e);
-}
-
 /* "x-amz-crc32: <CRC32 of body>\r\n", as DynamoDB sends it (unsigned decimal). */
 static void crc_header(const char *body, char *out, size_t cap)
 {
@@ -69,7 +41,8 @@ static const char empty_page[] = "{\"Count\":0,\"Items\":[],\"ScannedCount\":0}"
 
 /* One Scan with params (NULL: of "orders") into a page of its own; for tests of the call, not of
  * the page. */
-static enum err_code scan(struct env *e, const struct ddb_scan_params *params, struct err *err)
+static enum err_code
+scan(struct json_client_env *e, const struct ddb_scan_params *params, struct err *err)
 {
     static const struct ddb_scan_params orders = {.table = "orders"};
     struct ddb_scan_page page;
@@ -123,7 +96,7 @@ static const struct scan_body_row scan_body_rows[] = {
 static void test_scan_body_row(void **state)
 {
     const struct scan_body_row *row = *state;
-    struct env *e = env_new();
+    struct json_client_env *e = json_client_env_new(ddb_env);
     char hdr[128];
     crc_header(empty_page, hdr, sizeof(hdr));
     struct fake_response ok[] = {{200, hdr, empty_page, 0, false}};
@@ -145,7 +118,7 @@ static void test_scan_body_row(void **state)
     assert_int_equal(page.count, 0);
     assert_int_equal(page.last_evaluated_key.len, 0);
     ddb_scan_page_cleanup(&page);
-    env_free(e);
+    json_client_env_free(e);
 }
 
 /* ---- Scan responses --------------------------------------------------------------------- */
@@ -153,7 +126,7 @@ static void test_scan_body_row(void **state)
 static void test_scan_page_parsing(void **state)
 {
     (void)state;
-    struct env *e = env_new();
+    struct json_client_env *e = json_client_env_new(ddb_env);
     static const char page1[] =
         "{\"ConsumedCapacity\":{\"CapacityUnits\":12.5,\"TableName\":\"orders\"},\"Count\":2,"
         "\"Items\":[{\"pk\":{\"S\":\"a\"}},{\"pk\":{\"S\":\"b\"},\"n\":{\"N\":\"1\"}}],"
@@ -197,7 +170,7 @@ static void test_scan_page_parsing(void **state)
     assert_int_equal(page.last_evaluated_key.len, 0); /* the segment is done */
     assert_true(page.consumed_capacity == 0);
     ddb_scan_page_cleanup(&page);
-    env_free(e);
+    json_client_env_free(e);
 }
 
 struct bad_page_row {
@@ -218,7 +191,7 @@ static const struct bad_page_row bad_page_rows[] = {
 static void test_bad_page_row(void **state)
 {
     const struct bad_page_row *row = *state;
-    struct env *e = env_new();
+    struct json_client_env *e = json_client_env_new(ddb_env);
     struct fake_response script[] = {{200, NULL, row->body, 0, false},
                                      {200, NULL, row->body, 0, false},
                                      {200, NULL, row->body, 0, false}};
@@ -228,7 +201,7 @@ static void test_bad_page_row(void **state)
     assert_int_equal(e->fh->n_reqs, row->code == ERR_TRANSPORT ? 3 : 1);
     assert_non_null(strstr(err.msg, row->msg));
     assert_non_null(strstr(err.msg, "Scan orders"));
-    env_free(e);
+    json_client_env_free(e);
 }
 
 /* ---- errors --------------------------------------------------------------------------------- */
@@ -236,7 +209,7 @@ static void test_bad_page_row(void **state)
 static void test_throughput_exceeded_retried(void **state)
 {
     (void)state;
-    struct env *e = env_new();
+    struct json_client_env *e = json_client_env_new(ddb_env);
     char hdr[128];
     crc_header(empty_page, hdr, sizeof(hdr));
     struct fake_response script[] = {
@@ -257,13 +230,13 @@ static void test_throughput_exceeded_retried(void **state)
     assert_int_equal(e->c.stats.throttled, 1);
     assert_int_equal(e->fs.n_sleeps, 1);
     assert_true(e->fs.sleeps[0] <= AWS_THROTTLE_BASE_MS);
-    env_free(e);
+    json_client_env_free(e);
 }
 
 static void test_throughput_exceeded_exhausted(void **state)
 {
     (void)state;
-    struct env *e = env_new();
+    struct json_client_env *e = json_client_env_new(ddb_env);
     static const struct fake_response t = {
         400, "x-amzn-RequestId: THROTTLED\r\n",
         "{\"__type\":\"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException\","
@@ -281,13 +254,13 @@ static void test_throughput_exceeded_exhausted(void **state)
     assert_non_null(strstr(err.msg, "after 3 attempts"));
     assert_non_null(strstr(err.msg, "Scan orders"));
     assert_non_null(strstr(err.msg, "Rate exceeded"));
-    env_free(e);
+    json_client_env_free(e);
 }
 
 static void test_validation_not_retried(void **state)
 {
     (void)state;
-    struct env *e = env_new();
+    struct json_client_env *e = json_client_env_new(ddb_env);
     static const struct fake_response script[] = {
         {400, "x-amzn-RequestId: VAL123\r\n",
          "{\"__type\":\"com.amazon.coral.validate#ValidationException\","
@@ -304,13 +277,13 @@ static void test_validation_not_retried(void **state)
     assert_false(err.retryable);
     assert_non_null(strstr(err.msg, "1 validation error detected"));
     assert_int_equal(e->fs.n_sleeps, 0);
-    env_free(e);
+    json_client_env_free(e);
 }
 
 static void test_server_error_retried(void **state)
 {
     (void)state;
-    struct env *e = env_new();
+    struct json_client_env *e = json_client_env_new(ddb_env);
     char hdr[128];
     crc_header(empty_page, hdr, sizeof(hdr));
     struct fake_response script[] = {
@@ -324,7 +297,7 @@ static void test_server_error_retried(void **state)
     assert_int_equal(scan(e, NULL, &err), ERR_OK);
     assert_int_equal(e->fh->n_reqs, 3);
     assert_int_equal(e->c.stats.throttled, 0);
-    env_free(e);
+    json_client_env_free(e);
 }
 
 struct parse_error_row {
@@ -374,7 +347,7 @@ static void test_crc32_high_bit_passes(void **state)
 {
     (void)state;
     /* CRC32 of this body is 3413411624, above INT32_MAX: the header is unsigned decimal. */
-    struct env *e = env_new();
+    struct json_client_env *e = json_client_env_new(ddb_env);
     static const struct fake_response script[] = {
         {200, "x-amz-crc32: 3413411624\r\n", empty_page, 0, false},
     };
@@ -382,13 +355,13 @@ static void test_crc32_high_bit_passes(void **state)
     struct err err = ERR_INIT;
     assert_int_equal(scan(e, NULL, &err), ERR_OK);
     assert_int_equal(e->fh->n_reqs, 1);
-    env_free(e);
+    json_client_env_free(e);
 }
 
 static void test_crc32_wrong_retried(void **state)
 {
     (void)state;
-    struct env *e = env_new();
+    struct json_client_env *e = json_client_env_new(ddb_env);
     char hdr[128];
     crc_header(empty_page, hdr, sizeof(hdr));
     struct fake_response script[] = {
@@ -400,13 +373,13 @@ static void test_crc32_wrong_retried(void **state)
     assert_int_equal(scan(e, NULL, &err), ERR_OK);
     assert_int_equal(e->fh->n_reqs, 2);
     assert_int_equal(e->c.stats.retries, 1);
-    env_free(e);
+    json_client_env_free(e);
 }
 
 static void test_crc32_wrong_exhausted(void **state)
 {
     (void)state;
-    struct env *e = env_new();
+    struct json_client_env *e = json_client_env_new(ddb_env);
     static const struct fake_response bad = {200, "x-amz-crc32: 1\r\n", empty_page, 0, false};
     struct fake_response script[] = {bad, bad, bad, bad};
     fake_http_script(e->fh, script, 4);
@@ -416,14 +389,14 @@ static void test_crc32_wrong_exhausted(void **state)
     assert_true(err.retryable);
     assert_non_null(strstr(err.msg, "after 3 attempts"));
     assert_non_null(strstr(err.msg, "CRC32 3413411624 does not match x-amz-crc32 1"));
-    env_free(e);
+    json_client_env_free(e);
 }
 
 static void test_crc32_absent_or_unparsable(void **state)
 {
     (void)state;
     /* Not every endpoint sends it (DynamoDB Local, some proxies): no header, no check. */
-    struct env *e = env_new();
+    struct json_client_env *e = json_client_env_new(ddb_env);
     static const struct fake_response script[] = {
         {200, NULL, empty_page, 0, false},
         {200, "x-amz-crc32: -1\r\n", empty_page, 0, false},
@@ -433,7 +406,7 @@ static void test_crc32_absent_or_unparsable(void **state)
     assert_int_equal(scan(e, NULL, &err), ERR_OK);
     assert_int_equal(scan(e, NULL, &err), ERR_OK);
     assert_int_equal(e->fh->n_reqs, 2);
-    env_free(e);
+    json_client_env_free(e);
 }
 
 /* ---- DescribeTable ------------------------------------------------------------------------ */
@@ -441,7 +414,7 @@ static void test_crc32_absent_or_unparsable(void **state)
 static void test_describe_on_demand(void **state)
 {
     (void)state;
-    struct env *e = env_new();
+    struct json_client_env *e = json_client_env_new(ddb_env);
     static const char body[] =
         "{\"Table\":{\"AttributeDefinitions\":[{\"AttributeName\":\"pk\",\"AttributeType\":\"S\"},"
         "{\"AttributeName\":\"sk\",\"AttributeType\":\"N\"}],"
@@ -483,13 +456,13 @@ static void test_describe_on_demand(void **state)
     assert_string_equal(d.stream_arn, "arn:aws:dynamodb:us-east-1:111122223333:table/orders/stream/"
                                       "2024-01-01T00:00:00.000");
     assert_string_equal(d.stream_view_type, "NEW_AND_OLD_IMAGES");
-    env_free(e);
+    json_client_env_free(e);
 }
 
 static void test_describe_provisioned(void **state)
 {
     (void)state;
-    struct env *e = env_new();
+    struct json_client_env *e = json_client_env_new(ddb_env);
     static const char body[] =
         "{\"Table\":{\"KeySchema\":[{\"AttributeName\":\"id\",\"KeyType\":\"HASH\"}],"
         "\"ProvisionedThroughput\":{\"ReadCapacityUnits\":25,\"WriteCapacityUnits\":5},"
@@ -507,7 +480,7 @@ static void test_describe_provisioned(void **state)
     assert_string_equal(d.status, "UPDATING");
     assert_string_equal(d.stream_arn, "");
     assert_string_equal(d.stream_view_type, "");
-    env_free(e);
+    json_client_env_free(e);
 }
 
 struct bad_describe_row {
@@ -534,7 +507,7 @@ static const struct bad_describe_row bad_describe_rows[] = {
 static void test_bad_describe_row(void **state)
 {
     const struct bad_describe_row *row = *state;
-    struct env *e = env_new();
+    struct json_client_env *e = json_client_env_new(ddb_env);
     struct fake_response script[] = {{row->status, NULL, row->body, 0, false}};
     fake_http_script(e->fh, script, 1);
     struct ddb_table_desc d;
@@ -543,7 +516,7 @@ static void test_bad_describe_row(void **state)
     assert_non_null(strstr(err.msg, row->msg));
     assert_non_null(strstr(err.msg, "DescribeTable orders"));
     assert_int_equal(e->fh->n_reqs, 1); /* none of these is retried */
-    env_free(e);
+    json_client_env_free(e);
 }
 
 /* ---- input checks ------------------------------------------------------------------------- */
@@ -597,27 +570,27 @@ static const struct segment_row segment_rows[] = {
 static void test_segment_row(void **state)
 {
     const struct segment_row *row = *state;
-    struct env *e = env_new();
+    struct json_client_env *e = json_client_env_new(ddb_env);
     struct err err = ERR_INIT;
     struct ddb_scan_params params = {
         .table = "orders", .segment = row->segment, .total_segments = row->total_segments};
     assert_int_equal(scan(e, &params, &err), ERR_INVALID_INPUT);
     assert_non_null(strstr(err.msg, "out of range"));
     assert_int_equal(e->fh->n_reqs, 0);
-    env_free(e);
+    json_client_env_free(e);
 }
 
 static void test_bad_table_sends_nothing(void **state)
 {
     (void)state;
-    struct env *e = env_new();
+    struct json_client_env *e = json_client_env_new(ddb_env);
     struct err err = ERR_INIT;
     struct ddb_scan_params params = {.table = "no such table"};
     assert_int_equal(scan(e, &params, &err), ERR_INVALID_INPUT);
     struct ddb_table_desc d;
     assert_int_equal(ddb_describe_table(&e->c, "x", &d, &err), ERR_INVALID_INPUT);
     assert_int_equal(e->fh->n_reqs, 0);
-    env_free(e);
+    json_client_env_free(e);
 }
 
 static void drop_line(void *ctx, const char *line, size_t len)

@@ -11,6 +11,7 @@
 #include "fake_http.h"
 #include "fake_sys.h"
 #include "glue.h"
+#include "json_client_env.h"
 #include "log.h"
 #include "test_util.h"
 
@@ -21,35 +22,6 @@ static char *const glue_env[] = {
     "AWS_ENDPOINT_URL_GLUE=http://127.0.0.1:4590",
     NULL,
 };
-
-struct env {
-    struct fake_sys fs;
-    struct fake_http *fh;
-    struct creds_provider creds;
-    struct aws_endpoints eps;
-    struct aws_client c;
-};
-
-static struct env *env_new(void)
-{
-    struct env *e = calloc(1, sizeof(*e));
-    assert_non_null(e);
-    struct err err = ERR_INIT;
-    fake_sys_init(&e->fs, 1700000000000LL);
-    e->fh = fake_http_new();
-    assert_int_equal(aws_endpoints_load(&e->eps, glue_env, &err), ERR_OK);
-    assert_int_equal(creds_provider_init(&e->creds, glue_env, NULL, &e->fs.sys, &err), ERR_OK);
-    aws_client_init(&e->c, &e->fh->base, &e->fs.sys, &e->creds, &e->eps, 3);
-    return e;
-}
-
-static void env_free(struct env *e)
-{
-    aws_client_cleanup(&e->c);
-    creds_provider_cleanup(&e->creds);
-    http_transport_free(&e->fh->base);
-    free(e);
-}
 
 /* Every request: POST / to the Glue endpoint, JSON 1.1, AWSGlue.<op>, signed for glue. */
 static void assert_glue_request(const struct fake_request *r, const char *target, const char *body)
@@ -73,15 +45,28 @@ static const char throttled[] =
     "{\"__type\":\"ThrottlingException\",\"Message\":\"Rate exceeded\"}";
 static const char internal[] = "{\"__type\":\"InternalServiceException\",\"Message\":\"oops\"}";
 
+/* CreateDatabase and CreateTable: created, then already there. */
+static const struct fake_response created_then_exists[] = {
+    {200, NULL, "{}", 0, false},
+    {400, NULL, exists, 0, false},
+};
+
+/* A Glue client whose transport replays script (n answers; borrowed, so it must outlive e). */
+static struct json_client_env *glue_scripted(const struct fake_response *script, size_t n)
+{
+    struct json_client_env *e = json_client_env_new(glue_env);
+    fake_http_script(e->fh, script, n);
+    return e;
+}
+
 static void test_get_database(void **state)
 {
     (void)state;
-    struct env *e = env_new();
     struct fake_response script[] = {
         {200, NULL, "{\"Database\":{\"Name\":\"lake\"}}", 0, false},
         {400, NULL, not_found, 0, false},
     };
-    fake_http_script(e->fh, script, 2);
+    struct json_client_env *e = glue_scripted(script, 2);
     struct err err = ERR_INIT;
     bool found = false;
     assert_int_equal(glue_get_database(&e->c, "lake", &found, &err), ERR_OK);
@@ -90,18 +75,13 @@ static void test_get_database(void **state)
     assert_int_equal(glue_get_database(&e->c, "lake", &found, &err), ERR_OK);
     assert_false(found);
     assert_int_equal(e->fh->n_reqs, 2); /* not found is an answer, never retried */
-    env_free(e);
+    json_client_env_free(e);
 }
 
 static void test_create_database(void **state)
 {
     (void)state;
-    struct env *e = env_new();
-    struct fake_response script[] = {
-        {200, NULL, "{}", 0, false},
-        {400, NULL, exists, 0, false},
-    };
-    fake_http_script(e->fh, script, 2);
+    struct json_client_env *e = glue_scripted(created_then_exists, 2);
     struct err err = ERR_INIT;
     bool already = true;
     assert_int_equal(glue_create_database(&e->c, "lake", "by \"etl\"", &already, &err), ERR_OK);
@@ -112,13 +92,12 @@ static void test_create_database(void **state)
     assert_int_equal(glue_create_database(&e->c, "lake", NULL, &already, &err), ERR_OK);
     assert_true(already);
     assert_string_equal(buf_cstr(&e->fh->reqs[1].body), "{\"DatabaseInput\":{\"Name\":\"lake\"}}");
-    env_free(e);
+    json_client_env_free(e);
 }
 
 static void test_get_table(void **state)
 {
     (void)state;
-    struct env *e = env_new();
     static const char answer[] =
         "{\"Table\":{\"Name\":\"orders_changes\",\"DatabaseName\":\"lake\",\"VersionId\":\"7\","
         "\"StorageDescriptor\":{\"Columns\":[{\"Name\":\"pk\",\"Type\":\"string\"}]}}}";
@@ -126,7 +105,7 @@ static void test_get_table(void **state)
         {200, NULL, answer, 0, false},
         {400, NULL, not_found, 0, false},
     };
-    fake_http_script(e->fh, script, 2);
+    struct json_client_env *e = glue_scripted(script, 2);
     struct err err = ERR_INIT;
     struct glue_table t;
     glue_table_init(&t);
@@ -144,15 +123,14 @@ static void test_get_table(void **state)
     assert_false(found);
     assert_string_equal(t.version_id, "");
     glue_table_cleanup(&t);
-    env_free(e);
+    json_client_env_free(e);
 }
 
 static void test_get_table_bad_answer(void **state)
 {
     (void)state;
-    struct env *e = env_new();
     struct fake_response script[] = {{200, NULL, "{\"Tabel\":{}}", 0, false}};
-    fake_http_script(e->fh, script, 1);
+    struct json_client_env *e = glue_scripted(script, 1);
     struct err err = ERR_INIT;
     struct glue_table t;
     glue_table_init(&t);
@@ -161,18 +139,13 @@ static void test_get_table_bad_answer(void **state)
     assert_false(found);
     assert_non_null(strstr(err.msg, "GetTable lake.t"));
     glue_table_cleanup(&t);
-    env_free(e);
+    json_client_env_free(e);
 }
 
 static void test_create_table(void **state)
 {
     (void)state;
-    struct env *e = env_new();
-    struct fake_response script[] = {
-        {200, NULL, "{}", 0, false},
-        {400, NULL, exists, 0, false},
-    };
-    fake_http_script(e->fh, script, 2);
+    struct json_client_env *e = glue_scripted(created_then_exists, 2);
     struct err err = ERR_INIT;
     static const char input[] = "{\"Name\":\"t\",\"TableType\":\"EXTERNAL_TABLE\"}";
     assert_int_equal(glue_create_table(&e->c, "lake", cur_from_str(input), &err), ERR_OK);
@@ -183,7 +156,7 @@ static void test_create_table(void **state)
     assert_true(glue_err_is(&err, "AlreadyExistsException"));
     assert_false(err.retryable);
     assert_int_equal(e->fh->n_reqs, 2);
-    env_free(e);
+    json_client_env_free(e);
 }
 
 struct update_row {
@@ -206,24 +179,22 @@ static const struct update_row update_rows[] = {
 static void test_update_row(void **state)
 {
     const struct update_row *row = *state;
-    struct env *e = env_new();
     struct fake_response script[] = {{200, NULL, "{}", 0, false}};
-    fake_http_script(e->fh, script, 1);
+    struct json_client_env *e = glue_scripted(script, 1);
     struct err err = ERR_INIT;
     assert_int_equal(glue_update_table(&e->c, "lake", cur_from_str("{\"Name\":\"t\"}"),
                                        row->version_id, row->skip_archive, &err),
                      ERR_OK);
     assert_glue_request(&e->fh->reqs[0], "AWSGlue.UpdateTable", row->body);
-    env_free(e);
+    json_client_env_free(e);
 }
 
 /* A stale VersionId is the caller's to handle (re-read, merge): it is not retried here. */
 static void test_update_conflict_not_retried(void **state)
 {
     (void)state;
-    struct env *e = env_new();
     struct fake_response script[] = {{400, NULL, conflict, 0, false}};
-    fake_http_script(e->fh, script, 1);
+    struct json_client_env *e = glue_scripted(script, 1);
     struct err err = ERR_INIT;
     assert_int_equal(
         glue_update_table(&e->c, "lake", cur_from_str("{\"Name\":\"t\"}"), "3", true, &err),
@@ -233,52 +204,49 @@ static void test_update_conflict_not_retried(void **state)
     assert_false(err.retryable);
     assert_int_equal(e->fh->n_reqs, 1);
     assert_non_null(strstr(err.msg, "UpdateTable in lake"));
-    env_free(e);
+    json_client_env_free(e);
 }
 
 /* Throttling and 5xx are retried as the DynamoDB client retries them, with backoff. */
 static void test_retries_throttling_and_5xx(void **state)
 {
     (void)state;
-    struct env *e = env_new();
     struct fake_response script[] = {
         {400, NULL, throttled, 0, false},
         {500, NULL, internal, 0, false},
         {200, NULL, "{}", 0, false},
     };
-    fake_http_script(e->fh, script, 3);
+    struct json_client_env *e = glue_scripted(script, 3);
     struct err err = ERR_INIT;
     assert_int_equal(glue_create_table(&e->c, "lake", cur_from_str("{\"Name\":\"t\"}"), &err),
                      ERR_OK);
     assert_int_equal(e->fh->n_reqs, 3);
     assert_int_equal(e->c.stats.retries, 2);
     assert_int_equal(e->c.stats.throttled, 1);
-    env_free(e);
+    json_client_env_free(e);
 }
 
 static void test_retries_exhausted(void **state)
 {
     (void)state;
-    struct env *e = env_new();
     struct fake_response script[] = {
         {503, NULL, internal, 0, false},
         {503, NULL, internal, 0, false},
         {503, NULL, internal, 0, false},
     };
-    fake_http_script(e->fh, script, 3);
+    struct json_client_env *e = glue_scripted(script, 3);
     struct err err = ERR_INIT;
     bool found = false;
     assert_int_equal(glue_get_database(&e->c, "lake", &found, &err), ERR_HTTP);
     assert_int_equal(e->fh->n_reqs, 3);
     assert_true(err.retryable);
     assert_string_equal(err.aws_code, "InternalServiceException");
-    env_free(e);
+    json_client_env_free(e);
 }
 
 static void test_batch_create_partition(void **state)
 {
     (void)state;
-    struct env *e = env_new();
     static const char some_exist[] =
         "{\"Errors\":[{\"PartitionValues\":[\"2024-01-01\"],\"ErrorDetail\":{\"ErrorCode\":"
         "\"AlreadyExistsException\",\"ErrorMessage\":\"Partition already exists.\"}}]}";
@@ -291,7 +259,7 @@ static void test_batch_create_partition(void **state)
         {200, NULL, some_exist, 0, false},
         {200, NULL, one_failed, 0, false},
     };
-    fake_http_script(e->fh, script, 3);
+    struct json_client_env *e = glue_scripted(script, 3);
     struct err err = ERR_INIT;
     static const char parts[] = "[{\"Values\":[\"2024-01-01\"]}]";
     assert_int_equal(
@@ -309,7 +277,7 @@ static void test_batch_create_partition(void **state)
     assert_string_equal(err.aws_code, "InvalidInputException");
     assert_non_null(strstr(err.msg, "bad value"));
     assert_false(err.retryable);
-    env_free(e);
+    json_client_env_free(e);
 }
 
 struct bad_input_row {
@@ -338,7 +306,7 @@ static const struct bad_input_row bad_input_rows[] = {
 static void test_bad_input_row(void **state)
 {
     const struct bad_input_row *row = *state;
-    struct env *e = env_new();
+    struct json_client_env *e = json_client_env_new(glue_env);
     struct err err = ERR_INIT;
     enum err_code rc = row->partitions
                            ? glue_batch_create_partition(&e->c, row->database, row->table,
@@ -347,7 +315,7 @@ static void test_bad_input_row(void **state)
     assert_int_equal(rc, ERR_INVALID_INPUT);
     assert_int_equal(e->fh->n_reqs, 0);
     assert_true(err.msg[0] != '\0');
-    env_free(e);
+    json_client_env_free(e);
 }
 
 int main(void)

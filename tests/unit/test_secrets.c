@@ -11,6 +11,7 @@
 #include "aws.h"
 #include "fake_http.h"
 #include "fake_sys.h"
+#include "json_client_env.h"
 #include "log.h"
 #include "secrets.h"
 #include "test_util.h"
@@ -25,39 +26,10 @@ static char *const sm_env[] = {
     NULL,
 };
 
-struct env {
-    struct fake_sys fs;
-    struct fake_http *fh;
-    struct creds_provider creds;
-    struct aws_endpoints eps;
-    struct aws_client c;
-};
-
-static struct env *env_new(char *const *envp)
-{
-    struct env *e = calloc(1, sizeof(*e));
-    assert_non_null(e);
-    struct err err = ERR_INIT;
-    fake_sys_init(&e->fs, 1700000000000LL);
-    e->fh = fake_http_new();
-    assert_int_equal(aws_endpoints_load(&e->eps, envp, &err), ERR_OK);
-    assert_int_equal(creds_provider_init(&e->creds, envp, NULL, &e->fs.sys, &err), ERR_OK);
-    aws_client_init(&e->c, &e->fh->base, &e->fs.sys, &e->creds, &e->eps, 3);
-    return e;
-}
-
-static void env_free(struct env *e)
-{
-    aws_client_cleanup(&e->c);
-    creds_provider_cleanup(&e->creds);
-    http_transport_free(&e->fh->base);
-    free(e);
-}
-
 static void test_request_and_secret_string(void **state)
 {
     (void)state;
-    struct env *e = env_new(sm_env);
+    struct json_client_env *e = json_client_env_new(sm_env);
     struct fake_response ok[] = {
         {200, "x-amzn-RequestId: R1\r\n",
          "{\"ARN\":\"" ARN "\",\"Name\":\"pii-key\",\"SecretString\":\"k\\u00e9y \\\"q\\\"\","
@@ -79,7 +51,7 @@ static void test_request_and_secret_string(void **state)
         strstr(fake_request_header(r, "Authorization"), "/eu-west-1/secretsmanager/aws4_request"));
     assert_string_equal(buf_cstr(&r->body), "{\"SecretId\":\"" ARN "\"}");
     buf_cleanup_secure(&out);
-    env_free(e);
+    json_client_env_free(e);
 }
 
 static void test_regional_endpoint_without_override(void **state)
@@ -87,7 +59,7 @@ static void test_regional_endpoint_without_override(void **state)
     (void)state;
     char *const envp[] = {"AWS_REGION=eu-west-1", "AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
                           "AWS_SECRET_ACCESS_KEY=secret", NULL};
-    struct env *e = env_new(envp);
+    struct json_client_env *e = json_client_env_new(envp);
     struct fake_response ok[] = {{200, NULL, "{\"SecretString\":\"x\"}", 0, false}};
     fake_http_script(e->fh, ok, 1);
     struct buf out = BUF_INIT(0);
@@ -95,13 +67,13 @@ static void test_regional_endpoint_without_override(void **state)
     assert_int_equal(secrets_get_value(&e->c, ARN, &out, &err), ERR_OK);
     assert_string_equal(e->fh->reqs[0].url, "https://secretsmanager.eu-west-1.amazonaws.com/");
     buf_cleanup_secure(&out);
-    env_free(e);
+    json_client_env_free(e);
 }
 
 static void test_secret_binary_is_decoded(void **state)
 {
     (void)state;
-    struct env *e = env_new(sm_env);
+    struct json_client_env *e = json_client_env_new(sm_env);
     /* base64 of the bytes 00 ff 10 80 */
     struct fake_response ok[] = {{200, NULL, "{\"SecretBinary\":\"AP8QgA==\"}", 0, false}};
     fake_http_script(e->fh, ok, 1);
@@ -111,13 +83,13 @@ static void test_secret_binary_is_decoded(void **state)
     assert_int_equal(out.len, 4);
     assert_memory_equal(out.data, "\x00\xff\x10\x80", 4);
     buf_cleanup_secure(&out);
-    env_free(e);
+    json_client_env_free(e);
 }
 
 static void test_neither_string_nor_binary(void **state)
 {
     (void)state;
-    struct env *e = env_new(sm_env);
+    struct json_client_env *e = json_client_env_new(sm_env);
     struct fake_response ok[] = {{200, NULL, "{\"ARN\":\"" ARN "\"}", 0, false}};
     fake_http_script(e->fh, ok, 1);
     struct buf out = BUF_INIT(0);
@@ -126,13 +98,13 @@ static void test_neither_string_nor_binary(void **state)
     assert_non_null(strstr(err.msg, "neither SecretString nor SecretBinary"));
     assert_int_equal(out.len, 0);
     buf_cleanup_secure(&out);
-    env_free(e);
+    json_client_env_free(e);
 }
 
 static void test_not_found_is_not_retried(void **state)
 {
     (void)state;
-    struct env *e = env_new(sm_env);
+    struct json_client_env *e = json_client_env_new(sm_env);
     struct fake_response script[] = {
         {400, "x-amzn-RequestId: R2\r\n",
          "{\"__type\":\"ResourceNotFoundException\",\"message\":\"Secrets Manager can't find the "
@@ -146,13 +118,13 @@ static void test_not_found_is_not_retried(void **state)
     assert_non_null(strstr(err.msg, "ResourceNotFoundException"));
     assert_non_null(strstr(err.msg, "pii-key"));
     buf_cleanup_secure(&out);
-    env_free(e);
+    json_client_env_free(e);
 }
 
 static void test_throttling_is_retried(void **state)
 {
     (void)state;
-    struct env *e = env_new(sm_env);
+    struct json_client_env *e = json_client_env_new(sm_env);
     struct fake_response script[] = {
         {400, NULL, "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}", 0, false},
         {200, NULL, "{\"SecretString\":\"s3cr3t-value\"}", 0, false},
@@ -164,7 +136,7 @@ static void test_throttling_is_retried(void **state)
     assert_int_equal(e->fh->n_reqs, 2);
     assert_int_equal(out.len, strlen("s3cr3t-value"));
     buf_cleanup_secure(&out);
-    env_free(e);
+    json_client_env_free(e);
 }
 
 static void capture_sink(void *ctx, const char *line, size_t len)
@@ -180,7 +152,7 @@ static void capture_sink(void *ctx, const char *line, size_t len)
 static void test_value_never_logged(void **state)
 {
     (void)state;
-    struct env *e = env_new(sm_env);
+    struct json_client_env *e = json_client_env_new(sm_env);
     struct fake_response script[] = {
         {500, NULL, "{\"__type\":\"InternalServiceError\",\"message\":\"try again\"}", 0, false},
         {200, NULL, "{\"SecretString\":\"s3cr3t-value-0123456789\"}", 0, false},
@@ -202,7 +174,7 @@ static void test_value_never_logged(void **state)
     assert_non_null(strstr(buf_cstr(&logged), "the key is "));
     buf_cleanup(&logged);
     buf_cleanup_secure(&out);
-    env_free(e);
+    json_client_env_free(e);
 }
 
 int main(void)

@@ -1,9 +1,12 @@
 /*
- * test_util.c - file helpers for unit tests.
+ * test_util.c - file and gzip helpers for unit tests.
  */
 #include "test_util.h"
 
 #include <stdio.h>
+#include <string.h>
+
+#include <zlib.h>
 
 int test_try_read_file(const char *path, struct buf *out)
 {
@@ -29,4 +32,25 @@ void test_read_file(const char *path, struct buf *out)
     if (!test_try_read_file(path, out)) {
         fail_msg("cannot read %s", path);
     }
+}
+
+void test_gunzip(const struct buf *in, struct buf *out)
+{
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    assert_int_equal(inflateInit2(&z, 15 + 16), Z_OK);
+    z.next_in = in->data;
+    z.avail_in = (uInt)in->len;
+    struct err err = ERR_INIT;
+    int zr;
+    do {
+        assert_int_equal(buf_reserve(out, 65536, &err), ERR_OK);
+        z.next_out = out->data + out->len;
+        z.avail_out = 65536;
+        zr = inflate(&z, Z_NO_FLUSH);
+        assert_true(zr == Z_OK || zr == Z_STREAM_END);
+        buf_commit(out, 65536 - z.avail_out);
+    } while (zr != Z_STREAM_END);
+    assert_int_equal(z.avail_in, 0); /* one member, nothing after it */
+    inflateEnd(&z);
 }
