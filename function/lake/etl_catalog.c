@@ -452,10 +452,12 @@ static enum err_code merge(struct etl_catalog *c,
         }
         if (!json_object_get_type(&col, "Type", JSON_STRING, &v) ||
             !json_string_copy(&v, mc->type, sizeof(mc->type))) {
+            /* The message names the column, which lives in m: written before m is freed. */
+            enum err_code rc = err_set(err, ERR_INVALID_INPUT,
+                                       "GetTable %s: column %s has no type (or one over %d bytes)",
+                                       t->name, mc->name, TYPE_MAX - 1);
             free(m);
-            return err_set(err, ERR_INVALID_INPUT,
-                           "GetTable %s: column %s has no type (or one over %d bytes)", t->name,
-                           mc->name, TYPE_MAX - 1);
+            return rc;
         }
         if (json_object_get_type(&col, "Comment", JSON_STRING, &v)) {
             mc->comment = v.raw;
