@@ -398,7 +398,9 @@ static enum err_code remember(struct etl_catalog *c,
 {
     char key[CATALOG_KEY_MAX];
     enum err_code rc = ERR_OK;
-    for (size_t i = 0; rc == ERR_OK && i < n; i++) {
+    /* Last to first: of columns sharing a name (a table Glue holds with duplicates), the first
+     * is the one merge compares with, so its type is the one that stays known. */
+    for (size_t i = n; rc == ERR_OK && i-- > 0;) {
         pair_key(key, sizeof(key), table, cols[i].name);
         rc = set_put(&c->columns, key, cols[i].type, err);
     }
