@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
 done
 [[ "$seconds" =~ ^[0-9]+$ ]] || die "--seconds takes a whole number"
 [[ "$parallel" =~ ^[1-9][0-9]*$ ]] || die "--parallel takes a positive number"
-all_targets=(json ddbjson event xml checkpoint spec dqdl expr parquet)
+all_targets=(json ddbjson event xml checkpoint spec dqdl expr parquet glue)
 [ "${#targets[@]}" -gt 0 ] || targets=("${all_targets[@]}")
 for t in "${targets[@]}"; do
   [ -f "tests/fuzz/fuzz_$t.c" ] || die "no fuzz target $t (tests/fuzz/fuzz_$t.c)"

@@ -398,7 +398,9 @@ static enum err_code remember(struct etl_catalog *c,
 {
     char key[CATALOG_KEY_MAX];
     enum err_code rc = ERR_OK;
-    for (size_t i = 0; rc == ERR_OK && i < n; i++) {
+    /* Last to first: of columns sharing a name (a table Glue holds with duplicates), the first
+     * is the one merge compares with, so its type is the one that stays known. */
+    for (size_t i = n; rc == ERR_OK && i-- > 0;) {
         pair_key(key, sizeof(key), table, cols[i].name);
         rc = set_put(&c->columns, key, cols[i].type, err);
     }
@@ -452,10 +454,12 @@ static enum err_code merge(struct etl_catalog *c,
         }
         if (!json_object_get_type(&col, "Type", JSON_STRING, &v) ||
             !json_string_copy(&v, mc->type, sizeof(mc->type))) {
+            /* The message names the column, which lives in m: written before m is freed. */
+            enum err_code rc = err_set(err, ERR_INVALID_INPUT,
+                                       "GetTable %s: column %s has no type (or one over %d bytes)",
+                                       t->name, mc->name, TYPE_MAX - 1);
             free(m);
-            return err_set(err, ERR_INVALID_INPUT,
-                           "GetTable %s: column %s has no type (or one over %d bytes)", t->name,
-                           mc->name, TYPE_MAX - 1);
+            return rc;
         }
         if (json_object_get_type(&col, "Comment", JSON_STRING, &v)) {
             mc->comment = v.raw;

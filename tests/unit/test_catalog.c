@@ -490,6 +490,50 @@ static void test_failure_caches_nothing(void **state)
     env_free(e);
 }
 
+/* Glue's Column.Type is optional: a column without one fails the sync, naming the column (the
+ * message was once written from the merge's columns after they were freed). */
+static void test_column_without_type(void **state)
+{
+    (void)state;
+    struct env *e = env_new(ETL_CATALOG_UPDATE);
+    e->g.database = true;
+    store(&e->g, "orders_changes",
+          cur_from_str("{\"Name\":\"orders_changes\",\"StorageDescriptor\":{\"Columns\":["
+                       "{\"Name\":\"legacy\"},{\"Name\":\"pk\",\"Type\":\"string\"}]}}"));
+    struct etl_ddl_table t;
+    struct err err = ERR_INIT;
+    model(e, PK, &t);
+    assert_int_equal(etl_catalog_sync_table(&e->cat, &t, false, &err), ERR_INVALID_INPUT);
+    assert_string_equal(err.msg, "GetTable orders_changes: column legacy has no type (or one over "
+                                 "2047 bytes)");
+    assert_ops(e, "GetDatabase,GetTable");
+    assert_int_equal(e->cat.stats.failures, 1);
+    etl_ddl_table_cleanup(&t);
+    env_free(e);
+}
+
+/* A table Glue holds with two columns of one name: the merge reads the first, so the first's
+ * type is what stays known, and the next batch with the same columns costs no call. */
+static void test_duplicate_columns_known(void **state)
+{
+    (void)state;
+    struct env *e = env_new(ETL_CATALOG_UPDATE);
+    e->g.database = true;
+    store(&e->g, "orders_changes",
+          cur_from_str("{\"Name\":\"orders_changes\",\"StorageDescriptor\":{\"Columns\":["
+                       "{\"Name\":\"pk\",\"Type\":\"string\"},{\"Name\":\"pk\",\"Type\":"
+                       "\"boolean\"}]}}"));
+    struct etl_ddl_table t;
+    struct err err = ERR_INIT;
+    model(e, PK, &t);
+    assert_int_equal(etl_catalog_sync_table(&e->cat, &t, false, &err), ERR_OK);
+    assert_ops(e, "GetDatabase,GetTable,UpdateTable"); /* the metadata columns are new */
+    assert_int_equal(etl_catalog_sync_table(&e->cat, &t, false, &err), ERR_OK);
+    assert_ops(e, "");
+    etl_ddl_table_cleanup(&t);
+    env_free(e);
+}
+
 static void test_off_does_nothing(void **state)
 {
     (void)state;
@@ -550,6 +594,8 @@ int main(void)
         cmocka_unit_test(test_log_policy_never_updates),
         cmocka_unit_test(test_partitions_once),
         cmocka_unit_test(test_failure_caches_nothing),
+        cmocka_unit_test(test_column_without_type),
+        cmocka_unit_test(test_duplicate_columns_known),
         cmocka_unit_test(test_off_does_nothing),
     };
     enum { N_PLAIN = sizeof(plain) / sizeof(plain[0]) };
