@@ -239,8 +239,15 @@ enum err_code glue_get_table(struct aws_client *c,
         !json_object_get_type(&root, "Table", JSON_OBJECT, &out->table)) {
         return err_set(err, ERR_INVALID_INPUT, "%s: the answer has no Table object", op);
     }
-    if (json_object_get_type(&out->table, "VersionId", JSON_STRING, &v)) {
-        (void)json_string_copy(&v, out->version_id, sizeof(out->version_id));
+    /* Absent (or null): an update without the optimistic check. Present but unusable: refused,
+     * since an update without it could overwrite what another writer changed in between. */
+    if (json_object_get(&out->table, "VersionId", &v) && v.type != JSON_NULL &&
+        (v.type != JSON_STRING ||
+         !json_string_copy(&v, out->version_id, sizeof(out->version_id)))) {
+        out->version_id[0] = '\0';
+        return err_set(err, ERR_INVALID_INPUT,
+                       "%s: the answer's VersionId is not a string of at most %d bytes", op,
+                       GLUE_VERSION_ID_MAX - 1);
     }
     *found = true;
     return ERR_OK;
