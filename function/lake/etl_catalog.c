@@ -187,8 +187,12 @@ void etl_catalog_merge_type(const char *have, const char *incoming, char *out, s
 
 struct mcol {
     char name[ETL_DDL_NAME_MAX];
-    char type[TYPE_MAX];
-    struct cur comment; /* the catalog column's Comment, raw JSON; len 0 when none */
+    char type[TYPE_MAX]; /* "" for a kept column */
+    struct cur comment;  /* the catalog column's Comment, raw JSON; len 0 when none */
+    /* A catalog column whose Type this code does not read (none: Glue's Type is optional, or one
+     * over TYPE_MAX, such as a long struct<...>): sent back as it came, never widened. */
+    bool kept;
+    struct cur kept_type; /* its Type, raw JSON; len 0 when it has none */
 };
 
 static bool is_our_param(const struct etl_ddl_table *t, const char *key)
@@ -233,8 +237,13 @@ static void write_columns(struct jsonw *w, const struct mcol *cols, size_t n)
         jsonw_object(w, JSONW_COMPACT);
         jsonw_key(w, "Name");
         jsonw_str(w, cols[i].name);
-        jsonw_key(w, "Type");
-        jsonw_str(w, cols[i].type);
+        if (!cols[i].kept) {
+            jsonw_key(w, "Type");
+            jsonw_str(w, cols[i].type);
+        } else if (cols[i].kept_type.len > 0) {
+            jsonw_key(w, "Type");
+            jsonw_raw(w, cols[i].kept_type);
+        }
         if (cols[i].comment.len > 0) {
             jsonw_key(w, "Comment");
             jsonw_raw(w, cols[i].comment);
@@ -379,8 +388,8 @@ static bool known(const struct etl_catalog *c, const struct etl_ddl_table *t)
         if (have == NULL) {
             return false;
         }
-        if (t->cols[i].untyped) {
-            continue;
+        if (t->cols[i].untyped || have[0] == '\0') {
+            continue; /* "": a kept column (struct mcol), left as the catalog has it */
         }
         etl_catalog_merge_type(have, t->cols[i].type, merged, sizeof(merged));
         if (strcmp(merged, have) != 0) {
@@ -452,14 +461,19 @@ static enum err_code merge(struct etl_catalog *c,
             !json_string_copy(&v, mc->name, sizeof(mc->name))) {
             continue;
         }
-        if (!json_object_get_type(&col, "Type", JSON_STRING, &v) ||
-            !json_string_copy(&v, mc->type, sizeof(mc->type))) {
+        bool has_type = json_object_get(&col, "Type", &v) && v.type != JSON_NULL;
+        if (has_type && v.type != JSON_STRING) {
             /* The message names the column, which lives in m: written before m is freed. */
             enum err_code rc = err_set(err, ERR_INVALID_INPUT,
-                                       "GetTable %s: column %s has no type (or one over %d bytes)",
-                                       t->name, mc->name, TYPE_MAX - 1);
+                                       "GetTable %s: column %s has a Type that is not a string",
+                                       t->name, mc->name);
             free(m);
             return rc;
+        }
+        if (!has_type || !json_string_copy(&v, mc->type, sizeof(mc->type))) {
+            mc->kept = true;
+            mc->type[0] = '\0';
+            mc->kept_type = has_type ? v.raw : cur_make(NULL, 0);
         }
         if (json_object_get_type(&col, "Comment", JSON_STRING, &v)) {
             mc->comment = v.raw;
@@ -490,6 +504,17 @@ static enum err_code merge(struct etl_catalog *c,
             continue;
         }
         if (tc->untyped) {
+            continue;
+        }
+        if (m[j].kept) {
+            if (log_once(c, t->name, tc->name)) {
+                char what[64] = "no type";
+                if (m[j].kept_type.len > 0) {
+                    snprintf(what, sizeof(what), "a type over %d bytes", TYPE_MAX - 1);
+                }
+                log_warn("catalog: %s.%s column %s has %s; left as it is (rows hold %s)",
+                         c->cfg->database, t->name, tc->name, what, tc->type);
+            }
             continue;
         }
         char merged[TYPE_MAX];
