@@ -240,13 +240,16 @@ enum err_code glue_get_table(struct aws_client *c,
         return err_set(err, ERR_INVALID_INPUT, "%s: the answer has no Table object", op);
     }
     /* Absent (or null): an update without the optimistic check. Present but unusable: refused,
-     * since an update without it could overwrite what another writer changed in between. */
+     * since an update without it (or with a changed one) could overwrite what another writer
+     * changed in between. Glue's are decimal numbers in a string; escapes are refused, so an
+     * escaped NUL cannot cut one short. */
     if (json_object_get(&out->table, "VersionId", &v) && v.type != JSON_NULL &&
-        (v.type != JSON_STRING ||
-         !json_string_copy(&v, out->version_id, sizeof(out->version_id)))) {
+        (v.type != JSON_STRING || !json_string_is_plain(&v) ||
+         !json_string_copy(&v, out->version_id, sizeof(out->version_id)) ||
+         out->version_id[0] == '\0')) {
         out->version_id[0] = '\0';
         return err_set(err, ERR_INVALID_INPUT,
-                       "%s: the answer's VersionId is not a string of at most %d bytes", op,
+                       "%s: the answer's VersionId is not a plain string of 1 to %d bytes", op,
                        GLUE_VERSION_ID_MAX - 1);
     }
     *found = true;

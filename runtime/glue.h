@@ -52,7 +52,8 @@ MUST_CHECK enum err_code glue_create_database(struct aws_client *c,
                                               bool *already_exists,
                                               struct err *err);
 
-/* GetTable {DatabaseName, Name}; *found false on EntityNotFoundException. */
+/* GetTable {DatabaseName, Name}; *found false on EntityNotFoundException. A VersionId that is
+ * not a plain string of 1 to 255 bytes is ERR_INVALID_INPUT (absent or null: version_id ""). */
 MUST_CHECK enum err_code glue_get_table(struct aws_client *c,
                                         const char *database,
                                         const char *name,
@@ -67,7 +68,7 @@ MUST_CHECK enum err_code glue_create_table(struct aws_client *c,
                                            struct cur table_input,
                                            struct err *err);
 
-/* UpdateTable {DatabaseName, TableInput, VersionId?, SkipArchive}: the whole definition is
+/* UpdateTable {DatabaseName, TableInput, SkipArchive?, VersionId?}: the whole definition is
  * replaced. With version_id (NULL or "": none), a table changed since that version fails with
  * ConcurrentModificationException: read it again, merge, retry. */
 MUST_CHECK enum err_code glue_update_table(struct aws_client *c,

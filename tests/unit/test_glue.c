@@ -142,7 +142,8 @@ static void test_get_table_bad_answer(void **state)
     json_client_env_free(e);
 }
 
-/* A VersionId that cannot be sent back as it came (not a string, or past Glue's 255 bytes) is
+/* A VersionId that cannot be sent back as it came (not a string, empty, escaped: a NUL would cut
+ * it short, or past Glue's 255 bytes) is
  * refused: an UpdateTable without it could overwrite another writer's change (fuzz_glue). A null
  * one is as good as none: the update then has no optimistic check. */
 static void test_get_table_unusable_version(void **state)
@@ -153,14 +154,16 @@ static void test_get_table_unusable_version(void **state)
     struct fake_response script[] = {
         {200, NULL, long_id, 0, false},
         {200, NULL, "{\"Table\":{\"Name\":\"t\",\"VersionId\":7}}", 0, false},
+        {200, NULL, "{\"Table\":{\"Name\":\"t\",\"VersionId\":\"\"}}", 0, false},
+        {200, NULL, "{\"Table\":{\"Name\":\"t\",\"VersionId\":\"7\\u00008\"}}", 0, false},
         {200, NULL, "{\"Table\":{\"Name\":\"t\",\"VersionId\":null}}", 0, false},
     };
-    struct json_client_env *e = glue_scripted(script, 3);
+    struct json_client_env *e = glue_scripted(script, 5);
     struct err err = ERR_INIT;
     struct glue_table t;
     glue_table_init(&t);
     bool found = true;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 4; i++) {
         assert_int_equal(glue_get_table(&e->c, "lake", "t", &t, &found, &err), ERR_INVALID_INPUT);
         assert_false(found);
         assert_non_null(strstr(err.msg, "VersionId"));
