@@ -193,7 +193,14 @@ struct mcol {
      * over TYPE_MAX, such as a long struct<...>): sent back as it came, never widened. */
     bool kept;
     struct cur kept_type; /* its Type, raw JSON; len 0 when it has none */
+    /* A catalog column whose Name this code cannot read (none, or over 255 bytes): sent back
+     * whole, as it came, and never matched with ours. len 0 for every other column. */
+    struct cur unread;
 };
+
+/* What the cache holds for a kept column: never a type, since Glue's column types cannot hold
+ * control characters (ColumnTypeString's pattern). */
+#define KEPT_MARK "\x01"
 
 static bool is_our_param(const struct etl_ddl_table *t, const char *key)
 {
@@ -234,6 +241,10 @@ static void write_columns(struct jsonw *w, const struct mcol *cols, size_t n)
     jsonw_key(w, "Columns");
     jsonw_array(w, JSONW_COMPACT);
     for (size_t i = 0; i < n; i++) {
+        if (cols[i].unread.len > 0) {
+            jsonw_raw(w, cols[i].unread);
+            continue;
+        }
         jsonw_object(w, JSONW_COMPACT);
         jsonw_key(w, "Name");
         jsonw_str(w, cols[i].name);
@@ -388,8 +399,8 @@ static bool known(const struct etl_catalog *c, const struct etl_ddl_table *t)
         if (have == NULL) {
             return false;
         }
-        if (t->cols[i].untyped || have[0] == '\0') {
-            continue; /* "": a kept column (struct mcol), left as the catalog has it */
+        if (t->cols[i].untyped || strcmp(have, KEPT_MARK) == 0) {
+            continue; /* a kept column (struct mcol), left as the catalog has it */
         }
         etl_catalog_merge_type(have, t->cols[i].type, merged, sizeof(merged));
         if (strcmp(merged, have) != 0) {
@@ -410,8 +421,11 @@ static enum err_code remember(struct etl_catalog *c,
     /* Last to first: of columns sharing a name (a table Glue holds with duplicates), the first
      * is the one merge compares with, so its type is the one that stays known. */
     for (size_t i = n; rc == ERR_OK && i-- > 0;) {
+        if (cols[i].unread.len > 0) {
+            continue;
+        }
         pair_key(key, sizeof(key), table, cols[i].name);
-        rc = set_put(&c->columns, key, cols[i].type, err);
+        rc = set_put(&c->columns, key, cols[i].kept ? KEPT_MARK : cols[i].type, err);
     }
     return rc;
 }
@@ -459,6 +473,9 @@ static enum err_code merge(struct etl_catalog *c,
         struct mcol *mc = &m[n];
         if (!json_object_get_type(&col, "Name", JSON_STRING, &v) ||
             !json_string_copy(&v, mc->name, sizeof(mc->name))) {
+            mc->name[0] = '\0';
+            mc->unread = col.raw; /* never dropped: sent back as it came */
+            n++;
             continue;
         }
         bool has_type = json_object_get(&col, "Type", &v) && v.type != JSON_NULL;
@@ -510,7 +527,8 @@ static enum err_code merge(struct etl_catalog *c,
             if (log_once(c, t->name, tc->name)) {
                 char what[64] = "no type";
                 if (m[j].kept_type.len > 0) {
-                    snprintf(what, sizeof(what), "a type over %d bytes", TYPE_MAX - 1);
+                    snprintf(what, sizeof(what), "a type over %d bytes (or with a NUL)",
+                             TYPE_MAX - 1);
                 }
                 log_warn("catalog: %s.%s column %s has %s; left as it is (rows hold %s)",
                          c->cfg->database, t->name, tc->name, what, tc->type);

@@ -543,6 +543,40 @@ static void test_column_without_type(void **state)
     env_free(e);
 }
 
+/* A catalog column whose Name this code cannot read (none; over 255 bytes, as a long non-ASCII
+ * name can be) is sent back whole, as it came: columns are never dropped (they once were). */
+static void test_unreadable_name_kept(void **state)
+{
+    (void)state;
+    struct env *e = env_new(ETL_CATALOG_UPDATE);
+    e->g.database = true;
+    char table[1024], name[301], want[400];
+    memset(name, 'n', sizeof(name) - 1);
+    name[sizeof(name) - 1] = '\0';
+    snprintf(table, sizeof(table),
+             "{\"Name\":\"orders_changes\",\"StorageDescriptor\":{\"Columns\":["
+             "{\"Type\":\"int\"},{\"Name\":\"%s\",\"Type\":\"string\"},"
+             "{\"Name\":\"pk\",\"Type\":\"string\"}]}}",
+             name);
+    store(&e->g, "orders_changes", cur_from_str(table));
+    struct etl_ddl_table t;
+    struct err err = ERR_INIT;
+    model(e, PK "," NOTE, &t);
+    assert_int_equal(etl_catalog_sync_table(&e->cat, &t, false, &err), ERR_OK);
+    assert_ops(e, "GetDatabase,GetTable,UpdateTable");
+    const char *up = buf_cstr(&e->g.last_update);
+    snprintf(want, sizeof(want),
+             "\"Columns\":[{\"Type\":\"int\"},{\"Name\":\"%s\",\"Type\":\"string\"},"
+             "{\"Name\":\"pk\",\"Type\":\"string\"}",
+             name);
+    assert_non_null(strstr(up, want));
+    assert_non_null(strstr(up, "{\"Name\":\"note\",\"Type\":\"string\"}"));
+    assert_int_equal(etl_catalog_sync_table(&e->cat, &t, false, &err), ERR_OK);
+    assert_ops(e, "");
+    etl_ddl_table_cleanup(&t);
+    env_free(e);
+}
+
 /* A table Glue holds with two columns of one name: the merge reads the first, so the first's
  * type is what stays known, and the next batch with the same columns costs no call. */
 static void test_duplicate_columns_known(void **state)
@@ -626,6 +660,7 @@ int main(void)
         cmocka_unit_test(test_partitions_once),
         cmocka_unit_test(test_failure_caches_nothing),
         cmocka_unit_test(test_column_without_type),
+        cmocka_unit_test(test_unreadable_name_kept),
         cmocka_unit_test(test_duplicate_columns_known),
         cmocka_unit_test(test_off_does_nothing),
     };
