@@ -361,7 +361,8 @@ static const struct range_row ckpt_range_rows[] = {
     {"{\"segment\":2,\"total_segments\":4,\"files\":[{\"key\":\"k\",\"bytes\":1e300}]}", "bytes"},
     {"{\"segment\":1e300,\"total_segments\":4}", "segment"},
     {"{\"segment\":2,\"total_segments\":4,\"consumed_rcu\":1e999}", "consumed_rcu"},
-    /* two bad members: the second was returned as it was, and cast (regressions: second-bad) */
+    /* two bad members: the second was returned as it was, and cast (regressions: second-bad);
+     * without the fix only the sanitizer build fails (its float-cast-overflow) */
     {"{\"segment\":2,\"total_segments\":4,\"files\":[{\"key\":\"k\",\"records\":58e33,"
      "\"raw_bytes\":1e45}]}",
      "records"},
