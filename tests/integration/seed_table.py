@@ -17,6 +17,7 @@ sys.path.insert(0, "/usr/lib/python3/dist-packages")
 sys.path.insert(0, os.path.dirname(__file__))
 import botocore.session  # noqa: E402
 import ddbgen  # noqa: E402
+import itlib  # noqa: E402
 
 
 def to_botocore(v):
@@ -58,6 +59,7 @@ def main():
                          BillingMode="PAY_PER_REQUEST")
     except ddb.exceptions.ResourceInUseException:
         pass
+    itlib.wait_table_active(ddb, args.table)
     rng = random.Random(args.seed)
     with open(args.out, "w", encoding="utf-8") if args.out else contextlib.nullcontext() as out:
         batch = []

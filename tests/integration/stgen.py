@@ -34,6 +34,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ddbgen  # noqa: E402
+import itlib  # noqa: E402
 
 TABLES = ("AppMain", "AppEu")
 REGION = ddbgen.REGION
@@ -386,6 +387,7 @@ def seed_main(argv):
                          BillingMode="PAY_PER_REQUEST")
     except ddb.exceptions.ResourceInUseException:
         pass
+    itlib.wait_table_active(ddb, args.table)
     items = table_items(args.items, seed=args.seed, pad=args.pad)
     with open(args.out, "w", encoding="utf-8") if args.out else contextlib.nullcontext() as out:
         batch = []

@@ -289,6 +289,7 @@ class CatalogTest(unittest.TestCase):
                 BillingMode="PAY_PER_REQUEST")
         except self.ddb.exceptions.ResourceInUseException:
             pass
+        itlib.wait_table_active(self.ddb, table)
         for item in items:
             self.ddb.put_item(TableName=table, Item=item)
 

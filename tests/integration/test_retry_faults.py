@@ -204,6 +204,7 @@ class RetryFaultsTest(unittest.TestCase):
                              KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
                                         {"AttributeName": "sk", "KeyType": "RANGE"}],
                              BillingMode="PAY_PER_REQUEST")
+        itlib.wait_table_active(cls.ddb, table)
 
     @classmethod
     def write_items(cls, table, items):

@@ -45,6 +45,7 @@ class WideTableTest(unittest.TestCase):
         ddb.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST",
                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
                          KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        itlib.wait_table_active(ddb, TABLE)
         for start in range(0, ITEMS, 25):
             reqs = [{"PutRequest": {"Item": item(i)}} for i in range(start, min(start + 25, ITEMS))]
             while reqs:
