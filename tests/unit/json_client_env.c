@@ -8,6 +8,14 @@
 
 #include "test_util.h"
 
+char *const json_client_glue_env[] = {
+    "AWS_REGION=eu-west-1",
+    "AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
+    "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+    "AWS_ENDPOINT_URL_GLUE=http://127.0.0.1:4590",
+    NULL,
+};
+
 struct json_client_env *json_client_env_new(char *const *envp)
 {
     struct json_client_env *e = calloc(1, sizeof(*e));

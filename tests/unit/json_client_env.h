@@ -23,6 +23,9 @@ struct json_client_env {
     struct aws_client c; /* the client under test: 3 attempts, clock at 1700000000000 ms */
 };
 
+/* Glue's tests' environment: eu-west-1, the SigV4 suite's example keys, Glue at 127.0.0.1:4590. */
+extern char *const json_client_glue_env[];
+
 struct json_client_env *json_client_env_new(char *const *envp);
 void json_client_env_free(struct json_client_env *e);
 

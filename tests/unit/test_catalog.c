@@ -19,14 +19,6 @@
 #include "log.h"
 #include "test_util.h"
 
-static char *const glue_env[] = {
-    "AWS_REGION=eu-west-1",
-    "AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
-    "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-    "AWS_ENDPOINT_URL_GLUE=http://127.0.0.1:4590",
-    NULL,
-};
-
 /* ---- an in-memory Glue: one database, tables as their last TableInput ---- */
 
 #define MAX_TABLES 4
@@ -177,7 +169,7 @@ static struct env *env_new(enum etl_catalog_policy policy)
     struct env *e = calloc(1, sizeof(*e));
     assert_non_null(e);
     struct err err = ERR_INIT;
-    e->aws = json_client_env_new(glue_env);
+    e->aws = json_client_env_new(json_client_glue_env);
     buf_init(&e->g.last_update, 0);
     buf_init(&e->g.last_partitions, 0);
     fake_http_set_fn(e->aws->fh, glue_fn, &e->g);

@@ -15,14 +15,6 @@
 #include "log.h"
 #include "test_util.h"
 
-static char *const glue_env[] = {
-    "AWS_REGION=eu-west-1",
-    "AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
-    "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-    "AWS_ENDPOINT_URL_GLUE=http://127.0.0.1:4590",
-    NULL,
-};
-
 /* Every request: POST / to the Glue endpoint, JSON 1.1, AWSGlue.<op>, signed for glue. */
 static void assert_glue_request(const struct fake_request *r, const char *target, const char *body)
 {
@@ -54,7 +46,7 @@ static const struct fake_response created_then_exists[] = {
 /* A Glue client whose transport replays script (n answers; borrowed, so it must outlive e). */
 static struct json_client_env *glue_scripted(const struct fake_response *script, size_t n)
 {
-    struct json_client_env *e = json_client_env_new(glue_env);
+    struct json_client_env *e = json_client_env_new(json_client_glue_env);
     fake_http_script(e->fh, script, n);
     return e;
 }
@@ -340,7 +332,7 @@ static const struct bad_input_row bad_input_rows[] = {
 static void test_bad_input_row(void **state)
 {
     const struct bad_input_row *row = *state;
-    struct json_client_env *e = json_client_env_new(glue_env);
+    struct json_client_env *e = json_client_env_new(json_client_glue_env);
     struct err err = ERR_INIT;
     enum err_code rc = row->partitions
                            ? glue_batch_create_partition(&e->c, row->database, row->table,
