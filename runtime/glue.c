@@ -257,8 +257,10 @@ enum err_code glue_get_table(struct aws_client *c,
 }
 
 /* CreateTable and UpdateTable: a database and a caller-rendered TableInput in m. */
-static enum err_code
-table_write(struct aws_client *c, const char *operation, struct glue_members *m, struct err *err)
+static enum err_code table_write(struct aws_client *c,
+                                 const char *operation,
+                                 const struct glue_members *m,
+                                 struct err *err)
 {
     char op[300];
     enum err_code rc = check_name("database", m->database_name, err);
@@ -270,7 +272,6 @@ table_write(struct aws_client *c, const char *operation, struct glue_members *m,
     if (rc != ERR_OK) {
         return rc;
     }
-    m->input_key = "TableInput";
     return glue_request_status(c, operation, op, m, err);
 }
 
@@ -279,7 +280,8 @@ enum err_code glue_create_table(struct aws_client *c,
                                 struct cur table_input,
                                 struct err *err)
 {
-    struct glue_members m = {.database_name = database, .input = table_input};
+    const struct glue_members m = {
+        .database_name = database, .input_key = "TableInput", .input = table_input};
     return table_write(c, "CreateTable", &m, err);
 }
 
@@ -290,8 +292,9 @@ enum err_code glue_update_table(struct aws_client *c,
                                 bool skip_archive,
                                 struct err *err)
 {
-    struct glue_members m = {
+    const struct glue_members m = {
         .database_name = database,
+        .input_key = "TableInput",
         .input = table_input,
         .skip_archive = skip_archive,
         .version_id = version_id,
