@@ -15,6 +15,10 @@
 #include "etl_sink.h"
 
 #define FILE_PATH_MAX 4096 /* PATH_MAX on Linux */
+/* Files are read through a stack chunk this big. Upload threads write files too (put-if-absent
+ * reads the file first), and each thread's stack keeps the pages its largest frame had: the
+ * stack-clash probes touch them all. */
+#define FILE_CHUNK_BYTES 4096
 
 /* The file path of key: the configured directory, '/', then key. */
 static enum err_code
@@ -143,10 +147,13 @@ static enum err_code file_get(struct etl_sink *s,
         return errno == ENOENT ? ERR_OK : etl_sink_errno(err, "open", path);
     }
     size_t start = out->len;
-    char chunk[65536];
+    char chunk[FILE_CHUNK_BYTES];
     size_t n;
     while (rc == ERR_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
         rc = buf_append(out, chunk, n, err);
+    }
+    if (rc == ERR_OK && ferror(f) != 0) {
+        rc = etl_sink_errno(err, "read", path);
     }
     fclose(f);
     *found = rc == ERR_OK;
@@ -253,7 +260,7 @@ static enum err_code file_md5_hex(const char *path, char out[DIGEST_MD5_HEX], st
         fclose(f);
         return rc;
     }
-    char chunk[65536];
+    char chunk[FILE_CHUNK_BYTES];
     size_t n;
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
         digest_md5_update(&md5, chunk, n);

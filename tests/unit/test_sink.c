@@ -1,8 +1,10 @@
 /*
  * test_sink.c - the sink names every object within the limits: a key or path that would be too
- * long is an error, never silently cut to name another object.
+ * long is an error, never silently cut to name another object; an existing file is read back
+ * whole to tell a retry (same bytes) from a clash (other bytes).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "etl_config.h"
@@ -85,11 +87,51 @@ static void test_file_path_too_long(void **state)
     buf_cleanup(&out);
 }
 
+/* Files: an existing object is read back in pieces (a body of many 4 KiB chunks, not a multiple
+ * of one): the same bytes are recognised as already written, one byte changed at the end goes to
+ * the content-hash name. */
+static void test_file_put_new_reads_back_whole(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/etl-sink-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char output[64];
+    snprintf(output, sizeof(output), "file://%s/", dir);
+    struct etl_config cfg;
+    load(&cfg, output);
+    struct etl_sink sink;
+    etl_sink_init(&sink, &cfg.out, &cfg.put, NULL);
+    static uint8_t body[100003];
+    for (size_t i = 0; i < sizeof(body); i++) {
+        body[i] = (uint8_t)(i * 7 + i / 4096);
+    }
+    static const enum etl_put_outcome want[] = {ETL_PUT_WRITTEN, ETL_PUT_IDENTICAL,
+                                                ETL_PUT_RENAMED};
+    for (size_t round = 0; round < 3; round++) {
+        if (round == 2) {
+            body[sizeof(body) - 1] ^= 1;
+        }
+        char key[256];
+        enum etl_put_outcome outcome;
+        struct err err = ERR_INIT;
+        assert_int_equal(etl_sink_put_new(&sink, "t/changes/1-2", "jsonl",
+                                          cur_make(body, sizeof(body)), NULL, key, sizeof(key),
+                                          &outcome, &err),
+                         ERR_OK);
+        assert_int_equal(outcome, want[round]);
+        assert_true((strcmp(key, "t/changes/1-2.jsonl") == 0) == (round < 2));
+    }
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_s3_key_too_long),
         cmocka_unit_test(test_file_path_too_long),
+        cmocka_unit_test(test_file_put_new_reads_back_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
