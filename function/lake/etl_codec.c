@@ -114,6 +114,7 @@ void etl_codec_cache_cleanup(struct etl_codec_cache *c)
         return;
     }
     libdeflate_free_compressor(c->deflate);
+    buf_cleanup(&c->stage);
     memset(c, 0, sizeof(*c));
 }
 

@@ -11,7 +11,8 @@
  * Ownership: a codec's state lives in the caller's storage (ETL_CODEC_STATE_BYTES, aligned) and
  *   owns what the codec allocates (cleanup frees it); output is appended to the caller's buf.
  *   A struct etl_codec_cache belongs to its caller, who keeps it across objects and invocations
- *   so that the compressor is allocated once (etl_codec_cache_cleanup frees it).
+ *   so that the compressor and the stage are allocated once (etl_codec_cache_cleanup frees them);
+ *   it serves one writer at a time.
  */
 #ifndef ETL_CODEC_H
 #define ETL_CODEC_H
@@ -27,10 +28,13 @@
 
 struct libdeflate_compressor;
 
-/* What whole-object compression keeps between calls: the compressor of the last level used. */
+/* What whole-object compression keeps between calls: the compressor of the last level used, and
+ * the buffer the writer stages an object's text in (one object at a time per cache), so that
+ * neither is allocated and grown again for every object. */
 struct etl_codec_cache {
     struct libdeflate_compressor *deflate;
     int deflate_level;
+    struct buf stage;
 };
 
 /* Zeroes; a zeroed cache is valid. */

@@ -1,14 +1,18 @@
 /*
  * etl_writer.c - encoder, staging and codec. Text is staged and handed to the codec in pieces
  * of STAGE_FLUSH_BYTES, so the codec works on large chunks and memory stays small; in
- * whole-object mode the stage keeps the whole text, compressed at once at close.
+ * whole-object mode the cache's stage (kept warm) holds the whole text, compressed at once at
+ * close.
  */
 #include "etl_writer.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#define STAGE_FLUSH_BYTES (256 * 1024)
+#include "limit.h"
+
+#define STAGE_FLUSH_BYTES   (256 * 1024)
+#define STAGE_INITIAL_BYTES (256 * 1024) /* whole-object mode: the cache's stage, at first */
 
 /* Moves staged text to the codec (force: whatever is there). */
 static enum err_code drain(struct etl_writer *w, bool force, struct err *err)
@@ -41,7 +45,7 @@ enum err_code etl_writer_open(struct etl_writer *w,
     w->fmt = fmt;
     w->codec = codec;
     w->out = out;
-    w->enc_out.text = &w->stage;
+    w->text = &w->stage;
     w->enc_out.flush = flush_hook;
     if (fmt->needs_schema && schema == NULL) {
         return err_set(err, ERR_INVALID_INPUT, "%s: the writer needs the object's schema",
@@ -51,10 +55,18 @@ enum err_code etl_writer_open(struct etl_writer *w,
     if (enc->cache != NULL && !fmt->own_codec) { /* Parquet compresses its pages itself */
         w->cache = enc->cache;
         w->level = enc->level;
+        w->text = &enc->cache->stage; /* kept warm by the cache */
+        buf_reset(w->text);
+        if (w->text->cap == 0) {
+            /* Straight to its own mapping (mmap threshold: 128 KiB), not by doubling through
+             * the calling thread's malloc arena, which would keep every smaller step. */
+            rc = buf_reserve(w->text, STAGE_INITIAL_BYTES, err);
+        }
     } else {
         w->codec_open = true;
         rc = codec->begin(w->codec_state, enc->level, err);
     }
+    w->enc_out.text = w->text;
     if (rc == ERR_OK) {
         w->enc_open = true;
         rc = fmt->begin(w->enc, schema, &enc->opts, err);
@@ -70,7 +82,7 @@ enum err_code etl_writer_row(struct etl_writer *w, const struct etl_row_ref *row
 
 enum err_code etl_writer_raw(struct etl_writer *w, const void *p, size_t n, struct err *err)
 {
-    enum err_code rc = buf_append(&w->stage, p, n, err);
+    enum err_code rc = buf_append(w->text, p, n, err);
     return rc == ERR_OK ? drain(w, false, err) : rc;
 }
 
@@ -78,9 +90,13 @@ enum err_code etl_writer_close(struct etl_writer *w, struct err *err)
 {
     enum err_code rc = w->fmt->end(w->enc, &w->enc_out, err);
     if (rc == ERR_OK && w->cache != NULL) {
-        w->raw_bytes += w->stage.len;
-        rc = w->codec->compress(w->cache, w->level, w->stage.data, w->stage.len, w->out, err);
-        buf_reset(&w->stage);
+        struct buf *t = w->text;
+        w->raw_bytes += t->len;
+        rc = w->codec->compress(w->cache, w->level, t->data, t->len, w->out, err);
+        buf_reset(t);
+        if (t->cap > LIMIT_KEEP_WARM_BYTES) { /* warm, but never more than a few MiB idle */
+            buf_cleanup(t);
+        }
         return rc;
     }
     if (rc == ERR_OK) {

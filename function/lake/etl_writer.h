@@ -2,8 +2,9 @@
  * etl_writer.h - one object's bytes: rows through the format's encoder, its text through the
  * codec, as they come, so an object costs about its compressed size in memory (a whole-object
  * format holds references to its rows until close).
- * Ownership: the writer borrows the output buf, the format, the codec and the rows; it owns its
- *   staging buffer and the encoder's and codec's state (etl_writer_cleanup frees them).
+ * Ownership: the writer borrows the output buf, the format, the codec and the rows (and, in
+ *   whole-object mode, the cache with its stage); it owns its own staging buffer and the
+ *   encoder's and codec's state (etl_writer_cleanup frees them).
  */
 #ifndef ETL_WRITER_H
 #define ETL_WRITER_H
@@ -36,7 +37,8 @@ struct etl_writer {
     const struct etl_format *fmt;
     const struct etl_codec *codec;
     struct buf *out;
-    struct buf stage; /* encoded text waiting for the codec */
+    struct buf stage; /* encoded text waiting for the codec (streaming mode) */
+    struct buf *text; /* where text is staged: &stage, or the cache's (whole-object mode) */
     struct etl_encode_out enc_out;
     bool enc_open;
     bool codec_open;
@@ -62,7 +64,7 @@ etl_writer_raw(struct etl_writer *w, const void *p, size_t n, struct err *err);
 /* Text encoded but not yet given to the codec (in whole-object mode, all of it until close). */
 static inline uint64_t etl_writer_pending_bytes(const struct etl_writer *w)
 {
-    return w->stage.len;
+    return w->text != NULL ? w->text->len : 0;
 }
 /* Ends the format and the codec (gzip trailer); in whole-object mode, compresses the object. */
 MUST_CHECK enum err_code etl_writer_close(struct etl_writer *w, struct err *err);
