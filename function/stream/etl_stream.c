@@ -122,6 +122,7 @@ static void batch_free(struct batch *b)
     etl_arena_cleanup(&b->keys);
     etl_names_cleanup(&b->seen);
     free(b->recs);
+    free(b->tx);
     for (size_t i = 0; i < b->n_groups; i++) {
         free(b->groups[i].recs);
     }
@@ -312,24 +313,41 @@ enum rec_flaw {
 /* What the one walk over a record found for build_row, beside what struct rec keeps. */
 struct rec_read {
     enum rec_flaw flaw;
-    char op;               /* 'I', 'M' or 'R' */
-    bool ttl_delete;       /* a REMOVE by DynamoDB's TTL */
-    struct json_val image; /* the image to write (Keys when the view has none) */
-    struct json_val keys;  /* type JSON_NULL: none */
-    struct cur event_id;   /* the eventID's JSON string literal; len 0: none */
-    struct cur arn;        /* eventSourceARN's JSON string literal; len 0: none */
+    char seq[ETL_STREAM_SEQ_MAX]; /* "" when none (or not a usable one) */
+    char op;                      /* 'I', 'M' or 'R' */
+    bool ttl_delete;              /* a REMOVE by DynamoDB's TTL */
+    struct json_val image;        /* the image to write (Keys when the view has none) */
+    struct json_val keys;         /* type JSON_NULL: none */
+    struct cur event_id;          /* the eventID's JSON string literal; len 0: none */
+    struct cur arn;               /* eventSourceARN's JSON string literal; len 0: none */
 };
 
+/* Keeps a record's sequence number in the batch's arena (some 24 bytes, not a fixed array in
+ * each of up to 10,000 records). */
+static enum err_code keep_seq(struct batch *b, struct rec *r, const char *seq, struct err *err)
+{
+    r->seq = "";
+    if (seq[0] == '\0') {
+        return ERR_OK;
+    }
+    struct cur copy;
+    enum err_code rc = etl_arena_copy(&b->keys, seq, strlen(seq) + 1, &copy, err);
+    if (rc == ERR_OK) {
+        r->seq = (const char *)copy.ptr;
+    }
+    return rc;
+}
+
 /* Reads everything pass 1 needs from a record, in one walk over its members and one over its
- * dynamodb object's: into r its span, sequence number, time and Keys; into rd the table's ARN,
- * eventID, operation and image, or the flaw that makes the record unusable (checked in the
+ * dynamodb object's: into r its span, time and Keys; into rd its sequence number, the table's
+ * ARN, eventID, operation and image, or the flaw that makes the record unusable (checked in the
  * order build_row reports them). */
 static void read_record(const struct json_val *record, struct rec *r, struct rec_read *rd)
 {
     struct json_val f[F_COUNT], d[D_COUNT];
     memset(rd, 0, sizeof(*rd));
     rd->keys.type = JSON_NULL;
-    r->raw = *record;
+    r->raw = record->raw;
     if (record->type != JSON_OBJECT) {
         rd->flaw = REC_NOT_OBJECT;
         return;
@@ -346,14 +364,14 @@ static void read_record(const struct json_val *record, struct rec *r, struct rec
         return;
     }
     read_members(&f[F_DYNAMODB], dynamodb_members, D_COUNT, d);
-    if (d[D_SEQ].type == JSON_STRING && json_string_copy(&d[D_SEQ], r->seq, sizeof(r->seq)) &&
-        !seq_ok(r->seq)) {
-        r->seq[0] = '\0';
+    if (d[D_SEQ].type == JSON_STRING && json_string_copy(&d[D_SEQ], rd->seq, sizeof(rd->seq)) &&
+        !seq_ok(rd->seq)) {
+        rd->seq[0] = '\0';
     }
     if (d[D_TIME].type == JSON_NUMBER) {
         r->has_ts = etl_stream_parse_time(d[D_TIME].raw, &r->ts_ms);
     }
-    if (r->seq[0] == '\0') {
+    if (rd->seq[0] == '\0') {
         rd->flaw = REC_NO_SEQ;
         return;
     }
@@ -447,7 +465,7 @@ static enum err_code build_row(struct buf *store,
         .op = rd->op == 'I'   ? "INSERT"
               : rd->op == 'M' ? "MODIFY"
                               : "REMOVE",
-        .seq = r->seq,
+        .seq = rd->seq,
         .ts = r->has_ts ? iso : NULL,
         .table = table,
         .event_id = rd->event_id,
@@ -500,7 +518,7 @@ static enum err_code plan_chunks(struct etl_stream *s, struct batch *b, struct e
         struct group *grp = &b->groups[g];
         size_t begin = 0, bytes = 0;
         for (size_t i = 0; i < grp->n; i++) {
-            size_t len = grp->kind == G_QUARANTINE ? b->recs[grp->recs[i]].raw.raw.len
+            size_t len = grp->kind == G_QUARANTINE ? b->recs[grp->recs[i]].raw.len
                                                    : b->recs[grp->recs[i]].row_len;
             bool full = (int64_t)(i - begin) >= s->cfg->max_object_records ||
                         (i > begin && (int64_t)(bytes + len) > s->cfg->max_object_bytes);
@@ -683,7 +701,9 @@ enum err_code etl_stream_process(struct etl_stream *s,
     st->records_in = n_records;
     if (n_records > 0) {
         b.recs = calloc(n_records, sizeof(*b.recs));
-        if (b.recs == NULL) {
+        b.tx = s->tx != NULL ? calloc(n_records, sizeof(*b.tx)) : NULL;
+        if (b.recs == NULL || (s->tx != NULL && b.tx == NULL)) {
+            batch_free(&b);
             return err_set(err, ERR_NOMEM, "out of memory for %zu records", n_records);
         }
     }
@@ -705,6 +725,10 @@ enum err_code etl_stream_process(struct etl_stream *s,
         struct rec_read rd;
         b.n_recs = i + 1;
         read_record(&record, r, &rd);
+        rc = keep_seq(&b, r, rd.seq, err);
+        if (rc != ERR_OK) {
+            break;
+        }
         if (r->has_ts && (st->oldest_ts_ms < 0 || r->ts_ms < st->oldest_ts_ms)) {
             st->oldest_ts_ms = r->ts_ms;
         }

@@ -20,24 +20,28 @@
 
 #define ETL_STREAM_SEQ_MAX 64
 
+/* One record of the batch (a large batch has 10,000: fields are ordered to pack). */
 struct rec {
-    struct json_val raw;
-    char seq[ETL_STREAM_SEQ_MAX];
+    struct cur raw;  /* the record's JSON text, in the event */
+    const char *seq; /* its sequence number, in the batch's arena; "" when it has none */
     int64_t ts_ms;
-    bool has_ts;
     struct cur keys;   /* the record's dynamodb.Keys (JSON), when it has them */
     size_t row_offset; /* in the stream's store (emitted rows) */
     size_t row_len;
+    char *error; /* conversion error (quarantined records), owned */
     uint32_t group;
+    bool has_ts;
     bool durable; /* written, or nothing to write (filtered) */
     bool quarantined;
-    char *error; /* conversion error (quarantined records), owned */
-    /* with a transform */
-    int dataset; /* -1: none */
-    bool staged; /* a kept row waits in the staged store */
+};
+
+/* What a transform adds to a record (struct batch's tx, only with a transform). */
+struct rec_tx {
     size_t staged_offset;
     struct cur dedupe_key; /* in the batch's arena; len 0: no dedupe */
     struct cur fails;      /* failed casts (JSON array) in the batch's arena; len 0: none */
+    int dataset;
+    bool staged; /* a kept row waits in the staged store */
 };
 
 enum group_kind { G_DATA = 0, G_QUARANTINE, G_REJECTED };
@@ -60,6 +64,7 @@ struct chunk {
 
 struct batch {
     struct rec *recs;
+    struct rec_tx *tx; /* parallel to recs, with a transform only */
     size_t n_recs;
     int64_t fallback_ms; /* the time of records that have none */
     struct group *groups;
@@ -68,7 +73,7 @@ struct batch {
     struct chunk *chunks;
     size_t n_chunks;
     size_t cap_chunks;
-    struct etl_arena keys; /* dedupe keys and failed casts */
+    struct etl_arena keys; /* sequence numbers, dedupe keys and failed casts */
     struct etl_names seen; /* dedupe: keys already kept (borrowing the arena) */
 };
 

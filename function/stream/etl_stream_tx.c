@@ -30,17 +30,20 @@ static enum err_code emit(struct etl_stream *s,
     enum err_code rc = etl_transform_emit(s->tx, extra, &s->store, &r->row_offset, err);
     if (rc == ERR_OK) {
         r->row_len = s->store.len - r->row_offset;
-        rc = etl_stream_file(b, rec, s->spec->datasets[r->dataset].name, partition, kind, err);
+        rc = etl_stream_file(b, rec, s->spec->datasets[b->tx[rec].dataset].name, partition, kind,
+                             err);
     }
     return rc;
 }
 
 /* The key a dataset dedupes on: its key columns, or the record's table and DynamoDB key. */
 static enum err_code
-dedupe_key(struct etl_stream *s, struct batch *b, struct rec *r, const char *table, struct err *err)
+dedupe_key(struct etl_stream *s, struct batch *b, uint32_t rec, const char *table, struct err *err)
 {
+    const struct rec *r = &b->recs[rec];
+    struct rec_tx *t = &b->tx[rec];
     bool has = false;
-    uint8_t ds = (uint8_t)r->dataset;
+    uint8_t ds = (uint8_t)t->dataset;
     buf_reset(&s->text);
     enum err_code rc = buf_append_byte(&s->text, ds, err);
     if (rc == ERR_OK) {
@@ -56,7 +59,7 @@ dedupe_key(struct etl_stream *s, struct batch *b, struct rec *r, const char *tab
         }
     }
     if (rc == ERR_OK) {
-        rc = etl_arena_copy(&b->keys, s->text.data, s->text.len, &r->dedupe_key, err);
+        rc = etl_arena_copy(&b->keys, s->text.data, s->text.len, &t->dedupe_key, err);
     }
     return rc;
 }
@@ -69,13 +72,14 @@ enum err_code etl_stream_tx_record(struct etl_stream *s,
                                    struct err *err)
 {
     struct rec *r = &b->recs[rec];
+    struct rec_tx *t = &b->tx[rec];
     struct etl_row_ref src = {&s->src, r->row_offset, {NULL, 0}};
     struct etl_tx_result res;
     enum err_code rc = etl_transform_apply(s->tx, &src, &res, err);
     if (rc != ERR_OK) {
         return rc;
     }
-    r->dataset = res.dataset;
+    t->dataset = res.dataset;
     switch (res.outcome) {
     case ETL_TX_UNROUTED:
     case ETL_TX_FILTERED:
@@ -84,7 +88,7 @@ enum err_code etl_stream_tx_record(struct etl_stream *s,
         return ERR_OK;
     case ETL_TX_REJECTED: {
         struct cur fails = etl_transform_failures(s->tx);
-        rc = etl_arena_copy(&b->keys, fails.ptr, fails.len, &r->fails, err);
+        rc = etl_arena_copy(&b->keys, fails.ptr, fails.len, &t->fails, err);
         if (rc != ERR_OK) {
             return rc;
         }
@@ -93,10 +97,10 @@ enum err_code etl_stream_tx_record(struct etl_stream *s,
     case ETL_TX_KEEP:
         break;
     }
-    r->staged = true;
-    rc = etl_transform_store(s->tx, &s->staged, &r->staged_offset, err);
-    if (rc == ERR_OK && s->spec->datasets[r->dataset].dedupe) {
-        rc = dedupe_key(s, b, r, table, err);
+    t->staged = true;
+    rc = etl_transform_store(s->tx, &s->staged, &t->staged_offset, err);
+    if (rc == ERR_OK && s->spec->datasets[t->dataset].dedupe) {
+        rc = dedupe_key(s, b, rec, table, err);
     }
     return rc;
 }
@@ -106,19 +110,19 @@ static enum err_code dedupe(struct batch *b, struct etl_stream_stats *st, struct
 {
     etl_names_reset(&b->seen);
     for (size_t i = b->n_recs; i-- > 0;) {
-        struct rec *r = &b->recs[i];
-        if (!r->staged || r->dedupe_key.len == 0) {
+        struct rec_tx *t = &b->tx[i];
+        if (!t->staged || t->dedupe_key.len == 0) {
             continue;
         }
         size_t index = 0;
         bool added = false;
-        enum err_code rc = etl_names_add(&b->seen, r->dedupe_key, &index, &added, err);
+        enum err_code rc = etl_names_add(&b->seen, t->dedupe_key, &index, &added, err);
         if (rc != ERR_OK) {
             return rc;
         }
         if (!added) {
-            r->staged = false;
-            r->durable = true;
+            t->staged = false;
+            b->recs[i].durable = true;
             st->records_filtered++;
         }
     }
@@ -282,22 +286,23 @@ enum err_code etl_stream_tx_finish(struct etl_stream *s,
     enum err_code rc = dedupe(b, st, err);
     for (size_t i = 0; rc == ERR_OK && i < b->n_recs; i++) {
         struct rec *r = &b->recs[i];
-        if (r->staged) { /* the rows that reach the rules, after dedupe */
-            struct ds_span *sp = &spans[r->dataset];
+        const struct rec_tx *t = &b->tx[i];
+        if (t->staged) { /* the rows that reach the rules, after dedupe */
+            struct ds_span *sp = &spans[t->dataset];
             sp->first = sp->first < 0 ? (long)i : sp->first;
             sp->last = (long)i;
         }
-        if (!r->staged) {
+        if (!t->staged) {
             continue;
         }
-        struct etl_row_ref row = {&s->staged, r->staged_offset, {NULL, 0}};
-        struct etl_dq_run *dq = &s->dq[r->dataset];
+        struct etl_row_ref row = {&s->staged, t->staged_offset, {NULL, 0}};
+        struct etl_dq_run *dq = &s->dq[t->dataset];
         char partition[ETL_PARTITION_MAX];
         bool quarantine = false;
         etl_stream_partition(s, b, r, partition, sizeof(partition));
-        rc = etl_transform_load(s->tx, r->dataset, &row, err);
+        rc = etl_transform_load(s->tx, t->dataset, &row, err);
         if (rc == ERR_OK) {
-            rc = etl_dq_run_row(dq, etl_transform_env(s->tx), r->fails, &quarantine, &s->text, err);
+            rc = etl_dq_run_row(dq, etl_transform_env(s->tx), t->fails, &quarantine, &s->text, err);
         }
         if (rc == ERR_OK && quarantine) {
             struct etl_col extra = {ETL_T_L, 0, cur_from_str(DQ_FAIL_COLUMN), buf_cur(&s->text)};

@@ -24,10 +24,14 @@
 #define QUARANTINE_DIR "_quarantine"
 #define REJECTED_DIR   "rejected"
 
-/* One concurrent object write: a thread's render buffers (kept warm across batches) and the
- * client its requests go through (NULL for file output). */
+/* One concurrent object write: the client a thread's requests go through (NULL for file
+ * output), its scratch, and one slot of the batch's object buffers. The object buffers are not
+ * the thread's: a thread takes an idle one to render into and gives it back once the object is
+ * written, so a batch holds as many rendered objects as are in flight (on file:// or a fast S3,
+ * one or two), not one per thread. All are kept warm across batches. */
 struct etl_stream_worker {
-    struct buf object; /* the object being rendered */
+    struct buf object; /* a rendered object (any thread's, while busy) */
+    bool busy;         /* object is taken (under the run's objects lock) */
     struct buf text;   /* scratch: quarantine lines */
     struct aws_client *aws;
 };
@@ -55,8 +59,9 @@ struct write_run {
     struct chunk_write *w;
     const size_t *order;
     int64_t deadline_mono_ms;
-    size_t next_worker;          /* the worker the next thread gets */
-    pthread_mutex_t render_lock; /* one object renders at a time */
+    size_t next_worker;           /* the worker the next thread gets */
+    pthread_mutex_t render_lock;  /* one object renders at a time */
+    pthread_mutex_t objects_lock; /* the workers' busy flags */
 };
 
 /* Quarantine objects (the error and the raw record) and rejected rows (the row and the rules it
@@ -87,7 +92,7 @@ static enum err_code render_quarantine(struct buf *text,
         jsonw_key(&jw, "error");
         jsonw_str(&jw, r->error);
         jsonw_key(&jw, "record");
-        jsonw_raw(&jw, r->raw.raw);
+        jsonw_raw(&jw, r->raw);
         jsonw_end(&jw);
         jsonw_text(&jw, "\n");
         rc = jsonw_finish(&jw);
@@ -119,7 +124,8 @@ static enum err_code chunk_schema(const struct etl_stream *s,
 static enum err_code render_chunk(const struct etl_stream *s,
                                   const struct batch *b,
                                   const struct chunk *c,
-                                  struct etl_stream_worker *wk,
+                                  struct buf *object,
+                                  struct buf *text,
                                   struct etl_codec_cache *codecs,
                                   struct err *err)
 {
@@ -130,7 +136,7 @@ static enum err_code render_chunk(const struct etl_stream *s,
     struct etl_schema schema;
     struct etl_ddl_declared_list decl = {NULL, 0, 0, false};
     etl_schema_init(&schema);
-    buf_reset(&wk->object);
+    buf_reset(object);
     enum err_code rc = ERR_OK;
     if (enc.format->needs_schema && grp->kind == G_DATA) {
         rc = chunk_schema(s, b, c, &schema, err);
@@ -149,18 +155,18 @@ static enum err_code render_chunk(const struct etl_stream *s,
         rc = err_set(err, ERR_NOMEM, "out of memory for the declared types of %s", grp->name);
     }
     if (rc == ERR_OK) {
-        rc = etl_writer_open(&w, &wk->object, &enc, &schema, err);
+        rc = etl_writer_open(&w, object, &enc, &schema, err);
     }
     etl_ddl_declared_list_cleanup(&decl);
     if (rc != ERR_OK) {
         goto out;
     }
     if (grp->kind == G_QUARANTINE) {
-        rc = render_quarantine(&wk->text, &w, b, grp, c, err);
+        rc = render_quarantine(text, &w, b, grp, c, err);
     } else {
         for (size_t i = c->begin; rc == ERR_OK && i < c->end; i++) {
             struct etl_row_ref row = {&s->store, b->recs[grp->recs[i]].row_offset,
-                                      b->recs[grp->recs[i]].raw.raw};
+                                      b->recs[grp->recs[i]].raw};
             rc = etl_writer_row(&w, &row, err);
         }
     }
@@ -262,6 +268,39 @@ static enum err_code name_chunks(const struct etl_stream *s,
     return ERR_OK;
 }
 
+/* An idle object buffer, the warmest (largest) one, marked busy. With at most as many threads
+ * as workers, each holding at most one buffer, there is always one. */
+static struct buf *take_object(struct write_run *run)
+{
+    struct etl_stream *s = run->s;
+    struct etl_stream_worker *best = NULL;
+    pthread_mutex_lock(&run->objects_lock);
+    for (size_t i = 0; i < s->n_workers; i++) {
+        struct etl_stream_worker *wk = &s->workers[i];
+        if (!wk->busy && (best == NULL || wk->object.cap > best->object.cap)) {
+            best = wk;
+        }
+    }
+    best->busy = true;
+    pthread_mutex_unlock(&run->objects_lock);
+    return &best->object;
+}
+
+static void give_object(struct write_run *run, struct buf *object)
+{
+    /* Keep buffers warm for the next batch, but never more than a few MiB idle. */
+    if (object->cap > LIMIT_KEEP_WARM_BYTES) {
+        buf_cleanup(object);
+    }
+    pthread_mutex_lock(&run->objects_lock);
+    for (size_t i = 0; i < run->s->n_workers; i++) {
+        if (&run->s->workers[i].object == object) {
+            run->s->workers[i].busy = false;
+        }
+    }
+    pthread_mutex_unlock(&run->objects_lock);
+}
+
 /* A pool task: renders and writes one chunk with the thread's worker. Only running out of
  * memory stops the pool; any other failure is that chunk's, and the others go on. */
 static enum err_code write_task(void *ctx, void *tstate, size_t index, struct err *err)
@@ -281,20 +320,18 @@ static enum err_code write_task(void *ctx, void *tstate, size_t index, struct er
     etl_sink_with_client(s->sink, wk->aws, &sink);
     err_clear(&cw->err);
     pthread_mutex_lock(&run->render_lock);
-    enum err_code rc = render_chunk(s, run->b, c, wk, &s->codecs, &cw->err);
+    struct buf *object = take_object(run);
+    enum err_code rc = render_chunk(s, run->b, c, object, &wk->text, &s->codecs, &cw->err);
     pthread_mutex_unlock(&run->render_lock);
     if (rc == ERR_OK) {
-        rc = etl_sink_put_new(&sink, cw->stem, cw->ext, buf_cur(&wk->object),
+        rc = etl_sink_put_new(&sink, cw->stem, cw->ext, buf_cur(object),
                               etl_writer_content_type(&enc), cw->key, sizeof(cw->key), &cw->outcome,
                               &cw->err);
     }
     cw->rc = rc;
-    cw->bytes = wk->object.len;
+    cw->bytes = object->len;
     cw->state = CHUNK_DONE;
-    /* Keep buffers warm for the next batch, but never more than a few MiB idle. */
-    if (wk->object.cap > LIMIT_KEEP_WARM_BYTES) {
-        buf_cleanup(&wk->object);
-    }
+    give_object(run, object);
     if (rc == ERR_NOMEM) {
         *err = cw->err;
         return rc;
@@ -452,6 +489,7 @@ enum err_code etl_stream_write_chunks(struct etl_stream *s,
     struct write_run run = {.s = s, .b = b, .w = w, .order = order};
     run.deadline_mono_ms = deadline_mono_ms;
     pthread_mutex_init(&run.render_lock, NULL);
+    pthread_mutex_init(&run.objects_lock, NULL);
     for (uint32_t round = 0; rc == ERR_OK && round < rounds; round++) {
         size_t n = 0;
         for (size_t ci = 0; ci < b->n_chunks; ci++) {
@@ -465,6 +503,7 @@ enum err_code etl_stream_write_chunks(struct etl_stream *s,
         report_chunks(s, b, w, st);
     }
     pthread_mutex_destroy(&run.render_lock);
+    pthread_mutex_destroy(&run.objects_lock);
 out:
     free(order);
     free(w);
