@@ -33,6 +33,7 @@ void etl_handler_init(struct etl_handler *h,
     }
     buf_init(&h->metrics, LIMIT_EMF_DOC_BYTES);
     json_index_init(&h->event_index, LIMIT_EVENT_INDEX_BYTES);
+    etl_stream_set_event_index(&h->stream, &h->event_index);
 }
 
 void etl_handler_set_export_clients(struct etl_handler *h,

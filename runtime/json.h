@@ -52,7 +52,7 @@ json_validate(struct cur text, int max_depth, struct json_val *root, struct err 
  * 1,000 records: 7,690 entries, 92 kB; at 24 bytes, 15,312 entries for 2.5% fewer instructions
  * per batch). Entries stop at max_bytes; containers past that are scanned, as without an index.
  * Ownership: the index owns its entries and is reused document after document (one at a time);
- * json_index_cleanup frees them.
+ * json_index_cleanup frees them; the index stays usable (the next validation fills it again).
  */
 #define JSON_INDEX_MIN_BYTES 64
 

@@ -51,6 +51,11 @@ void etl_stream_set_catalog(struct etl_stream *s, struct etl_catalog *catalog)
     s->catalog = catalog;
 }
 
+void etl_stream_set_event_index(struct etl_stream *s, struct json_index *idx)
+{
+    s->event_index = idx;
+}
+
 static void stream_dq_free(struct etl_stream *s)
 {
     for (size_t d = 0; s->spec != NULL && d < s->spec->n_datasets; d++) {
@@ -778,6 +783,7 @@ enum err_code etl_stream_process(struct etl_stream *s,
     if (rc == ERR_OK && s->tx != NULL) {
         rc = etl_stream_tx_finish(s, &b, st, err);
     }
+    json_index_cleanup(s->event_index); /* pass 2 reads the records' text only */
     /* Pass 2: objects (none when a rule with action fail did not pass: the batch is retried,
      * then goes to the dead-letter queue). */
     if (rc == ERR_OK) {

@@ -142,6 +142,46 @@ static void test_stream_event(void **state)
     fixture_free(f);
 }
 
+/* The event's index is freed once pass 1 is done (pass 2 reads only the records' text): after a
+ * batch it holds nothing, a quarantined record still reaches its object byte for byte, and the
+ * next event is indexed and processed the same way. */
+static void test_stream_index_freed_after_rows(void **state)
+{
+    (void)state;
+    static const struct ete_rec recs[] = {
+        {"Orders", "INSERT", "701", T0 - 60, "{\"pk\":{\"S\":\"a\"}}",
+         "{\"pk\":{\"S\":\"a\"},\"m\":{\"M\":{\"note\":{\"S\":\"a value long enough to be indexed\"}}}}",
+         false},
+        {"Orders", "INSERT", "702", T0 - 50, "{\"pk\":{\"S\":\"b\"}}",
+         "{\"pk\":{\"S\":\"b\"},\"x\":{\"Q\":\"1\"},\"pad\":{\"S\":\"to make the record indexed\"}}",
+         false},
+    };
+    struct fixture *f = fixture_new(ete_new(NULL), true);
+    struct buf text = BUF_INIT(0), bad = BUF_INIT(0);
+    ete_stream_event(recs, 2, &text);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(invoke(f, buf_cstr(&text), 0), ERR_OK);
+        assert_string_equal(buf_cstr(&f->response), "{\"batchItemFailures\":[]}");
+        assert_int_equal(json_index_count(&f->h.event_index), 0);
+        assert_true(metric(f, "RecordsOut", "Count") == 1);
+        buf_reset(&bad);
+        ete_text(f->e, "_quarantine/Orders/dt=2025-11-24/hour=23/702-702.jsonl.gz", &bad);
+        cJSON *line = cJSON_Parse(buf_cstr(&bad));
+        assert_non_null(line);
+        const cJSON *record = cJSON_GetObjectItemCaseSensitive(line, "record");
+        const cJSON *ddb = cJSON_GetObjectItemCaseSensitive(record, "dynamodb");
+        assert_string_equal(ete_json_str(ddb, "SequenceNumber"), "702");
+        /* the record's own text, as it came in the event */
+        char *printed = cJSON_PrintUnformatted(record);
+        assert_non_null(strstr(buf_cstr(&text), printed));
+        free(printed);
+        cJSON_Delete(line);
+    }
+    buf_cleanup(&text);
+    buf_cleanup(&bad);
+    fixture_free(f);
+}
+
 /* With a transform, the batch's metrics add RecordsRejected, RecordsFiltered,
  * DataQualityRulesFailed and SchemaDrift, and each rule logs its own RulePassed line (dimensions
  * service, dataset, rule) before them. */
@@ -367,6 +407,7 @@ int main(void)
 {
     static const struct CMUnitTest plain[] = {
         cmocka_unit_test(test_stream_event),
+        cmocka_unit_test(test_stream_index_freed_after_rows),
         cmocka_unit_test(test_stream_transform_metrics),
         cmocka_unit_test(test_scheduled_event),
         cmocka_unit_test(test_export_request),
