@@ -11,6 +11,50 @@
 #define ISO_MIN_MS (-62167219200000LL)
 #define ISO_MAX_MS 253402300799999LL
 
+/* 1970-01-01 to 9999-12-31T23:59:59, in seconds. */
+#define CIVIL_MAX_S 253402300799LL
+
+bool etl_time_civil(int64_t epoch_s, struct etl_civil *out)
+{
+    if (epoch_s < 0 || epoch_s > CIVIL_MAX_S) {
+        return false;
+    }
+    /* H. Hinnant's civil_from_days, for days >= 0 (eras of 400 years, March-based years). */
+    int64_t days = epoch_s / 86400;
+    int64_t rem = epoch_s % 86400;
+    int64_t z = days + 719468;
+    int64_t era = z / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t month = mp < 10 ? mp + 3 : mp - 9;
+    out->year = (int)(yoe + era * 400 + (month <= 2));
+    out->month = (int)month;
+    out->day = (int)(doy - (153 * mp + 2) / 5 + 1);
+    out->hour = (int)(rem / 3600);
+    out->minute = (int)(rem / 60 % 60);
+    out->second = (int)(rem % 60);
+    return true;
+}
+
+size_t etl_time_digits(char *out, int v, int width)
+{
+    char tmp[12];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0 && n < sizeof(tmp));
+    while (n < (size_t)width && n < sizeof(tmp)) {
+        tmp[n++] = '0';
+    }
+    for (size_t i = 0; i < n; i++) {
+        out[i] = tmp[n - 1 - i];
+    }
+    return n;
+}
+
 void etl_time_format_iso8601(int64_t epoch_ms, char out[ETL_ISO8601_MAX])
 {
     if (epoch_ms < ISO_MIN_MS) {
@@ -25,7 +69,27 @@ void etl_time_format_iso8601(int64_t epoch_ms, char out[ETL_ISO8601_MAX])
         ms += 1000;
         whole--;
     }
-    time_t secs = (time_t)whole;
+    struct etl_civil c;
+    if (etl_time_civil(whole, &c)) { /* "YYYY-MM-DDTHH:MM:SS.mmmZ", 24 characters */
+        char *p = out;
+        p += etl_time_digits(p, c.year, 4);
+        *p++ = '-';
+        p += etl_time_digits(p, c.month, 2);
+        *p++ = '-';
+        p += etl_time_digits(p, c.day, 2);
+        *p++ = 'T';
+        p += etl_time_digits(p, c.hour, 2);
+        *p++ = ':';
+        p += etl_time_digits(p, c.minute, 2);
+        *p++ = ':';
+        p += etl_time_digits(p, c.second, 2);
+        *p++ = '.';
+        p += etl_time_digits(p, (int)ms, 3);
+        *p++ = 'Z';
+        *p = '\0';
+        return;
+    }
+    time_t secs = (time_t)whole; /* before 1970: gmtime_r */
     struct tm tm;
     if (gmtime_r(&secs, &tm) == NULL) {
         snprintf(out, ETL_ISO8601_MAX, "1970-01-01T00:00:00.000Z");

@@ -13,6 +13,23 @@
 
 #define ETL_ISO8601_MAX 64
 
+/* A UTC time's calendar fields (proleptic Gregorian, as gmtime gives them). */
+struct etl_civil {
+    int year;  /* e.g. 2026 */
+    int month; /* 1-12 */
+    int day;   /* 1-31 */
+    int hour;
+    int minute;
+    int second;
+};
+
+/* The calendar fields of epoch seconds from 1970 to the end of year 9999 (what stream records
+ * carry), by arithmetic: no gmtime_r, no lock, no table. False outside that range (the caller
+ * uses gmtime_r there). */
+bool etl_time_civil(int64_t epoch_s, struct etl_civil *out);
+/* Writes v (>= 0) as at least width decimal digits, zero-padded; returns the digits written. */
+size_t etl_time_digits(char *out, int v, int width);
+
 /* Formats epoch ms as ISO-8601 UTC with milliseconds; times outside years 0000 to 9999 are
  * clamped to them. */
 void etl_time_format_iso8601(int64_t epoch_ms, char out[ETL_ISO8601_MAX]);

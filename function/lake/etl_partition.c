@@ -1,6 +1,7 @@
 /*
- * etl_partition.c - partition templates. Rendering uses gmtime_r on whole seconds; the template
- * is validated up front so rendering cannot fail on a record.
+ * etl_partition.c - partition templates. Rendering uses the calendar of whole seconds
+ * (etl_time_civil; gmtime_r outside 1970-9999); the template is validated up front so rendering
+ * cannot fail.
  */
 #include "etl_partition.h"
 
@@ -8,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+#include "etl_time.h"
 
 static bool literal_ok(char c)
 {
@@ -62,33 +65,43 @@ enum err_code etl_partition_compile(struct etl_partition *p, const char *tmpl, s
 
 size_t etl_partition_render(const struct etl_partition *p, int64_t epoch_ms, char *out, size_t cap)
 {
-    time_t secs = (time_t)(epoch_ms >= 0 ? epoch_ms / 1000 : (epoch_ms - 999) / 1000);
-    struct tm tm;
-    if (gmtime_r(&secs, &tm) == NULL || cap == 0) {
+    int64_t secs = epoch_ms >= 0 ? epoch_ms / 1000 : (epoch_ms - 999) / 1000;
+    struct etl_civil cv;
+    if (cap == 0) {
         return 0;
+    }
+    if (!etl_time_civil(secs, &cv)) { /* before 1970 or after 9999: gmtime_r */
+        time_t t = (time_t)secs;
+        struct tm tm;
+        if (gmtime_r(&t, &tm) == NULL) {
+            return 0;
+        }
+        cv = (struct etl_civil){tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                                tm.tm_hour,        tm.tm_min,     tm.tm_sec};
     }
     size_t o = 0;
     for (const char *c = p->tmpl; *c != '\0'; c++) {
-        char tmp[8];
+        char tmp[16];
         const char *piece = tmp;
         size_t plen;
         if (*c == '%') {
             c++;
             switch (*c) {
             case 'Y':
-                plen = (size_t)snprintf(tmp, sizeof(tmp), "%04d", tm.tm_year + 1900);
+                plen = cv.year >= 0 ? etl_time_digits(tmp, cv.year, 4)
+                                    : (size_t)snprintf(tmp, sizeof(tmp), "%04d", cv.year);
                 break;
             case 'm':
-                plen = (size_t)snprintf(tmp, sizeof(tmp), "%02d", tm.tm_mon + 1);
+                plen = etl_time_digits(tmp, cv.month, 2);
                 break;
             case 'd':
-                plen = (size_t)snprintf(tmp, sizeof(tmp), "%02d", tm.tm_mday);
+                plen = etl_time_digits(tmp, cv.day, 2);
                 break;
             case 'H':
-                plen = (size_t)snprintf(tmp, sizeof(tmp), "%02d", tm.tm_hour);
+                plen = etl_time_digits(tmp, cv.hour, 2);
                 break;
             case 'M':
-                plen = (size_t)snprintf(tmp, sizeof(tmp), "%02d", tm.tm_min);
+                plen = etl_time_digits(tmp, cv.minute, 2);
                 break;
             default: /* %% */
                 tmp[0] = '%';

@@ -3,7 +3,9 @@
  * the variable; the partition template and ISO-8601 formatting.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "etl_config.h"
 #include "etl_metrics.h"
@@ -267,6 +269,72 @@ static void test_iso8601_extremes(void **state)
     assert_string_equal(out, "0000-12-31T23:59:59.999Z");
 }
 
+/* The calendar by arithmetic (etl_time_civil) writes what gmtime_r and snprintf write, for ISO
+ * times and partitions: at the edges (epoch, leap days, century years, 9999) and at 200,000
+ * pseudo-random milliseconds over 1970-9999; outside that range gmtime_r still answers. */
+static void reference_iso(int64_t ms, char out[ETL_ISO8601_MAX])
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    assert_non_null(gmtime_r(&secs, &tm));
+    snprintf(out, ETL_ISO8601_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+static void check_calendar(const struct etl_partition *p, int64_t ms)
+{
+    char got[ETL_ISO8601_MAX], want[ETL_ISO8601_MAX], part[ETL_PARTITION_MAX];
+    char want_part[ETL_PARTITION_MAX];
+    etl_time_format_iso8601(ms, got);
+    reference_iso(ms, want);
+    if (strcmp(got, want) != 0) {
+        fail_msg("%lld: %s, not %s", (long long)ms, got, want);
+    }
+    /* "y=%Y/m=%m/d=%d/h=%H/i=%M" from the same fields */
+    snprintf(want_part, sizeof(want_part), "y=%.4s/m=%.2s/d=%.2s/h=%.2s/i=%.2s", want, want + 5,
+             want + 8, want + 11, want + 14);
+    assert_int_equal(etl_partition_render(p, ms, part, sizeof(part)), strlen(want_part));
+    assert_string_equal(part, want_part);
+}
+
+static void test_calendar_matches_gmtime(void **state)
+{
+    (void)state;
+    struct etl_partition p;
+    struct err err = ERR_INIT;
+    assert_int_equal(etl_partition_compile(&p, "y=%Y/m=%m/d=%d/h=%H/i=%M", &err), ERR_OK);
+    static const int64_t edges[] = {0,
+                                    999,
+                                    1000,
+                                    86399999,
+                                    86400000,
+                                    951782400000LL /* 2000-02-29 */,
+                                    951868800000LL /* 2000-03-01 */,
+                                    4107456000000LL /* 2100-02-28 */,
+                                    4107542400000LL /* 2100-03-01: 2100 is no leap year */,
+                                    1709164800000LL /* 2024-02-29 */,
+                                    253402300799999LL /* 9999-12-31T23:59:59.999 */};
+    for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++) {
+        check_calendar(&p, edges[i]);
+    }
+    uint64_t x = 0x9E3779B97F4A7C15ULL;
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        check_calendar(&p, (int64_t)(x % 253402300800000ULL));
+    }
+    struct etl_civil c;
+    assert_false(etl_time_civil(-1, &c));
+    assert_false(etl_time_civil(253402300800LL, &c)); /* 10000-01-01 */
+    assert_true(etl_time_civil(253402300799LL, &c));
+    assert_int_equal(c.year, 9999);
+    char part[ETL_PARTITION_MAX];
+    /* past 9999 and before 1970, gmtime_r's fields */
+    assert_true(etl_partition_render(&p, 253402300800000LL, part, sizeof(part)) > 0);
+    assert_string_equal(part, "y=10000/m=01/d=01/h=00/i=00");
+    assert_true(etl_partition_render(&p, -1, part, sizeof(part)) > 0);
+    assert_string_equal(part, "y=1969/m=12/d=31/h=23/i=59");
+}
+
 static void test_metrics_shape(void **state)
 {
     (void)state;
@@ -289,7 +357,7 @@ int main(void)
 {
     enum { NB = sizeof(bad_rows) / sizeof(bad_rows[0]) };
     enum { NP = sizeof(part_rows) / sizeof(part_rows[0]) };
-    struct CMUnitTest tests[NB + NP + 7];
+    struct CMUnitTest tests[NB + NP + 8];
     size_t n = 0;
     for (size_t i = 0; i < NB; i++) {
         tests[n++] =
@@ -305,6 +373,7 @@ int main(void)
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_everything_set);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_iso8601);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_iso8601_extremes);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_calendar_matches_gmtime);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_metrics_shape);
     return _cmocka_run_group_tests("config", tests, n, NULL, NULL);
 }
