@@ -307,18 +307,6 @@ struct cur cur_from_str(const char *s)
     return c;
 }
 
-struct cur cur_make(const void *p, size_t n)
-{
-    struct cur c = {p, n};
-    return c;
-}
-
-bool cur_eq_str(struct cur c, const char *s)
-{
-    size_t n = strlen(s);
-    return c.len == n && (n == 0 || memcmp(c.ptr, s, n) == 0);
-}
-
 static int lower(int c)
 {
     return (c >= 'A' && c <= 'Z') ? c + 32 : c;

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "err.h"
 
@@ -71,8 +72,18 @@ struct cur buf_cur(const struct buf *b);
 MUST_CHECK enum err_code buf_take_str(struct buf *b, char **out, struct err *err);
 
 struct cur cur_from_str(const char *s);
-struct cur cur_make(const void *p, size_t n);
-bool cur_eq_str(struct cur c, const char *s);
+/* Inline: called per JSON member and per DynamoDB type descriptor, mostly with a literal, whose
+ * strlen and memcmp the compiler then folds into a length check and a compare. */
+static inline struct cur cur_make(const void *p, size_t n)
+{
+    struct cur c = {(const uint8_t *)p, n};
+    return c;
+}
+static inline bool cur_eq_str(struct cur c, const char *s)
+{
+    size_t n = strlen(s);
+    return c.len == n && (n == 0 || memcmp(c.ptr, s, n) == 0);
+}
 bool cur_eq_nocase(struct cur c, const char *s);
 bool cur_starts_with(struct cur c, const char *prefix);
 /* Trims ASCII spaces and tabs (and CR/LF) at both ends. */
