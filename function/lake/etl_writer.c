@@ -58,9 +58,10 @@ enum err_code etl_writer_open(struct etl_writer *w,
         w->text = &enc->cache->stage; /* kept warm by the cache */
         buf_reset(w->text);
         if (w->text->cap == 0) {
-            /* Straight to its own mapping (mmap threshold: 128 KiB), not by doubling through
-             * the calling thread's malloc arena, which would keep every smaller step. */
-            rc = buf_reserve(w->text, STAGE_INITIAL_BYTES, err);
+            /* Straight to its own mapping (main() fixes glibc's mmap threshold at 128 KiB), not
+             * by doubling through the calling thread's malloc arena, which would keep every
+             * smaller step. A buf keeps a NUL after its bytes: this reserves exactly 256 KiB. */
+            rc = buf_reserve(w->text, STAGE_INITIAL_BYTES - 1, err);
         }
     } else {
         w->codec_open = true;
@@ -94,9 +95,6 @@ enum err_code etl_writer_close(struct etl_writer *w, struct err *err)
         w->raw_bytes += t->len;
         rc = w->codec->compress(w->cache, w->level, t->data, t->len, w->out, err);
         buf_reset(t);
-        if (t->cap > LIMIT_KEEP_WARM_BYTES) { /* warm, but never more than a few MiB idle */
-            buf_cleanup(t);
-        }
         return rc;
     }
     if (rc == ERR_OK) {
@@ -120,6 +118,14 @@ void etl_writer_cleanup(struct etl_writer *w)
     if (w->codec_open) {
         w->codec->cleanup(w->codec_state);
         w->codec_open = false;
+    }
+    /* The cache's stage stays warm for the next object, but never more than a few MiB idle,
+     * whether or not this object was closed. */
+    if (w->cache != NULL && w->text == &w->cache->stage) {
+        buf_reset(w->text);
+        if (w->text->cap > LIMIT_KEEP_WARM_BYTES) {
+            buf_cleanup(w->text);
+        }
     }
     buf_cleanup(&w->stage);
 }

@@ -9,6 +9,7 @@
 #include "etl_fmt_csv.h"
 #include "etl_row.h"
 #include "etl_writer.h"
+#include "limit.h"
 #include "test_util.h"
 
 static void add_row(struct buf *store, const char *const *cols, size_t n)
@@ -240,10 +241,48 @@ static void test_csv_field_row(void **state)
     buf_cleanup(&out);
 }
 
+/* The cache's stage starts at 256 KiB (one reservation, not a doubling chain) and is kept warm,
+ * but an object that grew it past LIMIT_KEEP_WARM_BYTES gives it back at cleanup, closed or not
+ * (here: abandoned before close, as when a row fails). */
+static void test_whole_object_stage_bounded(void **state)
+{
+    (void)state;
+    struct etl_codec_cache cache;
+    etl_codec_cache_init(&cache);
+    struct etl_encoding enc = encoding("jsonl", "gzip", 6);
+    enc.cache = &cache;
+    struct buf out = BUF_INIT(0);
+    struct etl_writer w;
+    struct err err = ERR_INIT;
+    assert_int_equal(etl_writer_open(&w, &out, &enc, NULL, &err), ERR_OK);
+    assert_int_equal(cache.stage.cap, 256 * 1024);
+    static char line[64 * 1024];
+    memset(line, 'x', sizeof(line));
+    for (size_t n = 0; n <= LIMIT_KEEP_WARM_BYTES; n += sizeof(line)) {
+        assert_int_equal(etl_writer_raw(&w, line, sizeof(line), &err), ERR_OK);
+    }
+    assert_true(cache.stage.cap > LIMIT_KEEP_WARM_BYTES);
+    etl_writer_cleanup(&w); /* never closed */
+    assert_int_equal(cache.stage.cap, 0);
+    assert_int_equal(out.len, 0);
+    /* the next object starts afresh */
+    assert_int_equal(etl_writer_open(&w, &out, &enc, NULL, &err), ERR_OK);
+    assert_int_equal(etl_writer_raw(&w, "{}\n", 3, &err), ERR_OK);
+    assert_int_equal(etl_writer_close(&w, &err), ERR_OK);
+    etl_writer_cleanup(&w);
+    struct buf back = BUF_INIT(0);
+    test_gunzip(&out, &back);
+    assert_string_equal(buf_cstr(&back), "{}\n");
+    assert_int_equal(cache.stage.cap, 256 * 1024);
+    buf_cleanup(&back);
+    buf_cleanup(&out);
+    etl_codec_cache_cleanup(&cache);
+}
+
 int main(void)
 {
     enum { N = sizeof(csv_rows) / sizeof(csv_rows[0]) };
-    struct CMUnitTest tests[N + 5];
+    struct CMUnitTest tests[N + 6];
     for (size_t i = 0; i < N; i++) {
         tests[i] = (struct CMUnitTest){csv_rows[i].name, test_csv_field_row, NULL, NULL,
                                        (void *)&csv_rows[i]};
@@ -253,5 +292,6 @@ int main(void)
     tests[N + 2] = (struct CMUnitTest)cmocka_unit_test(test_gzip_deterministic);
     tests[N + 3] = (struct CMUnitTest)cmocka_unit_test(test_large_gzip_round_trip);
     tests[N + 4] = (struct CMUnitTest)cmocka_unit_test(test_gzip_whole_object);
-    return _cmocka_run_group_tests("writer", tests, N + 5, NULL, NULL);
+    tests[N + 5] = (struct CMUnitTest)cmocka_unit_test(test_whole_object_stage_bounded);
+    return _cmocka_run_group_tests("writer", tests, N + 6, NULL, NULL);
 }
