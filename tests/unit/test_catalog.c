@@ -70,6 +70,20 @@ static void store(struct glue_fake *g, const char *name, struct cur input)
     g->versions[i]++;
 }
 
+/* Stores orders_changes as Glue has it, with these columns (a JSON array's members). */
+static void store_columns(struct glue_fake *g, const char *columns)
+{
+    struct buf table = BUF_INIT(0);
+    struct err err = ERR_INIT;
+    assert_int_equal(buf_printf(&table, &err,
+                                "{\"Name\":\"orders_changes\",\"StorageDescriptor\":{"
+                                "\"Columns\":[%s]}}",
+                                columns),
+                     ERR_OK);
+    store(g, "orders_changes", buf_cur(&table));
+    buf_cleanup(&table);
+}
+
 static enum err_code
 glue_fn(void *ctx, const struct http_request *req, struct http_response *resp, struct err *err)
 {
@@ -325,9 +339,7 @@ static void test_conflict_keeps_union(void **state)
     (void)state;
     struct env *e = env_new(ETL_CATALOG_UPDATE);
     e->g.database = true;
-    store(&e->g, "orders_changes",
-          cur_from_str("{\"Name\":\"orders_changes\",\"StorageDescriptor\":{\"Columns\":["
-                       "{\"Name\":\"pk\",\"Type\":\"string\"}]}}"));
+    store_columns(&e->g, "{\"Name\":\"pk\",\"Type\":\"string\"}");
     e->g.conflicts = 1;
     e->g.rival_json = "{\"Name\":\"orders_changes\",\"StorageDescriptor\":{\"Columns\":["
                       "{\"Name\":\"pk\",\"Type\":\"string\"},{\"Name\":\"theirs\",\"Type\":"
@@ -372,10 +384,8 @@ static void test_types_widen(void **state)
     (void)state;
     struct env *e = env_new(ETL_CATALOG_UPDATE);
     e->g.database = true;
-    store(&e->g, "orders_changes",
-          cur_from_str("{\"Name\":\"orders_changes\",\"StorageDescriptor\":{\"Columns\":["
-                       "{\"Name\":\"pk\",\"Type\":\"bigint\"},{\"Name\":\"price\",\"Type\":"
-                       "\"bigint\"},{\"Name\":\"qty\",\"Type\":\"bigint\"}]}}"));
+    store_columns(&e->g, "{\"Name\":\"pk\",\"Type\":\"bigint\"},{\"Name\":\"price\",\"Type\":"
+                         "\"bigint\"},{\"Name\":\"qty\",\"Type\":\"bigint\"}");
     struct etl_ddl_table t;
     struct err err = ERR_INIT;
     model(e, PK "," PRICE "," QTY_NULL, &t);
@@ -397,10 +407,8 @@ static void test_log_policy_never_updates(void **state)
     (void)state;
     struct env *e = env_new(ETL_CATALOG_LOG);
     e->g.database = true;
-    store(&e->g, "orders_changes",
-          cur_from_str("{\"Name\":\"orders_changes\",\"StorageDescriptor\":{\"Columns\":["
-                       "{\"Name\":\"pk\",\"Type\":\"string\"},{\"Name\":\"qty\",\"Type\":"
-                       "\"boolean\"}]}}"));
+    store_columns(&e->g, "{\"Name\":\"pk\",\"Type\":\"string\"},{\"Name\":\"qty\",\"Type\":"
+                         "\"boolean\"}");
     struct etl_ddl_table t;
     struct err err = ERR_INIT;
     model(e, PK "," QTY "," NOTE, &t);
@@ -491,17 +499,16 @@ static void test_column_without_type(void **state)
     (void)state;
     struct env *e = env_new(ETL_CATALOG_UPDATE);
     e->g.database = true;
-    char table[4096], long_type[3000];
+    char columns[4096], long_type[3000];
     memset(long_type, 'x', sizeof(long_type) - 1);
     memcpy(long_type, "struct<", 7);
     long_type[sizeof(long_type) - 2] = '>';
     long_type[sizeof(long_type) - 1] = '\0';
-    snprintf(table, sizeof(table),
-             "{\"Name\":\"orders_changes\",\"StorageDescriptor\":{\"Columns\":["
+    snprintf(columns, sizeof(columns),
              "{\"Name\":\"legacy\"},{\"Name\":\"pk\",\"Type\":\"string\"},"
-             "{\"Name\":\"qty\",\"Type\":\"%s\"}]}}",
+             "{\"Name\":\"qty\",\"Type\":\"%s\"}",
              long_type);
-    store(&e->g, "orders_changes", cur_from_str(table));
+    store_columns(&e->g, columns);
     struct etl_ddl_table t;
     struct err err = ERR_INIT;
     model(e, PK "," QTY "," NOTE, &t);
@@ -521,10 +528,7 @@ static void test_column_without_type(void **state)
 
     e = env_new(ETL_CATALOG_UPDATE);
     e->g.database = true;
-    store(
-        &e->g, "orders_changes",
-        cur_from_str("{\"Name\":\"orders_changes\",\"StorageDescriptor\":{\"Columns\":["
-                     "{\"Name\":\"legacy\",\"Type\":7},{\"Name\":\"pk\",\"Type\":\"string\"}]}}"));
+    store_columns(&e->g, "{\"Name\":\"legacy\",\"Type\":7},{\"Name\":\"pk\",\"Type\":\"string\"}");
     model(e, PK, &t);
     assert_int_equal(etl_catalog_sync_table(&e->cat, &t, false, &err), ERR_INVALID_INPUT);
     assert_string_equal(err.msg, "GetTable orders_changes: column legacy has a Type that is not a "
@@ -542,15 +546,14 @@ static void test_unreadable_name_kept(void **state)
     (void)state;
     struct env *e = env_new(ETL_CATALOG_UPDATE);
     e->g.database = true;
-    char table[1024], name[301], want[400];
+    char columns[1024], name[301], want[400];
     memset(name, 'n', sizeof(name) - 1);
     name[sizeof(name) - 1] = '\0';
-    snprintf(table, sizeof(table),
-             "{\"Name\":\"orders_changes\",\"StorageDescriptor\":{\"Columns\":["
+    snprintf(columns, sizeof(columns),
              "{\"Type\":\"int\"},{\"Name\":\"%s\",\"Type\":\"string\"},"
-             "{\"Name\":\"pk\",\"Type\":\"string\"}]}}",
+             "{\"Name\":\"pk\",\"Type\":\"string\"}",
              name);
-    store(&e->g, "orders_changes", cur_from_str(table));
+    store_columns(&e->g, columns);
     struct etl_ddl_table t;
     struct err err = ERR_INIT;
     model(e, PK "," NOTE, &t);
@@ -576,10 +579,8 @@ static void test_duplicate_columns_known(void **state)
     (void)state;
     struct env *e = env_new(ETL_CATALOG_UPDATE);
     e->g.database = true;
-    store(&e->g, "orders_changes",
-          cur_from_str("{\"Name\":\"orders_changes\",\"StorageDescriptor\":{\"Columns\":["
-                       "{\"Name\":\"pk\",\"Type\":\"string\"},{\"Name\":\"pk\",\"Type\":"
-                       "\"boolean\"}]}}"));
+    store_columns(&e->g, "{\"Name\":\"pk\",\"Type\":\"string\"},{\"Name\":\"pk\",\"Type\":"
+                         "\"boolean\"}");
     struct etl_ddl_table t;
     struct err err = ERR_INIT;
     model(e, PK, &t);
