@@ -38,6 +38,21 @@ bool etl_time_civil(int64_t epoch_s, struct etl_civil *out)
     return true;
 }
 
+bool etl_time_fields(int64_t epoch_s, struct etl_civil *out)
+{
+    if (etl_time_civil(epoch_s, out)) {
+        return true;
+    }
+    time_t t = (time_t)epoch_s;
+    struct tm tm;
+    if (gmtime_r(&t, &tm) == NULL) {
+        return false;
+    }
+    *out = (struct etl_civil){tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                              tm.tm_hour,        tm.tm_min,     tm.tm_sec};
+    return true;
+}
+
 size_t etl_time_digits(char *out, int v, int width)
 {
     char tmp[12];
@@ -70,33 +85,27 @@ void etl_time_format_iso8601(int64_t epoch_ms, char out[ETL_ISO8601_MAX])
         whole--;
     }
     struct etl_civil c;
-    if (etl_time_civil(whole, &c)) { /* "YYYY-MM-DDTHH:MM:SS.mmmZ", 24 characters */
-        char *p = out;
-        p += etl_time_digits(p, c.year, 4);
-        *p++ = '-';
-        p += etl_time_digits(p, c.month, 2);
-        *p++ = '-';
-        p += etl_time_digits(p, c.day, 2);
-        *p++ = 'T';
-        p += etl_time_digits(p, c.hour, 2);
-        *p++ = ':';
-        p += etl_time_digits(p, c.minute, 2);
-        *p++ = ':';
-        p += etl_time_digits(p, c.second, 2);
-        *p++ = '.';
-        p += etl_time_digits(p, (int)ms, 3);
-        *p++ = 'Z';
-        *p = '\0';
-        return;
-    }
-    time_t secs = (time_t)whole; /* before 1970: gmtime_r */
-    struct tm tm;
-    if (gmtime_r(&secs, &tm) == NULL) {
+    if (!etl_time_fields(whole, &c)) {
         snprintf(out, ETL_ISO8601_MAX, "1970-01-01T00:00:00.000Z");
         return;
     }
-    snprintf(out, ETL_ISO8601_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)ms);
+    /* "YYYY-MM-DDTHH:MM:SS.mmmZ", 24 characters (the clamp keeps the year at 0 to 9999) */
+    char *p = out;
+    p += etl_time_digits(p, c.year, 4);
+    *p++ = '-';
+    p += etl_time_digits(p, c.month, 2);
+    *p++ = '-';
+    p += etl_time_digits(p, c.day, 2);
+    *p++ = 'T';
+    p += etl_time_digits(p, c.hour, 2);
+    *p++ = ':';
+    p += etl_time_digits(p, c.minute, 2);
+    *p++ = ':';
+    p += etl_time_digits(p, c.second, 2);
+    *p++ = '.';
+    p += etl_time_digits(p, (int)ms, 3);
+    *p++ = 'Z';
+    *p = '\0';
 }
 
 /* n digits at p as a number; false if any is not a digit. */

@@ -27,6 +27,9 @@ struct etl_civil {
  * carry), by arithmetic: no gmtime_r, no lock, no table. False outside that range (the caller
  * uses gmtime_r there). */
 bool etl_time_civil(int64_t epoch_s, struct etl_civil *out);
+/* The calendar fields of any epoch seconds: etl_time_civil, else gmtime_r's; false only where
+ * gmtime_r fails. */
+bool etl_time_fields(int64_t epoch_s, struct etl_civil *out);
 /* Writes v (>= 0) as at least width decimal digits, zero-padded; returns the digits written. */
 size_t etl_time_digits(char *out, int v, int width);
 

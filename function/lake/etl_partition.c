@@ -1,14 +1,12 @@
 /*
  * etl_partition.c - partition templates. Rendering uses the calendar of whole seconds
- * (etl_time_civil; gmtime_r outside 1970-9999); the template is validated up front so rendering
- * cannot fail.
+ * (etl_time_fields); the template is validated up front so rendering cannot fail.
  */
 #include "etl_partition.h"
 
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "etl_time.h"
 
@@ -70,14 +68,8 @@ size_t etl_partition_render(const struct etl_partition *p, int64_t epoch_ms, cha
     if (cap == 0) {
         return 0;
     }
-    if (!etl_time_civil(secs, &cv)) { /* before 1970 or after 9999: gmtime_r */
-        time_t t = (time_t)secs;
-        struct tm tm;
-        if (gmtime_r(&t, &tm) == NULL) {
-            return 0;
-        }
-        cv = (struct etl_civil){tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                                tm.tm_hour,        tm.tm_min,     tm.tm_sec};
+    if (!etl_time_fields(secs, &cv)) {
+        return 0;
     }
     size_t o = 0;
     for (const char *c = p->tmpl; *c != '\0'; c++) {
