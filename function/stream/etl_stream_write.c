@@ -268,9 +268,9 @@ static enum err_code name_chunks(const struct etl_stream *s,
     return ERR_OK;
 }
 
-/* An idle object buffer, the warmest (largest) one, marked busy. With at most as many threads
- * as workers, each holding at most one buffer, there is always one. */
-static struct buf *take_object(struct write_run *run)
+/* The slot of an idle object buffer, the warmest (largest) one, marked busy. With at most as
+ * many threads as workers, each holding at most one buffer, there is always one. */
+static struct etl_stream_worker *take_object(struct write_run *run)
 {
     struct etl_stream *s = run->s;
     struct etl_stream_worker *best = NULL;
@@ -283,21 +283,17 @@ static struct buf *take_object(struct write_run *run)
     }
     best->busy = true;
     pthread_mutex_unlock(&run->objects_lock);
-    return &best->object;
+    return best;
 }
 
-static void give_object(struct write_run *run, struct buf *object)
+static void give_object(struct write_run *run, struct etl_stream_worker *slot)
 {
     /* Keep buffers warm for the next batch, but never more than a few MiB idle. */
-    if (object->cap > LIMIT_KEEP_WARM_BYTES) {
-        buf_cleanup(object);
+    if (slot->object.cap > LIMIT_KEEP_WARM_BYTES) {
+        buf_cleanup(&slot->object);
     }
     pthread_mutex_lock(&run->objects_lock);
-    for (size_t i = 0; i < run->s->n_workers; i++) {
-        if (&run->s->workers[i].object == object) {
-            run->s->workers[i].busy = false;
-        }
-    }
+    slot->busy = false;
     pthread_mutex_unlock(&run->objects_lock);
 }
 
@@ -320,7 +316,8 @@ static enum err_code write_task(void *ctx, void *tstate, size_t index, struct er
     etl_sink_with_client(s->sink, wk->aws, &sink);
     err_clear(&cw->err);
     pthread_mutex_lock(&run->render_lock);
-    struct buf *object = take_object(run);
+    struct etl_stream_worker *slot = take_object(run);
+    struct buf *object = &slot->object;
     enum err_code rc = render_chunk(s, run->b, c, object, &wk->text, &s->codecs, &cw->err);
     pthread_mutex_unlock(&run->render_lock);
     if (rc == ERR_OK) {
@@ -331,7 +328,7 @@ static enum err_code write_task(void *ctx, void *tstate, size_t index, struct er
     cw->rc = rc;
     cw->bytes = object->len;
     cw->state = CHUNK_DONE;
-    give_object(run, object);
+    give_object(run, slot);
     if (rc == ERR_NOMEM) {
         *err = cw->err;
         return rc;
