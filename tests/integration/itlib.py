@@ -107,18 +107,13 @@ def wait_port(port, timeout=10.0):
     return False
 
 
-def wait_table_active(ddb, table, timeout=30.0):
-    """Until DescribeTable says ACTIVE: dynalite answers CreateTable while the table is still
-    CREATING (even with createTableMs 0 its status is written afterwards), and a PutItem in that
-    window is ResourceNotFoundException (CI saw it once under load)."""
-    deadline = time.time() + timeout
-    while True:
-        status = ddb.describe_table(TableName=table)["Table"]["TableStatus"]
-        if status == "ACTIVE":
-            return
-        if time.time() > deadline:
-            raise AssertionError(f"table {table} still {status} after {timeout:.0f} s")
-        time.sleep(0.05)
+def wait_table_active(ddb, table, timeout_s=30):
+    """Until DescribeTable says ACTIVE (botocore's table_exists waiter): dynalite answers
+    CreateTable while the table is still CREATING (even with createTableMs 0 its status is written
+    afterwards), and a PutItem in that window is ResourceNotFoundException (CI saw it once under
+    load). The waiter asks at once, then every second."""
+    ddb.get_waiter("table_exists").wait(TableName=table,
+                                        WaiterConfig={"Delay": 1, "MaxAttempts": timeout_s})
 
 
 def children_of(pid):
