@@ -36,7 +36,8 @@ Placed in front of s3rver (service "s3") or dynalite (service "dynamodb"), it:
 * adds latency (latency_ms: {"HEAD": 15, "PUT": 40, "*": 0, ...} by HTTP method, "*" for the
   rest): each request waits that long after its body arrived, before it is forwarded. Every
   client connection has its own thread, so concurrent requests wait concurrently, as they do
-  on S3.
+  on S3. A conditional create's HeadObject (above: S3 needs no such round trip) is made while
+  the PutObject waits, so the emulation does not add its own time to S3's PUT latency.
 * forwards everything else unchanged (method, path and query as received, headers less the
   hop-by-hop ones, body) and relays the answer, chunked upstream answers included.
 
@@ -1041,13 +1042,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 st.record_done(n, self.command, self.path, op, status, "intercept", logged)
                 return
 
-        delay = cfg.latency_for(self.command)
-        if delay > 0:
-            time.sleep(delay)
+        wait_until = time.monotonic() + cfg.latency_for(self.command)
         if self._conditional_create():
             # S3 checks the condition and writes atomically: hold the key while doing both.
+            # The check is part of S3's PutObject (its latency covers it); here it is a HeadObject
+            # to s3rver, made while the request waits, so it does not add to that latency.
             with self.server.key_lock(self.path.partition("?")[0]):
-                if self._exists_upstream(header_pairs):
+                exists = self._exists_upstream(header_pairs)
+                _sleep_until(wait_until)
+                if exists:
                     st.bump("precondition_failed")
                     status, headers, rbody = s3_error(
                         412, "PreconditionFailed",
@@ -1057,6 +1060,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 else:
                     status = self._forward(header_pairs, body)
         else:
+            _sleep_until(wait_until)
             status = self._forward(header_pairs, body)
         st.record_done(n, self.command, self.path, op, status, fault, logged)
 
@@ -1181,6 +1185,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if chunked:
             self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+
+
+def _sleep_until(deadline):
+    """Sleeps until time.monotonic() reaches deadline (at once if it has)."""
+    left = deadline - time.monotonic()
+    if left > 0:
+        time.sleep(left)
 
 
 class AwsProxy(socketserver.ThreadingMixIn, http.server.HTTPServer):

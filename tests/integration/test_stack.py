@@ -145,6 +145,29 @@ class StackTest(unittest.TestCase):
         st = self.assertNoSignatureFailures()
         self.assertGreaterEqual(st["s3"]["verified"], 5)
 
+    def test_latency_with_conditional_create(self):
+        """Added latency delays every PutObject by at least its figure, conditional creates
+        included (their existence check runs inside the wait), and the condition still holds:
+        200 on a free key, 412 on a taken one, the object unchanged."""
+        self.stack.set_faults(service="s3", latency_ms={"PUT": 120})
+        self.addCleanup(self.stack.set_faults, service="s3", latency_ms={})
+        key = "/lake/latency/cond.bin"
+        answers = []
+        for body in (b"first", b"second"):
+            t0 = time.monotonic()
+            status, _, _ = signed_s3_request(self.stack.s3_url, "PUT", key, body,
+                                             self.stack.access_key, self.stack.secret_key,
+                                             headers={"If-None-Match": "*"})
+            answers.append((status, time.monotonic() - t0))
+        self.assertEqual([s for s, _ in answers], [200, 412])
+        for status, took in answers:
+            self.assertGreaterEqual(took, 0.12, f"PUT answered {status} without its latency")
+        status, _, got = signed_s3_request(self.stack.s3_url, "GET", key, b"",
+                                           self.stack.access_key, self.stack.secret_key)
+        self.assertEqual((status, got), (200, b"first"))
+        st = self.assertNoSignatureFailures()
+        self.assertEqual(st["s3"]["precondition_failed"], 1)
+
     def test_multipart_upload_12mib(self):
         src = self.path("big.bin")
         data = os.urandom(12 * MiB)
