@@ -94,10 +94,101 @@ static size_t utf8_len(const uint8_t *p, const uint8_t *end)
     return 0;
 }
 
+/* ---- eight bytes at a time ----
+ * A string's bytes are mostly plain ASCII; these skip them a 64-bit word at a time. Each test is
+ * exact about whether a byte of the word matches (a borrow can mark a byte above a real match,
+ * never one below it), so on a little-endian machine the lowest marked byte is the first match. */
+
+#define ONES  UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+static uint64_t load8(const uint8_t *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+    return w;
+}
+
+/* High bit set in (at least) each byte of w below n (n <= 128), and in none when no byte is. */
+static uint64_t bytes_below(uint64_t w, uint8_t n)
+{
+    return (w - ONES * n) & ~w & HIGHS;
+}
+
+/* The same for bytes equal to c. */
+static uint64_t bytes_equal(uint64_t w, uint8_t c)
+{
+    return bytes_below(w ^ (ONES * c), 1);
+}
+
+/* Index (0-7) of the first byte of the word at p that mask marks (mask != 0). */
+static size_t first_marked(uint64_t mask, const uint8_t *p, bool (*is_stop)(uint8_t))
+{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    (void)p;
+    (void)is_stop;
+    return (size_t)__builtin_ctzll(mask) / 8;
+#else
+    (void)mask;
+    size_t i = 0;
+    while (!is_stop(p[i])) {
+        i++;
+    }
+    return i;
+#endif
+}
+
+/* In a string being validated: a quote, a backslash, a control character or a non-ASCII byte. */
+static bool is_string_stop(uint8_t c)
+{
+    return c == '"' || c == '\\' || c < 0x20 || c >= 0x80;
+}
+
+/* The first byte at or after p (before end) that is_string_stop, or end. */
+static const uint8_t *skip_plain(const uint8_t *p, const uint8_t *end)
+{
+    while (end - p >= 8) {
+        uint64_t w = load8(p);
+        uint64_t m =
+            (w & HIGHS) | bytes_below(w, 0x20) | bytes_equal(w, '"') | bytes_equal(w, '\\');
+        if (m != 0) {
+            return p + first_marked(m, p, is_string_stop);
+        }
+        p += 8;
+    }
+    while (p < end && !is_string_stop(*p)) {
+        p++;
+    }
+    return p;
+}
+
+/* In validated text: a quote or a backslash. */
+static bool is_quote_or_escape(uint8_t c)
+{
+    return c == '"' || c == '\\';
+}
+
+/* The first quote or backslash at or after p (before end), or end. */
+static const uint8_t *find_quote_or_escape(const uint8_t *p, const uint8_t *end)
+{
+    while (end - p >= 8) {
+        uint64_t w = load8(p);
+        uint64_t m = bytes_equal(w, '"') | bytes_equal(w, '\\');
+        if (m != 0) {
+            return p + first_marked(m, p, is_quote_or_escape);
+        }
+        p += 8;
+    }
+    while (p < end && !is_quote_or_escape(*p)) {
+        p++;
+    }
+    return p;
+}
+
 static enum err_code scan_string(struct scan *s)
 {
     s->p++; /* opening quote */
-    while (s->p < s->end) {
+    while ((s->p = skip_plain(s->p, s->end)) < s->end) {
         uint8_t c = *s->p;
         if (c == '"') {
             s->p++;
@@ -420,15 +511,11 @@ enum err_code json_validate(struct cur text, int max_depth, struct json_val *roo
 static const uint8_t *skip_string_p(const uint8_t *p, const uint8_t *end)
 {
     p++;
-    while (p < end) {
-        if (*p == '\\') {
-            p += 2;
-            continue;
-        }
+    while ((p = find_quote_or_escape(p, end)) < end) {
         if (*p == '"') {
             return p + 1;
         }
-        p++;
+        p += 2; /* a backslash and the character it escapes */
     }
     return end;
 }

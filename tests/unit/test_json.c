@@ -2,6 +2,7 @@
  * test_json.c - the validating scanner: accepts RFC 8259, rejects malformed text with an offset,
  * iterates spans exactly, unescapes strings.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "json.h"
@@ -254,10 +255,66 @@ static void test_index_same_spans(void **state)
     }
 }
 
+/* Strings are scanned eight bytes at a time: every special byte is found wherever it falls in
+ * or across a word, and the error names its exact offset. */
+static void test_string_every_position(void **state)
+{
+    (void)state;
+    struct special {
+        const char *bytes;
+        enum err_code code;
+        const char *why;
+    } specials[] = {
+        {"\\\"", ERR_OK, NULL},
+        {"\\\\", ERR_OK, NULL},
+        {"\\u00e9", ERR_OK, NULL},
+        {"\xc3\xa9", ERR_OK, NULL},
+        {"\xf0\x9f\x98\x80", ERR_OK, NULL},
+        {" ", ERR_OK, NULL},
+        {"\x7f", ERR_OK, NULL},
+        {"\x1f", ERR_INVALID_INPUT, "control character"},
+        {"\x01", ERR_INVALID_INPUT, "control character"},
+        {"\xff", ERR_INVALID_INPUT, "invalid UTF-8"},
+        {"\x80", ERR_INVALID_INPUT, "invalid UTF-8"},
+        {"\\q", ERR_INVALID_INPUT, "bad escape"},
+    };
+    for (size_t k = 0; k < sizeof(specials) / sizeof(specials[0]); k++) {
+        for (size_t at = 0; at < 40; at++) {
+            char str[64], text[160];
+            memset(str, 'a', at);
+            size_t n = strlen(specials[k].bytes);
+            memcpy(str + at, specials[k].bytes, n);
+            memset(str + at + n, 'b', 40 - at);
+            str[at + n + 40 - at] = '\0';
+            /* {"<str>":"<str>","z":7}: the key at byte 1, its special at 2 + at */
+            snprintf(text, sizeof text, "{\"%s\":\"%s\",\"z\":7}", str, str);
+            struct json_val root, got, k1, v1;
+            struct err err = ERR_INIT;
+            enum err_code rc = json_validate(cur_from_str(text), 8, &root, &err);
+            assert_int_equal(rc, specials[k].code);
+            if (rc != ERR_OK) {
+                char where[64];
+                snprintf(where, sizeof where, "at byte %zu: %s", 2 + at, specials[k].why);
+                assert_non_null(strstr(err.msg, where));
+                continue;
+            }
+            struct json_iter it;
+            json_iter_init(&it, &root);
+            assert_true(json_object_next(&it, &k1, &v1));
+            assert_int_equal(k1.raw.len, strlen(str) + 2);
+            assert_int_equal(v1.raw.len, strlen(str) + 2);
+            assert_memory_equal(v1.raw.ptr + 1, str, strlen(str));
+            assert_true(json_object_get(&root, "z", &got));
+            assert_int_equal(got.raw.len, 1);
+            assert_int_equal(got.raw.ptr[0], '7');
+        }
+    }
+}
+
 int main(void)
 {
     enum { N = sizeof(validate_rows) / sizeof(validate_rows[0]) };
-    struct CMUnitTest tests[N + 8];
+    struct CMUnitTest tests[N + 9];
     for (size_t i = 0; i < N; i++) {
         tests[i] = (struct CMUnitTest){validate_rows[i].name, test_validate_row, NULL, NULL,
                                        (void *)&validate_rows[i]};
@@ -270,5 +327,6 @@ int main(void)
     tests[N + 5] = (struct CMUnitTest)cmocka_unit_test(test_is_number);
     tests[N + 6] = (struct CMUnitTest)cmocka_unit_test(test_unescape_short_span);
     tests[N + 7] = (struct CMUnitTest)cmocka_unit_test(test_index_same_spans);
-    return _cmocka_run_group_tests("json", tests, N + 8, NULL, NULL);
+    tests[N + 8] = (struct CMUnitTest)cmocka_unit_test(test_string_every_position);
+    return _cmocka_run_group_tests("json", tests, N + 9, NULL, NULL);
 }
