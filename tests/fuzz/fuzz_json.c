@@ -5,6 +5,8 @@
  * json_object_get must find a member under its own unescaped name. The same bytes are also
  * walked unvalidated, where the iterators promise only to stay in bounds. Walked through a
  * structural index (a roomy one, and one that fills after four entries), every span is the same.
+ * As one string's contents, the bytes are accepted exactly when a byte-at-a-time reference
+ * accepts them (the validator scans strings a word at a time).
  */
 #include <string.h>
 
@@ -156,6 +158,95 @@ static void check_indexed(struct cur text, const struct json_val *root, size_t m
     json_index_cleanup(&index);
 }
 
+/* The reference for one string's bytes, a byte at a time: escapes as RFC 8259 has them, no
+ * control characters, and UTF-8 as Unicode's Table 3-7 lists the well-formed sequences. */
+static bool ref_string_ok(const uint8_t *p, size_t n)
+{
+    static const struct {
+        uint8_t lo, hi, lo1, hi1;
+        size_t len;
+    } seqs[] = {
+        {0xC2, 0xDF, 0x80, 0xBF, 2}, {0xE0, 0xE0, 0xA0, 0xBF, 3}, {0xE1, 0xEC, 0x80, 0xBF, 3},
+        {0xED, 0xED, 0x80, 0x9F, 3}, {0xEE, 0xEF, 0x80, 0xBF, 3}, {0xF0, 0xF0, 0x90, 0xBF, 4},
+        {0xF1, 0xF3, 0x80, 0xBF, 4}, {0xF4, 0xF4, 0x80, 0x8F, 4},
+    };
+    size_t i = 0;
+    while (i < n) {
+        uint8_t c = p[i];
+        if (c == '"' || c < 0x20) {
+            return false;
+        }
+        if (c == '\\') {
+            if (i + 1 >= n) {
+                return false;
+            }
+            if (p[i + 1] == 'u') {
+                if (i + 6 > n) {
+                    return false;
+                }
+                for (size_t h = i + 2; h < i + 6; h++) {
+                    if (!strchr("0123456789abcdefABCDEF", p[h]) || p[h] == '\0') {
+                        return false;
+                    }
+                }
+                i += 6;
+            } else if (p[i + 1] != '\0' && strchr("\"\\/bfnrt", p[i + 1])) {
+                i += 2;
+            } else {
+                return false;
+            }
+            continue;
+        }
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len = 0;
+        for (size_t k = 0; k < sizeof(seqs) / sizeof(seqs[0]); k++) {
+            if (c >= seqs[k].lo && c <= seqs[k].hi) {
+                len = seqs[k].len;
+                if (i + len > n || p[i + 1] < seqs[k].lo1 || p[i + 1] > seqs[k].hi1) {
+                    return false;
+                }
+            }
+        }
+        if (len == 0) {
+            return false;
+        }
+        for (size_t k = 2; k < len; k++) {
+            if (p[i + k] < 0x80 || p[i + k] > 0xBF) {
+                return false;
+            }
+        }
+        i += len;
+    }
+    return true;
+}
+
+/* The input as one string's contents: the validator agrees with the reference, and a string it
+ * accepts spans the whole text (and skips as a whole as an object's key and value). */
+static void check_as_string(const uint8_t *data, size_t size)
+{
+    struct buf text = BUF_INIT(0);
+    struct err err = ERR_INIT;
+    FUZZ_CHECK(buf_append(&text, "{\"", 2, &err) == ERR_OK);
+    FUZZ_CHECK(buf_append(&text, data, size, &err) == ERR_OK);
+    FUZZ_CHECK(buf_append(&text, "\":\"", 3, &err) == ERR_OK);
+    FUZZ_CHECK(buf_append(&text, data, size, &err) == ERR_OK);
+    FUZZ_CHECK(buf_append(&text, "\",\"z\":1}", 8, &err) == ERR_OK);
+    struct json_val root, k, v;
+    bool ok = json_validate(buf_cur(&text), 2, &root, &err) == ERR_OK;
+    FUZZ_CHECK(ok == ref_string_ok(data, size));
+    if (ok) {
+        struct json_iter it;
+        json_iter_init(&it, &root);
+        FUZZ_CHECK(json_object_next(&it, &k, &v));
+        FUZZ_CHECK(k.raw.len == size + 2 && v.raw.len == size + 2);
+        FUZZ_CHECK(json_object_next(&it, &k, &v) && v.raw.len == 1 && v.raw.ptr[0] == '1');
+    }
+    buf_cleanup(&text);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct cur text = cur_make(data, size);
@@ -177,5 +268,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         walk_any(&any, 0);
     }
     (void)json_is_number((const char *)data, size);
+    check_as_string(data, size);
     return 0;
 }
