@@ -121,74 +121,62 @@ static uint64_t bytes_equal(uint64_t w, uint8_t c)
     return bytes_below(w ^ (ONES * c), 1);
 }
 
-/* Index (0-7) of the first byte of the word at p that mask marks (mask != 0). */
-static size_t first_marked(uint64_t mask, const uint8_t *p, bool (*is_stop)(uint8_t))
+/* A kind of byte to stop at: marks() flags a word's matching bytes as above, is() tests one. */
+struct stop {
+    uint64_t (*marks)(uint64_t w);
+    bool (*is)(uint8_t c);
+};
+
+/* The first byte at or after p (before end) that stop matches, or end. */
+static const uint8_t *find_stop(const uint8_t *p, const uint8_t *end, struct stop stop)
 {
+    while (end - p >= 8) {
+        uint64_t m = stop.marks(load8(p));
+        if (m != 0) {
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    (void)p;
-    (void)is_stop;
-    return (size_t)__builtin_ctzll(mask) / 8;
+            return p + (size_t)__builtin_ctzll(m) / 8;
 #else
-    (void)mask;
-    size_t i = 0;
-    while (!is_stop(p[i])) {
-        i++;
-    }
-    return i;
+            break; /* the byte loop below finds it within the word */
 #endif
+        }
+        p += 8;
+    }
+    while (p < end && !stop.is(*p)) {
+        p++;
+    }
+    return p;
 }
 
 /* In a string being validated: a quote, a backslash, a control character or a non-ASCII byte. */
+static uint64_t string_stop_marks(uint64_t w)
+{
+    return (w & HIGHS) | bytes_below(w, 0x20) | bytes_equal(w, '"') | bytes_equal(w, '\\');
+}
+
 static bool is_string_stop(uint8_t c)
 {
     return c == '"' || c == '\\' || c < 0x20 || c >= 0x80;
 }
 
-/* The first byte at or after p (before end) that is_string_stop, or end. */
-static const uint8_t *skip_plain(const uint8_t *p, const uint8_t *end)
-{
-    while (end - p >= 8) {
-        uint64_t w = load8(p);
-        uint64_t m =
-            (w & HIGHS) | bytes_below(w, 0x20) | bytes_equal(w, '"') | bytes_equal(w, '\\');
-        if (m != 0) {
-            return p + first_marked(m, p, is_string_stop);
-        }
-        p += 8;
-    }
-    while (p < end && !is_string_stop(*p)) {
-        p++;
-    }
-    return p;
-}
+static const struct stop STRING_STOP = {string_stop_marks, is_string_stop};
 
 /* In validated text: a quote or a backslash. */
+static uint64_t quote_or_escape_marks(uint64_t w)
+{
+    return bytes_equal(w, '"') | bytes_equal(w, '\\');
+}
+
 static bool is_quote_or_escape(uint8_t c)
 {
     return c == '"' || c == '\\';
 }
 
-/* The first quote or backslash at or after p (before end), or end. */
-static const uint8_t *find_quote_or_escape(const uint8_t *p, const uint8_t *end)
-{
-    while (end - p >= 8) {
-        uint64_t w = load8(p);
-        uint64_t m = bytes_equal(w, '"') | bytes_equal(w, '\\');
-        if (m != 0) {
-            return p + first_marked(m, p, is_quote_or_escape);
-        }
-        p += 8;
-    }
-    while (p < end && !is_quote_or_escape(*p)) {
-        p++;
-    }
-    return p;
-}
+static const struct stop QUOTE_OR_ESCAPE = {quote_or_escape_marks, is_quote_or_escape};
 
 static enum err_code scan_string(struct scan *s)
 {
     s->p++; /* opening quote */
-    while ((s->p = skip_plain(s->p, s->end)) < s->end) {
+    while ((s->p = find_stop(s->p, s->end, STRING_STOP)) < s->end) {
         uint8_t c = *s->p;
         if (c == '"') {
             s->p++;
@@ -511,7 +499,7 @@ enum err_code json_validate(struct cur text, int max_depth, struct json_val *roo
 static const uint8_t *skip_string_p(const uint8_t *p, const uint8_t *end)
 {
     p++;
-    while ((p = find_quote_or_escape(p, end)) < end) {
+    while ((p = find_stop(p, end, QUOTE_OR_ESCAPE)) < end) {
         if (*p == '"') {
             return p + 1;
         }
