@@ -270,6 +270,7 @@ static void test_string_every_position(void **state)
         {"\\u00e9", ERR_OK, NULL},
         {"\xc3\xa9", ERR_OK, NULL},
         {"\xf0\x9f\x98\x80", ERR_OK, NULL},
+        {"\xe2\x82\xac", ERR_OK, NULL},
         {" ", ERR_OK, NULL},
         {"\x7f", ERR_OK, NULL},
         {"\x1f", ERR_INVALID_INPUT, "control character"},
@@ -279,7 +280,7 @@ static void test_string_every_position(void **state)
         {"\\q", ERR_INVALID_INPUT, "bad escape"},
     };
     for (size_t k = 0; k < sizeof(specials) / sizeof(specials[0]); k++) {
-        for (size_t at = 0; at < 40; at++) {
+        for (size_t at = 0; at <= 40; at++) {
             char str[64], text[160];
             memset(str, 'a', at);
             size_t n = strlen(specials[k].bytes);
