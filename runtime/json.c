@@ -503,6 +503,9 @@ static const uint8_t *skip_string_p(const uint8_t *p, const uint8_t *end)
         if (*p == '"') {
             return p + 1;
         }
+        if (end - p < 2) {
+            break; /* a backslash at the end of an unvalidated span */
+        }
         p += 2; /* a backslash and the character it escapes */
     }
     return end;
