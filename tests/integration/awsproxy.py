@@ -37,7 +37,10 @@ Placed in front of s3rver (service "s3") or dynalite (service "dynamodb"), it:
   rest): each request waits that long after its body arrived, before it is forwarded. Every
   client connection has its own thread, so concurrent requests wait concurrently, as they do
   on S3. A conditional create's HeadObject (above: S3 needs no such round trip) is made while
-  the PutObject waits, so the emulation does not add its own time to S3's PUT latency.
+  the PutObject waits, so the emulation does not add its own time to S3's PUT latency; the
+  condition is therefore checked as the wait starts (conditional creates of one key still queue
+  on its lock, but a write without a condition landing on that key during the wait is not seen,
+  where S3 would see it: no test or bench writes a key both ways).
 * forwards everything else unchanged (method, path and query as received, headers less the
   hop-by-hop ones, body) and relays the answer, chunked upstream answers included.
 
