@@ -4,11 +4,11 @@
  * whole to tell a retry (same bytes) from a clash (other bytes).
  */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "etl_config.h"
 #include "etl_sink.h"
+#include "etl_test_env.h"
 #include "test_util.h"
 
 static enum err_code
@@ -93,14 +93,7 @@ static void test_file_path_too_long(void **state)
 static void test_file_put_new_reads_back_whole(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/etl-sink-test-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char output[64];
-    snprintf(output, sizeof(output), "file://%s/", dir);
-    struct etl_config cfg;
-    load(&cfg, output);
-    struct etl_sink sink;
-    etl_sink_init(&sink, &cfg.out, &cfg.put, NULL);
+    struct etl_test_env *e = ete_new_file(NULL);
     static uint8_t body[100003];
     for (size_t i = 0; i < sizeof(body); i++) {
         body[i] = (uint8_t)(i * 7 + i / 4096);
@@ -114,16 +107,14 @@ static void test_file_put_new_reads_back_whole(void **state)
         char key[256];
         enum etl_put_outcome outcome;
         struct err err = ERR_INIT;
-        assert_int_equal(etl_sink_put_new(&sink, "t/changes/1-2", "jsonl",
+        assert_int_equal(etl_sink_put_new(&e->sink, "t/changes/1-2", "jsonl",
                                           cur_make(body, sizeof(body)), NULL, key, sizeof(key),
                                           &outcome, &err),
                          ERR_OK);
         assert_int_equal(outcome, want[round]);
         assert_true((strcmp(key, "t/changes/1-2.jsonl") == 0) == (round < 2));
     }
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    ete_free(e);
 }
 
 int main(void)
