@@ -45,7 +45,7 @@ enum err_code etl_writer_open(struct etl_writer *w,
     w->fmt = fmt;
     w->codec = codec;
     w->out = out;
-    w->text = &w->stage;
+    w->enc_out.text = &w->stage;
     w->enc_out.flush = flush_hook;
     if (fmt->needs_schema && schema == NULL) {
         return err_set(err, ERR_INVALID_INPUT, "%s: the writer needs the object's schema",
@@ -55,19 +55,19 @@ enum err_code etl_writer_open(struct etl_writer *w,
     if (enc->cache != NULL && !fmt->own_codec) { /* Parquet compresses its pages itself */
         w->cache = enc->cache;
         w->level = enc->level;
-        w->text = &enc->cache->stage; /* kept warm by the cache */
-        buf_reset(w->text);
-        if (w->text->cap == 0) {
+        struct buf *stage = &enc->cache->stage; /* kept warm by the cache */
+        w->enc_out.text = stage;
+        buf_reset(stage);
+        if (stage->cap == 0) {
             /* Straight to its own mapping (main() fixes glibc's mmap threshold at 128 KiB), not
              * by doubling through the calling thread's malloc arena, which would keep every
              * smaller step. A buf keeps a NUL after its bytes: this reserves exactly 256 KiB. */
-            rc = buf_reserve(w->text, STAGE_INITIAL_BYTES - 1, err);
+            rc = buf_reserve(stage, STAGE_INITIAL_BYTES - 1, err);
         }
     } else {
         w->codec_open = true;
         rc = codec->begin(w->codec_state, enc->level, err);
     }
-    w->enc_out.text = w->text;
     if (rc == ERR_OK) {
         w->enc_open = true;
         rc = fmt->begin(w->enc, schema, &enc->opts, err);
@@ -83,7 +83,7 @@ enum err_code etl_writer_row(struct etl_writer *w, const struct etl_row_ref *row
 
 enum err_code etl_writer_raw(struct etl_writer *w, const void *p, size_t n, struct err *err)
 {
-    enum err_code rc = buf_append(w->text, p, n, err);
+    enum err_code rc = buf_append(w->enc_out.text, p, n, err);
     return rc == ERR_OK ? drain(w, false, err) : rc;
 }
 
@@ -91,7 +91,7 @@ enum err_code etl_writer_close(struct etl_writer *w, struct err *err)
 {
     enum err_code rc = w->fmt->end(w->enc, &w->enc_out, err);
     if (rc == ERR_OK && w->cache != NULL) {
-        struct buf *t = w->text;
+        struct buf *t = w->enc_out.text;
         w->raw_bytes += t->len;
         rc = w->codec->compress(w->cache, w->level, t->data, t->len, w->out, err);
         buf_reset(t);
@@ -121,10 +121,10 @@ void etl_writer_cleanup(struct etl_writer *w)
     }
     /* The cache's stage stays warm for the next object, but never more than a few MiB idle,
      * whether or not this object was closed. */
-    if (w->cache != NULL && w->text == &w->cache->stage) {
-        buf_reset(w->text);
-        if (w->text->cap > LIMIT_KEEP_WARM_BYTES) {
-            buf_cleanup(w->text);
+    if (w->cache != NULL) {
+        buf_reset(&w->cache->stage);
+        if (w->cache->stage.cap > LIMIT_KEEP_WARM_BYTES) {
+            buf_cleanup(&w->cache->stage);
         }
     }
     buf_cleanup(&w->stage);

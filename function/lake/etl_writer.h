@@ -37,9 +37,8 @@ struct etl_writer {
     const struct etl_format *fmt;
     const struct etl_codec *codec;
     struct buf *out;
-    struct buf stage; /* encoded text waiting for the codec (streaming mode) */
-    struct buf *text; /* where text is staged: &stage, or the cache's (whole-object mode) */
-    struct etl_encode_out enc_out;
+    struct buf stage;              /* encoded text waiting for the codec (streaming mode) */
+    struct etl_encode_out enc_out; /* its text: &stage, or the cache's stage (whole-object mode) */
     bool enc_open;
     bool codec_open;
     struct etl_codec_cache *cache; /* whole-object mode when non-NULL */
@@ -64,7 +63,7 @@ etl_writer_raw(struct etl_writer *w, const void *p, size_t n, struct err *err);
 /* Text encoded but not yet given to the codec (in whole-object mode, all of it until close). */
 static inline uint64_t etl_writer_pending_bytes(const struct etl_writer *w)
 {
-    return w->text != NULL ? w->text->len : 0;
+    return w->enc_out.text != NULL ? w->enc_out.text->len : 0;
 }
 /* Ends the format and the codec (gzip trailer); in whole-object mode, compresses the object. */
 MUST_CHECK enum err_code etl_writer_close(struct etl_writer *w, struct err *err);
