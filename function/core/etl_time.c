@@ -14,24 +14,29 @@
 /* 1970-01-01 to 9999-12-31T23:59:59, in seconds. */
 #define CIVIL_MAX_S 253402300799LL
 
+void etl_time_civil_from_days(int64_t days, int64_t *year, int *month, int *day)
+{
+    /* H. Hinnant's civil_from_days: eras of 400 years (floored), March-based years. */
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *day = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *month = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *year = yoe + era * 400 + (*month <= 2);
+}
+
 bool etl_time_civil(int64_t epoch_s, struct etl_civil *out)
 {
     if (epoch_s < 0 || epoch_s > CIVIL_MAX_S) {
         return false;
     }
-    /* H. Hinnant's civil_from_days, for days >= 0 (eras of 400 years, March-based years). */
-    int64_t days = epoch_s / 86400;
+    int64_t year;
     int64_t rem = epoch_s % 86400;
-    int64_t z = days + 719468;
-    int64_t era = z / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t month = mp < 10 ? mp + 3 : mp - 9;
-    out->year = (int)(yoe + era * 400 + (month <= 2));
-    out->month = (int)month;
-    out->day = (int)(doy - (153 * mp + 2) / 5 + 1);
+    etl_time_civil_from_days(epoch_s / 86400, &year, &out->month, &out->day);
+    out->year = (int)year;
     out->hour = (int)(rem / 3600);
     out->minute = (int)(rem / 60 % 60);
     out->second = (int)(rem % 60);

@@ -23,6 +23,9 @@ struct etl_civil {
     int second;
 };
 
+/* The civil date of a count of days since 1970-01-01 (H. Hinnant's civil_from_days: the
+ * proleptic Gregorian calendar, exact for any day count an int64 of milliseconds reaches). */
+void etl_time_civil_from_days(int64_t days, int64_t *year, int *month, int *day);
 /* The calendar fields of epoch seconds from 1970 to the end of year 9999 (what stream records
  * carry), by arithmetic: no gmtime_r, no lock, no table. False outside that range (the caller
  * uses gmtime_r there). */

@@ -1,12 +1,15 @@
 /*
- * etl_datetime.c - civil dates by Howard Hinnant's days_from_civil / civil_from_days (exact for
- * every int64 day count), ISO-8601 parsing by hand, and MySQL-style formatting. libc's
- * gmtime_r/timegm are avoided: they depend on time_t and tm_year ranges, and need no locale here.
+ * etl_datetime.c - civil dates by Howard Hinnant's days_from_civil and civil_from_days (core's
+ * etl_time_civil_from_days), exact for every int64 day count, ISO-8601 parsing by hand, and
+ * MySQL-style formatting. libc's gmtime_r/timegm are avoided: they depend on time_t and tm_year
+ * ranges, and need no locale here.
  */
 #include "etl_datetime.h"
 
 #include <stdio.h>
 #include <string.h>
+
+#include "etl_time.h"
 
 static int64_t floor_div(int64_t a, int64_t b)
 {
@@ -24,19 +27,6 @@ int64_t etl_datetime_days_from_civil(int64_t year, int month, int day)
     return era * 146097 + doe - 719468;
 }
 
-static void civil_from_days(int64_t days, int64_t *year, int *month, int *day)
-{
-    int64_t z = days + 719468;
-    int64_t era = floor_div(z, 146097);
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *day = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *month = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *year = yoe + era * 400 + (*month <= 2);
-}
-
 int64_t etl_datetime_day_of(int64_t epoch_ms)
 {
     return floor_div(epoch_ms, ETL_DATETIME_MS_PER_DAY);
@@ -51,7 +41,7 @@ void etl_datetime_split(int64_t epoch_ms, struct etl_datetime_fields *out)
         rest += ETL_DATETIME_MS_PER_DAY;
         days--;
     }
-    civil_from_days(days, &out->year, &out->month, &out->day);
+    etl_time_civil_from_days(days, &out->year, &out->month, &out->day);
     out->hour = (int)(rest / 3600000);
     out->minute = (int)(rest / 60000 % 60);
     out->second = (int)(rest / 1000 % 60);
@@ -235,7 +225,7 @@ size_t etl_datetime_format_date(int64_t days, char out[ETL_DATETIME_TEXT_MAX])
 {
     int64_t y;
     int m, d;
-    civil_from_days(days, &y, &m, &d);
+    etl_time_civil_from_days(days, &y, &m, &d);
     int n = format_year(y, out, ETL_DATETIME_TEXT_MAX);
     n += snprintf(out + n, ETL_DATETIME_TEXT_MAX - (size_t)n, "-%02d-%02d", m, d);
     return (size_t)n;
