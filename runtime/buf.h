@@ -73,7 +73,9 @@ MUST_CHECK enum err_code buf_take_str(struct buf *b, char **out, struct err *err
 
 struct cur cur_from_str(const char *s);
 /* Inline: called per JSON member and per DynamoDB type descriptor, mostly with a literal, whose
- * strlen and memcmp the compiler then folds into a length check and a compare. */
+ * strlen and memcmp the compiler then folds into a length check and a compare. cur_eq_str
+ * compares the first byte before it measures s: callers that walk a table of names (a record's
+ * members, the reserved column names) mostly differ there. */
 static inline struct cur cur_make(const void *p, size_t n)
 {
     struct cur c = {(const uint8_t *)p, n};
@@ -81,8 +83,14 @@ static inline struct cur cur_make(const void *p, size_t n)
 }
 static inline bool cur_eq_str(struct cur c, const char *s)
 {
+    if (c.len == 0) {
+        return s[0] == '\0';
+    }
+    if ((char)c.ptr[0] != s[0]) {
+        return false;
+    }
     size_t n = strlen(s);
-    return c.len == n && (n == 0 || memcmp(c.ptr, s, n) == 0);
+    return c.len == n && memcmp(c.ptr, s, n) == 0;
 }
 bool cur_eq_nocase(struct cur c, const char *s);
 bool cur_starts_with(struct cur c, const char *prefix);

@@ -138,6 +138,20 @@ static void test_cursors(void **state)
     (void)state;
     struct cur c = cur_trim(cur_from_str("  \tabc \r\n"));
     assert_true(cur_eq_str(c, "abc"));
+    /* Equal only with the same length and bytes: empty, prefixes, a first or last byte apart,
+     * a NUL inside the span. */
+    static const char with_nul[] = {'a', '\0', 'b'};
+    assert_true(cur_eq_str(cur_make("", 0), ""));
+    assert_false(cur_eq_str(cur_make("", 0), "a"));
+    assert_false(cur_eq_str(cur_make("a", 1), ""));
+    assert_false(cur_eq_str(cur_make(with_nul, 1), ""));
+    assert_false(cur_eq_str(cur_make("\0", 1), ""));
+    assert_false(cur_eq_str(cur_make("ab", 2), "abc"));
+    assert_false(cur_eq_str(cur_make("abcd", 4), "abc"));
+    assert_false(cur_eq_str(cur_make("xbc", 3), "abc"));
+    assert_false(cur_eq_str(cur_make("abx", 3), "abc"));
+    assert_false(cur_eq_str(cur_make(with_nul, 3), "a"));
+    assert_true(cur_eq_str(cur_make(with_nul, 1), "a"));
     assert_true(cur_eq_nocase(cur_from_str("Content-Type"), "content-type"));
     assert_true(cur_starts_with(cur_from_str("abcdef"), "abc"));
     int64_t v = 0;
