@@ -34,7 +34,9 @@ Placed in front of s3rver (service "s3") or dynalite (service "dynamodb"), it:
   key that exists upstream (a HeadObject to the upstream, under a per-key lock) is answered 412
   PreconditionFailed, as S3 answers it (conditions=False forwards it unchecked).
 * adds latency (latency_ms: {"HEAD": 15, "PUT": 40, "*": 0, ...} by HTTP method, "*" for the
-  rest): each request waits that long after its body arrived, before it is forwarded. Every
+  rest): each request waits that long after its body arrived, before it is forwarded, so its
+  client waits the latency plus the stand-in's own time (the stats' upstream_ms: per operation,
+  count, median, min and max of the time from the forward's start to the answer relayed). Every
   client connection has its own thread, so concurrent requests wait concurrently, as they do
   on S3. A conditional create's HeadObject (above: S3 needs no such round trip) is made while
   the PutObject waits, so the emulation does not add its own time to S3's PUT latency; the
@@ -534,6 +536,7 @@ class ProxyState:
             self.precondition_failed = 0
             self.by_operation = {}
             self.by_status = {}
+            self.upstream_ms = {}  # operation -> the last MAX_LOG forwards' upstream times
             self.log = []
             self.firing = {}  # request number -> the crash rule firing on it
 
@@ -600,6 +603,13 @@ class ProxyState:
             if len(self.log) > MAX_LOG:
                 del self.log[: len(self.log) - MAX_LOG]
 
+    def record_upstream_time(self, op, ms):
+        with self.lock:
+            times = self.upstream_ms.setdefault(op, [])
+            times.append(ms)
+            if len(times) > MAX_LOG:
+                del times[: len(times) - MAX_LOG]
+
     def bump(self, field):
         with self.lock:
             setattr(self, field, getattr(self, field) + 1)
@@ -620,9 +630,19 @@ class ProxyState:
                 "precondition_failed": self.precondition_failed,
                 "by_operation": dict(self.by_operation),
                 "by_status": dict(self.by_status),
+                "upstream_ms": {op: _summary(ms) for op, ms in self.upstream_ms.items()},
                 "rules": [r.describe() for r in self.cfg.rules],
                 "log": list(self.log),
             }
+
+
+def _summary(values):
+    """count, median, min and max of a non-empty list of numbers (milliseconds, rounded)."""
+    xs = sorted(values)
+    mid = len(xs) // 2
+    median = xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
+    return {"count": len(xs), "median": round(median, 3), "min": round(xs[0], 3),
+            "max": round(xs[-1], 3)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -1061,10 +1081,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                         Condition="If-None-Match")
                     self._send_simple(status, headers, rbody)
                 else:
-                    status = self._forward(header_pairs, body)
+                    status = self._forward(header_pairs, body, op=op)
         else:
             _sleep_until(wait_until)
-            status = self._forward(header_pairs, body)
+            status = self._forward(header_pairs, body, op=op)
         st.record_done(n, self.command, self.path, op, status, fault, logged)
 
     def _conditional_create(self):
@@ -1098,10 +1118,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                                                     timeout=120)
         return self._upstream
 
-    def _forward(self, header_pairs, body, kill_n=None):
+    def _forward(self, header_pairs, body, kill_n=None, op=None):
         """Forwards the request and relays the answer; with kill_n (a kill-after rule firing on
-        request kill_n), reads the answer, kills the sender and resets instead of relaying."""
+        request kill_n), reads the answer, kills the sender and resets instead of relaying.
+        With op, the time from the forward's start to the answer relayed (the stand-in's own
+        time, plus the proxy's: what the client waits beyond the added latency) is recorded
+        under op in the stats' upstream_ms."""
         cfg, st = self.server.cfg, self.server.state
+        t0 = time.monotonic()
         drop = _hop_by_hop(header_pairs)
         out_headers = [(k, v) for k, v in header_pairs
                        if k.lower() not in drop and k.lower() != "content-length"]
@@ -1152,6 +1176,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if resp.will_close and self._upstream is not None:
                 self._upstream.close()
                 self._upstream = None
+        if op is not None:
+            st.record_upstream_time(op, (time.monotonic() - t0) * 1000)
         return resp.status
 
     def _relay(self, resp):

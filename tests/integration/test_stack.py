@@ -167,6 +167,12 @@ class StackTest(unittest.TestCase):
         self.assertEqual((status, got), (200, b"first"))
         st = self.assertNoSignatureFailures()
         self.assertEqual(st["s3"]["precondition_failed"], 1)
+        # s3rver's own time is counted for the one PUT forwarded (the 412 never reaches it),
+        # and it comes on top of the latency: the client waited for both.
+        up = st["s3"]["upstream_ms"]["PUT object"]
+        self.assertEqual(up["count"], 1, up)
+        self.assertGreater(up["median"], 0.0, up)
+        self.assertLessEqual(120 + up["median"], answers[0][1] * 1000, (up, answers))
 
     def test_multipart_upload_12mib(self):
         src = self.path("big.bin")
