@@ -4,9 +4,12 @@
  * quarantine, the partial batch response after failed writes (earliest unwritten record, nothing
  * earlier), idempotent retries, name clashes, the deadline margin, and file:// output.
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "etl_catalog.h"
 #include "etl_stream.h"
@@ -858,6 +861,149 @@ static void test_parallel_row(void **state)
     ete_free(e);
 }
 
+/* ---- parallel writes, held open -------------------------------------------------------------
+ * A gate holds each PutObject before its transport reads the body, until `want` of them are
+ * waiting, then lets that cohort through together (and the next cohort, and so on). Held there,
+ * every object of a cohort is rendered and waiting for its PUT at once: if two writes shared an
+ * object buffer, or a buffer went back to the idle ones before its PUT, the earlier body would
+ * be overwritten by then. A cohort that never fills (the writes not concurrent) opens after 20 s
+ * and the test fails instead of hanging. */
+
+struct gate {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    size_t want;     /* PUTs let through together; 0: open */
+    size_t waiting;  /* in the current cohort */
+    size_t released; /* cohorts let through */
+    bool timed_out;
+};
+
+struct gated {
+    struct http_transport base;
+    struct http_transport *inner;
+    bool owns_inner;
+    struct gate *gate;
+};
+
+static void gate_pass(struct gate *g)
+{
+    pthread_mutex_lock(&g->lock);
+    if (g->want > 0 && !g->timed_out) {
+        size_t cohort = g->released;
+        if (++g->waiting == g->want) {
+            g->waiting = 0;
+            g->released++;
+            pthread_cond_broadcast(&g->cond);
+        } else {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 20;
+            while (g->released == cohort && !g->timed_out) {
+                if (pthread_cond_timedwait(&g->cond, &g->lock, &until) == ETIMEDOUT) {
+                    g->timed_out = true;
+                    pthread_cond_broadcast(&g->cond);
+                }
+            }
+        }
+    }
+    pthread_mutex_unlock(&g->lock);
+}
+
+static enum err_code gated_send(struct http_transport *self,
+                                const struct http_request *req,
+                                struct http_response *resp,
+                                struct err *err)
+{
+    struct gated *t = (struct gated *)self;
+    if (strcmp(req->method, "PUT") == 0) {
+        gate_pass(t->gate);
+    }
+    return http_send(t->inner, req, resp, err);
+}
+
+static void gated_destroy(struct http_transport *self)
+{
+    struct gated *t = (struct gated *)self;
+    if (t->owns_inner) {
+        http_transport_free(t->inner);
+    }
+    free(t);
+}
+
+struct gated_env {
+    struct etl_test_env *e;
+    struct gate gate;
+};
+
+/* The upload threads' transports: the env's thread transports behind the gate. */
+static struct http_transport *gated_thread_transport(void *ctx, struct err *err)
+{
+    struct gated_env *ge = ctx;
+    struct gated *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    t->inner = ete_thread_transport(ge->e, err);
+    assert_non_null(t->inner);
+    t->owns_inner = true;
+    t->gate = &ge->gate;
+    t->base.send = gated_send;
+    t->base.destroy = gated_destroy;
+    return &t->base;
+}
+
+struct held_row {
+    const char *name;
+    const char *concurrency; /* ETL_UPLOAD_CONCURRENCY=... */
+    size_t at_once;          /* PUTs that must be in flight together */
+};
+
+static const struct held_row held_rows[] = {
+    {"held_open_all_at_once", "ETL_UPLOAD_CONCURRENCY=8", BATCH_OBJECTS},
+    {"held_open_two_by_two", "ETL_UPLOAD_CONCURRENCY=2", 2},
+};
+
+/* The batch's objects, held at the gate `at_once` at a time (each on its own connection, the
+ * sink's own client among them), still arrive byte for byte as written one after another. */
+static void test_held_open(void **state)
+{
+    const struct held_row *row = *state;
+    const char *vars[] = {row->concurrency, NULL};
+    struct etl_test_env *serial = ete_new(NULL);
+    struct gated_env ge = {.e = ete_new(vars)};
+    pthread_mutex_init(&ge.gate.lock, NULL);
+    pthread_cond_init(&ge.gate.cond, NULL);
+    ge.gate.want = row->at_once;
+    struct gated own = {.base = {gated_send, NULL}, .inner = ge.e->aws.http, .gate = &ge.gate};
+    ge.e->aws.http = &own.base;
+    struct run rs, r;
+    run_init(&rs, serial, batch, BATCH_N);
+    run_init(&r, ge.e, batch, BATCH_N);
+    etl_stream_set_clients(&r.stream, gated_thread_transport, &ge);
+    assert_int_equal(run_process(&rs, 0), ERR_OK);
+    assert_int_equal(run_process(&r, 0), ERR_OK);
+    assert_false(ge.gate.timed_out);
+    assert_int_equal(ge.gate.released, BATCH_OBJECTS / row->at_once);
+    assert_int_equal(ge.gate.waiting, 0);
+    assert_string_equal(buf_cstr(&r.response), "{\"batchItemFailures\":[]}");
+    assert_int_equal(ete_count(ge.e, ""), BATCH_OBJECTS);
+    for (size_t i = 0; i < BATCH_OBJECTS; i++) {
+        struct buf a = BUF_INIT(0), b = BUF_INIT(0);
+        assert_true(ete_get(serial, batch_objects[i].key, &a));
+        assert_true(ete_get(ge.e, batch_objects[i].key, &b));
+        assert_int_equal(a.len, b.len);
+        assert_memory_equal(a.data, b.data, a.len);
+        buf_cleanup(&a);
+        buf_cleanup(&b);
+    }
+    assert_int_equal(r.st.objects_written, BATCH_OBJECTS);
+    run_cleanup(&rs);
+    run_cleanup(&r);
+    ge.e->aws.http = own.inner;
+    pthread_cond_destroy(&ge.gate.cond);
+    pthread_mutex_destroy(&ge.gate.lock);
+    ete_free(serial);
+    ete_free(ge.e);
+}
+
 /* Eight objects of one batch want the same name (a sequence number reused within the batch):
  * written in parallel, the first in batch order keeps the plain name and the others get their
  * content-hash names, whichever write would have reached S3 first. */
@@ -1038,7 +1184,7 @@ int main(void)
     };
     static struct CMUnitTest tests[ROWS(plain) + ROWS(split_rows) + ROWS(quarantine_rows) +
                                    ROWS(put_failure_rows) + ROWS(deadline_rows) + ROWS(retry_rows) +
-                                   ROWS(partition_rows) + ROWS(parallel_rows)];
+                                   ROWS(partition_rows) + ROWS(parallel_rows) + ROWS(held_rows)];
     size_t n = 0;
     for (size_t i = 0; i < ROWS(plain); i++) {
         tests[n++] = plain[i];
@@ -1054,6 +1200,10 @@ int main(void)
     for (size_t i = 0; i < ROWS(put_failure_rows); i++) {
         tests[n++] = (struct CMUnitTest){put_failure_rows[i].name, test_put_failure_row, NULL, NULL,
                                          (void *)&put_failure_rows[i]};
+    }
+    for (size_t i = 0; i < ROWS(held_rows); i++) {
+        tests[n++] = (struct CMUnitTest){held_rows[i].name, test_held_open, NULL, NULL,
+                                         (void *)&held_rows[i]};
     }
     for (size_t i = 0; i < ROWS(parallel_rows); i++) {
         tests[n++] = (struct CMUnitTest){parallel_rows[i].name, test_parallel_row, NULL, NULL,
