@@ -55,10 +55,13 @@ static bool is_leap(int64_t y)
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-static int days_in_month(int64_t y, int m)
+int etl_datetime_days_in_month(int64_t year, int month)
 {
     static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && is_leap(y) ? 29 : days[m - 1];
+    if (month < 1 || month > 12) {
+        return 0;
+    }
+    return month == 2 && is_leap(year) ? 29 : days[month - 1];
 }
 
 /* ---- ISO-8601 ---- */
@@ -150,7 +153,7 @@ bool etl_datetime_parse_iso8601(struct cur text,
         *why = "the month is out of range";
         return false;
     }
-    if (d < 1 || d > days_in_month(y, mo)) {
+    if (d < 1 || d > etl_datetime_days_in_month(y, mo)) {
         *why = "the day is out of range for its month";
         return false;
     }

@@ -34,6 +34,8 @@ struct etl_datetime_fields {
 
 /* Days since 1970-01-01 of a civil date (month 1..12, day 1..31, not range-checked). */
 int64_t etl_datetime_days_from_civil(int64_t year, int month, int day);
+/* The days of a month of a year (28 to 31), 0 for a month outside 1..12. */
+int etl_datetime_days_in_month(int64_t year, int month);
 /* The UTC day an instant falls on (floor division, so 1969 instants give negative days). */
 int64_t etl_datetime_day_of(int64_t epoch_ms);
 void etl_datetime_split(int64_t epoch_ms, struct etl_datetime_fields *out);

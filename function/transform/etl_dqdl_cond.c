@@ -10,22 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "etl_datetime.h"
+
 /* A duration's count is a Java int in Glue (Integer.parseInt). */
 #define DQDL_MAX_AMOUNT INT32_MAX
 
 /* ---- dates ---- */
-
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (Howard Hinnant's
- * days_from_civil). */
-static int32_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int era = (y >= 0 ? y : y - 399) / 400;
-    int yoe = y - era * 400;
-    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
 
 static bool all_digits(const char *s, size_t n)
 {
@@ -75,12 +65,11 @@ static bool valid_date(const char *s, int32_t *days)
 {
     int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + num2(s + 2);
     int m = num2(s + 5), d = num2(s + 8);
-    static const int MDAYS[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (m < 1 || m > 12 || d < 1 || d > MDAYS[m - 1] + (m == 2 && leap)) {
+    if (d < 1 || d > etl_datetime_days_in_month(y, m)) {
         return false;
     }
-    *days = days_from_civil(y, m, d);
+    /* Years 0000 to 9999 (four digits): the day count fits an int32. */
+    *days = (int32_t)etl_datetime_days_from_civil(y, m, d);
     return true;
 }
 

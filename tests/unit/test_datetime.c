@@ -150,6 +150,24 @@ static const struct mysql_row mysql_rows[] = {
     {"day_jan_1", 1767225600000, "%j %a", "001 Thu"},
 };
 
+/* Month lengths: the Gregorian leap rule (every 4th year, not centuries, but every 400th), and
+ * 0 for a month that does not exist. */
+static void test_days_in_month(void **state)
+{
+    (void)state;
+    static const struct {
+        int64_t year;
+        int month;
+        int days;
+    } rows[] = {
+        {2024, 2, 29}, {2023, 2, 28},  {1900, 2, 28}, {2000, 2, 29}, {-4, 2, 29},   {2023, 1, 31},
+        {2023, 4, 30}, {2023, 12, 31}, {2023, 0, 0},  {2023, 13, 0}, {2023, -1, 0},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        assert_int_equal(etl_datetime_days_in_month(rows[i].year, rows[i].month), rows[i].days);
+    }
+}
+
 static void test_mysql_row(void **state)
 {
     const struct mysql_row *row = *state;
@@ -197,6 +215,7 @@ int main(void)
     ADD_ROWS(render_rows, test_render_row);
     ADD_ROWS(mysql_rows, test_mysql_row);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_extremes);
+    tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_days_in_month);
     tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_mysql_unsupported);
     return _cmocka_run_group_tests("datetime", tests, n, NULL, NULL);
 }
