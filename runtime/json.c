@@ -31,6 +31,9 @@ static enum err_code fail(struct scan *s, const char *what)
 
 static const uint8_t *skip_ws_p(const uint8_t *p, const uint8_t *end)
 {
+    if (p < end && ' ' < *p) {
+        return p; /* the common case: no whitespace between tokens */
+    }
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) {
         p++;
     }
