@@ -73,6 +73,7 @@ import re
 import signal
 import socket
 import socketserver
+import statistics
 import struct
 import sys
 import threading
@@ -638,11 +639,8 @@ class ProxyState:
 
 def _summary(values):
     """count, median, min and max of a non-empty list of numbers (milliseconds, rounded)."""
-    xs = sorted(values)
-    mid = len(xs) // 2
-    median = xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
-    return {"count": len(xs), "median": round(median, 3), "min": round(xs[0], 3),
-            "max": round(xs[-1], 3)}
+    return {"count": len(values), "median": round(statistics.median(values), 3),
+            "min": round(min(values), 3), "max": round(max(values), 3)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -1040,7 +1038,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
         if fault == "kill-after":
             st.record_fault(fault)
-            status = self._forward(header_pairs, body, kill_n=n)
+            status = self._forward(op, header_pairs, body, kill_n=n)
             st.record_done(n, self.command, self.path, op, f"{status} killed", fault, logged)
             return
         if fault is not None:
@@ -1081,10 +1079,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                         Condition="If-None-Match")
                     self._send_simple(status, headers, rbody)
                 else:
-                    status = self._forward(header_pairs, body, op=op)
+                    status = self._forward(op, header_pairs, body)
         else:
             _sleep_until(wait_until)
-            status = self._forward(header_pairs, body, op=op)
+            status = self._forward(op, header_pairs, body)
         st.record_done(n, self.command, self.path, op, status, fault, logged)
 
     def _conditional_create(self):
@@ -1118,12 +1116,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                                                     timeout=120)
         return self._upstream
 
-    def _forward(self, header_pairs, body, kill_n=None, op=None):
+    def _forward(self, op, header_pairs, body, kill_n=None):
         """Forwards the request and relays the answer; with kill_n (a kill-after rule firing on
         request kill_n), reads the answer, kills the sender and resets instead of relaying.
-        With op, the time from the forward's start to the answer relayed (the stand-in's own
-        time, plus the proxy's: what the client waits beyond the added latency) is recorded
-        under op in the stats' upstream_ms."""
+        A relayed answer records, under op in the stats' upstream_ms, the time from the
+        forward's start to the answer relayed (the stand-in's own time, plus the proxy's: what
+        the client waits beyond the added latency)."""
         cfg, st = self.server.cfg, self.server.state
         t0 = time.monotonic()
         drop = _hop_by_hop(header_pairs)
@@ -1176,8 +1174,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if resp.will_close and self._upstream is not None:
                 self._upstream.close()
                 self._upstream = None
-        if op is not None:
-            st.record_upstream_time(op, (time.monotonic() - t0) * 1000)
+        st.record_upstream_time(op, (time.monotonic() - t0) * 1000)
         return resp.status
 
     def _relay(self, resp):
