@@ -139,8 +139,8 @@ def latency_bench(args, tmp):
             ops = stats["s3"]["by_operation"]
             counts = ", ".join(f"{v / len(rows):g} {k}" for k, v in sorted(ops.items()))
             # What s3rver itself took per request (median): the proxy's latency comes on top.
-            own = ", ".join(f"{x['median']:.1f} ms" for _, x in
-                            sorted(stats["s3"]["upstream_ms"].items()))
+            own = ", ".join(f"{x['median']:.1f} ms per {k}" for k, x in
+                            sorted(stats["s3"]["upstream_ms"].items())) or "none forwarded"
             row.append(f"{med(warm):.1f} ms, {per_inv:g} request{'s' if per_inv != 1 else ''} "
                        f"({counts}; s3rver's own time {own})")
         results.append((f"warm 1,000-record batch to s3rver, {label}, median of "
