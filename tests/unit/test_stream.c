@@ -802,6 +802,20 @@ static void test_csv_objects(void **state)
 
 /* ---- parallel writes ------------------------------------------------------------------------ */
 
+/* Both envs hold each of the batch's objects, byte for byte the same. */
+static void assert_same_batch_objects(struct etl_test_env *want, struct etl_test_env *got)
+{
+    for (size_t i = 0; i < BATCH_OBJECTS; i++) {
+        struct buf a = BUF_INIT(0), b = BUF_INIT(0);
+        assert_true(ete_get(want, batch_objects[i].key, &a));
+        assert_true(ete_get(got, batch_objects[i].key, &b));
+        assert_int_equal(a.len, b.len);
+        assert_memory_equal(a.data, b.data, a.len);
+        buf_cleanup(&a);
+        buf_cleanup(&b);
+    }
+}
+
 struct parallel_row {
     const char *name;
     const char *concurrency; /* ETL_UPLOAD_CONCURRENCY=... */
@@ -833,15 +847,7 @@ static void test_parallel_row(void **state)
     assert_int_equal(serial->thread_transports, 0);
     assert_int_equal(e->thread_transports, row->connections);
     assert_int_equal(ete_count(e, ""), BATCH_OBJECTS);
-    for (size_t i = 0; i < BATCH_OBJECTS; i++) {
-        struct buf a = BUF_INIT(0), b = BUF_INIT(0);
-        assert_true(ete_get(serial, batch_objects[i].key, &a));
-        assert_true(ete_get(e, batch_objects[i].key, &b));
-        assert_int_equal(a.len, b.len);
-        assert_memory_equal(a.data, b.data, a.len);
-        buf_cleanup(&a);
-        buf_cleanup(&b);
-    }
+    assert_same_batch_objects(serial, e);
     assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_PUT_OBJECT), BATCH_OBJECTS);
     assert_int_equal(fake_s3_calls(e->s3, FAKE_S3_HEAD_OBJECT), 0);
     assert_int_equal(r.st.objects_written, BATCH_OBJECTS);
@@ -872,7 +878,7 @@ static void test_parallel_row(void **state)
 struct gate {
     pthread_mutex_t lock;
     pthread_cond_t cond;
-    size_t want;     /* PUTs let through together; 0: open */
+    size_t want;     /* PUTs let through together */
     size_t waiting;  /* in the current cohort */
     size_t released; /* cohorts let through */
     bool timed_out;
@@ -889,7 +895,7 @@ struct gated {
 static void gate_pass(struct gate *g)
 {
     pthread_mutex_lock(&g->lock);
-    if (g->want > 0 && !g->timed_out) {
+    if (!g->timed_out) {
         size_t cohort = g->released;
         if (++g->waiting == g->want) {
             g->waiting = 0;
@@ -983,15 +989,7 @@ static void test_held_open(void **state)
     assert_int_equal(ge.gate.waiting, 0);
     assert_string_equal(buf_cstr(&r.response), "{\"batchItemFailures\":[]}");
     assert_int_equal(ete_count(ge.e, ""), BATCH_OBJECTS);
-    for (size_t i = 0; i < BATCH_OBJECTS; i++) {
-        struct buf a = BUF_INIT(0), b = BUF_INIT(0);
-        assert_true(ete_get(serial, batch_objects[i].key, &a));
-        assert_true(ete_get(ge.e, batch_objects[i].key, &b));
-        assert_int_equal(a.len, b.len);
-        assert_memory_equal(a.data, b.data, a.len);
-        buf_cleanup(&a);
-        buf_cleanup(&b);
-    }
+    assert_same_batch_objects(serial, ge.e);
     assert_int_equal(r.st.objects_written, BATCH_OBJECTS);
     run_cleanup(&rs);
     run_cleanup(&r);
@@ -1052,15 +1050,7 @@ static void test_file_output_same_bytes(void **state)
     assert_string_equal(buf_cstr(&rf.response), buf_cstr(&rs.response));
     assert_int_equal(ete_count(files, ""), BATCH_OBJECTS);
     assert_int_equal(files->fh->n_reqs, 0); /* no request at all */
-    for (size_t i = 0; i < BATCH_OBJECTS; i++) {
-        struct buf a = BUF_INIT(0), b = BUF_INIT(0);
-        assert_true(ete_get(s3, batch_objects[i].key, &a));
-        assert_true(ete_get(files, batch_objects[i].key, &b));
-        assert_int_equal(a.len, b.len);
-        assert_memory_equal(a.data, b.data, a.len);
-        buf_cleanup(&a);
-        buf_cleanup(&b);
-    }
+    assert_same_batch_objects(s3, files);
     assert_int_equal(rf.st.objects_written, BATCH_OBJECTS);
     /* A retry to files is as idempotent as to S3. */
     assert_int_equal(run_process(&rf, 0), ERR_OK);
