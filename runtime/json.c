@@ -602,7 +602,9 @@ static const uint8_t *indexed_end(struct json_iter *it, const uint8_t *p, uint32
 static bool next_value(struct json_iter *it, struct json_val *value)
 {
     const uint8_t *p = skip_ws_p(it->p, it->end);
-    if (p >= it->end) {
+    /* A closing bracket ends an entered container (json_iter_enter): its iterator's end is the
+     * outer one's, not the bracket. */
+    if (p >= it->end || *p == ']' || *p == '}') {
         return false;
     }
     const uint8_t *e = NULL;
@@ -626,13 +628,10 @@ static bool next_value(struct json_iter *it, struct json_val *value)
 
 bool json_array_next(struct json_iter *it, struct json_val *value)
 {
-    if (it->p == NULL) {
-        return false;
-    }
-    return next_value(it, value);
+    return it->p != NULL && next_value(it, value);
 }
 
-bool json_object_next(struct json_iter *it, struct json_val *key, struct json_val *value)
+bool json_object_next_key(struct json_iter *it, struct json_val *key)
 {
     if (it->p == NULL) {
         return false;
@@ -651,7 +650,108 @@ bool json_object_next(struct json_iter *it, struct json_val *key, struct json_va
         p++;
     }
     it->p = p;
-    return next_value(it, value);
+    return true;
+}
+
+bool json_object_next(struct json_iter *it, struct json_val *key, struct json_val *value)
+{
+    return json_object_next_key(it, key) && next_value(it, value);
+}
+
+bool json_iter_value(struct json_iter *it, struct json_val *value)
+{
+    return json_array_next(it, value);
+}
+
+bool json_iter_peek(struct json_iter *it, enum json_type *type)
+{
+    if (it->p == NULL) {
+        return false;
+    }
+    const uint8_t *p = skip_ws_p(it->p, it->end);
+    it->p = p;
+    if (p >= it->end) {
+        return false;
+    }
+    switch (*p) {
+    case ']':
+    case '}':
+        return false;
+    case '"':
+        *type = JSON_STRING;
+        break;
+    case '{':
+        *type = JSON_OBJECT;
+        break;
+    case '[':
+        *type = JSON_ARRAY;
+        break;
+    case 't':
+        *type = JSON_TRUE;
+        break;
+    case 'f':
+        *type = JSON_FALSE;
+        break;
+    case 'n':
+        *type = JSON_NULL;
+        break;
+    default:
+        *type = JSON_NUMBER;
+        break;
+    }
+    return true;
+}
+
+bool json_iter_enter(struct json_iter *it, struct json_iter *inner)
+{
+    enum json_type type;
+    if (!json_iter_peek(it, &type) || (type != JSON_OBJECT && type != JSON_ARRAY)) {
+        return false;
+    }
+    const uint8_t *p = it->p;
+    *inner = (struct json_iter){p + 1, it->end, it->idx, it->next};
+    if (it->idx != NULL) {
+        /* An indexed container: its end is known (the inner iterator stops at the bracket),
+         * and its descendants' entries start after its own. */
+        struct json_iter probe = *it;
+        uint32_t first;
+        const uint8_t *e = indexed_end(&probe, p, &first);
+        if (e != NULL) {
+            inner->end = e - 1;
+            inner->next = first;
+        }
+    }
+    return true;
+}
+
+void json_iter_leave(struct json_iter *it, const struct json_iter *inner)
+{
+    const uint8_t *p = skip_ws_p(inner->p, it->end);
+    if (p < it->end && (*p == ']' || *p == '}')) {
+        p++;
+    }
+    p = skip_ws_p(p, it->end);
+    if (p < it->end && *p == ',') {
+        p++;
+    }
+    it->p = p;
+    it->next = inner->next;
+}
+
+void json_iter_single(struct json_iter *it, const struct json_val *value)
+{
+    it->p = value->raw.ptr;
+    it->end = value->raw.ptr != NULL ? value->raw.ptr + value->raw.len : NULL;
+    it->idx = value->idx;
+    it->next = value->first;
+    /* An indexed container's own entry is the one before its descendants': start there, as an
+     * iterator reaching the value would. */
+    const struct json_index *x = value->idx;
+    if (x != NULL && value->first > 0 && value->first - 1 < json_index_count(x) &&
+        (uintptr_t)value->raw.ptr - (uintptr_t)x->base ==
+            index_entries(x)[value->first - 1].start) {
+        it->next = value->first - 1;
+    }
 }
 
 size_t json_count(const struct json_val *container)

@@ -90,6 +90,25 @@ struct json_iter {
 void json_iter_init(struct json_iter *it, const struct json_val *container);
 bool json_object_next(struct json_iter *it, struct json_val *key, struct json_val *value);
 bool json_array_next(struct json_iter *it, struct json_val *value);
+
+/*
+ * Reading a value as the iterator reaches it, in one walk: json_object_next finds a member's
+ * value's end by scanning it, and a caller that then iterates that value scans it again. Instead:
+ * json_object_next_key reads a member's name and leaves the iterator at its value;
+ * json_iter_peek tells the next value's type without moving past it (false at the end);
+ * json_iter_value reads it as json_object_next would have; json_iter_enter starts iterating it
+ * (an object or array) without looking for its end: the inner iterator stops at the closing
+ * bracket; json_iter_leave, once the inner iterator has returned false, moves the outer one past
+ * that bracket. The answers are those of json_object_next and json_iter_init on the same value.
+ * json_iter_single makes an iterator whose only value is the given one.
+ */
+bool json_object_next_key(struct json_iter *it, struct json_val *key);
+bool json_iter_peek(struct json_iter *it, enum json_type *type);
+bool json_iter_value(struct json_iter *it, struct json_val *value);
+/* False (and nothing consumed) if the next value is not an object or array. */
+bool json_iter_enter(struct json_iter *it, struct json_iter *inner);
+void json_iter_leave(struct json_iter *it, const struct json_iter *inner);
+void json_iter_single(struct json_iter *it, const struct json_val *value);
 size_t json_count(const struct json_val *container);
 
 /* The first member named key (compared after unescaping); false if absent or not an object. */

@@ -203,20 +203,24 @@ enum err_code etl_ddbjson_number(struct cur text, struct buf *out, struct err *e
     return rc;
 }
 
-static enum err_code append_set(const struct json_val *arr,
-                                char type,
-                                struct buf *out,
-                                struct etl_path *path,
-                                struct err *err)
+/*
+ * The converter reads each value as its iterator reaches it (json_iter_enter and friends): a
+ * descriptor such as {"S":"..."} is walked once, where finding its end first (json_object_next)
+ * and then reading it walked it twice.
+ */
+
+/* A set (SS, NS, BS): the array the iterator stands at; members are strings. */
+static enum err_code
+append_set(struct json_iter *at, char type, struct buf *out, struct etl_path *path, struct err *err)
 {
-    if (arr->type != JSON_ARRAY) {
+    enum json_type jt;
+    struct json_iter it;
+    if (!json_iter_peek(at, &jt) || jt != JSON_ARRAY || !json_iter_enter(at, &it)) {
         return fail(err, path, "a set must be an array");
     }
-    struct json_iter it;
     struct json_val v;
     size_t i = 0;
     enum err_code rc = buf_append_byte(out, '[', err);
-    json_iter_init(&it, arr);
     while (rc == ERR_OK && json_array_next(&it, &v)) {
         size_t saved = path_push_index(path, i);
         if (v.type != JSON_STRING) {
@@ -241,7 +245,190 @@ static enum err_code append_set(const struct json_val *arr,
         i++;
     }
     if (rc == ERR_OK) {
+        json_iter_leave(at, &it);
         rc = buf_append_byte(out, ']', err);
+    }
+    return rc;
+}
+
+static enum err_code value_at(struct json_iter *at,
+                              struct buf *out,
+                              enum etl_type *type,
+                              int depth,
+                              struct etl_path *path,
+                              struct err *err);
+
+/* M: the object the iterator stands at; each member's value is a descriptor. */
+static enum err_code
+append_map(struct json_iter *at, struct buf *out, int depth, struct etl_path *path, struct err *err)
+{
+    struct json_iter it;
+    struct json_val k;
+    enum etl_type ignored;
+    bool first = true;
+    (void)json_iter_enter(at, &it);
+    enum err_code rc = buf_append_byte(out, '{', err);
+    while (rc == ERR_OK && json_object_next_key(&it, &k)) {
+        size_t saved = path_push_key(path, &k);
+        if (!first) {
+            rc = buf_append_byte(out, ',', err);
+        }
+        first = false;
+        if (rc == ERR_OK) {
+            rc = buf_append_cur(out, k.raw, err);
+        }
+        if (rc == ERR_OK) {
+            rc = buf_append_byte(out, ':', err);
+        }
+        if (rc == ERR_OK) {
+            rc = value_at(&it, out, &ignored, depth + 1, path, err);
+        }
+        path_pop(path, saved);
+    }
+    if (rc == ERR_OK) {
+        json_iter_leave(at, &it);
+        rc = buf_append_byte(out, '}', err);
+    }
+    return rc;
+}
+
+/* L: the array the iterator stands at; each element is a descriptor. */
+static enum err_code append_list(struct json_iter *at,
+                                 struct buf *out,
+                                 int depth,
+                                 struct etl_path *path,
+                                 struct err *err)
+{
+    struct json_iter it;
+    enum json_type jt;
+    enum etl_type ignored;
+    size_t i = 0;
+    (void)json_iter_enter(at, &it);
+    enum err_code rc = buf_append_byte(out, '[', err);
+    while (rc == ERR_OK && json_iter_peek(&it, &jt)) {
+        size_t saved = path_push_index(path, i);
+        if (i > 0) {
+            rc = buf_append_byte(out, ',', err);
+        }
+        if (rc == ERR_OK) {
+            rc = value_at(&it, out, &ignored, depth + 1, path, err);
+        }
+        path_pop(path, saved);
+        i++;
+    }
+    if (rc == ERR_OK) {
+        json_iter_leave(at, &it);
+        rc = buf_append_byte(out, ']', err);
+    }
+    return rc;
+}
+
+/* The value of a descriptor of type t (its JSON type jt), read from d, which stands at it. */
+static enum err_code typed_value(struct json_iter *d,
+                                 struct cur t,
+                                 enum json_type jt,
+                                 struct buf *out,
+                                 enum etl_type *type,
+                                 int depth,
+                                 struct etl_path *path,
+                                 struct err *err)
+{
+    struct json_val v;
+    if (cur_eq_str(t, "S")) {
+        if (jt != JSON_STRING || !json_iter_value(d, &v)) {
+            return fail(err, path, "S must be a string");
+        }
+        *type = ETL_T_S;
+        return buf_append_cur(out, v.raw, err);
+    }
+    if (cur_eq_str(t, "N")) {
+        if (jt != JSON_STRING || !json_iter_value(d, &v)) {
+            return fail(err, path, "N must be a string");
+        }
+        *type = ETL_T_N;
+        return number_at(path, json_string_inner(&v), out, err);
+    }
+    if (cur_eq_str(t, "B")) {
+        if (!json_iter_value(d, &v) || !is_base64_string(&v)) {
+            return fail(err, path, "B must be a base64 string");
+        }
+        *type = ETL_T_B;
+        return buf_append_cur(out, v.raw, err);
+    }
+    if (cur_eq_str(t, "BOOL")) {
+        if ((jt != JSON_TRUE && jt != JSON_FALSE) || !json_iter_value(d, &v)) {
+            return fail(err, path, "BOOL must be true or false");
+        }
+        *type = ETL_T_BOOL;
+        return buf_append_cur(out, v.raw, err);
+    }
+    if (cur_eq_str(t, "NULL")) {
+        if (jt != JSON_TRUE || !json_iter_value(d, &v)) {
+            return fail(err, path, "NULL must be true");
+        }
+        *type = ETL_T_NULL;
+        return buf_append_str(out, "null", err);
+    }
+    if (cur_eq_str(t, "M")) {
+        if (jt != JSON_OBJECT) {
+            return fail(err, path, "M must be an object");
+        }
+        *type = ETL_T_M;
+        return append_map(d, out, depth, path, err);
+    }
+    if (cur_eq_str(t, "L")) {
+        if (jt != JSON_ARRAY) {
+            return fail(err, path, "L must be an array");
+        }
+        *type = ETL_T_L;
+        return append_list(d, out, depth, path, err);
+    }
+    if (cur_eq_str(t, "SS") || cur_eq_str(t, "NS") || cur_eq_str(t, "BS")) {
+        *type = t.ptr[0] == 'S' ? ETL_T_SS : (t.ptr[0] == 'N' ? ETL_T_NS : ETL_T_BS);
+        return append_set(d, (char)t.ptr[0], out, path, err);
+    }
+    char what[64];
+    snprintf(what, sizeof(what), "unknown type \"%.*s\"", (int)(t.len > 20 ? 20 : t.len),
+             (const char *)t.ptr);
+    return fail(err, path, what);
+}
+
+/* True if the value `at` stands at is an object of more than one member (read from a copy). */
+static bool several_members(struct json_iter at)
+{
+    struct json_val whole;
+    return json_iter_value(&at, &whole) && whole.type == JSON_OBJECT && json_count(&whole) > 1;
+}
+
+/* The descriptor `at` stands at, appended as plain JSON; `at` moves past it. A descriptor with
+ * two types is reported as such even when its first type's value is also wrong (the check
+ * comes first in meaning; in the walk it comes last, so it is repeated on the error path). */
+static enum err_code value_at(struct json_iter *at,
+                              struct buf *out,
+                              enum etl_type *type,
+                              int depth,
+                              struct etl_path *path,
+                              struct err *err)
+{
+    if (depth > ETL_DDB_MAX_DEPTH + 1) {
+        return fail(err, path, "nested deeper than DynamoDB's 32 levels");
+    }
+    struct json_iter start = *at;
+    struct json_iter d;
+    struct json_val tkey, extra;
+    enum json_type jt;
+    if (!json_iter_peek(at, &jt) || jt != JSON_OBJECT || !json_iter_enter(at, &d)) {
+        return fail(err, path, "expected a type descriptor object like {\"S\": ...}");
+    }
+    if (!json_object_next_key(&d, &tkey) || !json_iter_peek(&d, &jt)) {
+        return fail(err, path, "empty type descriptor");
+    }
+    enum err_code rc = typed_value(&d, json_string_inner(&tkey), jt, out, type, depth, path, err);
+    if (rc == ERR_OK ? json_object_next_key(&d, &extra) : several_members(start)) {
+        return fail(err, path, "type descriptor with more than one type");
+    }
+    if (rc == ERR_OK) {
+        json_iter_leave(at, &d);
     }
     return rc;
 }
@@ -253,120 +440,9 @@ enum err_code etl_ddbjson_value(const struct json_val *typed,
                                 struct etl_path *path,
                                 struct err *err)
 {
-    if (depth > ETL_DDB_MAX_DEPTH + 1) {
-        return fail(err, path, "nested deeper than DynamoDB's 32 levels");
-    }
-    if (typed->type != JSON_OBJECT) {
-        return fail(err, path, "expected a type descriptor object like {\"S\": ...}");
-    }
-    struct json_iter it;
-    struct json_val tkey, v, extra_k, extra_v;
-    json_iter_init(&it, typed);
-    if (!json_object_next(&it, &tkey, &v)) {
-        return fail(err, path, "empty type descriptor");
-    }
-    if (json_object_next(&it, &extra_k, &extra_v)) {
-        return fail(err, path, "type descriptor with more than one type");
-    }
-    struct cur t = json_string_inner(&tkey);
-    enum err_code rc = ERR_OK;
-    if (cur_eq_str(t, "S")) {
-        if (v.type != JSON_STRING) {
-            return fail(err, path, "S must be a string");
-        }
-        *type = ETL_T_S;
-        return buf_append_cur(out, v.raw, err);
-    }
-    if (cur_eq_str(t, "N")) {
-        if (v.type != JSON_STRING) {
-            return fail(err, path, "N must be a string");
-        }
-        *type = ETL_T_N;
-        return number_at(path, json_string_inner(&v), out, err);
-    }
-    if (cur_eq_str(t, "B")) {
-        if (!is_base64_string(&v)) {
-            return fail(err, path, "B must be a base64 string");
-        }
-        *type = ETL_T_B;
-        return buf_append_cur(out, v.raw, err);
-    }
-    if (cur_eq_str(t, "BOOL")) {
-        if (v.type != JSON_TRUE && v.type != JSON_FALSE) {
-            return fail(err, path, "BOOL must be true or false");
-        }
-        *type = ETL_T_BOOL;
-        return buf_append_cur(out, v.raw, err);
-    }
-    if (cur_eq_str(t, "NULL")) {
-        if (v.type != JSON_TRUE) {
-            return fail(err, path, "NULL must be true");
-        }
-        *type = ETL_T_NULL;
-        return buf_append_str(out, "null", err);
-    }
-    if (cur_eq_str(t, "M")) {
-        if (v.type != JSON_OBJECT) {
-            return fail(err, path, "M must be an object");
-        }
-        *type = ETL_T_M;
-        struct json_iter mit;
-        struct json_val mk, mv;
-        enum etl_type ignored;
-        bool first = true;
-        rc = buf_append_byte(out, '{', err);
-        json_iter_init(&mit, &v);
-        while (rc == ERR_OK && json_object_next(&mit, &mk, &mv)) {
-            size_t saved = path_push_key(path, &mk);
-            if (!first) {
-                rc = buf_append_byte(out, ',', err);
-            }
-            first = false;
-            if (rc == ERR_OK) {
-                rc = buf_append_cur(out, mk.raw, err);
-            }
-            if (rc == ERR_OK) {
-                rc = buf_append_byte(out, ':', err);
-            }
-            if (rc == ERR_OK) {
-                rc = etl_ddbjson_value(&mv, out, &ignored, depth + 1, path, err);
-            }
-            path_pop(path, saved);
-        }
-        return rc == ERR_OK ? buf_append_byte(out, '}', err) : rc;
-    }
-    if (cur_eq_str(t, "L")) {
-        if (v.type != JSON_ARRAY) {
-            return fail(err, path, "L must be an array");
-        }
-        *type = ETL_T_L;
-        struct json_iter lit;
-        struct json_val lv;
-        enum etl_type ignored;
-        size_t i = 0;
-        rc = buf_append_byte(out, '[', err);
-        json_iter_init(&lit, &v);
-        while (rc == ERR_OK && json_array_next(&lit, &lv)) {
-            size_t saved = path_push_index(path, i);
-            if (i > 0) {
-                rc = buf_append_byte(out, ',', err);
-            }
-            if (rc == ERR_OK) {
-                rc = etl_ddbjson_value(&lv, out, &ignored, depth + 1, path, err);
-            }
-            path_pop(path, saved);
-            i++;
-        }
-        return rc == ERR_OK ? buf_append_byte(out, ']', err) : rc;
-    }
-    if (cur_eq_str(t, "SS") || cur_eq_str(t, "NS") || cur_eq_str(t, "BS")) {
-        *type = t.ptr[0] == 'S' ? ETL_T_SS : (t.ptr[0] == 'N' ? ETL_T_NS : ETL_T_BS);
-        return append_set(&v, (char)t.ptr[0], out, path, err);
-    }
-    char what[64];
-    snprintf(what, sizeof(what), "unknown type \"%.*s\"", (int)(t.len > 20 ? 20 : t.len),
-             (const char *)t.ptr);
-    return fail(err, path, what);
+    struct json_iter one;
+    json_iter_single(&one, typed);
+    return value_at(&one, out, type, depth, path, err);
 }
 
 bool etl_ddbjson_escaped(struct cur name, const char *const *reserved)
@@ -398,9 +474,10 @@ is_reserved(const struct json_val *name, const char *const *reserved, bool *out,
     return rc;
 }
 
+/* The attribute `name` whose descriptor `at` stands at (`at` moves past it). */
 static enum err_code add_column(struct etl_row_builder *b,
                                 const struct json_val *name,
-                                const struct json_val *typed,
+                                struct json_iter *at,
                                 const char *const *reserved,
                                 struct err *err)
 {
@@ -433,7 +510,7 @@ static enum err_code add_column(struct etl_row_builder *b,
     }
     enum etl_type type = ETL_T_NULL;
     if (rc == ERR_OK) {
-        rc = etl_ddbjson_value(typed, b->store, &type, 1, &path, err);
+        rc = value_at(at, b->store, &type, 1, &path, err);
     }
     if (rc == ERR_OK) {
         etl_row_col_set_type(b, type);
@@ -457,16 +534,18 @@ enum err_code etl_ddbjson_item_columns(struct etl_row_builder *b,
     if (keys != NULL && keys != item && keys->type == JSON_OBJECT) {
         /* Key attributes the image lacks come first, from Keys. */
         json_iter_init(&it, keys);
-        while (rc == ERR_OK && json_object_next(&it, &k, &v)) {
+        while (rc == ERR_OK && json_object_next_key(&it, &k)) {
             char name[512];
             if (json_string_copy(&k, name, sizeof(name)) && !json_object_get(item, name, &found)) {
-                rc = add_column(b, &k, &v, reserved, err);
+                rc = add_column(b, &k, &it, reserved, err);
+            } else {
+                (void)json_iter_value(&it, &v); /* in the image: skipped here */
             }
         }
     }
     json_iter_init(&it, item);
-    while (rc == ERR_OK && json_object_next(&it, &k, &v)) {
-        rc = add_column(b, &k, &v, reserved, err);
+    while (rc == ERR_OK && json_object_next_key(&it, &k)) {
+        rc = add_column(b, &k, &it, reserved, err);
     }
     return rc;
 }

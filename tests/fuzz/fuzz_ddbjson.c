@@ -4,6 +4,8 @@
  * record's "dynamodb" object (then its NewImage, or OldImage, is the item and Keys its keys).
  * What comes out must be JSON of the kind the column's type says; a failed row leaves the store as
  * it was; a number that converts converts to a JSON number, and converting that changes nothing.
+ * Validated through a structural index (roomy, or full after two entries), the row or the error
+ * is the same, byte for byte.
  */
 #include <string.h>
 
@@ -99,6 +101,60 @@ static void check_number(struct cur text)
     buf_cleanup(&again);
 }
 
+/* The item of root (its NewImage or OldImage, else Keys, else root itself); its keys or NULL. */
+static const struct json_val *
+pick_item(const struct json_val *root, struct json_val *item, struct json_val *keys)
+{
+    *item = *root;
+    if (json_object_get_type(root, "NewImage", JSON_OBJECT, item) ||
+        json_object_get_type(root, "OldImage", JSON_OBJECT, item)) {
+        return json_object_get_type(root, "Keys", JSON_OBJECT, keys) ? keys : NULL;
+    }
+    if (json_object_get_type(root, "Keys", JSON_OBJECT, keys)) {
+        *item = *keys;
+    }
+    return NULL;
+}
+
+static const struct etl_record_meta META = {
+    .op = "MODIFY",
+    .seq = "111",
+    .ts = "2026-11-24T07:00:00.000Z",
+    .table = "T",
+    .event_id = {(const uint8_t *)"\"e1\"", 4},
+    .has_ttl_delete = true,
+    .ttl_delete = false,
+};
+
+/* The row built from text validated through an index (one of max_bytes) is the row built
+ * without one, byte for byte, or the same error. */
+static void check_indexed(struct cur text,
+                          enum err_code want_rc,
+                          const struct err *want_err,
+                          const struct buf *want_row,
+                          size_t max_bytes)
+{
+    struct json_index index;
+    struct json_val root, item, keys;
+    struct err err = ERR_INIT;
+    struct buf store = BUF_INIT(0);
+    size_t offset = 0;
+    json_index_init(&index, max_bytes);
+    FUZZ_CHECK(json_validate_indexed(text, 128, &index, &root, &err) == ERR_OK);
+    FUZZ_CHECK(buf_append_str(&store, "earlier row", &err) == ERR_OK);
+    const struct json_val *keys_p = pick_item(&root, &item, &keys);
+    enum err_code rc = etl_record_build(&store, &item, keys_p, &META, &offset, &err);
+    FUZZ_CHECK(rc == want_rc);
+    if (rc == ERR_OK) {
+        FUZZ_CHECK(store.len - offset == want_row->len &&
+                   memcmp(store.data + offset, want_row->data, want_row->len) == 0);
+    } else {
+        FUZZ_CHECK(strcmp(err.msg, want_err->msg) == 0);
+    }
+    buf_cleanup(&store);
+    json_index_cleanup(&index);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct cur text = cur_make(data, size);
@@ -110,39 +166,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (json_validate(text, 128, &root, &err) != ERR_OK || root.type != JSON_OBJECT) {
         return 0;
     }
-    const struct json_val *keys_p = NULL;
-    item = root;
-    if (json_object_get_type(&root, "NewImage", JSON_OBJECT, &item) ||
-        json_object_get_type(&root, "OldImage", JSON_OBJECT, &item)) {
-        if (json_object_get_type(&root, "Keys", JSON_OBJECT, &keys)) {
-            keys_p = &keys;
-        }
-    } else if (json_object_get_type(&root, "Keys", JSON_OBJECT, &keys)) {
-        item = keys;
-    }
+    const struct json_val *keys_p = pick_item(&root, &item, &keys);
     check_values(&item);
 
     static const char prefix[] = "earlier row";
-    struct buf store = BUF_INIT(0);
+    struct buf store = BUF_INIT(0), row = BUF_INIT(0);
     FUZZ_CHECK(buf_append_str(&store, prefix, &err) == ERR_OK);
-    struct etl_record_meta meta = {
-        .op = "MODIFY",
-        .seq = "111",
-        .ts = "2026-11-24T07:00:00.000Z",
-        .table = "T",
-        .event_id = cur_from_str("\"e1\""),
-        .has_ttl_delete = true,
-        .ttl_delete = false,
-    };
     size_t offset = 0;
-    enum err_code rc = etl_record_build(&store, &item, keys_p, &meta, &offset, &err);
+    enum err_code rc = etl_record_build(&store, &item, keys_p, &META, &offset, &err);
     FUZZ_CHECK(offset == sizeof(prefix) - 1);
     if (rc == ERR_OK) {
         check_row(&store, offset, json_count(&item) + ETL_META_COUNT);
+        FUZZ_CHECK(buf_append(&row, store.data + offset, store.len - offset, &err) == ERR_OK);
     } else {
         fuzz_check_failure(rc, &err);
         FUZZ_CHECK(store.len == sizeof(prefix) - 1);
     }
+    check_indexed(text, rc, &err, &row, 1024 * 1024);
+    check_indexed(text, rc, &err, &row, 2 * sizeof(struct json_index_entry));
     buf_cleanup(&store);
+    buf_cleanup(&row);
     return 0;
 }

@@ -4,7 +4,8 @@
  * its parent; strings must unescape to UTF-8 that re-escapes and unescapes to the same bytes, and
  * json_object_get must find a member under its own unescaped name. The same bytes are also
  * walked unvalidated, where the iterators promise only to stay in bounds. Walked through a
- * structural index (a roomy one, and one that fills after four entries), every span is the same.
+ * structural index (a roomy one, and one that fills after four entries), every span is the same,
+ * and so it is when each value is entered as it comes (json_iter_enter) instead of skipped.
  * As one string's contents, the bytes are accepted exactly when a byte-at-a-time reference
  * accepts them (the validator scans strings a word at a time).
  */
@@ -146,6 +147,76 @@ static void walk_same(const struct json_val *a, const struct json_val *b, int de
     }
 }
 
+/* Reads the value `at` stands at by entering it (json_iter_enter/leave, json_object_next_key,
+ * json_iter_peek): the same types and spans as ref read by json_object_next, and the outer
+ * iterator ends where json_iter_value leaves it, index position included. */
+static void walk_entered(struct json_iter *at, const struct json_val *ref, int depth)
+{
+    struct json_iter skipped = *at;
+    struct json_val whole;
+    enum json_type type;
+    FUZZ_CHECK(json_iter_peek(at, &type) && type == ref->type);
+    FUZZ_CHECK(json_iter_value(&skipped, &whole));
+    FUZZ_CHECK(whole.raw.ptr == ref->raw.ptr && whole.raw.len == ref->raw.len);
+    if ((type != JSON_OBJECT && type != JSON_ARRAY) || depth > MAX_DEPTH) {
+        *at = skipped;
+        return;
+    }
+    struct json_iter inner, it;
+    struct json_val k, rk, rv, none;
+    json_iter_init(&it, ref);
+    FUZZ_CHECK(json_iter_enter(at, &inner));
+    for (;;) {
+        bool obj = type == JSON_OBJECT;
+        enum json_type t;
+        bool more = obj ? json_object_next_key(&inner, &k) : json_iter_peek(&inner, &t);
+        bool more_ref = obj ? json_object_next(&it, &rk, &rv) : json_array_next(&it, &rv);
+        FUZZ_CHECK(more == more_ref);
+        if (!more) {
+            break;
+        }
+        FUZZ_CHECK(!obj || (k.raw.ptr == rk.raw.ptr && k.raw.len == rk.raw.len));
+        walk_entered(&inner, &rv, depth + 1);
+    }
+    FUZZ_CHECK(!json_array_next(&inner, &none) && !json_object_next(&inner, &k, &none));
+    json_iter_leave(at, &inner);
+    FUZZ_CHECK(at->p == skipped.p && at->next == skipped.next);
+}
+
+static void check_entered(const struct json_val *root, const struct json_val *ref)
+{
+    struct json_iter one;
+    enum json_type type;
+    json_iter_single(&one, root);
+    walk_entered(&one, ref, 0);
+    FUZZ_CHECK(!json_iter_peek(&one, &type));
+}
+
+/* Unvalidated text entered: only staying in bounds and terminating are promised. */
+static void walk_any_entered(struct json_iter *at, int depth, size_t *budget)
+{
+    enum json_type type;
+    struct json_val v, k;
+    struct json_iter inner;
+    if (depth > 8 || *budget == 0 || !json_iter_peek(at, &type)) {
+        return;
+    }
+    (*budget)--;
+    if (!json_iter_enter(at, &inner)) {
+        (void)json_iter_value(at, &v);
+        return;
+    }
+    while (*budget > 0 && (type == JSON_OBJECT ? json_object_next_key(&inner, &k)
+                                               : json_iter_peek(&inner, &type))) {
+        const uint8_t *before = inner.p;
+        walk_any_entered(&inner, depth + 1, budget);
+        if (inner.p == before && !json_iter_value(&inner, &v)) {
+            break;
+        }
+    }
+    json_iter_leave(at, &inner);
+}
+
 static void check_indexed(struct cur text, const struct json_val *root, size_t max_bytes)
 {
     struct json_index index;
@@ -155,6 +226,7 @@ static void check_indexed(struct cur text, const struct json_val *root, size_t m
     FUZZ_CHECK(json_validate_indexed(text, MAX_DEPTH, &index, &iroot, &err) == ERR_OK);
     FUZZ_CHECK(json_index_count(&index) * sizeof(struct json_index_entry) <= max_bytes);
     walk_same(&iroot, root, 0);
+    check_entered(&iroot, root);
     json_index_cleanup(&index);
 }
 
@@ -263,6 +335,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc == ERR_OK) {
         FUZZ_CHECK(within(root.raw, text));
         walk_valid(&root, 0);
+        check_entered(&root, &root);
         check_indexed(text, &root, 1024 * 1024);
         check_indexed(text, &root, 4 * sizeof(struct json_index_entry));
     } else {
@@ -273,6 +346,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct json_val any = {.type = JSON_STRING, .raw = text};
         any.type = data[0] == '{' ? JSON_OBJECT : data[0] == '[' ? JSON_ARRAY : JSON_STRING;
         walk_any(&any, 0);
+        struct json_iter one;
+        size_t budget = 4096;
+        json_iter_single(&one, &any);
+        while (budget > 0 && one.p < one.end) {
+            const uint8_t *before = one.p;
+            walk_any_entered(&one, 0, &budget);
+            if (one.p == before) {
+                one.p++;
+            }
+        }
     }
     (void)json_is_number((const char *)data, size);
     check_as_string(data, size);

@@ -71,33 +71,73 @@ static const struct value_row value_rows[] = {
     {"not_object", "\"x\"", ERR_INVALID_INPUT, "type descriptor", 0},
     {"nested_error_path", "{\"M\":{\"b\":{\"L\":[{\"S\":\"ok\"},{\"M\":{\"c\":{\"N\":\"1x\"}}}]}}}",
      ERR_INVALID_INPUT, "attribute \"a.b[1].c\"", 0},
+    /* A second type is reported before anything wrong with the first type's value, which the
+     * walk reads first. */
+    {"two_types_first_bad", "{\"S\":1,\"N\":\"1\"}", ERR_INVALID_INPUT,
+     "attribute \"a\": type descriptor with more than one type", 0},
+    {"two_types_first_unknown", "{\"Q\":\"1\",\"S\":\"x\"}", ERR_INVALID_INPUT,
+     "attribute \"a\": type descriptor with more than one type", 0},
+    {"two_types_nested_bad", "{\"M\":{\"b\":{\"N\":\"x\"}},\"S\":\"1\"}", ERR_INVALID_INPUT,
+     "attribute \"a\": type descriptor with more than one type", 0},
+    {"nested_two_types", "{\"L\":[{\"S\":\"ok\"},{\"S\":\"1\",\"S\":\"2\"}]}", ERR_INVALID_INPUT,
+     "attribute \"a[1]\": type descriptor with more than one type", 0},
+    {"empty_descriptor_in_map", "{\"M\":{\"b\":{}}}", ERR_INVALID_INPUT,
+     "attribute \"a.b\": empty type descriptor", 0},
+    {"list_member_not_object", "{\"L\":[{\"S\":\"ok\"},\"x\"]}", ERR_INVALID_INPUT,
+     "attribute \"a[1]\": expected a type descriptor", 0},
+    {"set_not_array", "{\"SS\":{\"a\":\"b\"}}", ERR_INVALID_INPUT, "a set must be an array", 0},
+    {"M_not_object", "{\"M\":[]}", ERR_INVALID_INPUT, "M must be an object", 0},
+    {"L_not_array", "{\"L\":{}}", ERR_INVALID_INPUT, "L must be an array", 0},
+    /* Whitespace everywhere a walk stops: between members, around brackets, before commas. */
+    {"spaced",
+     " { \"M\" : { \"a\" : { \"N\" : \"1\" } , \"b\" : { \"L\" : [ { \"S\" : \"x\" } ,"
+     " { \"NULL\" : true } , { \"SS\" : [ \"p\" , \"q\" ] } ] } , \"c\" : { \"M\" : { } } } } ",
+     ERR_OK, "{\"a\":1,\"b\":[\"x\",null,[\"p\",\"q\"]],\"c\":{}}", ETL_T_M},
+    /* Nested containers, empty ones, and one past the index's 64 bytes among short ones. */
+    {"nested_mixed",
+     "{\"L\":[{\"L\":[{\"L\":[]}]},{\"M\":{}},{\"M\":{\"long\":{\"S\":\"a string long enough that"
+     " its map is indexed on its own\"},\"n\":{\"NS\":[\"1\",\"2\"]}}},{\"BOOL\":false}]}",
+     ERR_OK,
+     "[[[]],{},{\"long\":\"a string long enough that its map is indexed on its own\",\"n\":[1,2]},"
+     "false]",
+     ETL_T_L},
 };
 
+/* Each row is converted from text validated without an index and with one (a roomy one, and
+ * one that fills after one entry): the answer is the same. */
 static void test_value_row(void **state)
 {
     const struct value_row *row = *state;
-    struct json_val v;
-    struct err err = ERR_INIT;
-    assert_int_equal(json_validate(cur_from_str(row->typed), 128, &v, &err), ERR_OK);
-    struct buf out = BUF_INIT(0);
-    struct etl_path path;
-    etl_path_init(&path);
-    path.seg[0] = (struct etl_path_seg){cur_from_str("a"), 0};
-    path.n = 1;
-    enum etl_type type = ETL_T_NULL;
-    assert_int_equal(etl_ddbjson_value(&v, &out, &type, 1, &path, &err), row->code);
-    if (row->code == ERR_OK) {
-        assert_string_equal(buf_cstr(&out), row->expected);
-        assert_int_equal(type, row->type);
-        /* The output is valid JSON. */
-        struct json_val back;
-        assert_int_equal(json_validate(buf_cur(&out), 128, &back, &err), ERR_OK);
-    } else {
-        if (strstr(err.msg, row->expected) == NULL) {
-            fail_msg("message \"%s\" lacks \"%s\"", err.msg, row->expected);
+    const size_t maxes[] = {0, 1024 * 1024, sizeof(struct json_index_entry)};
+    for (size_t m = 0; m < sizeof(maxes) / sizeof(maxes[0]); m++) {
+        struct json_index index;
+        json_index_init(&index, maxes[m]);
+        struct json_val v;
+        struct err err = ERR_INIT;
+        assert_int_equal(json_validate_indexed(cur_from_str(row->typed), 128,
+                                               maxes[m] ? &index : NULL, &v, &err),
+                         ERR_OK);
+        struct buf out = BUF_INIT(0);
+        struct etl_path path;
+        etl_path_init(&path);
+        path.seg[0] = (struct etl_path_seg){cur_from_str("a"), 0};
+        path.n = 1;
+        enum etl_type type = ETL_T_NULL;
+        assert_int_equal(etl_ddbjson_value(&v, &out, &type, 1, &path, &err), row->code);
+        if (row->code == ERR_OK) {
+            assert_string_equal(buf_cstr(&out), row->expected);
+            assert_int_equal(type, row->type);
+            /* The output is valid JSON. */
+            struct json_val back;
+            assert_int_equal(json_validate(buf_cur(&out), 128, &back, &err), ERR_OK);
+        } else {
+            if (strstr(err.msg, row->expected) == NULL) {
+                fail_msg("message \"%s\" lacks \"%s\"", err.msg, row->expected);
+            }
         }
+        buf_cleanup(&out);
+        json_index_cleanup(&index);
     }
-    buf_cleanup(&out);
 }
 
 /* {"M":{"n":{"M":{"n":...{"S":"leaf"}}}}} with `levels` maps. */

@@ -312,10 +312,101 @@ static void test_string_every_position(void **state)
     }
 }
 
+/*
+ * Reads the value `at` stands at by entering it (json_iter_peek, json_object_next_key,
+ * json_iter_enter/leave), checking every type and span against ref (read with json_iter_init
+ * and json_object_next), and that the outer iterator ends where json_iter_value leaves it, index
+ * position included (so later look-ups still find their entries).
+ */
+static void assert_entered_walk(struct json_iter *at, const struct json_val *ref)
+{
+    struct json_iter skipped = *at;
+    struct json_val whole;
+    enum json_type type;
+    assert_true(json_iter_peek(at, &type));
+    assert_int_equal(type, ref->type);
+    assert_true(json_iter_value(&skipped, &whole));
+    assert_ptr_equal(whole.raw.ptr, ref->raw.ptr);
+    assert_int_equal(whole.raw.len, ref->raw.len);
+    if (type != JSON_OBJECT && type != JSON_ARRAY) {
+        assert_false(json_iter_enter(at, &(struct json_iter){0}));
+        *at = skipped;
+        return;
+    }
+    struct json_iter inner, it;
+    json_iter_init(&it, ref);
+    assert_true(json_iter_enter(at, &inner));
+    for (;;) {
+        struct json_val k, rk, rv;
+        bool more, more_ref;
+        if (type == JSON_OBJECT) {
+            more = json_object_next_key(&inner, &k);
+            more_ref = json_object_next(&it, &rk, &rv);
+        } else {
+            enum json_type t;
+            more = json_iter_peek(&inner, &t);
+            more_ref = json_array_next(&it, &rv);
+        }
+        assert_int_equal(more, more_ref);
+        if (!more) {
+            break;
+        }
+        if (type == JSON_OBJECT) {
+            assert_ptr_equal(k.raw.ptr, rk.raw.ptr);
+            assert_int_equal(k.raw.len, rk.raw.len);
+        }
+        assert_entered_walk(&inner, &rv);
+    }
+    /* An entered container ends at its closing bracket, for every way of asking. */
+    struct json_val none, none_key;
+    assert_false(json_array_next(&inner, &none));
+    assert_false(json_object_next(&inner, &none_key, &none));
+    json_iter_leave(at, &inner);
+    assert_ptr_equal(at->p, skipped.p);
+    assert_int_equal(at->next, skipped.next);
+}
+
+/* Entering values as they come gives the spans of skipping them and iterating each, with and
+ * without an index (roomy, filling after two entries), whitespace anywhere. */
+static void test_enter_same_spans(void **state)
+{
+    (void)state;
+    const char *texts[] = {
+        "{\"Records\":[{\"eventName\":\"INSERT\",\"dynamodb\":{\"Keys\":{\"pk\":{\"S\":\"a\"}},"
+        "\"NewImage\":{\"pk\":{\"S\":\"a\"},\"m\":{\"M\":{\"deep\":{\"L\":[{\"S\":\"x\"},{\"N\":\"1\"},"
+        "{\"M\":{\"k\":{\"S\":\"a string long enough to be indexed on its own, past 64 bytes\"}}}]}}},"
+        "\"e\":{\"M\":{}},\"l\":{\"L\":[]}}},\"eventSource\":\"aws:dynamodb\"},[],{},"
+        "[[[[\"nested arrays, long enough to be indexed on their own: 64 bytes and more\"]]]]],"
+        "\"tail\":{\"x\":[1,2,3]},\"after\":\"the end\"}",
+        " [ { } , [ ] , { \"a\" : [ 1 , true , null , false , -2.5e3 , \"s\\\"]}\" ] , \"b\" : { \"c\" :"
+        " { \"d\" : \"padding to pass sixty-four bytes in this inner object\" } } } , \"}]\" ] ",
+        "\"a lone string\"",
+        "[]",
+    };
+    const size_t maxes[] = {0, 1024 * 1024, 2 * sizeof(struct json_index_entry)};
+    for (size_t t = 0; t < sizeof(texts) / sizeof(texts[0]); t++) {
+        for (size_t m = 0; m < sizeof(maxes) / sizeof(maxes[0]); m++) {
+            struct json_index index;
+            struct json_val root;
+            struct err err = ERR_INIT;
+            json_index_init(&index, maxes[m]);
+            assert_int_equal(json_validate_indexed(cur_from_str(texts[t]), 64,
+                                                   maxes[m] ? &index : NULL, &root, &err),
+                             ERR_OK);
+            struct json_iter one;
+            enum json_type type;
+            json_iter_single(&one, &root);
+            assert_entered_walk(&one, &root);
+            assert_false(json_iter_peek(&one, &type)); /* the single value was all */
+            json_index_cleanup(&index);
+        }
+    }
+}
+
 int main(void)
 {
     enum { N = sizeof(validate_rows) / sizeof(validate_rows[0]) };
-    struct CMUnitTest tests[N + 9];
+    struct CMUnitTest tests[N + 10];
     for (size_t i = 0; i < N; i++) {
         tests[i] = (struct CMUnitTest){validate_rows[i].name, test_validate_row, NULL, NULL,
                                        (void *)&validate_rows[i]};
@@ -329,5 +420,6 @@ int main(void)
     tests[N + 6] = (struct CMUnitTest)cmocka_unit_test(test_unescape_short_span);
     tests[N + 7] = (struct CMUnitTest)cmocka_unit_test(test_index_same_spans);
     tests[N + 8] = (struct CMUnitTest)cmocka_unit_test(test_string_every_position);
-    return _cmocka_run_group_tests("json", tests, N + 9, NULL, NULL);
+    tests[N + 9] = (struct CMUnitTest)cmocka_unit_test(test_enter_same_spans);
+    return _cmocka_run_group_tests("json", tests, N + 10, NULL, NULL);
 }
