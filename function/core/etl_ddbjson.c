@@ -519,6 +519,74 @@ static enum err_code add_column(struct etl_row_builder *b,
     return rc;
 }
 
+/* The item's attributes, each converted as the walk reaches it; bit i of *seen is set when an
+ * attribute's name, as it stands, is names[i]. */
+static enum err_code item_walk(struct etl_row_builder *b,
+                               const struct json_val *item,
+                               const struct cur *names,
+                               size_t n_names,
+                               unsigned *seen,
+                               const char *const *reserved,
+                               struct err *err)
+{
+    struct json_iter it;
+    struct json_val k;
+    enum err_code rc = ERR_OK;
+    json_iter_init(&it, item);
+    while (rc == ERR_OK && json_object_next_key(&it, &k)) {
+        struct cur name = json_string_inner(&k);
+        for (size_t i = 0; i < n_names; i++) {
+            if (name.len == names[i].len && memcmp(name.ptr, names[i].ptr, name.len) == 0) {
+                *seen |= 1u << i;
+            }
+        }
+        rc = add_column(b, &k, &it, reserved, err);
+    }
+    return rc;
+}
+
+/* Key attributes the image lacks (looked up by name), then the image's attributes. */
+static enum err_code keys_first(struct etl_row_builder *b,
+                                const struct json_val *item,
+                                const struct json_val *keys,
+                                const char *const *reserved,
+                                struct err *err)
+{
+    struct json_iter it;
+    struct json_val k, v, found;
+    enum err_code rc = ERR_OK;
+    json_iter_init(&it, keys);
+    while (rc == ERR_OK && json_object_next_key(&it, &k)) {
+        char name[512];
+        if (json_string_copy(&k, name, sizeof(name)) && !json_object_get(item, name, &found)) {
+            rc = add_column(b, &k, &it, reserved, err);
+        } else {
+            (void)json_iter_value(&it, &v); /* in the image: skipped here */
+        }
+    }
+    unsigned none = 0;
+    return rc == ERR_OK ? item_walk(b, item, NULL, 0, &none, reserved, err) : rc;
+}
+
+/* DynamoDB keys have one or two attributes; more (or a name with escapes) are looked up. */
+#define KEY_NAMES_MAX 4
+
+/* The names of keys, unescaped being their own text; false if one has escapes or too many. */
+static bool plain_key_names(const struct json_val *keys, struct cur *names, size_t *n)
+{
+    struct json_iter it;
+    struct json_val k, v;
+    *n = 0;
+    json_iter_init(&it, keys);
+    while (json_object_next(&it, &k, &v)) {
+        if (*n == KEY_NAMES_MAX || !json_string_is_plain(&k)) {
+            return false;
+        }
+        names[(*n)++] = json_string_inner(&k);
+    }
+    return true;
+}
+
 enum err_code etl_ddbjson_item_columns(struct etl_row_builder *b,
                                        const struct json_val *item,
                                        const struct json_val *keys,
@@ -528,24 +596,25 @@ enum err_code etl_ddbjson_item_columns(struct etl_row_builder *b,
     if (item->type != JSON_OBJECT) {
         return err_set(err, ERR_INVALID_INPUT, "item image is not an object");
     }
-    struct json_iter it;
-    struct json_val k, v, found;
-    enum err_code rc = ERR_OK;
-    if (keys != NULL && keys != item && keys->type == JSON_OBJECT) {
-        /* Key attributes the image lacks come first, from Keys. */
-        json_iter_init(&it, keys);
-        while (rc == ERR_OK && json_object_next_key(&it, &k)) {
-            char name[512];
-            if (json_string_copy(&k, name, sizeof(name)) && !json_object_get(item, name, &found)) {
-                rc = add_column(b, &k, &it, reserved, err);
-            } else {
-                (void)json_iter_value(&it, &v); /* in the image: skipped here */
-            }
-        }
+    unsigned seen = 0;
+    if (keys == NULL || keys == item || keys->type != JSON_OBJECT) {
+        return item_walk(b, item, NULL, 0, &seen, reserved, err);
     }
-    json_iter_init(&it, item);
-    while (rc == ERR_OK && json_object_next_key(&it, &k)) {
-        rc = add_column(b, &k, &it, reserved, err);
+    /* Key attributes the image lacks come first. Images almost always carry their keys: find
+     * them by name while converting the image, and only if one is not found start again with
+     * keys_first, which looks each key up (an image's name with escapes is not compared: if it
+     * is a key's, keys_first finds it). An error starts again too, so that the error is the one
+     * keys_first alone would give. */
+    struct cur names[KEY_NAMES_MAX];
+    size_t n_names = 0;
+    if (!plain_key_names(keys, names, &n_names)) {
+        return keys_first(b, item, keys, reserved, err);
     }
-    return rc;
+    struct etl_row_mark mark = etl_row_mark(b);
+    enum err_code rc = item_walk(b, item, names, n_names, &seen, reserved, err);
+    if (rc == ERR_OK && seen == (1u << n_names) - 1) {
+        return ERR_OK;
+    }
+    etl_row_rewind(b, mark);
+    return keys_first(b, item, keys, reserved, err);
 }

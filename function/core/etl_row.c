@@ -167,6 +167,17 @@ void etl_row_abandon(struct etl_row_builder *b)
     buf_truncate(b->store, b->row_start);
 }
 
+struct etl_row_mark etl_row_mark(const struct etl_row_builder *b)
+{
+    return (struct etl_row_mark){b->store->len, b->n_cols};
+}
+
+void etl_row_rewind(struct etl_row_builder *b, struct etl_row_mark mark)
+{
+    buf_truncate(b->store, mark.len);
+    b->n_cols = mark.n_cols;
+}
+
 struct cur etl_col_source_name(const struct etl_col *c)
 {
     struct cur inner = cur_make(c->name.ptr + 1, c->name.len >= 2 ? c->name.len - 2 : 0);

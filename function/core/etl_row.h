@@ -102,6 +102,15 @@ void etl_row_end(struct etl_row_builder *b);
 /* Drops the row being built (after a conversion error). */
 void etl_row_abandon(struct etl_row_builder *b);
 
+/* A point in the row being built (between columns); etl_row_rewind drops the columns added
+ * since. */
+struct etl_row_mark {
+    size_t len;
+    uint32_t n_cols;
+};
+struct etl_row_mark etl_row_mark(const struct etl_row_builder *b);
+void etl_row_rewind(struct etl_row_builder *b, struct etl_row_mark mark);
+
 struct etl_col {
     enum etl_type type;
     unsigned flags;

@@ -288,10 +288,92 @@ static void test_item_columns_meta_clash(void **state)
     assert_false(etl_meta_escaped(cur_from_str("_item")));
 }
 
+/* Which key attributes an image lacks, found while the image is converted, or by looking each
+ * key up when that cannot tell (escaped names, more than four keys, an error). */
+struct keys_row {
+    const char *name;
+    const char *item;
+    const char *keys;
+    const char *columns; /* names of the row's columns, comma-separated; NULL: an error */
+    const char *error;   /* a part of the error message */
+};
+
+static const struct keys_row keys_rows[] = {
+    {"all_in_image", "{\"b\":{\"S\":\"x\"},\"Id\":{\"N\":\"1\"},\"sk\":{\"S\":\"s\"}}",
+     "{\"sk\":{\"S\":\"s\"},\"Id\":{\"N\":\"1\"}}", "\"pre\",\"b\",\"Id\",\"sk\"", NULL},
+    {"one_missing", "{\"b\":{\"S\":\"x\"},\"Id\":{\"N\":\"1\"}}",
+     "{\"Id\":{\"N\":\"1\"},\"sk\":{\"S\":\"s\"}}", "\"pre\",\"sk\",\"b\",\"Id\"", NULL},
+    {"all_missing", "{\"b\":{\"S\":\"x\"}}", "{\"Id\":{\"N\":\"1\"},\"sk\":{\"S\":\"s\"}}",
+     "\"pre\",\"Id\",\"sk\",\"b\"", NULL},
+    {"empty_image", "{}", "{\"Id\":{\"N\":\"1\"}}", "\"pre\",\"Id\"", NULL},
+    {"no_keys", "{\"b\":{\"S\":\"x\"}}", "{}", "\"pre\",\"b\"", NULL},
+    /* The image's name escaped: the same name once unescaped, so the key is not added. */
+    {"image_name_escaped", "{\"\\u0049d\":{\"N\":\"1\"}}", "{\"Id\":{\"N\":\"1\"}}",
+     "\"pre\",\"\\u0049d\"", NULL},
+    {"key_name_escaped", "{\"Id\":{\"N\":\"1\"}}", "{\"\\u0049d\":{\"N\":\"1\"}}", "\"pre\",\"Id\"",
+     NULL},
+    {"five_keys_one_missing",
+     "{\"a\":{\"N\":\"1\"},\"b\":{\"N\":\"1\"},\"c\":{\"N\":\"1\"},\"d\":{\"N\":\"1\"}}",
+     "{\"a\":{\"N\":\"1\"},\"b\":{\"N\":\"1\"},\"c\":{\"N\":\"1\"},\"d\":{\"N\":\"1\"},"
+     "\"e\":{\"N\":\"1\"}}",
+     "\"pre\",\"e\",\"a\",\"b\",\"c\",\"d\"", NULL},
+    /* Two errors: the missing key's comes first, as its column would have. */
+    {"errors_key_first", "{\"b\":{\"N\":\"x\"}}", "{\"Id\":{\"N\":\"y\"}}", NULL,
+     "attribute \"Id\": N \"y\""},
+    {"error_in_image", "{\"b\":{\"N\":\"x\"},\"Id\":{\"N\":\"1\"}}", "{\"Id\":{\"N\":\"1\"}}", NULL,
+     "attribute \"b\": N \"x\""},
+};
+
+static void test_keys_row(void **state)
+{
+    const struct keys_row *row = *state;
+    struct json_val iv, kv;
+    struct err err = ERR_INIT;
+    assert_int_equal(json_validate(cur_from_str(row->item), 64, &iv, &err), ERR_OK);
+    assert_int_equal(json_validate(cur_from_str(row->keys), 64, &kv, &err), ERR_OK);
+    struct buf store = BUF_INIT(0), names = BUF_INIT(0);
+    struct etl_row_builder rb;
+    assert_int_equal(etl_row_begin(&rb, &store, &err), ERR_OK);
+    /* A column before the item's: starting again keeps it. */
+    assert_int_equal(etl_row_add(&rb, ETL_T_N, 0, cur_from_str("\"pre\""), cur_from_str("0"), &err),
+                     ERR_OK);
+    enum err_code rc = etl_ddbjson_item_columns(&rb, &iv, &kv, NULL, &err);
+    if (row->columns == NULL) {
+        assert_int_equal(rc, ERR_INVALID_INPUT);
+        if (strstr(err.msg, row->error) == NULL) {
+            fail_msg("message \"%s\" lacks \"%s\"", err.msg, row->error);
+        }
+        buf_cleanup(&store);
+        return;
+    }
+    assert_int_equal(rc, ERR_OK);
+    etl_row_end(&rb);
+    struct etl_row_iter it;
+    struct etl_col col;
+    uint32_t n = 0;
+    etl_row_iter_init(&it, &store, 0);
+    assert_true(etl_row_next(&it, &n));
+    for (uint32_t i = 0; i < n; i++) {
+        assert_true(etl_row_col(&it, &col));
+        assert_int_equal(buf_append(&names, col.name.ptr, col.name.len, &err), ERR_OK);
+        assert_int_equal(buf_append_str(&names, i + 1 < n ? "," : "", &err), ERR_OK);
+    }
+    assert_false(etl_row_col(&it, &col));
+    assert_false(etl_row_next(&it, &n));
+    assert_string_equal(buf_cstr(&names), row->columns);
+    buf_cleanup(&store);
+    buf_cleanup(&names);
+}
+
 int main(void)
 {
     enum { N = sizeof(value_rows) / sizeof(value_rows[0]) };
-    struct CMUnitTest tests[N + 4];
+    enum { K = sizeof(keys_rows) / sizeof(keys_rows[0]) };
+    struct CMUnitTest tests[N + K + 4];
+    for (size_t i = 0; i < K; i++) {
+        tests[N + 4 + i] = (struct CMUnitTest){keys_rows[i].name, test_keys_row, NULL, NULL,
+                                               (void *)&keys_rows[i]};
+    }
     for (size_t i = 0; i < N; i++) {
         tests[i] = (struct CMUnitTest){value_rows[i].name, test_value_row, NULL, NULL,
                                        (void *)&value_rows[i]};
@@ -300,5 +382,5 @@ int main(void)
     tests[N + 1] = (struct CMUnitTest)cmocka_unit_test(test_item_columns);
     tests[N + 2] = (struct CMUnitTest)cmocka_unit_test(test_item_columns_meta_clash);
     tests[N + 3] = (struct CMUnitTest)cmocka_unit_test(test_error_path_long_names);
-    return _cmocka_run_group_tests("ddbjson", tests, N + 4, NULL, NULL);
+    return _cmocka_run_group_tests("ddbjson", tests, N + K + 4, NULL, NULL);
 }
