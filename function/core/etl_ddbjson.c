@@ -209,6 +209,17 @@ enum err_code etl_ddbjson_number(struct cur text, struct buf *out, struct err *e
  * and then reading it walked it twice.
  */
 
+/* After an entered container's last member: `at` moves past it, and its bracket is written. */
+static enum err_code close_container(struct json_iter *at,
+                                     const struct json_iter *it,
+                                     char bracket,
+                                     struct buf *out,
+                                     struct err *err)
+{
+    json_iter_leave(at, it);
+    return buf_append_byte(out, (uint8_t)bracket, err);
+}
+
 /* A set (SS, NS, BS): the array the iterator stands at; members are strings. */
 static enum err_code
 append_set(struct json_iter *at, char type, struct buf *out, struct etl_path *path, struct err *err)
@@ -244,11 +255,7 @@ append_set(struct json_iter *at, char type, struct buf *out, struct etl_path *pa
         path_pop(path, saved);
         i++;
     }
-    if (rc == ERR_OK) {
-        json_iter_leave(at, &it);
-        rc = buf_append_byte(out, ']', err);
-    }
-    return rc;
+    return rc == ERR_OK ? close_container(at, &it, ']', out, err) : rc;
 }
 
 static enum err_code value_at(struct json_iter *at,
@@ -285,11 +292,7 @@ append_map(struct json_iter *at, struct buf *out, int depth, struct etl_path *pa
         }
         path_pop(path, saved);
     }
-    if (rc == ERR_OK) {
-        json_iter_leave(at, &it);
-        rc = buf_append_byte(out, '}', err);
-    }
-    return rc;
+    return rc == ERR_OK ? close_container(at, &it, '}', out, err) : rc;
 }
 
 /* L: the array the iterator stands at; each element is a descriptor. */
@@ -316,11 +319,7 @@ static enum err_code append_list(struct json_iter *at,
         path_pop(path, saved);
         i++;
     }
-    if (rc == ERR_OK) {
-        json_iter_leave(at, &it);
-        rc = buf_append_byte(out, ']', err);
-    }
-    return rc;
+    return rc == ERR_OK ? close_container(at, &it, ']', out, err) : rc;
 }
 
 /* The value of a descriptor of type t (its JSON type jt), read from d, which stands at it. */
