@@ -99,7 +99,8 @@ bool json_array_next(struct json_iter *it, struct json_val *value);
  * json_iter_value reads it as json_object_next would have; json_iter_enter starts iterating it
  * (an object or array) without looking for its end: the inner iterator stops at the closing
  * bracket; json_iter_leave, once the inner iterator has returned false, moves the outer one past
- * that bracket. The answers are those of json_object_next and json_iter_init on the same value.
+ * that bracket. On validated text the answers are those of json_object_next and json_iter_init
+ * on the same value (unvalidated text: in bounds, nothing more, as for the other iterators).
  * json_iter_single makes an iterator whose only value is the given one.
  */
 bool json_object_next_key(struct json_iter *it, struct json_val *key);

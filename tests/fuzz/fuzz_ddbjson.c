@@ -101,18 +101,20 @@ static void check_number(struct cur text)
     buf_cleanup(&again);
 }
 
-/* The item of root (its NewImage or OldImage, else Keys, else root itself); its keys or NULL. */
+/* The item of root (its NewImage or OldImage, else Keys, else root itself); its keys or NULL.
+ * (json_object_get_type writes its out value even when it answers false: a found member of
+ * another type, or the last one looked at; so each look-up has its own.) */
 static const struct json_val *
 pick_item(const struct json_val *root, struct json_val *item, struct json_val *keys)
 {
-    *item = *root;
-    if (json_object_get_type(root, "NewImage", JSON_OBJECT, item) ||
-        json_object_get_type(root, "OldImage", JSON_OBJECT, item)) {
-        return json_object_get_type(root, "Keys", JSON_OBJECT, keys) ? keys : NULL;
+    struct json_val image;
+    bool has_keys = json_object_get_type(root, "Keys", JSON_OBJECT, keys);
+    if (json_object_get_type(root, "NewImage", JSON_OBJECT, &image) ||
+        json_object_get_type(root, "OldImage", JSON_OBJECT, &image)) {
+        *item = image;
+        return has_keys ? keys : NULL;
     }
-    if (json_object_get_type(root, "Keys", JSON_OBJECT, keys)) {
-        *item = *keys;
-    }
+    *item = has_keys ? *keys : *root;
     return NULL;
 }
 
