@@ -43,18 +43,25 @@ Placed in front of s3rver (service "s3") or dynalite (service "dynamodb"), it:
   condition is therefore checked as the wait starts (conditional creates of one key still queue
   on its lock, but a write without a condition landing on that key during the wait is not seen,
   where S3 would see it: no test or bench writes a key both ways).
+  With latency_includes_upstream (--latency-includes-upstream) a request is forwarded as soon
+  as its body arrived and its answer held until the latency has passed since then: the
+  stand-in's own time is inside the latency, as S3's own work is inside S3's (upstream_ms then
+  ends when the stand-in's answer arrived). Off by default: the issue that asked for the
+  proxy defines the latency as added.
 * forwards everything else unchanged (method, path and query as received, headers less the
   hop-by-hop ones, body) and relays the answer, chunked upstream answers included.
 
 Control endpoints (not counted, not verified): GET /__proxy/stats (JSON), POST /__proxy/reset
 (zero the counters), POST /__proxy/config (JSON: fault_every, fault_rate, seed, fault_kinds,
-slow_seconds, verify, fault_match, fault_match_kind, rules, latency_ms, conditions).
+slow_seconds, verify, fault_match, fault_match_kind, rules, latency_ms, conditions,
+latency_includes_upstream).
 
 Standalone:
   python3 tests/integration/awsproxy.py --listen 127.0.0.1:P --upstream http://127.0.0.1:Q \\
       --service s3|dynamodb --access-key ID [--secret-key S] [--session-token T] \\
       [--fault-every N] [--fault-rate p --seed s] [--fault-kinds a,b]
-      [--latency HEAD=15,GET=15,PUT=40,POST=40] [--ignore-conditions]
+      [--latency HEAD=15,GET=15,PUT=40,POST=40] [--latency-includes-upstream]
+      [--ignore-conditions]
 The secret may instead come from $AWSPROXY_SECRET_KEY or $AWS_SECRET_ACCESS_KEY (keeps it off
 the process list). Prints "ready <port>" on stdout once listening.
 
@@ -362,7 +369,8 @@ class ProxyConfig:
     def __init__(self, service, upstream, access_key, secret_key, session_token=None,
                  region="us-east-1", verify=True, fault_every=0, fault_rate=0.0, seed=0,
                  fault_kinds=None, slow_seconds=1.5, max_skew=900, verbose=False,
-                 latency_ms=None, conditions=True, intercept=None, observe=None):
+                 latency_ms=None, conditions=True, intercept=None, observe=None,
+                 latency_includes_upstream=False):
         if service not in SERVICES:
             raise ValueError(f"service must be one of {SERVICES}")
         self.service = service
@@ -388,6 +396,10 @@ class ProxyConfig:
         self.fault_match_kind = None
         self.rules = []               # FaultRule, first match wins (before everything else)
         self.latency_ms = {}          # HTTP method (or "*") -> milliseconds added
+        # False: the latency is added before the upstream's work (the client waits for both).
+        # True: the request is forwarded at once and its answer held until the latency has
+        # passed, so the upstream's own time is inside it, as S3's work is inside S3's latency.
+        self.latency_includes_upstream = bool(latency_includes_upstream)
         self.conditions = bool(conditions)
         self.set_latency(latency_ms or {})
         # In-process use only: intercept(operation, target, body) is called for each verified
@@ -457,6 +469,7 @@ class ProxyConfig:
                 "fault_match_kind": self.fault_match_kind,
                 "rules": [r.describe() for r in self.rules],
                 "latency_ms": dict(self.latency_ms), "conditions": self.conditions,
+                "latency_includes_upstream": self.latency_includes_upstream,
                 "max_skew": self.max_skew, "botocore": botocore.__version__}
 
 
@@ -901,6 +914,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                         st.cfg.set_latency(req["latency_ms"] or {})
                     if "conditions" in req:
                         st.cfg.conditions = bool(req["conditions"])
+                    if "latency_includes_upstream" in req:
+                        st.cfg.latency_includes_upstream = bool(req["latency_includes_upstream"])
                     st.cfg.set_faults(fault_every=req.get("fault_every"),
                                       fault_rate=req.get("fault_rate"), seed=req.get("seed"),
                                       fault_kinds=req.get("fault_kinds"),
@@ -1064,13 +1079,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return
 
         wait_until = time.monotonic() + cfg.latency_for(self.command)
+        # The latency either comes before the forward or, including the upstream's time, is
+        # waited out after it, before the answer is relayed.
+        hold_until = wait_until if cfg.latency_includes_upstream else None
         if self._conditional_create():
             # S3 checks the condition and writes atomically: hold the key while doing both.
             # The check is part of S3's PutObject (its latency covers it); here it is a HeadObject
             # to s3rver, made while the request waits, so it does not add to that latency.
             with self.server.key_lock(self.path.partition("?")[0]):
                 exists = self._exists_upstream(header_pairs)
-                _sleep_until(wait_until)
+                if exists or hold_until is None:
+                    _sleep_until(wait_until)
                 if exists:
                     st.bump("precondition_failed")
                     status, headers, rbody = s3_error(
@@ -1079,10 +1098,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                         Condition="If-None-Match")
                     self._send_simple(status, headers, rbody)
                 else:
-                    status = self._forward(op, header_pairs, body)
+                    status = self._forward(op, header_pairs, body, hold_until=hold_until)
         else:
-            _sleep_until(wait_until)
-            status = self._forward(op, header_pairs, body)
+            if hold_until is None:
+                _sleep_until(wait_until)
+            status = self._forward(op, header_pairs, body, hold_until=hold_until)
         st.record_done(n, self.command, self.path, op, status, fault, logged)
 
     def _conditional_create(self):
@@ -1116,12 +1136,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                                                     timeout=120)
         return self._upstream
 
-    def _forward(self, op, header_pairs, body, kill_n=None):
+    def _forward(self, op, header_pairs, body, kill_n=None, hold_until=None):
         """Forwards the request and relays the answer; with kill_n (a kill-after rule firing on
         request kill_n), reads the answer, kills the sender and resets instead of relaying.
         A relayed answer records, under op in the stats' upstream_ms, the time from the
         forward's start to the answer relayed (the stand-in's own time, plus the proxy's: what
-        the client waits beyond the added latency)."""
+        the client waits beyond the added latency). With hold_until (a time.monotonic() value),
+        the answer is held until then before it is relayed, and the time recorded ends when
+        the upstream's answer arrived."""
         cfg, st = self.server.cfg, self.server.state
         t0 = time.monotonic()
         drop = _hop_by_hop(header_pairs)
@@ -1168,13 +1190,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             st.record_kill(kill_n, pid, error)
             self._reset_connection()
             return resp.status
+        if hold_until is not None:
+            st.record_upstream_time(op, (time.monotonic() - t0) * 1000)
+            _sleep_until(hold_until)
         try:
             self._relay(resp)
         finally:
             if resp.will_close and self._upstream is not None:
                 self._upstream.close()
                 self._upstream = None
-        st.record_upstream_time(op, (time.monotonic() - t0) * 1000)
+        if hold_until is None:
+            st.record_upstream_time(op, (time.monotonic() - t0) * 1000)
         return resp.status
 
     def _relay(self, resp):
@@ -1303,6 +1329,9 @@ def main(argv=None):
     ap.add_argument("--max-skew", type=int, default=900)
     ap.add_argument("--latency", default="",
                     help="added latency by method, e.g. HEAD=15,GET=15,PUT=40,POST=40,*=0 (ms)")
+    ap.add_argument("--latency-includes-upstream", action="store_true",
+                    help="forward at once and hold the answer until the latency has passed (the "
+                    "upstream's own time inside the latency) instead of adding it before")
     ap.add_argument("--ignore-conditions", action="store_true",
                     help="forward If-None-Match: * PutObjects unchecked (as s3rver does)")
     ap.add_argument("--verbose", "-v", action="store_true")
@@ -1320,7 +1349,8 @@ def main(argv=None):
                       fault_every=args.fault_every, fault_rate=args.fault_rate, seed=args.seed,
                       fault_kinds=args.fault_kinds or None, slow_seconds=args.slow_seconds,
                       max_skew=args.max_skew, verbose=args.verbose,
-                      latency_ms=args.latency or None, conditions=not args.ignore_conditions)
+                      latency_ms=args.latency or None, conditions=not args.ignore_conditions,
+                      latency_includes_upstream=args.latency_includes_upstream)
     server = AwsProxy(cfg, _parse_listen(args.listen))
 
     stopping = threading.Event()

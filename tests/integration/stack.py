@@ -185,8 +185,9 @@ class LocalStack:
     slowdown, throttling, throughput, internal, reset, slow (see awsproxy.py). Faults can also be
     changed while running: set_faults(fault_every=..., ...).
     latency_ms: {"s3": {"HEAD": 15, "PUT": 40, ...}, "dynamodb": {"*": 20}}, what each proxy adds
-    to every request by HTTP method (awsproxy.py --latency). The S3 proxy answers 412 to a
-    PutObject with If-None-Match: * on an existing key, as S3 does and s3rver does not.
+    to every request by HTTP method (awsproxy.py --latency); latency_includes_upstream: the
+    stand-ins' own time counted inside it (--latency-includes-upstream). The S3 proxy answers
+    412 to a PutObject with If-None-Match: * on an existing key, as S3 does and s3rver does not.
 
     Attributes once started: env (dict of AWS_* variables for the bootstrap and awscli),
     s3_url / dynamodb_url (what clients use: the proxies, or the servers when proxy=False),
@@ -197,7 +198,7 @@ class LocalStack:
                  buckets=("lake",), access_key="AKIDLOCALSTACK", secret_key=DEFAULT_SECRET,
                  session_token=None, region="us-east-1", seed=1, fault_kinds=None,
                  slow_seconds=1.5, dynalite_path=None, data_dir=None, keep_data=False,
-                 verbose=False, latency_ms=None):
+                 verbose=False, latency_ms=None, latency_includes_upstream=False):
         self.proxy = proxy
         self.fault_rate = fault_rate
         self.fault_every = fault_every
@@ -214,6 +215,7 @@ class LocalStack:
         self.keep_data = keep_data
         self.verbose = verbose
         self.latency_ms = latency_ms or {}
+        self.latency_includes_upstream = latency_includes_upstream
         self._data_dir_arg = data_dir
         self._own_tmp = None
         self._children = []
@@ -310,6 +312,8 @@ class LocalStack:
                 latency = self.latency_ms.get(service)
                 if latency:
                     args += ["--latency", ",".join(f"{m}={ms}" for m, ms in latency.items())]
+                if self.latency_includes_upstream:
+                    args.append("--latency-includes-upstream")
                 if self.verbose:
                     args.append("--verbose")
                 proxies.append(self._spawn(f"awsproxy-{service}", args, env=penv))

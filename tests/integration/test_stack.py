@@ -174,6 +174,47 @@ class StackTest(unittest.TestCase):
         self.assertGreater(up["median"], 0.0, up)
         self.assertLessEqual(120 + up["median"], answers[0][1] * 1000, (up, answers))
 
+    def test_latency_including_upstream(self):
+        """With the stand-in's time inside the latency, a PutObject (plain and conditional) is
+        forwarded at once, its answer held until the latency has passed: the object is on
+        s3rver while its client still waits, and the wait is the latency, not more than it
+        plus s3rver's time."""
+        self.stack.set_faults(service="s3", latency_ms={"PUT": 1500},
+                              latency_includes_upstream=True)
+        self.addCleanup(self.stack.set_faults, service="s3", latency_ms={},
+                        latency_includes_upstream=False)
+        for n, headers in enumerate(({}, {"If-None-Match": "*"})):
+            key = f"/lake/latency/held-{n}.bin"
+            answer = {}
+
+            def put():
+                t0 = time.monotonic()
+                answer["status"], _, _ = signed_s3_request(
+                    self.stack.s3_url, "PUT", key, b"held", self.stack.access_key,
+                    self.stack.secret_key, headers=headers)
+                answer["took"] = time.monotonic() - t0
+
+            client = threading.Thread(target=put)
+            client.start()
+            deadline = time.monotonic() + 1.2
+            stored = False
+            while not stored and time.monotonic() < deadline:
+                status, _, _ = signed_s3_request(self.stack.s3_upstream_url, "HEAD", key, b"",
+                                                 self.stack.access_key, self.stack.secret_key)
+                stored = status == 200
+                time.sleep(0.02)
+            waiting = client.is_alive()
+            client.join(30)
+            self.assertTrue(stored, f"{headers}: not on s3rver within 1.2 s of a 1.5 s latency")
+            self.assertTrue(waiting, f"{headers}: answered before the object was seen")
+            self.assertEqual(answer["status"], 200, headers)
+            self.assertGreaterEqual(answer["took"], 1.5, answer)
+        st = self.assertNoSignatureFailures()
+        up = st["s3"]["upstream_ms"]["PUT object"]
+        self.assertEqual(up["count"], 2, up)
+        # The time recorded is s3rver's answer, not the hold: well under the latency.
+        self.assertLess(up["max"], 1000, up)
+
     def test_multipart_upload_12mib(self):
         src = self.path("big.bin")
         data = os.urandom(12 * MiB)
