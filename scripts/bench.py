@@ -112,13 +112,16 @@ def latency_bench(args, tmp):
     same with no added latency: duration and requests per invocation, for one object (one
     table, one hour) and six (two tables over three hours). Also s3rver's own time per request
     (median, from the proxy's forward to the answer relayed): the proxy adds the latency before
-    s3rver's work, where S3's latency includes its own."""
+    s3rver's work, where S3's latency includes its own. --latency-includes-s3rver counts it
+    inside instead (awsproxy.py --latency-includes-upstream: forward at once, hold the answer
+    until the latency has passed)."""
     s3_ms = {"HEAD": args.latency_head_get, "GET": args.latency_head_get,
              "PUT": args.latency_put_post, "POST": args.latency_put_post,
              "DELETE": args.latency_put_post}
     ddb_ms = {"*": args.latency_dynamodb}
     shapes = (("6 objects: 2 tables x 3 hours", {}),
               ("1 object: 1 table, 1 hour", {"tables": ("Orders",), "span_s": 3000}))
+    inside = ", s3rver's own time inside it" if args.latency_includes_s3rver else ""
     results = []
     for label, kw in shapes:
         batches = []
@@ -130,7 +133,8 @@ def latency_bench(args, tmp):
         for latency in (True, False):
             lat = {"s3": s3_ms, "dynamodb": ddb_ms} if latency else {}
             with LocalStack(proxy=True, verify_signatures=False, buckets=("bench",),
-                            latency_ms=lat) as st:
+                            latency_ms=lat,
+                            latency_includes_upstream=args.latency_includes_s3rver) as st:
                 env = dict(st.env, ETL_OUTPUT="s3://bench/lat/", **args.extra_env)
                 rows = invoke(args.bootstrap, batches, env)
                 stats = st.proxy_stats()
@@ -146,7 +150,7 @@ def latency_bench(args, tmp):
         results.append((f"warm 1,000-record batch to s3rver, {label}, median of "
                         f"{args.latency_runs}: with S3-like latency "
                         f"({args.latency_head_get:g} ms HEAD/GET, {args.latency_put_post:g} ms "
-                        f"PUT/POST) / without", f"{row[0]} / {row[1]}"))
+                        f"PUT/POST{inside}) / without", f"{row[0]} / {row[1]}"))
     return results
 
 
@@ -160,6 +164,9 @@ def main():
     ap.add_argument("--codec-bench", default=os.path.join(ROOT, "build", "tests", "tools", "codec_bench"))
     ap.add_argument("--only", choices=("latency",), help="run one section only")
     ap.add_argument("--latency-runs", type=int, default=10, help="warm batches per latency case")
+    ap.add_argument("--latency-includes-s3rver", action="store_true",
+                    help="count s3rver's own time inside the latency (forward at once, hold the "
+                    "answer) instead of adding the latency before it")
     ap.add_argument("--latency-head-get", type=float, default=15.0, help="ms added to HEAD, GET")
     ap.add_argument("--latency-put-post", type=float, default=40.0,
                     help="ms added to PUT, POST, DELETE")
