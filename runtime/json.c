@@ -514,6 +514,34 @@ static const uint8_t *skip_string_p(const uint8_t *p, const uint8_t *end)
     return end;
 }
 
+/* The type of the value that starts with byte c (in validated text). */
+static enum json_type type_at(uint8_t c)
+{
+    switch (c) {
+    case '"':
+        return JSON_STRING;
+    case '{':
+        return JSON_OBJECT;
+    case '[':
+        return JSON_ARRAY;
+    case 't':
+        return JSON_TRUE;
+    case 'f':
+        return JSON_FALSE;
+    case 'n':
+        return JSON_NULL;
+    default:
+        return JSON_NUMBER;
+    }
+}
+
+/* Past the whitespace and the one comma that may follow a value. */
+static const uint8_t *past_separator(const uint8_t *p, const uint8_t *end)
+{
+    p = skip_ws_p(p, end);
+    return p < end && *p == ',' ? p + 1 : p;
+}
+
 /* Skips one value; returns its end (bounded by end). */
 static const uint8_t *skip_value_p(const uint8_t *p, const uint8_t *end, enum json_type *type)
 {
@@ -521,13 +549,12 @@ static const uint8_t *skip_value_p(const uint8_t *p, const uint8_t *end, enum js
     if (p >= end) {
         return end;
     }
-    switch (*p) {
-    case '"':
-        *type = JSON_STRING;
+    *type = type_at(*p);
+    switch (*type) {
+    case JSON_STRING:
         return skip_string_p(p, end);
-    case '{':
-    case '[': {
-        *type = *p == '{' ? JSON_OBJECT : JSON_ARRAY;
+    case JSON_OBJECT:
+    case JSON_ARRAY: {
         size_t depth = 0;
         while (p < end) {
             if (*p == '"') {
@@ -546,21 +573,16 @@ static const uint8_t *skip_value_p(const uint8_t *p, const uint8_t *end, enum js
         }
         return end;
     }
-    case 't':
-        *type = JSON_TRUE;
+    case JSON_TRUE:
+    case JSON_NULL:
         return (end - p >= 4) ? p + 4 : end;
-    case 'f':
-        *type = JSON_FALSE;
+    case JSON_FALSE:
         return (end - p >= 5) ? p + 5 : end;
-    case 'n':
-        *type = JSON_NULL;
-        return (end - p >= 4) ? p + 4 : end;
-    default: {
-        *type = JSON_NUMBER;
-        size_t n = number_len(p, end);
-        return p + (n > 0 ? n : 1);
+    case JSON_NUMBER:
+        break;
     }
-    }
+    size_t n = number_len(p, end);
+    return p + (n > 0 ? n : 1);
 }
 
 void json_iter_init(struct json_iter *it, const struct json_val *container)
@@ -611,18 +633,14 @@ static bool next_value(struct json_iter *it, struct json_val *value)
     value->idx = it->idx;
     value->first = it->next;
     if (it->idx != NULL && (*p == '{' || *p == '[')) {
-        value->type = *p == '{' ? JSON_OBJECT : JSON_ARRAY;
+        value->type = type_at(*p);
         e = indexed_end(it, p, &value->first);
     }
     if (e == NULL) {
         e = skip_value_p(p, it->end, &value->type);
     }
     value->raw = cur_make(p, (size_t)(e - p));
-    p = skip_ws_p(e, it->end);
-    if (p < it->end && *p == ',') {
-        p++;
-    }
-    it->p = p;
+    it->p = past_separator(e, it->end);
     return true;
 }
 
@@ -670,42 +688,18 @@ bool json_iter_peek(struct json_iter *it, enum json_type *type)
     }
     const uint8_t *p = skip_ws_p(it->p, it->end);
     it->p = p;
-    if (p >= it->end) {
+    if (p >= it->end || *p == ']' || *p == '}') {
         return false;
     }
-    switch (*p) {
-    case ']':
-    case '}':
-        return false;
-    case '"':
-        *type = JSON_STRING;
-        break;
-    case '{':
-        *type = JSON_OBJECT;
-        break;
-    case '[':
-        *type = JSON_ARRAY;
-        break;
-    case 't':
-        *type = JSON_TRUE;
-        break;
-    case 'f':
-        *type = JSON_FALSE;
-        break;
-    case 'n':
-        *type = JSON_NULL;
-        break;
-    default:
-        *type = JSON_NUMBER;
-        break;
-    }
+    *type = type_at(*p);
     return true;
 }
 
-bool json_iter_enter(struct json_iter *it, struct json_iter *inner)
+bool json_iter_enter(struct json_iter *it, enum json_type type, struct json_iter *inner)
 {
-    enum json_type type;
-    if (!json_iter_peek(it, &type) || (type != JSON_OBJECT && type != JSON_ARRAY)) {
+    enum json_type found;
+    if ((type != JSON_OBJECT && type != JSON_ARRAY) || !json_iter_peek(it, &found) ||
+        found != type) {
         return false;
     }
     const uint8_t *p = it->p;
@@ -730,11 +724,7 @@ void json_iter_leave(struct json_iter *it, const struct json_iter *inner)
     if (p < it->end && (*p == ']' || *p == '}')) {
         p++;
     }
-    p = skip_ws_p(p, it->end);
-    if (p < it->end && *p == ',') {
-        p++;
-    }
-    it->p = p;
+    it->p = past_separator(p, it->end);
     it->next = inner->next;
 }
 

@@ -106,8 +106,8 @@ bool json_array_next(struct json_iter *it, struct json_val *value);
 bool json_object_next_key(struct json_iter *it, struct json_val *key);
 bool json_iter_peek(struct json_iter *it, enum json_type *type);
 bool json_iter_value(struct json_iter *it, struct json_val *value);
-/* False (and nothing consumed) if the next value is not an object or array. */
-bool json_iter_enter(struct json_iter *it, struct json_iter *inner);
+/* type: JSON_OBJECT or JSON_ARRAY; false (and nothing consumed) if the next value is not one. */
+bool json_iter_enter(struct json_iter *it, enum json_type type, struct json_iter *inner);
 void json_iter_leave(struct json_iter *it, const struct json_iter *inner);
 void json_iter_single(struct json_iter *it, const struct json_val *value);
 size_t json_count(const struct json_val *container);

@@ -224,9 +224,8 @@ static enum err_code close_container(struct json_iter *at,
 static enum err_code
 append_set(struct json_iter *at, char type, struct buf *out, struct etl_path *path, struct err *err)
 {
-    enum json_type jt;
     struct json_iter it;
-    if (!json_iter_peek(at, &jt) || jt != JSON_ARRAY || !json_iter_enter(at, &it)) {
+    if (!json_iter_enter(at, JSON_ARRAY, &it)) {
         return fail(err, path, "a set must be an array");
     }
     struct json_val v;
@@ -273,7 +272,7 @@ append_map(struct json_iter *at, struct buf *out, int depth, struct etl_path *pa
     struct json_val k;
     enum etl_type ignored;
     bool first = true;
-    (void)json_iter_enter(at, &it);
+    (void)json_iter_enter(at, JSON_OBJECT, &it);
     enum err_code rc = buf_append_byte(out, '{', err);
     while (rc == ERR_OK && json_object_next_key(&it, &k)) {
         size_t saved = path_push_key(path, &k);
@@ -306,7 +305,7 @@ static enum err_code append_list(struct json_iter *at,
     enum json_type jt;
     enum etl_type ignored;
     size_t i = 0;
-    (void)json_iter_enter(at, &it);
+    (void)json_iter_enter(at, JSON_ARRAY, &it);
     enum err_code rc = buf_append_byte(out, '[', err);
     while (rc == ERR_OK && json_iter_peek(&it, &jt)) {
         size_t saved = path_push_index(path, i);
@@ -416,7 +415,7 @@ static enum err_code value_at(struct json_iter *at,
     struct json_iter d;
     struct json_val tkey, extra;
     enum json_type jt;
-    if (!json_iter_peek(at, &jt) || jt != JSON_OBJECT || !json_iter_enter(at, &d)) {
+    if (!json_iter_enter(at, JSON_OBJECT, &d)) {
         return fail(err, path, "expected a type descriptor object like {\"S\": ...}");
     }
     if (!json_object_next_key(&d, &tkey) || !json_iter_peek(&d, &jt)) {

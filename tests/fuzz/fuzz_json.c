@@ -165,7 +165,7 @@ static void walk_entered(struct json_iter *at, const struct json_val *ref, int d
     struct json_iter inner, it;
     struct json_val k, rk, rv, none;
     json_iter_init(&it, ref);
-    FUZZ_CHECK(json_iter_enter(at, &inner));
+    FUZZ_CHECK(json_iter_enter(at, type, &inner));
     for (;;) {
         bool obj = type == JSON_OBJECT;
         enum json_type t;
@@ -202,7 +202,7 @@ static void walk_any_entered(struct json_iter *at, int depth, size_t *budget)
         return;
     }
     (*budget)--;
-    if (!json_iter_enter(at, &inner)) {
+    if (!json_iter_enter(at, type, &inner)) {
         (void)json_iter_value(at, &v);
         return;
     }

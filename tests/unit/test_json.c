@@ -329,13 +329,14 @@ static void assert_entered_walk(struct json_iter *at, const struct json_val *ref
     assert_ptr_equal(whole.raw.ptr, ref->raw.ptr);
     assert_int_equal(whole.raw.len, ref->raw.len);
     if (type != JSON_OBJECT && type != JSON_ARRAY) {
-        assert_false(json_iter_enter(at, &(struct json_iter){0}));
+        assert_false(json_iter_enter(at, JSON_OBJECT, &(struct json_iter){0}));
+        assert_false(json_iter_enter(at, JSON_ARRAY, &(struct json_iter){0}));
         *at = skipped;
         return;
     }
     struct json_iter inner, it;
     json_iter_init(&it, ref);
-    assert_true(json_iter_enter(at, &inner));
+    assert_true(json_iter_enter(at, type, &inner));
     for (;;) {
         struct json_val k, rk, rv;
         bool more, more_ref;
