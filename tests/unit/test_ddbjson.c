@@ -208,6 +208,20 @@ static void test_error_path_long_names(void **state)
     buf_cleanup(&out);
 }
 
+/* Validates an item and its keys, and starts a row in store. */
+static void begin_item_row(const char *item,
+                           const char *keys,
+                           struct json_val *iv,
+                           struct json_val *kv,
+                           struct buf *store,
+                           struct etl_row_builder *rb)
+{
+    struct err err = ERR_INIT;
+    assert_int_equal(json_validate(cur_from_str(item), 64, iv, &err), ERR_OK);
+    assert_int_equal(json_validate(cur_from_str(keys), 64, kv, &err), ERR_OK);
+    assert_int_equal(etl_row_begin(rb, store, &err), ERR_OK);
+}
+
 static void test_item_columns(void **state)
 {
     (void)state;
@@ -216,11 +230,9 @@ static void test_item_columns(void **state)
     static const char *const reserved[] = {"_op", NULL};
     struct json_val iv, kv;
     struct err err = ERR_INIT;
-    assert_int_equal(json_validate(cur_from_str(item), 64, &iv, &err), ERR_OK);
-    assert_int_equal(json_validate(cur_from_str(keys), 64, &kv, &err), ERR_OK);
     struct buf store = BUF_INIT(0);
     struct etl_row_builder rb;
-    assert_int_equal(etl_row_begin(&rb, &store, &err), ERR_OK);
+    begin_item_row(item, keys, &iv, &kv, &store, &rb);
     assert_int_equal(etl_ddbjson_item_columns(&rb, &iv, &kv, reserved, &err), ERR_OK);
     etl_row_end(&rb);
     struct etl_row_iter it;
@@ -329,11 +341,9 @@ static void test_keys_row(void **state)
     const struct keys_row *row = *state;
     struct json_val iv, kv;
     struct err err = ERR_INIT;
-    assert_int_equal(json_validate(cur_from_str(row->item), 64, &iv, &err), ERR_OK);
-    assert_int_equal(json_validate(cur_from_str(row->keys), 64, &kv, &err), ERR_OK);
     struct buf store = BUF_INIT(0), names = BUF_INIT(0);
     struct etl_row_builder rb;
-    assert_int_equal(etl_row_begin(&rb, &store, &err), ERR_OK);
+    begin_item_row(row->item, row->keys, &iv, &kv, &store, &rb);
     /* A column before the item's: starting again keeps it. */
     assert_int_equal(etl_row_add(&rb, ETL_T_N, 0, cur_from_str("\"pre\""), cur_from_str("0"), &err),
                      ERR_OK);
