@@ -1079,18 +1079,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return
 
         wait_until = time.monotonic() + cfg.latency_for(self.command)
-        # The latency either comes before the forward or, including the upstream's time, is
-        # waited out after it, before the answer is relayed.
-        hold_until = wait_until if cfg.latency_includes_upstream else None
         if self._conditional_create():
             # S3 checks the condition and writes atomically: hold the key while doing both.
             # The check is part of S3's PutObject (its latency covers it); here it is a HeadObject
             # to s3rver, made while the request waits, so it does not add to that latency.
             with self.server.key_lock(self.path.partition("?")[0]):
-                exists = self._exists_upstream(header_pairs)
-                if exists or hold_until is None:
+                if self._exists_upstream(header_pairs):
                     _sleep_until(wait_until)
-                if exists:
                     st.bump("precondition_failed")
                     status, headers, rbody = s3_error(
                         412, "PreconditionFailed",
@@ -1098,11 +1093,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                         Condition="If-None-Match")
                     self._send_simple(status, headers, rbody)
                 else:
-                    status = self._forward(op, header_pairs, body, hold_until=hold_until)
+                    status = self._forward(op, header_pairs, body, latency_until=wait_until)
         else:
-            if hold_until is None:
-                _sleep_until(wait_until)
-            status = self._forward(op, header_pairs, body, hold_until=hold_until)
+            status = self._forward(op, header_pairs, body, latency_until=wait_until)
         st.record_done(n, self.command, self.path, op, status, fault, logged)
 
     def _conditional_create(self):
@@ -1136,15 +1129,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                                                     timeout=120)
         return self._upstream
 
-    def _forward(self, op, header_pairs, body, kill_n=None, hold_until=None):
+    def _forward(self, op, header_pairs, body, kill_n=None, latency_until=None):
         """Forwards the request and relays the answer; with kill_n (a kill-after rule firing on
         request kill_n), reads the answer, kills the sender and resets instead of relaying.
         A relayed answer records, under op in the stats' upstream_ms, the time from the
         forward's start to the answer relayed (the stand-in's own time, plus the proxy's: what
-        the client waits beyond the added latency). With hold_until (a time.monotonic() value),
-        the answer is held until then before it is relayed, and the time recorded ends when
-        the upstream's answer arrived."""
+        the client waits beyond the added latency). latency_until (a time.monotonic() value)
+        is when the request's latency has passed: the forward waits for it, or, with
+        latency_includes_upstream, the answer is held until then before it is relayed (and the
+        time recorded ends when the upstream's answer arrived)."""
         cfg, st = self.server.cfg, self.server.state
+        hold_until = latency_until if cfg.latency_includes_upstream else None
+        if latency_until is not None and hold_until is None:
+            _sleep_until(latency_until)
         t0 = time.monotonic()
         drop = _hop_by_hop(header_pairs)
         out_headers = [(k, v) for k, v in header_pairs
