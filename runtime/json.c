@@ -535,6 +535,11 @@ static enum json_type type_at(uint8_t c)
     }
 }
 
+enum json_type json_type_of(struct cur text)
+{
+    return text.len == 0 ? JSON_NULL : type_at(text.ptr[0]);
+}
+
 /* Past the whitespace and the one comma that may follow a value. */
 static const uint8_t *past_separator(const uint8_t *p, const uint8_t *end)
 {

@@ -133,6 +133,8 @@ json_string_unescape(const struct json_val *str, struct buf *out, struct err *er
 bool json_string_copy(const struct json_val *str, char *dst, size_t cap);
 
 const char *json_type_name(enum json_type type);
+/* The type of the validated JSON value that text starts with (JSON_NULL for empty text). */
+enum json_type json_type_of(struct cur text);
 
 /* True if s[0..n) matches the JSON number grammar exactly. */
 bool json_is_number(const char *s, size_t n);

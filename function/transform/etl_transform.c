@@ -179,29 +179,6 @@ static enum err_code nested(const struct etl_colpath *p,
     return etl_value_from_json(&v, arena, out, err);
 }
 
-static enum json_type json_type_of(struct cur text)
-{
-    if (text.len == 0) {
-        return JSON_NULL;
-    }
-    switch (text.ptr[0]) {
-    case '{':
-        return JSON_OBJECT;
-    case '[':
-        return JSON_ARRAY;
-    case '"':
-        return JSON_STRING;
-    case 't':
-        return JSON_TRUE;
-    case 'f':
-        return JSON_FALSE;
-    case 'n':
-        return JSON_NULL;
-    default:
-        return JSON_NUMBER;
-    }
-}
-
 /* The working row's value at a path. */
 static enum err_code
 work_lookup(void *ctx, const struct etl_colpath *path, struct etl_value *out, struct err *err)
