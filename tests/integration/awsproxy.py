@@ -36,7 +36,9 @@ Placed in front of s3rver (service "s3") or dynalite (service "dynamodb"), it:
 * adds latency (latency_ms: {"HEAD": 15, "PUT": 40, "*": 0, ...} by HTTP method, "*" for the
   rest): each request waits that long after its body arrived, before it is forwarded, so its
   client waits the latency plus the stand-in's own time (the stats' upstream_ms: per operation,
-  count, median, min and max of the time from the forward's start to the answer relayed). Every
+  count, median, min and max of the time from the forward's start to the stand-in's answer
+  (status and headers) arriving: taken before a byte of it is relayed, so a client's own
+  clock always reads at least latency + that time). Every
   client connection has its own thread, so concurrent requests wait concurrently, as they do
   on S3. A conditional create's HeadObject (above: S3 needs no such round trip) is made while
   the PutObject waits, so the emulation does not add its own time to S3's PUT latency; the
@@ -45,8 +47,8 @@ Placed in front of s3rver (service "s3") or dynalite (service "dynamodb"), it:
   where S3 would see it: no test or bench writes a key both ways).
   With latency_includes_upstream (--latency-includes-upstream) a request is forwarded as soon
   as its body arrived and its answer held until the latency has passed since then: the
-  stand-in's own time is inside the latency, as S3's own work is inside S3's (upstream_ms then
-  ends when the stand-in's answer arrived). Off by default: the issue that asked for the
+  stand-in's own time is inside the latency, as S3's own work is inside S3's. Off by default:
+  the issue that asked for the
   proxy defines the latency as added.
 * forwards everything else unchanged (method, path and query as received, headers less the
   hop-by-hop ones, body) and relays the answer, chunked upstream answers included.
@@ -1133,11 +1135,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         """Forwards the request and relays the answer; with kill_n (a kill-after rule firing on
         request kill_n), reads the answer, kills the sender and resets instead of relaying.
         A relayed answer records, under op in the stats' upstream_ms, the time from the
-        forward's start to the answer relayed (the stand-in's own time, plus the proxy's: what
-        the client waits beyond the added latency). latency_until (a time.monotonic() value)
-        is when the request's latency has passed: the forward waits for it, or, with
-        latency_includes_upstream, the answer is held until then before it is relayed (and the
-        time recorded ends when the upstream's answer arrived)."""
+        forward's start to the upstream's answer (status and headers) arriving: the stand-in's
+        own time. It is taken before the relay starts, so the client, which gets the answer
+        only after that, has always waited at least the latency plus it (a stamp taken after
+        the relay could land after the client had read its answer). latency_until (a
+        time.monotonic() value) is when the request's latency has passed: the forward waits
+        for it, or, with latency_includes_upstream, the answer is held until then before it
+        is relayed."""
         cfg, st = self.server.cfg, self.server.state
         hold_until = latency_until if cfg.latency_includes_upstream else None
         if latency_until is not None and hold_until is None:
@@ -1187,8 +1191,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             st.record_kill(kill_n, pid, error)
             self._reset_connection()
             return resp.status
+        st.record_upstream_time(op, (time.monotonic() - t0) * 1000)
         if hold_until is not None:
-            st.record_upstream_time(op, (time.monotonic() - t0) * 1000)
             _sleep_until(hold_until)
         try:
             self._relay(resp)
@@ -1196,8 +1200,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if resp.will_close and self._upstream is not None:
                 self._upstream.close()
                 self._upstream = None
-        if hold_until is None:
-            st.record_upstream_time(op, (time.monotonic() - t0) * 1000)
         return resp.status
 
     def _relay(self, resp):
