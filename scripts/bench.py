@@ -111,7 +111,7 @@ def latency_bench(args, tmp):
     latency per request (threaded: concurrent requests wait concurrently, as on S3), and the
     same with no added latency: duration and requests per invocation, for one object (one
     table, one hour) and six (two tables over three hours). Also s3rver's own time per request
-    (median, from the proxy's forward to the answer relayed): the proxy adds the latency before
+    (median, from the proxy's forward to s3rver's answer arriving): the proxy adds the latency before
     s3rver's work, where S3's latency includes its own. --latency-includes-s3rver counts it
     inside instead (awsproxy.py --latency-includes-upstream: forward at once, hold the answer
     until the latency has passed)."""
