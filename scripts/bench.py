@@ -106,22 +106,34 @@ def cpu_figures(tmp, bootstrap, codec_bench):
     return rows
 
 
+READINGS = {
+    "added": ("latency added before s3rver's own time", False),
+    "inside": ("s3rver's own time inside the latency", True),
+}
+
+
 def latency_bench(args, tmp):
     """Warm 1,000-record batches to s3rver behind awsproxy.py adding S3's typical in-region
     latency per request (threaded: concurrent requests wait concurrently, as on S3), and the
     same with no added latency: duration and requests per invocation, for one object (one
     table, one hour) and six (two tables over three hours). Also s3rver's own time per request
-    (median, from the proxy's forward to s3rver's answer arriving): the proxy adds the latency before
-    s3rver's work, where S3's latency includes its own. --latency-includes-s3rver counts it
-    inside instead (awsproxy.py --latency-includes-upstream: forward at once, hold the answer
-    until the latency has passed)."""
+    (median, from the proxy's forward to s3rver's answer arriving).
+
+    Two readings of "S3's latency", both measured by default (--latency-reading picks one):
+    added, the proxy waits the latency and then forwards, so the client waits the latency plus
+    s3rver's own time; inside (awsproxy.py --latency-includes-upstream), the proxy forwards at
+    once and holds the answer until the latency has passed, so s3rver's time is inside it, as
+    S3's own work is inside the latency S3's clients see."""
     s3_ms = {"HEAD": args.latency_head_get, "GET": args.latency_head_get,
              "PUT": args.latency_put_post, "POST": args.latency_put_post,
              "DELETE": args.latency_put_post}
     ddb_ms = {"*": args.latency_dynamodb}
     shapes = (("6 objects: 2 tables x 3 hours", {}),
               ("1 object: 1 table, 1 hour", {"tables": ("Orders",), "span_s": 3000}))
-    inside = ", s3rver's own time inside it" if args.latency_includes_s3rver else ""
+    readings = list(READINGS) if args.latency_reading == "both" else [args.latency_reading]
+    # Each case: (label, latency on?, s3rver inside?); the case without latency comes last.
+    cases = [(READINGS[r][0], True, READINGS[r][1]) for r in readings] + \
+        [("no added latency", False, False)]
     results = []
     for label, kw in shapes:
         batches = []
@@ -130,11 +142,10 @@ def latency_bench(args, tmp):
                                        **kw)
             batches.append(ddbgen.write_event(os.path.join(tmp, f"lat{len(kw)}-{i}.json"), recs))
         row = []
-        for latency in (True, False):
+        for _, latency, inside in cases:
             lat = {"s3": s3_ms, "dynamodb": ddb_ms} if latency else {}
             with LocalStack(proxy=True, verify_signatures=False, buckets=("bench",),
-                            latency_ms=lat,
-                            latency_includes_upstream=args.latency_includes_s3rver) as st:
+                            latency_ms=lat, latency_includes_upstream=inside) as st:
                 env = dict(st.env, ETL_OUTPUT="s3://bench/lat/", **args.extra_env)
                 rows = invoke(args.bootstrap, batches, env)
                 stats = st.proxy_stats()
@@ -142,15 +153,14 @@ def latency_bench(args, tmp):
             per_inv = stats["requests"] / len(rows)
             ops = stats["s3"]["by_operation"]
             counts = ", ".join(f"{v / len(rows):g} {k}" for k, v in sorted(ops.items()))
-            # What s3rver itself took per request (median): the proxy's latency comes on top.
             own = ", ".join(f"{x['median']:.1f} ms per {k}" for k, x in
                             sorted(stats["s3"]["upstream_ms"].items())) or "none forwarded"
             row.append(f"{med(warm):.1f} ms, {per_inv:g} request{'s' if per_inv != 1 else ''} "
                        f"({counts}; s3rver's own time {own})")
         results.append((f"warm 1,000-record batch to s3rver, {label}, median of "
-                        f"{args.latency_runs}: with S3-like latency "
-                        f"({args.latency_head_get:g} ms HEAD/GET, {args.latency_put_post:g} ms "
-                        f"PUT/POST{inside}) / without", f"{row[0]} / {row[1]}"))
+                        f"{args.latency_runs}; S3-like latency: {args.latency_head_get:g} ms "
+                        f"HEAD/GET, {args.latency_put_post:g} ms PUT/POST: "
+                        + " / ".join(c[0] for c in cases), " / ".join(row)))
     return results
 
 
@@ -164,9 +174,10 @@ def main():
     ap.add_argument("--codec-bench", default=os.path.join(ROOT, "build", "tests", "tools", "codec_bench"))
     ap.add_argument("--only", choices=("latency",), help="run one section only")
     ap.add_argument("--latency-runs", type=int, default=10, help="warm batches per latency case")
-    ap.add_argument("--latency-includes-s3rver", action="store_true",
-                    help="count s3rver's own time inside the latency (forward at once, hold the "
-                    "answer) instead of adding the latency before it")
+    ap.add_argument("--latency-reading", choices=("both", "added", "inside"), default="both",
+                    help="added: the latency before s3rver's own time (the client waits both); "
+                    "inside: s3rver's time inside the latency (forward at once, hold the answer), "
+                    "as S3's own work is inside S3's; both (default)")
     ap.add_argument("--latency-head-get", type=float, default=15.0, help="ms added to HEAD, GET")
     ap.add_argument("--latency-put-post", type=float, default=40.0,
                     help="ms added to PUT, POST, DELETE")

@@ -47,9 +47,8 @@ Placed in front of s3rver (service "s3") or dynalite (service "dynamodb"), it:
   where S3 would see it: no test or bench writes a key both ways).
   With latency_includes_upstream (--latency-includes-upstream) a request is forwarded as soon
   as its body arrived and its answer held until the latency has passed since then: the
-  stand-in's own time is inside the latency, as S3's own work is inside S3's. Off by default:
-  the issue that asked for the
-  proxy defines the latency as added.
+  stand-in's own time is inside the latency, as S3's own work is inside S3's. Off by default
+  (the proxy's latency is added unless asked); scripts/bench.sh measures both readings.
 * forwards everything else unchanged (method, path and query as received, headers less the
   hop-by-hop ones, body) and relays the answer, chunked upstream answers included.
 
