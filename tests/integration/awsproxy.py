@@ -1012,16 +1012,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         logged = {k.lower(): v for k, v in header_pairs
                   if (k.lower().startswith("x-amz-") and k.lower() != "x-amz-security-token")
                   or k.lower() in LOGGED_HEADERS}
+
+        def done(status, how=fault):
+            # Recorded before the client can see the outcome (answer, reset or death): a test
+            # that reads the stats once its client is done finds this request's entry.
+            st.record_done(n, self.command, self.path, op, status, how, logged)
+
         if fault == "kill":
             st.record_fault(fault)
+            done("killed")
             pid, error = kill_sender(self.client_address, self.server.port)
             st.record_kill(n, pid, error)
-            st.record_done(n, self.command, self.path, op, "killed", fault, logged)
             self._reset_connection()
             return
         if fault == "reset-body":
             st.record_fault(fault)
-            st.record_done(n, self.command, self.path, op, "reset-body", fault, logged)
+            done("reset-body")
             self._reset_mid_body(body is not None)
             return
         if body is None:
@@ -1045,8 +1051,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     sys.stderr.write(f"awsproxy[{cfg.service}] signature failure: "
                                      f"{json.dumps(entry, indent=1)}\n")
                 status, headers, rbody = auth_failure_response(cfg.service, f)
+                done(status, None)
                 self._send_simple(status, headers, rbody)
-                st.record_done(n, self.command, self.path, op, status, None, logged)
                 return
 
         if cfg.observe is not None:
@@ -1054,29 +1060,29 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
         if fault == "kill-after":
             st.record_fault(fault)
-            status = self._forward(op, header_pairs, body, kill_n=n)
-            st.record_done(n, self.command, self.path, op, f"{status} killed", fault, logged)
+            self._forward(op, header_pairs, body, lambda status: done(f"{status} killed"),
+                          kill_n=n)
             return
         if fault is not None:
             st.record_fault(fault)
             if fault == "reset":
-                st.record_done(n, self.command, self.path, op, "reset", fault, logged)
+                done("reset")
                 self._reset_connection()
                 return
             if fault == "slow":
                 time.sleep(cfg.slow_seconds)
             else:
                 status, headers, rbody = fault_response(cfg.service, fault)
+                done(status)
                 self._send_simple(status, headers, rbody)
-                st.record_done(n, self.command, self.path, op, status, fault, logged)
                 return
 
         if cfg.intercept is not None:
             answer = cfg.intercept(op, target, body)
             if answer is not None:
                 status, headers, rbody = answer
+                done(status, "intercept")
                 self._send_simple(status, headers, rbody)
-                st.record_done(n, self.command, self.path, op, status, "intercept", logged)
                 return
 
         wait_until = time.monotonic() + cfg.latency_for(self.command)
@@ -1092,12 +1098,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                         412, "PreconditionFailed",
                         "At least one of the pre-conditions you specified did not hold",
                         Condition="If-None-Match")
+                    done(status)
                     self._send_simple(status, headers, rbody)
                 else:
-                    status = self._forward(op, header_pairs, body, latency_until=wait_until)
+                    self._forward(op, header_pairs, body, done, latency_until=wait_until)
         else:
-            status = self._forward(op, header_pairs, body, latency_until=wait_until)
-        st.record_done(n, self.command, self.path, op, status, fault, logged)
+            self._forward(op, header_pairs, body, done, latency_until=wait_until)
 
     def _conditional_create(self):
         """A PutObject (not an UploadPart) that asks to create the key only if it is free."""
@@ -1130,9 +1136,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                                                     timeout=120)
         return self._upstream
 
-    def _forward(self, op, header_pairs, body, kill_n=None, latency_until=None):
+    def _forward(self, op, header_pairs, body, done, kill_n=None, latency_until=None):
         """Forwards the request and relays the answer; with kill_n (a kill-after rule firing on
         request kill_n), reads the answer, kills the sender and resets instead of relaying.
+        done(status) is called with the answer's status before the client can see it.
         A relayed answer records, under op in the stats' upstream_ms, the time from the
         forward's start to the upstream's answer (status and headers) arriving: the stand-in's
         own time. It is taken before the relay starts, so the client, which gets the answer
@@ -1178,6 +1185,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 else:
                     status, headers, rbody = ddb_error(502, CORAL_ERR + "BadGateway",
                                                        f"awsproxy: upstream failed: {e!r}")
+                done(status)
                 self._send_simple(status, headers, rbody)
                 return status
         st.bump("forwarded")
@@ -1186,6 +1194,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if resp.will_close and self._upstream is not None:
                 self._upstream.close()
                 self._upstream = None
+            done(resp.status)
             pid, error = kill_sender(self.client_address, self.server.port)
             st.record_kill(kill_n, pid, error)
             self._reset_connection()
@@ -1193,6 +1202,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         st.record_upstream_time(op, (time.monotonic() - t0) * 1000)
         if hold_until is not None:
             _sleep_until(hold_until)
+        done(resp.status)
         try:
             self._relay(resp)
         finally:
