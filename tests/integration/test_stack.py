@@ -107,7 +107,9 @@ class StackTest(unittest.TestCase):
         return os.path.join(self.tmp.name, name)
 
     def test_startup_fast(self):
-        self.assertLess(self.startup, 5.0)
+        # Typically 1 to 3 s; a loaded 2-core CI machine may take several times that. The
+        # bound catches a stand-in that waits out a timeout (STARTUP_TIMEOUT is 15 s).
+        self.assertLess(self.startup, 12.0)
         env = self.stack.env
         for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION",
                   "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_DYNAMODB",
@@ -179,7 +181,8 @@ class StackTest(unittest.TestCase):
         forwarded at once, its answer held until the latency has passed: the object is on
         s3rver while its client still waits, and the wait is the latency, not more than it
         plus s3rver's time."""
-        self.stack.set_faults(service="s3", latency_ms={"PUT": 1500},
+        latency = 3.0
+        self.stack.set_faults(service="s3", latency_ms={"PUT": latency * 1000},
                               latency_includes_upstream=True)
         self.addCleanup(self.stack.set_faults, service="s3", latency_ms={},
                         latency_includes_upstream=False)
@@ -188,32 +191,33 @@ class StackTest(unittest.TestCase):
             answer = {}
 
             def put():
-                t0 = time.monotonic()
                 answer["status"], _, _ = signed_s3_request(
                     self.stack.s3_url, "PUT", key, b"held", self.stack.access_key,
                     self.stack.secret_key, headers=headers)
                 answer["took"] = time.monotonic() - t0
 
+            t0 = time.monotonic()
             client = threading.Thread(target=put)
             client.start()
-            deadline = time.monotonic() + 1.2
-            stored = False
-            while not stored and time.monotonic() < deadline:
+            seen = None  # when a HeadObject on s3rver itself had answered 200
+            while seen is None and client.is_alive():
                 status, _, _ = signed_s3_request(self.stack.s3_upstream_url, "HEAD", key, b"",
                                                  self.stack.access_key, self.stack.secret_key)
-                stored = status == 200
+                if status == 200:
+                    seen = time.monotonic()
                 time.sleep(0.02)
-            waiting = client.is_alive()
-            client.join(30)
-            self.assertTrue(stored, f"{headers}: not on s3rver within 1.2 s of a 1.5 s latency")
-            self.assertTrue(waiting, f"{headers}: answered before the object was seen")
+            client.join(60)
+            self.assertIsNotNone(seen, f"{headers}: not on s3rver before the client's answer")
+            # The client cannot have its answer before t0 + latency: the object was stored
+            # before that (forwarded at once, not after the wait), whatever the machine's load.
+            self.assertLess(seen, t0 + latency, f"{headers}: stored only after the latency")
             self.assertEqual(answer["status"], 200, headers)
-            self.assertGreaterEqual(answer["took"], 1.5, answer)
+            self.assertGreaterEqual(answer["took"], latency, answer)
         st = self.assertNoSignatureFailures()
         up = st["s3"]["upstream_ms"]["PUT object"]
         self.assertEqual(up["count"], 2, up)
-        # The time recorded is s3rver's answer, not the hold: well under the latency.
-        self.assertLess(up["max"], 1000, up)
+        # The time recorded is s3rver's answer, not the hold (which would be the whole latency).
+        self.assertLess(up["max"], latency * 1000 - 100, up)
 
     def test_multipart_upload_12mib(self):
         src = self.path("big.bin")
