@@ -174,21 +174,31 @@ class SnapshotReliabilityTest(unittest.TestCase):
         prefix = "short/"
         run_id = "2026-11-30T000000Z"
         env = self.env(prefix, s3_url=self.stack.s3_url, ETL_EXPORT_MARGIN_MS="0")
-        invocations = 0
+        invocations = timeouts = 0
         for s in range(SEGMENTS):
             ev = self.event(f"short-{s}.json", segment_event(run_id, s))
             while True:
                 r = itlib.invoke([ev], env=env, timeout=1)
                 invocations += 1
+                self.assertLess(invocations, 400, "no end in sight")
+                if r.reports and r.reports[0].get("status") == "timeout":
+                    # The function stops 400 ms before its deadline; on a loaded machine one
+                    # S3 request can take longer. Lambda then runs it again, and so does this
+                    # loop: the checks below prove nothing was lost or repeated. A function
+                    # that overran its deadline as a rule would time out nearly every time.
+                    timeouts += 1
+                    self.assertLessEqual(timeouts, 2 + invocations // 4,
+                                         f"{timeouts} of {invocations} invocations timed out")
+                    continue
                 ans = r.json(0) if r.lines else {}
                 self.assertNotIn("errorType", ans, r.stderr[-2000:])
                 if ans.get("status") == "complete":
                     break
-                self.assertLess(invocations, 400, "no end in sight")
         r = itlib.invoke([self.event("short-commit.json", commit_event(run_id))], env=env,
                          timeout=60)
         self.assertEqual(r.json(0).get("status"), "complete", r.stdout[-2000:])
-        print(f"\n1-second timeout: {invocations} segment invocations", file=sys.stderr)
+        print(f"\n1-second timeout: {invocations} segment invocations, {timeouts} timed out",
+              file=sys.stderr)
         # Read back from s3rver with the same checks.
         saved = self.s3, self.objects
         import boto3
