@@ -8,7 +8,8 @@ event asks, by its "mode":
   error             POST /error: body = event["body"] (a string) or a default error with extra keys;
                     Content-Type = event["content_type"] (default application/json);
                     Lambda-Runtime-Function-Error-Type = event["error_type"] (default Handled.TestError)
-  sleep             sleep event["seconds"], then respond; "spawn_child": true first starts `sleep 60` in its group
+  sleep             sleep event["seconds"] (or until the file event["until_file"] exists), then respond;
+                    "spawn_child": true first starts `sleep 60` in its group
   exit              exit with event["code"] before answering, or kill itself with event["signal"] (e.g. "SIGKILL")
   respond_size      respond event["size"] bytes of "x" (big_response: 6291557 bytes); on 413, post again once
   bad_mode          respond with Lambda-Runtime-Function-Response-Mode: buffered, then post again
@@ -17,7 +18,8 @@ event asks, by its "mode":
   work_after_response  respond, print "FAKE: calling next" to stderr after event["seconds"], then /next
   exit_after_response  respond, then exit 0
   alloc             touch event["mb"] MiB of memory, then respond (or, with "exit": true, exit 4)
-  post_while_idle   respond, go back to /next, and 0.3 s later post to the finished id on a second connection
+  post_while_idle   respond, go back to /next, and 0.3 s later (or once the file event["after_file"] exists)
+                    post to the finished id on a second connection
 Environment:
   FAKE_RUNTIME_LOG     JSON-lines log of every start and API call (status, body, content type, local port)
   FAKE_INIT_SLEEP      seconds to sleep before the first /next
@@ -111,8 +113,8 @@ def handle(rid, event, resp, raw):
         if event.get("spawn_child"):
             child = subprocess.Popen(["sleep", "60"])
             log({"event": "child", "child_pid": child.pid})
-        time.sleep(float(event["seconds"]))
-        respond(rid, {"slept": event["seconds"]})
+        wait(event, "until_file")
+        respond(rid, {"slept": event.get("seconds", "until_file")})
     elif mode == "exit":
         sys.stdout.flush()
         if "signal" in event:
@@ -161,7 +163,7 @@ def handle(rid, event, resp, raw):
         respond(rid, {"posting_later": rid})
 
         def post_later():  # on a second connection, once this invoke is over and /next is waiting
-            time.sleep(float(event.get("seconds", 0.3)))
+            wait(event, "after_file")
             late = http.client.HTTPConnection(host, int(port))
             try:
                 late.request("POST", f"/2018-06-01/runtime/invocation/{rid}/response", body=b'"late"')
@@ -173,6 +175,18 @@ def handle(rid, event, resp, raw):
         threading.Thread(target=post_later).start()
     else:
         respond(rid, {"unknown_mode": mode})
+
+
+def wait(event, file_key):
+    """Sleeps event["seconds"] (default 0.3), or until the file event[file_key] exists (at most
+    60 s): a test creates it once it has seen what must happen first, whatever the load."""
+    path = event.get(file_key)
+    if path is None:
+        time.sleep(float(event.get("seconds", 0.3)))
+        return
+    deadline = time.monotonic() + 60
+    while not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def main():

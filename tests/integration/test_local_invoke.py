@@ -294,9 +294,9 @@ class TestErrors(InvokerTest):
 
     def test_timeout_kills_group_restarts_and_stale_id_gets_400(self):
         r = self.invoke({"mode": "sleep", "seconds": 10, "spawn_child": True}, {"mode": "post_stale"},
-                        {"mode": "echo"}, args=["--timeout", "1"])
+                        {"mode": "echo"}, args=["--timeout", "3"])  # room for a fresh fake's start
         self.assertEqual(r.code, 1, r.stderr)
-        self.assertEqual(r.lines[0], b"Task timed out after 1.00 seconds")
+        self.assertEqual(r.lines[0], b"Task timed out after 3.00 seconds")
         stale = r.json(1)
         self.assertEqual(stale["stale_status"], 400)
         self.assertEqual(stale["stale_id"], r.report[0]["request_id"])
@@ -307,7 +307,7 @@ class TestErrors(InvokerTest):
         child = [e for e in r.log if e.get("event") == "child"][0]["child_pid"]
         self.assertFalse(pid_alive(child))  # the whole process group was killed
         self.assertEqual([x["status"] for x in r.report], ["timeout", "ok", "ok"])
-        self.assertIn("Task timed out after 1.00 seconds", r.stderr)
+        self.assertIn("Task timed out after 3.00 seconds", r.stderr)
         self.assertIn("Status: timeout", r.stderr)
         self.assertEqual([x["init_ms"] is not None for x in r.report], [True, True, False])
 
@@ -478,18 +478,23 @@ class TestServe(InvokerTest):
         self.assertNotIn("lambda-runtime-trace-id", json.loads(body)["headers"])
         self.assertEqual(self.request(path="/2015-03-31/functions/other/invocations")[0], 404)
 
-        # A slow invoke in flight: a second one is turned away with 429, the first still completes.
+        # A slow invoke in flight (it sleeps until the test has its answer to the second one): a
+        # second one is turned away with 429, the first still completes.
         slow = {}
-        t = threading.Thread(target=lambda: slow.update(r=self.request(body=b'{"mode":"sleep","seconds":1}')))
+        release = os.path.join(self.tmp, "release-slow")
+        slow_event = json.dumps({"mode": "sleep", "until_file": release}).encode()
+        t = threading.Thread(target=lambda: slow.update(r=self.request(body=slow_event)))
         t.start()
-        deadline = time.time() + 10
+        deadline = time.time() + 30
         while len(self.next_calls()) < 3 and time.time() < deadline:
             time.sleep(0.02)
+        self.assertEqual(len(self.next_calls()), 3, "the slow invoke never reached the runtime")
         status, body, _ = self.request(body=b'{"mode":"echo"}')
+        open(release, "w").close()
         self.assertEqual(status, 429)
         self.assertEqual(json.loads(body)["errorType"], "TooManyRequestsException")
-        t.join(10)
-        self.assertEqual(slow["r"][:2], (200, b'{"slept": 1}'))
+        t.join(30)
+        self.assertEqual(slow["r"][:2], (200, b'{"slept": "until_file"}'))
 
         # The caller is answered only after the runtime's next /next (the RIE's timing).
         status, body, answered = self.request(body=b'{"mode":"work_after_response","seconds":0.3}')
@@ -498,7 +503,11 @@ class TestServe(InvokerTest):
         self.assertLessEqual(called_next[0]["t"], answered)
 
         # A post for a finished invoke while none is in flight: 400, and the caller keeps the first answer.
-        status, body, _ = self.request(body=b'{"mode":"post_while_idle","seconds":0.2}')
+        # The caller is answered once the runtime is back at /next: only then may it post late.
+        posted = os.path.join(self.tmp, "post-late")
+        status, body, _ = self.request(
+            body=json.dumps({"mode": "post_while_idle", "after_file": posted}).encode())
+        open(posted, "w").close()
         self.assertEqual(status, 200)
         deadline = time.time() + 10
         while not self.late_posts() and time.time() < deadline:
