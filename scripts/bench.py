@@ -190,6 +190,10 @@ def main():
     args = ap.parse_args()
     args.extra_env = dict(e.split("=", 1) for e in args.env)
     results = []
+    for path in (args.bootstrap, args.symbols_bootstrap, args.codec_bench):
+        if os.path.exists(path) and not (os.access(path, os.X_OK) and os.path.getsize(path) > 0):
+            raise SystemExit(f"bench: {path} is not an executable program (an interrupted "
+                             "build?): remove it and run scripts/build-static.sh or scripts/bench.sh")
     cpu = shutil.which("valgrind") and os.path.exists(args.symbols_bootstrap) \
         and os.path.exists(args.codec_bench)
     if args.cpu and not cpu:
