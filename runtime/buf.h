@@ -92,6 +92,11 @@ static inline bool cur_eq_str(struct cur c, const char *s)
     size_t n = strlen(s);
     return c.len == n && memcmp(c.ptr, s, n) == 0;
 }
+/* True if a and b hold the same bytes. */
+static inline bool cur_eq(struct cur a, struct cur b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
+}
 bool cur_eq_nocase(struct cur c, const char *s);
 bool cur_starts_with(struct cur c, const char *prefix);
 /* Trims ASCII spaces and tabs (and CR/LF) at both ends. */

@@ -534,8 +534,7 @@ static enum err_code item_walk(struct etl_row_builder *b,
     while (rc == ERR_OK && json_object_next_key(&it, &k)) {
         struct cur name = json_string_inner(&k);
         for (size_t i = 0; i < n_names; i++) {
-            if (name.len == names[i].len &&
-                (name.len == 0 || memcmp(name.ptr, names[i].ptr, name.len) == 0)) {
+            if (cur_eq(name, names[i])) {
                 *seen |= 1u << i;
             }
         }

@@ -29,17 +29,12 @@ void etl_names_reset(struct etl_names *x)
     }
 }
 
-static bool same(struct cur a, struct cur b)
-{
-    return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
-}
-
 /* The slot holding name, or the empty slot where it would go. */
 static size_t probe(const struct etl_names *x, struct cur name)
 {
     size_t mask = x->n_slots - 1;
     size_t j = cur_hash(name) & mask;
-    while (x->slots[j] != 0 && !same(x->names[x->slots[j] - 1], name)) {
+    while (x->slots[j] != 0 && !cur_eq(x->names[x->slots[j] - 1], name)) {
         j = (j + 1) & mask;
     }
     return j;
