@@ -681,11 +681,6 @@ bool json_object_next(struct json_iter *it, struct json_val *key, struct json_va
     return json_object_next_key(it, key) && next_value(it, value);
 }
 
-bool json_iter_value(struct json_iter *it, struct json_val *value)
-{
-    return json_array_next(it, value);
-}
-
 bool json_iter_peek(struct json_iter *it, enum json_type *type)
 {
     if (it->p == NULL) {

@@ -96,16 +96,16 @@ bool json_array_next(struct json_iter *it, struct json_val *value);
  * value's end by scanning it, and a caller that then iterates that value scans it again. Instead:
  * json_object_next_key reads a member's name and leaves the iterator at its value;
  * json_iter_peek tells the next value's type without moving past it (false at the end);
- * json_iter_value reads it as json_object_next would have; json_iter_enter starts iterating it
- * (an object or array) without looking for its end: the inner iterator stops at the closing
- * bracket; json_iter_leave, once the inner iterator has returned false, moves the outer one past
- * that bracket. On validated text the answers are those of json_object_next and json_iter_init
- * on the same value (unvalidated text: in bounds, nothing more, as for the other iterators).
- * json_iter_single makes an iterator whose only value is the given one.
+ * json_array_next then reads it (a member's value too) as json_object_next would have;
+ * json_iter_enter starts iterating it (an object or array) without looking for its end: the
+ * inner iterator stops at the closing bracket; json_iter_leave, once the inner iterator has
+ * returned false, moves the outer one past that bracket. On validated text the answers are those of
+ * json_object_next and json_iter_init on the same value (unvalidated text: in bounds, nothing more,
+ * as for the other iterators). json_iter_single makes an iterator whose only value is the given
+ * one.
  */
 bool json_object_next_key(struct json_iter *it, struct json_val *key);
 bool json_iter_peek(struct json_iter *it, enum json_type *type);
-bool json_iter_value(struct json_iter *it, struct json_val *value);
 /* type: JSON_OBJECT or JSON_ARRAY; false (and nothing consumed) if the next value is not one. */
 bool json_iter_enter(struct json_iter *it, enum json_type type, struct json_iter *inner);
 void json_iter_leave(struct json_iter *it, const struct json_iter *inner);

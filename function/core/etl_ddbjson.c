@@ -333,35 +333,35 @@ static enum err_code typed_value(struct json_iter *d,
 {
     struct json_val v;
     if (cur_eq_str(t, "S")) {
-        if (jt != JSON_STRING || !json_iter_value(d, &v)) {
+        if (jt != JSON_STRING || !json_array_next(d, &v)) {
             return fail(err, path, "S must be a string");
         }
         *type = ETL_T_S;
         return buf_append_cur(out, v.raw, err);
     }
     if (cur_eq_str(t, "N")) {
-        if (jt != JSON_STRING || !json_iter_value(d, &v)) {
+        if (jt != JSON_STRING || !json_array_next(d, &v)) {
             return fail(err, path, "N must be a string");
         }
         *type = ETL_T_N;
         return number_at(path, json_string_inner(&v), out, err);
     }
     if (cur_eq_str(t, "B")) {
-        if (!json_iter_value(d, &v) || !is_base64_string(&v)) {
+        if (!json_array_next(d, &v) || !is_base64_string(&v)) {
             return fail(err, path, "B must be a base64 string");
         }
         *type = ETL_T_B;
         return buf_append_cur(out, v.raw, err);
     }
     if (cur_eq_str(t, "BOOL")) {
-        if ((jt != JSON_TRUE && jt != JSON_FALSE) || !json_iter_value(d, &v)) {
+        if ((jt != JSON_TRUE && jt != JSON_FALSE) || !json_array_next(d, &v)) {
             return fail(err, path, "BOOL must be true or false");
         }
         *type = ETL_T_BOOL;
         return buf_append_cur(out, v.raw, err);
     }
     if (cur_eq_str(t, "NULL")) {
-        if (jt != JSON_TRUE || !json_iter_value(d, &v)) {
+        if (jt != JSON_TRUE || !json_array_next(d, &v)) {
             return fail(err, path, "NULL must be true");
         }
         *type = ETL_T_NULL;
@@ -395,7 +395,7 @@ static enum err_code typed_value(struct json_iter *d,
 static bool several_members(struct json_iter at)
 {
     struct json_val whole;
-    return json_iter_value(&at, &whole) && whole.type == JSON_OBJECT && json_count(&whole) > 1;
+    return json_array_next(&at, &whole) && whole.type == JSON_OBJECT && json_count(&whole) > 1;
 }
 
 /* The descriptor `at` stands at, appended as plain JSON; `at` moves past it. A descriptor with
@@ -559,7 +559,7 @@ static enum err_code keys_first(struct etl_row_builder *b,
         if (json_string_copy(&k, name, sizeof(name)) && !json_object_get(item, name, &found)) {
             rc = add_column(b, &k, &it, reserved, err);
         } else {
-            (void)json_iter_value(&it, &v); /* in the image: skipped here */
+            (void)json_array_next(&it, &v); /* in the image: skipped here */
         }
     }
     unsigned none = 0;

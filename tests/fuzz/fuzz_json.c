@@ -149,14 +149,14 @@ static void walk_same(const struct json_val *a, const struct json_val *b, int de
 
 /* Reads the value `at` stands at by entering it (json_iter_enter/leave, json_object_next_key,
  * json_iter_peek): the same types and spans as ref read by json_object_next, and the outer
- * iterator ends where json_iter_value leaves it, index position included. */
+ * iterator ends where json_array_next leaves it, index position included. */
 static void walk_entered(struct json_iter *at, const struct json_val *ref, int depth)
 {
     struct json_iter skipped = *at;
     struct json_val whole;
     enum json_type type;
     FUZZ_CHECK(json_iter_peek(at, &type) && type == ref->type);
-    FUZZ_CHECK(json_iter_value(&skipped, &whole));
+    FUZZ_CHECK(json_array_next(&skipped, &whole));
     FUZZ_CHECK(whole.raw.ptr == ref->raw.ptr && whole.raw.len == ref->raw.len);
     if ((type != JSON_OBJECT && type != JSON_ARRAY) || depth > MAX_DEPTH) {
         *at = skipped;
@@ -203,14 +203,14 @@ static void walk_any_entered(struct json_iter *at, int depth, size_t *budget)
     }
     (*budget)--;
     if (!json_iter_enter(at, type, &inner)) {
-        (void)json_iter_value(at, &v);
+        (void)json_array_next(at, &v);
         return;
     }
     while (*budget > 0 && (type == JSON_OBJECT ? json_object_next_key(&inner, &k)
                                                : json_iter_peek(&inner, &type))) {
         const uint8_t *before = inner.p;
         walk_any_entered(&inner, depth + 1, budget);
-        if (inner.p == before && !json_iter_value(&inner, &v)) {
+        if (inner.p == before && !json_array_next(&inner, &v)) {
             break;
         }
     }
