@@ -195,7 +195,7 @@ static void check_entered(const struct json_val *root, const struct json_val *re
 /* Unvalidated text entered: only staying in bounds and terminating are promised. */
 static void walk_any_entered(struct json_iter *at, int depth, size_t *budget)
 {
-    enum json_type type;
+    enum json_type type, element;
     struct json_val v, k;
     struct json_iter inner;
     if (depth > 8 || *budget == 0 || !json_iter_peek(at, &type)) {
@@ -206,8 +206,9 @@ static void walk_any_entered(struct json_iter *at, int depth, size_t *budget)
         (void)json_array_next(at, &v);
         return;
     }
+    /* (element: the container's own type must outlive its elements' peeks) */
     while (*budget > 0 && (type == JSON_OBJECT ? json_object_next_key(&inner, &k)
-                                               : json_iter_peek(&inner, &type))) {
+                                               : json_iter_peek(&inner, &element))) {
         const uint8_t *before = inner.p;
         walk_any_entered(&inner, depth + 1, budget);
         if (inner.p == before && !json_array_next(&inner, &v)) {
