@@ -112,7 +112,8 @@ void json_iter_leave(struct json_iter *it, const struct json_iter *inner);
 void json_iter_single(struct json_iter *it, const struct json_val *value);
 size_t json_count(const struct json_val *container);
 
-/* The first member named key (compared after unescaping); false if absent or not an object. */
+/* The first member named key (compared after unescaping); false if absent or not an object.
+ * *out is unspecified after false (the look-up reads members into it as it goes). */
 bool json_object_get(const struct json_val *obj, const char *key, struct json_val *out);
 /* Like json_object_get, but the member must have the given type. */
 bool json_object_get_type(const struct json_val *obj,
