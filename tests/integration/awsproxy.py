@@ -1187,7 +1187,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                                                        f"awsproxy: upstream failed: {e!r}")
                 done(status)
                 self._send_simple(status, headers, rbody)
-                return status
+                return
         st.bump("forwarded")
         if kill_n is not None:
             resp.read()
@@ -1198,7 +1198,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             pid, error = kill_sender(self.client_address, self.server.port)
             st.record_kill(kill_n, pid, error)
             self._reset_connection()
-            return resp.status
+            return
         st.record_upstream_time(op, (time.monotonic() - t0) * 1000)
         if hold_until is not None:
             _sleep_until(hold_until)
@@ -1209,7 +1209,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if resp.will_close and self._upstream is not None:
                 self._upstream.close()
                 self._upstream = None
-        return resp.status
 
     def _relay(self, resp):
         self.send_response_only(resp.status, resp.reason)
