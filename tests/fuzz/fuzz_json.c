@@ -123,6 +123,12 @@ static void walk_any(const struct json_val *v, int depth)
     (void)json_count(v);
 }
 
+/* The next member (obj: key and value) or element of a container, read the plain way. */
+static bool next_plain(struct json_iter *it, bool obj, struct json_val *k, struct json_val *v)
+{
+    return obj ? json_object_next(it, k, v) : json_array_next(it, v);
+}
+
 /* Walks a (through an index) and b (scanned) in step: the same spans everywhere. */
 static void walk_same(const struct json_val *a, const struct json_val *b, int depth)
 {
@@ -136,8 +142,8 @@ static void walk_same(const struct json_val *a, const struct json_val *b, int de
     json_iter_init(&ib, b);
     for (;;) {
         bool obj = a->type == JSON_OBJECT;
-        bool more = obj ? json_object_next(&ia, &ka, &va) : json_array_next(&ia, &va);
-        bool more_b = obj ? json_object_next(&ib, &kb, &vb) : json_array_next(&ib, &vb);
+        bool more = next_plain(&ia, obj, &ka, &va);
+        bool more_b = next_plain(&ib, obj, &kb, &vb);
         FUZZ_CHECK(more == more_b);
         if (!more) {
             return;
@@ -170,7 +176,7 @@ static void walk_entered(struct json_iter *at, const struct json_val *ref, int d
         bool obj = type == JSON_OBJECT;
         enum json_type t;
         bool more = obj ? json_object_next_key(&inner, &k) : json_iter_peek(&inner, &t);
-        bool more_ref = obj ? json_object_next(&it, &rk, &rv) : json_array_next(&it, &rv);
+        bool more_ref = next_plain(&it, obj, &rk, &rv);
         FUZZ_CHECK(more == more_ref);
         if (!more) {
             break;
