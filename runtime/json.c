@@ -590,10 +590,217 @@ static const uint8_t *skip_value_p(const uint8_t *p, const uint8_t *end, enum js
     return p + (n > 0 ? n : 1);
 }
 
+/* ---- checking as walking (json_check_begin): the validator's steps, taken one call at a time ----
+ */
+
+enum check_state {
+    CK_SINGLE = 1, /* json_check_begin's iterator: the root value is due */
+    CK_DONE,       /* the root value was read */
+    CK_FIRST,      /* just inside a container */
+    CK_SEP,        /* after an item: a comma or the closing bracket is due */
+    CK_ITEM,       /* after a comma (or at the first item): a key, or an array's element */
+    CK_VALUE,      /* after a key and its colon: the member's value */
+    CK_CLOSED      /* at the closing bracket (p points at it) */
+};
+
+static bool check_fail(struct json_check *c, const uint8_t *at, const char *what)
+{
+    if (!c->failed) {
+        struct scan s = {.p = at, .start = c->start, .end = c->end, .err = &c->err};
+        c->failed = true;
+        (void)fail(&s, what);
+    }
+    return false;
+}
+
+/* The validator's state at the iterator: its position and depth. */
+static struct scan check_scan(const struct json_iter *it, const uint8_t *p)
+{
+    struct json_check *c = it->chk;
+    return (struct scan){p, c->start, c->end, it->depth, c->max_depth, &c->err, NULL, false};
+}
+
+/* From CK_FIRST or CK_SEP to the next item (CK_ITEM), or to the closing bracket (false). */
+static bool check_next_item(struct json_iter *it)
+{
+    const uint8_t *p = skip_ws_p(it->p, it->end);
+    uint8_t close = it->object ? '}' : ']';
+    if (it->state == CK_SEP) {
+        if (p >= it->end) {
+            return check_fail(it->chk, p,
+                              it->object ? "unterminated object" : "unterminated array");
+        }
+        if (*p == ',') {
+            it->p = p + 1;
+            it->state = CK_ITEM;
+            return true;
+        }
+        if (*p != close) {
+            return check_fail(it->chk, p,
+                              it->object ? "expected ',' or '}'" : "expected ',' or ']'");
+        }
+    } else if (p >= it->end || *p != close) {
+        it->p = p;
+        it->state = CK_ITEM;
+        return true;
+    }
+    it->p = p;
+    it->state = CK_CLOSED;
+    return false;
+}
+
+/* True when a value is due at the iterator: the root, a member's value, an array's element. */
+static bool check_value_due(struct json_iter *it)
+{
+    if (it->chk->failed) {
+        return false;
+    }
+    switch (it->state) {
+    case CK_SINGLE:
+    case CK_VALUE:
+        return true;
+    case CK_ITEM:
+        return !it->object;
+    case CK_FIRST:
+    case CK_SEP:
+        return !it->object && check_next_item(it);
+    default:
+        return false;
+    }
+}
+
+static void check_value_read(struct json_iter *it, const uint8_t *end)
+{
+    it->p = end;
+    it->state = it->state == CK_SINGLE ? CK_DONE : CK_SEP;
+}
+
+static bool check_read(struct json_iter *it, struct json_val *value)
+{
+    if (!check_value_due(it)) {
+        return false;
+    }
+    struct scan s = check_scan(it, it->p);
+    if (scan_value(&s, value) != ERR_OK) {
+        it->chk->failed = true;
+        return false;
+    }
+    check_value_read(it, s.p);
+    return true;
+}
+
+static bool check_next_key(struct json_iter *it, struct json_val *key)
+{
+    if (it->chk->failed || !it->object ||
+        ((it->state == CK_FIRST || it->state == CK_SEP) && !check_next_item(it)) ||
+        it->state != CK_ITEM) {
+        return false;
+    }
+    const uint8_t *p = skip_ws_p(it->p, it->end);
+    if (p >= it->end || *p != '"') {
+        return check_fail(it->chk, p, "expected a string key");
+    }
+    struct scan s = check_scan(it, p);
+    if (scan_string(&s) != ERR_OK) {
+        it->chk->failed = true;
+        return false;
+    }
+    *key = (struct json_val){JSON_STRING, cur_make(p, (size_t)(s.p - p)), NULL, 0};
+    p = skip_ws_p(s.p, it->end);
+    if (p >= it->end || *p != ':') {
+        return check_fail(it->chk, p, "expected ':'");
+    }
+    it->p = p + 1;
+    it->state = CK_VALUE;
+    return true;
+}
+
+/* A byte a JSON value can start with (scan_value fails on any other, "unexpected character"). */
+static bool value_start(uint8_t c)
+{
+    return c == '{' || c == '[' || c == '"' || c == 't' || c == 'f' || c == 'n' || c == '-' ||
+           is_digit(c);
+}
+
+static bool check_peek(struct json_iter *it, enum json_type *type)
+{
+    if (!check_value_due(it)) {
+        return false;
+    }
+    const uint8_t *p = skip_ws_p(it->p, it->end);
+    it->p = p;
+    if (p >= it->end) {
+        return check_fail(it->chk, p, "unexpected end of input");
+    }
+    if (!value_start(*p)) {
+        return check_fail(it->chk, p, "unexpected character");
+    }
+    *type = type_at(*p);
+    return true;
+}
+
+static bool check_enter(struct json_iter *it, enum json_type type, struct json_iter *inner)
+{
+    enum json_type found;
+    if ((type != JSON_OBJECT && type != JSON_ARRAY) || !check_peek(it, &found) || found != type) {
+        return false;
+    }
+    if (it->depth + 1 > it->chk->max_depth) {
+        return check_fail(it->chk, it->p, "nesting too deep");
+    }
+    *inner = (struct json_iter){.p = it->p + 1,
+                                .end = it->end,
+                                .chk = it->chk,
+                                .depth = it->depth + 1,
+                                .state = CK_FIRST,
+                                .object = type == JSON_OBJECT};
+    return true;
+}
+
+static void check_leave(struct json_iter *it, const struct json_iter *inner)
+{
+    if (it->chk->failed) {
+        return;
+    }
+    if (inner->state != CK_CLOSED) {
+        (void)check_fail(it->chk, inner->p, "left a container before its end (a bug)");
+        return;
+    }
+    check_value_read(it, inner->p + 1);
+}
+
+void json_check_begin(struct json_check *chk,
+                      struct cur text,
+                      int max_depth,
+                      struct json_iter *root)
+{
+    *chk = (struct json_check){text.ptr, text.ptr + text.len, max_depth, false, ERR_INIT};
+    *root = (struct json_iter){.p = text.ptr, .end = chk->end, .chk = chk, .state = CK_SINGLE};
+    if (text.len == 0) {
+        chk->failed = true;
+        (void)err_set(&chk->err, ERR_INVALID_INPUT, "invalid JSON: empty input");
+    }
+}
+
+bool json_check_end(struct json_check *chk, const struct json_iter *root)
+{
+    if (chk->failed) {
+        return false;
+    }
+    if (root->chk != chk || root->state != CK_DONE) {
+        return check_fail(chk, root->p, "ended before the root value was read (a bug)");
+    }
+    const uint8_t *p = skip_ws_p(root->p, chk->end);
+    return p == chk->end || check_fail(chk, p, "trailing data after the JSON value");
+}
+
+/* ---- the iterators: over validated text, or checking as they walk ---- */
+
 void json_iter_init(struct json_iter *it, const struct json_val *container)
 {
     it->idx = NULL;
     it->next = 0;
+    it->chk = NULL;
     if ((container->type != JSON_OBJECT && container->type != JSON_ARRAY) ||
         container->raw.len < 2) {
         it->p = it->end = NULL;
@@ -651,11 +858,17 @@ static bool next_value(struct json_iter *it, struct json_val *value)
 
 bool json_array_next(struct json_iter *it, struct json_val *value)
 {
+    if (it->chk != NULL) {
+        return check_read(it, value);
+    }
     return it->p != NULL && next_value(it, value);
 }
 
 bool json_object_next_key(struct json_iter *it, struct json_val *key)
 {
+    if (it->chk != NULL) {
+        return check_next_key(it, key);
+    }
     if (it->p == NULL) {
         return false;
     }
@@ -683,6 +896,9 @@ bool json_object_next(struct json_iter *it, struct json_val *key, struct json_va
 
 bool json_iter_peek(struct json_iter *it, enum json_type *type)
 {
+    if (it->chk != NULL) {
+        return check_peek(it, type);
+    }
     if (it->p == NULL) {
         return false;
     }
@@ -697,6 +913,9 @@ bool json_iter_peek(struct json_iter *it, enum json_type *type)
 
 bool json_iter_enter(struct json_iter *it, enum json_type type, struct json_iter *inner)
 {
+    if (it->chk != NULL) {
+        return check_enter(it, type, inner);
+    }
     enum json_type found;
     if ((type != JSON_OBJECT && type != JSON_ARRAY) || !json_iter_peek(it, &found) ||
         found != type) {
@@ -720,6 +939,10 @@ bool json_iter_enter(struct json_iter *it, enum json_type type, struct json_iter
 
 void json_iter_leave(struct json_iter *it, const struct json_iter *inner)
 {
+    if (it->chk != NULL) {
+        check_leave(it, inner);
+        return;
+    }
     const uint8_t *p = skip_ws_p(inner->p, it->end);
     if (p < it->end && (*p == ']' || *p == '}')) {
         p++;
@@ -730,6 +953,7 @@ void json_iter_leave(struct json_iter *it, const struct json_iter *inner)
 
 void json_iter_single(struct json_iter *it, const struct json_val *value)
 {
+    it->chk = NULL;
     it->p = value->raw.ptr;
     it->end = value->raw.ptr != NULL ? value->raw.ptr + value->raw.len : NULL;
     it->idx = value->idx;

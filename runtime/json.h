@@ -79,11 +79,17 @@ MUST_CHECK enum err_code json_validate_indexed(struct cur text,
                                                struct json_val *root,
                                                struct err *err);
 
+struct json_check;
+
 struct json_iter {
     const uint8_t *p;
     const uint8_t *end;
     const struct json_index *idx; /* NULL: scan */
     uint32_t next;                /* the entry of the next indexed container at or after p */
+    struct json_check *chk;       /* NULL: the text was validated; else checked as walked */
+    int depth;                    /* checked: containers open, the iterated one included */
+    uint8_t state;                /* checked: what the grammar expects at p */
+    bool object;                  /* checked: iterating an object's members */
 };
 
 /* Starts iterating an object's members or an array's elements. */
@@ -111,6 +117,39 @@ bool json_iter_enter(struct json_iter *it, enum json_type type, struct json_iter
 void json_iter_leave(struct json_iter *it, const struct json_iter *inner);
 void json_iter_single(struct json_iter *it, const struct json_val *value);
 size_t json_count(const struct json_val *container);
+
+/*
+ * Checking as walking: one walk where json_validate and then the iterators took two.
+ * json_check_begin gives an iterator whose only value is the whole (unvalidated) text; from it,
+ * json_iter_peek, json_iter_enter/leave, json_object_next_key, json_array_next and
+ * json_object_next check every byte they pass, exactly as json_validate does:
+ *  - a value read whole (json_array_next, json_object_next) is validated whole, so it may then
+ *    be read with the other functions as validated text;
+ *  - a container entered is checked by its inner iterator, which must be walked until it returns
+ *    false before json_iter_leave;
+ *  - the first syntax error stops the walk (every checked call returns false from then on) and is
+ *    kept in chk->err.
+ * json_check_end, once the root value is read or left, checks what follows it and tells whether
+ * the text is valid JSON. Errors come in text order, so the error is json_validate's on the same
+ * text, message and byte offset alike, provided the walk covered every byte: a caller that stops
+ * inside a container reads it again whole from a copy of the iterator taken before it.
+ * Ownership: iterators point at chk, which must outlive them; copying chk means pointing the
+ * copied iterators at the copy.
+ */
+struct json_check {
+    const uint8_t *start;
+    const uint8_t *end;
+    int max_depth;
+    bool failed;
+    struct err err; /* the first syntax error, when failed */
+};
+
+void json_check_begin(struct json_check *chk,
+                      struct cur text,
+                      int max_depth,
+                      struct json_iter *root);
+/* True if the walk found no error and only whitespace follows the root value. */
+bool json_check_end(struct json_check *chk, const struct json_iter *root);
 
 /* The first member named key (compared after unescaping); false if absent or not an object.
  * *out is unspecified after false (the look-up reads members into it as it goes). */

@@ -3,6 +3,7 @@
  * iterates spans exactly, unescapes strings.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json.h"
@@ -404,10 +405,116 @@ static void test_enter_same_spans(void **state)
     }
 }
 
+/*
+ * Walks the value `at` stands at with checking iterators, choosing per value (from *choice, a
+ * pseudo-random sequence) to read it whole, to enter it, or to enter it, stop after one item and
+ * read it again whole from a copy taken before it (as a caller that gives up inside does).
+ */
+static void check_walk(struct json_iter *at, unsigned *choice)
+{
+    *choice = *choice * 1103515245u + 12345u;
+    unsigned how = (*choice >> 28) % 4;
+    enum json_type t;
+    struct json_val v;
+    if (!json_iter_peek(at, &t)) {
+        return;
+    }
+    if ((t != JSON_OBJECT && t != JSON_ARRAY) || how == 0) {
+        (void)json_array_next(at, &v);
+        return;
+    }
+    struct json_iter before = *at, inner;
+    if (!json_iter_enter(at, t, &inner)) {
+        return;
+    }
+    for (size_t n = 0;; n++) {
+        struct json_val k;
+        enum json_type et;
+        if (t == JSON_OBJECT ? !json_object_next_key(&inner, &k) : !json_iter_peek(&inner, &et)) {
+            break;
+        }
+        if (how == 1 && n == 1) {
+            *at = before;
+            (void)json_array_next(at, &v);
+            return;
+        }
+        check_walk(&inner, choice);
+    }
+    json_iter_leave(at, &inner);
+}
+
+/* A checked walk, however it goes, accepts what json_validate accepts and fails with its error. */
+static void assert_check_like_validate(const char *text, size_t len, int max_depth, unsigned seed)
+{
+    struct json_val root;
+    struct err verr = ERR_INIT;
+    enum err_code vrc = json_validate(cur_make(text, len), max_depth, &root, &verr);
+    struct json_check chk;
+    struct json_iter it;
+    unsigned choice = (seed + 1) * 0x9E3779B9u;
+    json_check_begin(&chk, cur_make(text, len), max_depth, &it);
+    check_walk(&it, &choice);
+    bool ok = json_check_end(&chk, &it);
+    if (ok != (vrc == ERR_OK) || (!ok && strcmp(chk.err.msg, verr.msg) != 0)) {
+        fail_msg("%.*s (depth %d, seed %u): checked %s, validated %s", (int)len, text, max_depth,
+                 seed, ok ? "ok" : chk.err.msg, vrc == ERR_OK ? "ok" : verr.msg);
+    }
+}
+
+static const char *const check_texts[] = {
+    "{\"Records\":[{\"eventName\":\"INSERT\",\"dynamodb\":{\"Keys\":{\"pk\":{\"S\":\"a\"}},"
+    "\"NewImage\":{\"pk\":{\"S\":\"a\\u00e9\"},\"m\":{\"M\":{\"deep\":{\"L\":[{\"S\":\"x\"},{\"N\":\"-1.5e3\"},"
+    "{\"BOOL\":true},{\"NULL\":true},{\"b\":false,\"n\":null}]}}},\"e\":{\"M\":{}},\"l\":{\"L\":[]}}},"
+    "\"eventSource\":\"aws:dynamodb\"},[],{},[[[[\"\xc3\xa9\xe2\x82\xac\"]]]]],"
+    "\"tail\":{\"x\":[1,2,3]},\"after\":\"the end\"}",
+    " [ { } , [ ] , { \"a\" : [ 1 , true , null , false , -2.5e3 , \"s\\\"]}\" ] , \"b\" : { \"c\" :"
+    " { \"d\" : 0.5 } } } , \"}]\" ] ",
+    "\"a lone string\"",
+    "[]",
+    "7",
+};
+
+/* The texts above and every variant of them with one byte replaced, removed or cut off there,
+ * walked six ways each, with a roomy and a tight nesting limit. */
+static void test_check_same_as_validate(void **state)
+{
+    (void)state;
+    static const char subs[] = "\"\\,:{}[] x\x01\xff"
+                               "1-e.t";
+    for (size_t r = 0; r < sizeof(validate_rows) / sizeof(validate_rows[0]); r++) {
+        const char *in = validate_rows[r].input;
+        assert_check_like_validate(in, strlen(in), 64, 0);
+    }
+    for (size_t t = 0; t < sizeof(check_texts) / sizeof(check_texts[0]); t++) {
+        const char *base = check_texts[t];
+        size_t n = strlen(base);
+        char *text = malloc(n + 1);
+        assert_non_null(text);
+        for (size_t i = 0; i <= n; i++) {
+            for (unsigned seed = 0; seed < 6; seed++) {
+                int depth = seed % 2 ? 64 : 4;
+                assert_check_like_validate(base, i, depth, seed); /* cut off at i */
+                if (i == n) {
+                    continue;
+                }
+                memcpy(text, base, i); /* byte i removed */
+                memcpy(text + i, base + i + 1, n - i - 1);
+                assert_check_like_validate(text, n - 1, depth, seed);
+                for (size_t k = 0; k < sizeof(subs) - 1; k++) {
+                    memcpy(text, base, n);
+                    text[i] = subs[k];
+                    assert_check_like_validate(text, n, depth, seed);
+                }
+            }
+        }
+        free(text);
+    }
+}
+
 int main(void)
 {
     enum { N = sizeof(validate_rows) / sizeof(validate_rows[0]) };
-    struct CMUnitTest tests[N + 10];
+    struct CMUnitTest tests[N + 11];
     for (size_t i = 0; i < N; i++) {
         tests[i] = (struct CMUnitTest){validate_rows[i].name, test_validate_row, NULL, NULL,
                                        (void *)&validate_rows[i]};
@@ -422,5 +529,6 @@ int main(void)
     tests[N + 7] = (struct CMUnitTest)cmocka_unit_test(test_index_same_spans);
     tests[N + 8] = (struct CMUnitTest)cmocka_unit_test(test_string_every_position);
     tests[N + 9] = (struct CMUnitTest)cmocka_unit_test(test_enter_same_spans);
-    return _cmocka_run_group_tests("json", tests, N + 10, NULL, NULL);
+    tests[N + 10] = (struct CMUnitTest)cmocka_unit_test(test_check_same_as_validate);
+    return _cmocka_run_group_tests("json", tests, N + 11, NULL, NULL);
 }
