@@ -7,7 +7,9 @@
  * structural index (a roomy one, and one that fills after four entries), every span is the same,
  * and so it is when each value is entered as it comes (json_iter_enter) instead of skipped.
  * As one string's contents, the bytes are accepted exactly when a byte-at-a-time reference
- * accepts them (the validator scans strings a word at a time).
+ * accepts them (the validator scans strings a word at a time). Walked with checking iterators
+ * (json_check_begin), entering, skipping or giving up inside values as it goes, the bytes are
+ * accepted exactly when json_validate accepts them, with its error message otherwise.
  */
 #include <string.h>
 
@@ -333,6 +335,55 @@ static void check_as_string(const uint8_t *data, size_t size)
     buf_cleanup(&text);
 }
 
+/* A checking walk of the value `at` stands at: per value, from *choice, read whole, entered,
+ * or entered and given up after one item (then read whole again from a copy). */
+static void walk_checked(struct json_iter *at, unsigned *choice, size_t *budget)
+{
+    *choice = *choice * 1103515245u + 12345u;
+    unsigned how = (*choice >> 28) % 4;
+    enum json_type t;
+    struct json_val v;
+    if (!json_iter_peek(at, &t)) {
+        return;
+    }
+    if ((t != JSON_OBJECT && t != JSON_ARRAY) || how == 0 || *budget == 0) {
+        (void)json_array_next(at, &v);
+        return;
+    }
+    (*budget)--;
+    struct json_iter before = *at, inner;
+    if (!json_iter_enter(at, t, &inner)) {
+        return;
+    }
+    for (size_t n = 0;; n++) {
+        struct json_val k;
+        enum json_type et;
+        if (t == JSON_OBJECT ? !json_object_next_key(&inner, &k) : !json_iter_peek(&inner, &et)) {
+            break;
+        }
+        if (how == 1 && n == 1) {
+            *at = before;
+            (void)json_array_next(at, &v);
+            return;
+        }
+        walk_checked(&inner, choice, budget);
+    }
+    json_iter_leave(at, &inner);
+}
+
+static void check_walked(struct cur text, enum err_code rc, const struct err *err, unsigned seed)
+{
+    struct json_check chk;
+    struct json_iter it;
+    unsigned choice = (seed + 1) * 0x9E3779B9u;
+    size_t budget = 4096;
+    json_check_begin(&chk, text, MAX_DEPTH, &it);
+    walk_checked(&it, &choice, &budget);
+    bool ok = json_check_end(&chk, &it);
+    FUZZ_CHECK(ok == (rc == ERR_OK));
+    FUZZ_CHECK(ok || strcmp(chk.err.msg, err->msg) == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct cur text = cur_make(data, size);
@@ -347,6 +398,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         check_indexed(text, &root, 4 * sizeof(struct json_index_entry));
     } else {
         fuzz_check_failure(rc, &err);
+    }
+    for (unsigned seed = 0; seed < 3; seed++) {
+        check_walked(text, rc, &err, seed);
     }
     /* The same bytes as whatever they start with, unvalidated. */
     if (size > 0) {
