@@ -517,8 +517,30 @@ static enum err_code add_column(struct etl_row_builder *b,
     return rc;
 }
 
-/* The item's attributes, each converted as the walk reaches it; bit i of *seen is set when an
- * attribute's name, as it stands, is names[i]. */
+/* The item's attributes, each converted as the walk `it` (inside the item) reaches it; bit i of
+ * *seen is set when an attribute's name, as it stands, is names[i]. */
+static enum err_code item_walk_at(struct etl_row_builder *b,
+                                  struct json_iter *it,
+                                  const struct cur *names,
+                                  size_t n_names,
+                                  unsigned *seen,
+                                  const char *const *reserved,
+                                  struct err *err)
+{
+    struct json_val k;
+    enum err_code rc = ERR_OK;
+    while (rc == ERR_OK && json_object_next_key(it, &k)) {
+        struct cur name = json_string_inner(&k);
+        for (size_t i = 0; i < n_names; i++) {
+            if (cur_eq(name, names[i])) {
+                *seen |= 1u << i;
+            }
+        }
+        rc = add_column(b, &k, it, reserved, err);
+    }
+    return rc;
+}
+
 static enum err_code item_walk(struct etl_row_builder *b,
                                const struct json_val *item,
                                const struct cur *names,
@@ -528,19 +550,8 @@ static enum err_code item_walk(struct etl_row_builder *b,
                                struct err *err)
 {
     struct json_iter it;
-    struct json_val k;
-    enum err_code rc = ERR_OK;
     json_iter_init(&it, item);
-    while (rc == ERR_OK && json_object_next_key(&it, &k)) {
-        struct cur name = json_string_inner(&k);
-        for (size_t i = 0; i < n_names; i++) {
-            if (cur_eq(name, names[i])) {
-                *seen |= 1u << i;
-            }
-        }
-        rc = add_column(b, &k, &it, reserved, err);
-    }
-    return rc;
+    return item_walk_at(b, &it, names, n_names, seen, reserved, err);
 }
 
 /* Key attributes the image lacks (looked up by name), then the image's attributes. */
@@ -615,4 +626,42 @@ enum err_code etl_ddbjson_item_columns(struct etl_row_builder *b,
     }
     etl_row_rewind(b, mark);
     return keys_first(b, item, keys, reserved, err);
+}
+
+enum err_code etl_ddbjson_item_columns_at(struct etl_row_builder *b,
+                                          struct json_iter *at,
+                                          const struct json_val *keys,
+                                          const char *const *reserved,
+                                          struct err *err)
+{
+    struct json_iter before = *at, it;
+    struct json_val item;
+    if (!json_iter_enter(at, JSON_OBJECT, &it)) {
+        return err_set(err, ERR_INVALID_INPUT, "item image is not an object");
+    }
+    unsigned seen = 0;
+    struct cur names[KEY_NAMES_MAX];
+    size_t n_names = 0;
+    bool with_keys = keys != NULL && keys->type == JSON_OBJECT;
+    if (!with_keys || plain_key_names(keys, names, &n_names)) {
+        /* As etl_ddbjson_item_columns: the image's own walk, which finds the keys in it. */
+        struct etl_row_mark mark = etl_row_mark(b);
+        enum err_code rc =
+            item_walk_at(b, &it, with_keys ? names : NULL, n_names, &seen, reserved, err);
+        if (rc == ERR_OK && (!with_keys || seen == (1u << n_names) - 1)) {
+            json_iter_leave(at, &it);
+            return ERR_OK;
+        }
+        if (!with_keys) {
+            return rc;
+        }
+        etl_row_rewind(b, mark);
+    }
+    /* A key the image lacks, or an error: the image read whole, then as etl_ddbjson_item_columns
+     * goes on. */
+    *at = before;
+    if (!json_array_next(at, &item)) {
+        return err_set(err, ERR_INVALID_INPUT, "item image is not valid JSON");
+    }
+    return keys_first(b, &item, keys, reserved, err);
 }

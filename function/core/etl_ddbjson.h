@@ -66,6 +66,15 @@ MUST_CHECK enum err_code etl_ddbjson_item_columns(struct etl_row_builder *b,
                                                   const char *const *reserved,
                                                   struct err *err);
 
+/* The same for the item the iterator `at` stands at, read as the walk reaches it (json.h's
+ * checking iterators included); `at` moves past it. On an error `at` is left anywhere: the
+ * caller reads the item again from a copy taken before it. */
+MUST_CHECK enum err_code etl_ddbjson_item_columns_at(struct etl_row_builder *b,
+                                                     struct json_iter *at,
+                                                     const struct json_val *keys,
+                                                     const char *const *reserved,
+                                                     struct err *err);
+
 /*
  * Appends a DynamoDB number string as a JSON number with the same digits: "+1" -> "1",
  * "007.50" -> "7.50", ".5" -> "0.5", "5." -> "5"; exponents kept. Rejects non-numbers,

@@ -49,6 +49,46 @@ meta_str(struct etl_row_builder *rb, enum etl_meta_id id, const char *s, struct 
                            err);
 }
 
+enum err_code
+etl_record_begin(struct etl_row_builder *rb, struct buf *store, size_t *row_offset, struct err *err)
+{
+    *row_offset = store->len;
+    return etl_row_begin(rb, store, err);
+}
+
+enum err_code
+etl_record_finish(struct etl_row_builder *rb, const struct etl_record_meta *meta, struct err *err)
+{
+    enum err_code rc = meta_str(rb, ETL_META_OP, meta->op, err);
+    if (rc == ERR_OK) {
+        rc = meta_str(rb, ETL_META_SEQ, meta->seq, err);
+    }
+    if (rc == ERR_OK) {
+        rc = meta_str(rb, ETL_META_TS, meta->ts, err);
+    }
+    if (rc == ERR_OK) {
+        rc = meta_str(rb, ETL_META_TABLE, meta->table, err);
+    }
+    if (rc == ERR_OK) {
+        const struct etl_meta_col *m = &etl_meta_cols[ETL_META_EVENT_ID];
+        bool present = meta->event_id.len > 0;
+        rc = etl_row_add(rb, present ? m->type : ETL_T_NULL, ETL_COL_META,
+                         cur_from_str(m->name_json),
+                         present ? meta->event_id : cur_from_str("null"), err);
+    }
+    if (rc == ERR_OK && meta->has_ttl_delete) {
+        const struct etl_meta_col *m = &etl_meta_cols[ETL_META_TTL_DELETE];
+        rc = etl_row_add(rb, m->type, ETL_COL_META, cur_from_str(m->name_json),
+                         cur_from_str(meta->ttl_delete ? "true" : "false"), err);
+    }
+    if (rc != ERR_OK) {
+        etl_row_abandon(rb);
+        return rc;
+    }
+    etl_row_end(rb);
+    return ERR_OK;
+}
+
 enum err_code etl_record_build(struct buf *store,
                                const struct json_val *item,
                                const struct json_val *keys,
@@ -57,39 +97,14 @@ enum err_code etl_record_build(struct buf *store,
                                struct err *err)
 {
     struct etl_row_builder rb;
-    *row_offset = store->len;
-    enum err_code rc = etl_row_begin(&rb, store, err);
-    if (rc == ERR_OK) {
-        rc = etl_ddbjson_item_columns(&rb, item, keys, etl_meta_names, err);
+    enum err_code rc = etl_record_begin(&rb, store, row_offset, err);
+    if (rc != ERR_OK) {
+        return rc;
     }
-    if (rc == ERR_OK) {
-        rc = meta_str(&rb, ETL_META_OP, meta->op, err);
-    }
-    if (rc == ERR_OK) {
-        rc = meta_str(&rb, ETL_META_SEQ, meta->seq, err);
-    }
-    if (rc == ERR_OK) {
-        rc = meta_str(&rb, ETL_META_TS, meta->ts, err);
-    }
-    if (rc == ERR_OK) {
-        rc = meta_str(&rb, ETL_META_TABLE, meta->table, err);
-    }
-    if (rc == ERR_OK) {
-        const struct etl_meta_col *m = &etl_meta_cols[ETL_META_EVENT_ID];
-        bool present = meta->event_id.len > 0;
-        rc = etl_row_add(&rb, present ? m->type : ETL_T_NULL, ETL_COL_META,
-                         cur_from_str(m->name_json),
-                         present ? meta->event_id : cur_from_str("null"), err);
-    }
-    if (rc == ERR_OK && meta->has_ttl_delete) {
-        const struct etl_meta_col *m = &etl_meta_cols[ETL_META_TTL_DELETE];
-        rc = etl_row_add(&rb, m->type, ETL_COL_META, cur_from_str(m->name_json),
-                         cur_from_str(meta->ttl_delete ? "true" : "false"), err);
-    }
+    rc = etl_ddbjson_item_columns(&rb, item, keys, etl_meta_names, err);
     if (rc != ERR_OK) {
         etl_row_abandon(&rb);
         return rc;
     }
-    etl_row_end(&rb);
-    return ERR_OK;
+    return etl_record_finish(&rb, meta, err);
 }

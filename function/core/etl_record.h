@@ -70,4 +70,15 @@ MUST_CHECK enum err_code etl_record_build(struct buf *store,
                                           size_t *row_offset,
                                           struct err *err);
 
+/* etl_record_build in steps, for a caller that converts the item as its walk reaches it:
+ * etl_record_begin opens the row (*row_offset as above); the caller appends the item's columns
+ * (etl_ddbjson_item_columns_at); etl_record_finish appends the metadata columns and closes the
+ * row, or drops it on an error; etl_row_abandon drops it instead. */
+MUST_CHECK enum err_code etl_record_begin(struct etl_row_builder *rb,
+                                          struct buf *store,
+                                          size_t *row_offset,
+                                          struct err *err);
+MUST_CHECK enum err_code
+etl_record_finish(struct etl_row_builder *rb, const struct etl_record_meta *meta, struct err *err);
+
 #endif

@@ -5,7 +5,9 @@
  * What comes out must be JSON of the kind the column's type says; a failed row leaves the store as
  * it was; a number that converts converts to a JSON number, and converting that changes nothing.
  * Validated through a structural index (roomy, or full after two entries), the row or the error
- * is the same, byte for byte.
+ * is the same, byte for byte. Converted as a checking walk reaches the NewImage (the stream's one
+ * walk, on any text, valid or not), the walk fails exactly when json_validate does, with its
+ * message, and the row or the error is etl_record_build's, byte for byte.
  */
 #include <string.h>
 
@@ -157,6 +159,101 @@ static void check_indexed(struct cur text,
     json_index_cleanup(&index);
 }
 
+/* Walks an object's members with checking iterators, converting its first NewImage that is an
+ * object as the walk reaches it (with the first Keys object before it, if any); the image read
+ * whole again when that fails, as the stream does. */
+struct walked {
+    bool converted;
+    enum err_code rc;
+    struct err err;
+    size_t offset;
+    struct json_val image;
+    struct json_val keys; /* JSON_NULL: none */
+    bool keyed;           /* the image was converted with keys (they came before it) */
+};
+
+static void walk_convert(struct json_iter *m, struct buf *store, struct walked *w)
+{
+    struct json_val k, v;
+    enum json_type t;
+    while (json_object_next_key(m, &k)) {
+        if (!w->converted && json_string_eq(&k, "NewImage") && json_iter_peek(m, &t) &&
+            t == JSON_OBJECT) {
+            struct json_iter before = *m;
+            const uint8_t *start = m->p;
+            const struct json_val *keys = w->keys.type == JSON_OBJECT ? &w->keys : NULL;
+            struct etl_row_builder rb;
+            bool walked = false;
+            w->converted = true;
+            w->keyed = keys != NULL;
+            w->rc = etl_record_begin(&rb, store, &w->offset, &w->err);
+            if (w->rc == ERR_OK) {
+                w->rc = etl_ddbjson_item_columns_at(&rb, m, keys, etl_meta_names, &w->err);
+                walked = w->rc == ERR_OK;
+                if (!walked) {
+                    etl_row_abandon(&rb);
+                }
+            }
+            if (walked) {
+                w->image = (struct json_val){JSON_OBJECT, cur_make(start, (size_t)(m->p - start)),
+                                             NULL, 0};
+                w->rc = etl_record_finish(&rb, &META, &w->err);
+            } else {
+                *m = before;
+                (void)json_array_next(m, &w->image);
+            }
+            continue;
+        }
+        if (!json_array_next(m, &v)) {
+            break;
+        }
+        if (w->keys.type == JSON_NULL && json_string_eq(&k, "Keys") && v.type == JSON_OBJECT) {
+            w->keys = v;
+        }
+    }
+}
+
+static void check_walked(struct cur text, bool valid, const struct err *verr)
+{
+    struct json_check chk;
+    struct json_iter root, m;
+    struct json_val v;
+    struct walked w = {false,
+                       ERR_OK,
+                       ERR_INIT,
+                       0,
+                       {JSON_NULL, {NULL, 0}, NULL, 0},
+                       {JSON_NULL, {NULL, 0}, NULL, 0},
+                       false};
+    struct buf store = BUF_INIT(0), ref = BUF_INIT(0);
+    json_check_begin(&chk, text, 128, &root);
+    if (json_iter_enter(&root, JSON_OBJECT, &m)) {
+        walk_convert(&m, &store, &w);
+        json_iter_leave(&root, &m);
+    } else {
+        (void)json_array_next(&root, &v);
+    }
+    bool ok = json_check_end(&chk, &root);
+    FUZZ_CHECK(ok == valid);
+    if (!ok) {
+        FUZZ_CHECK(strcmp(chk.err.msg, verr->msg) == 0);
+    } else if (w.converted) {
+        struct err rerr = ERR_INIT;
+        size_t roff = 0;
+        enum err_code want =
+            etl_record_build(&ref, &w.image, w.keyed ? &w.keys : NULL, &META, &roff, &rerr);
+        FUZZ_CHECK(want == w.rc);
+        if (want == ERR_OK) {
+            FUZZ_CHECK(store.len - w.offset == ref.len - roff &&
+                       memcmp(store.data + w.offset, ref.data + roff, ref.len - roff) == 0);
+        } else {
+            FUZZ_CHECK(strcmp(w.err.msg, rerr.msg) == 0);
+        }
+    }
+    buf_cleanup(&store);
+    buf_cleanup(&ref);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct cur text = cur_make(data, size);
@@ -165,7 +262,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size <= 64) {
         check_number(text);
     }
-    if (json_validate(text, 128, &root, &err) != ERR_OK || root.type != JSON_OBJECT) {
+    bool valid = json_validate(text, 128, &root, &err) == ERR_OK;
+    check_walked(text, valid, &err);
+    if (!valid || root.type != JSON_OBJECT) {
         return 0;
     }
     const struct json_val *keys_p = pick_item(&root, &item, &keys);
