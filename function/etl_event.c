@@ -60,40 +60,135 @@ static void describe_object(const struct json_val *root, char *out, size_t cap)
     }
 }
 
-static enum err_code classify_records(struct etl_event *ev, struct err *err)
+static enum err_code invalid_json(struct err *err, const struct err *found)
 {
-    struct json_iter it;
-    struct json_val rec;
-    size_t i = 0;
-    json_iter_init(&it, &ev->records);
-    while (json_array_next(&it, &rec)) {
-        struct json_val src;
-        if (rec.type != JSON_OBJECT ||
-            !json_object_get_type(&rec, "eventSource", JSON_STRING, &src)) {
-            char seen[96];
-            (void)snprintf(seen, sizeof(seen), "Records[%zu] without an eventSource", i);
-            return unsupported(err, seen);
-        }
-        if (!json_string_eq(&src, "aws:dynamodb")) {
-            char name[48], seen[96];
-            if (!json_string_copy(&src, name, sizeof(name))) {
-                (void)snprintf(name, sizeof(name), "(long)");
-            }
-            (void)snprintf(seen, sizeof(seen), "Records[%zu].eventSource \"%s\"", i, name);
-            return unsupported(err, seen);
-        }
-        i++;
+    *err = *found;
+    (void)err_prefix(err, "event is not valid JSON");
+    err_set_type(err, "InvalidEvent");
+    return ERR_INVALID_INPUT;
+}
+
+/* The checks a record of a stream batch passes, in the order they were always made. */
+static bool record_supported(const struct etl_record_seen *rec, size_t i, struct err *err)
+{
+    char seen[96];
+    if (!rec->is_object || !rec->has_source || rec->source.type != JSON_STRING) {
+        (void)snprintf(seen, sizeof(seen), "Records[%zu] without an eventSource", i);
+        (void)unsupported(err, seen);
+        return false;
     }
-    ev->n_records = i;
+    if (!json_string_eq(&rec->source, "aws:dynamodb")) {
+        char name[48];
+        if (!json_string_copy(&rec->source, name, sizeof(name))) {
+            (void)snprintf(name, sizeof(name), "(long)");
+        }
+        (void)snprintf(seen, sizeof(seen), "Records[%zu].eventSource \"%s\"", i, name);
+        (void)unsupported(err, seen);
+        return false;
+    }
+    return true;
+}
+
+/* The reader of etl_event_walk_records without one: checks the record, notes its eventSource. */
+static enum err_code check_record(struct json_iter *at, struct etl_record_seen *rec)
+{
+    struct json_iter m;
+    struct json_val k, v;
+    if (!json_iter_enter(at, JSON_OBJECT, &m)) {
+        (void)json_array_next(at, &v);
+        return ERR_OK;
+    }
+    rec->is_object = true;
+    while (json_object_next_key(&m, &k) && json_array_next(&m, &v)) {
+        if (!rec->has_source && json_string_eq(&k, "eventSource")) {
+            rec->has_source = true;
+            rec->source = v;
+        }
+    }
+    json_iter_leave(at, &m);
+    return ERR_OK;
+}
+
+/* Reads the event up to its first member named Records; true if that is an array. */
+static bool find_records(struct cur body, struct etl_event *ev)
+{
+    struct json_val k, v;
+    enum json_type t;
+    json_check_begin(&ev->chk, body, ETL_EVENT_MAX_DEPTH, &ev->root_it);
+    if (!json_iter_peek(&ev->root_it, &t) || t != JSON_OBJECT) {
+        return false;
+    }
+    ev->root = (struct json_val){JSON_OBJECT, cur_make(ev->root_it.p, 0), NULL, 0};
+    (void)json_iter_enter(&ev->root_it, JSON_OBJECT, &ev->members);
+    while (json_object_next_key(&ev->members, &k)) {
+        if (json_string_eq(&k, "Records")) {
+            return json_iter_peek(&ev->members, &t) && t == JSON_ARRAY;
+        }
+        if (!json_array_next(&ev->members, &v)) {
+            return false;
+        }
+    }
+    return false;
+}
+
+enum err_code etl_event_walk_records(const struct etl_event *ev,
+                                     etl_record_read_fn read,
+                                     void *ctx,
+                                     size_t *n_records,
+                                     struct err *err)
+{
+    *n_records = 0;
+    if (ev->kind != ETL_EVENT_STREAM) {
+        return err_set(err, ERR_INVALID_INPUT, "not a stream batch");
+    }
+    struct json_check chk = ev->chk;
+    struct json_iter root = ev->root_it, members = ev->members, recs;
+    struct err first_unsupported = ERR_INIT;
+    struct json_val k, v;
+    enum err_code read_rc = ERR_OK;
+    bool supported = true;
+    size_t i = 0;
+    enum json_type t;
+    root.chk = members.chk = &chk;
+    (void)json_iter_enter(&members, JSON_ARRAY, &recs);
+    for (; json_iter_peek(&recs, &t); i++) {
+        if (!supported || read_rc != ERR_OK) {
+            (void)json_array_next(&recs, &v);
+            continue;
+        }
+        struct json_iter before = recs;
+        struct etl_record_seen rec = {false, false, {JSON_NULL, {NULL, 0}, NULL, 0}};
+        read_rc = read != NULL ? read(ctx, &recs, i, &rec, err) : check_record(&recs, &rec);
+        if (read_rc != ERR_OK) {
+            recs = before;
+            (void)json_array_next(&recs, &v);
+        } else if (!chk.failed) {
+            supported = record_supported(&rec, i, &first_unsupported);
+        }
+    }
+    json_iter_leave(&members, &recs);
+    while (json_object_next_key(&members, &k) && json_array_next(&members, &v)) {
+    }
+    json_iter_leave(&root, &members);
+    if (!json_check_end(&chk, &root)) {
+        return invalid_json(err, &chk.err);
+    }
+    if (!supported) {
+        *err = first_unsupported;
+        return ERR_INVALID_INPUT;
+    }
+    if (read_rc != ERR_OK) {
+        return read_rc;
+    }
+    *n_records = i;
     if (i == 0) {
         /* Lambda sends an empty batch only for a tumbling window's final invocation. */
-        struct json_val v;
-        if (!json_object_get(&ev->root, "shardId", &v) &&
-            !json_object_get(&ev->root, "window", &v)) {
+        const uint8_t *start = ev->root.raw.ptr;
+        struct json_val whole = {JSON_OBJECT, cur_make(start, (size_t)(root.p - start)), NULL, 0};
+        if (!json_object_get(&whole, "shardId", &v) && !json_object_get(&whole, "window", &v)) {
             return unsupported(err, "an empty Records array");
         }
     }
-    ev->kind = ETL_EVENT_STREAM;
     return ERR_OK;
 }
 
@@ -102,22 +197,23 @@ etl_event_parse(struct cur body, struct json_index *index, struct etl_event *ev,
 {
     memset(ev, 0, sizeof(*ev));
     ev->time.type = JSON_NULL;
-    enum err_code rc = json_validate_indexed(body, ETL_EVENT_MAX_DEPTH, index, &ev->root, err);
-    if (rc != ERR_OK) {
-        (void)err_prefix(err, "event is not valid JSON");
-        err_set_type(err, "InvalidEvent");
-        return rc;
+    if (find_records(body, ev)) {
+        ev->kind = ETL_EVENT_STREAM;
+        return ERR_OK;
+    }
+    struct err found = ERR_INIT;
+    if (json_validate_indexed(body, ETL_EVENT_MAX_DEPTH, index, &ev->root, &found) != ERR_OK) {
+        return invalid_json(err, &found);
     }
     if (ev->root.type != JSON_OBJECT) {
         char seen[48];
         (void)snprintf(seen, sizeof(seen), "a JSON %s", json_type_name(ev->root.type));
         return unsupported(err, seen);
     }
-    if (json_object_get(&ev->root, "Records", &ev->records)) {
-        if (ev->records.type != JSON_ARRAY) {
-            return unsupported(err, "a Records member that is not an array");
-        }
-        return classify_records(ev, err);
+    struct json_val records;
+    if (json_object_get(&ev->root, "Records", &records)) {
+        /* An array was found by find_records: a stream batch. */
+        return unsupported(err, "a Records member that is not an array");
     }
     if (json_object_get(&ev->root, "export", &ev->export)) {
         if (ev->export.type != JSON_OBJECT) {
@@ -139,4 +235,13 @@ etl_event_parse(struct cur body, struct json_index *index, struct etl_event *ev,
     char seen[400];
     describe_object(&ev->root, seen, sizeof(seen));
     return unsupported(err, seen);
+}
+
+enum err_code etl_event_records_walk(const void *event,
+                                     etl_record_read_fn read,
+                                     void *ctx,
+                                     size_t *n_records,
+                                     struct err *err)
+{
+    return etl_event_walk_records(event, read, ctx, n_records, err);
 }

@@ -1,17 +1,26 @@
 /*
  * etl_event.h - recognises what invoked us: a DynamoDB Streams batch, an EventBridge scheduled
  * event, an export request, or something unsupported (described in the error).
- * Ownership: struct etl_event borrows the event text and the index; both must outlive it.
+ * One walk: a stream batch's records are checked as JSON while they are read and converted.
+ * etl_event_parse reads the event up to its Records array; etl_event_walk_records then hands
+ * each record to the caller's reader, whose walk checks it (json.h's checking iterators), and
+ * checks the rest of the event. Other events are small: they are validated whole first.
+ * Ownership: struct etl_event borrows the event text and the index; both must outlive it. It
+ *   holds iterators into itself: parse into the struct that is used, do not copy it.
  * Errors: invalid JSON is ERR_INVALID_INPUT with errorType "InvalidEvent"; anything else is
- *   ERR_INVALID_INPUT with errorType "UnsupportedEvent" and a message saying what was seen.
+ *   ERR_INVALID_INPUT with errorType "UnsupportedEvent" and a message saying what was seen. For
+ *   a stream batch both may come from etl_event_walk_records, as they came from validating the
+ *   whole event first: invalid JSON anywhere wins over an unsupported record.
  */
 #ifndef ETL_EVENT_H
 #define ETL_EVENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
 #include "err.h"
+#include "etl_stream.h"
 #include "json.h"
 
 /* Envelope nesting (6) plus DynamoDB's 32 levels of M/L, two JSON levels each, with margin. */
@@ -21,16 +30,39 @@ enum etl_event_kind { ETL_EVENT_STREAM, ETL_EVENT_SCHEDULED, ETL_EVENT_EXPORT };
 
 struct etl_event {
     enum etl_event_kind kind;
-    struct json_val root;
-    struct json_val records; /* STREAM: the Records array */
-    size_t n_records;
+    struct json_val root;   /* other than STREAM: the validated event */
     struct json_val time;   /* SCHEDULED: the "time" string (may be absent: type JSON_NULL) */
     struct json_val export; /* EXPORT: the "export" object */
+    /* STREAM: the walk so far, standing at the Records array (see etl_event_walk_records). */
+    struct json_check chk;
+    struct json_iter root_it; /* the event */
+    struct json_iter members; /* its members, at the Records array */
 };
 
-/* Validates body once, filling index (may be NULL: every later look-up then scans) so that the
- * look-ups into the event, now and while processing it, step over values without scanning. */
+/* Reads body up to a stream batch's Records array, or validates it whole (filling index, which
+ * may be NULL) and recognises any other event. */
 MUST_CHECK enum err_code
 etl_event_parse(struct cur body, struct json_index *index, struct etl_event *ev, struct err *err);
+
+/*
+ * Walks a STREAM event's records in order, each read by `read` (etl_stream.h; NULL: only
+ * checked), and the
+ * rest of the event. Once a record is from another source than DynamoDB, or read fails, the
+ * records after it are only checked. The result, first that applies: InvalidEvent (the JSON),
+ * UnsupportedEvent (the first record not from DynamoDB), read's error, UnsupportedEvent (an
+ * empty Records array outside a tumbling window), or ERR_OK with *n_records. Can be walked
+ * again (the event is not changed).
+ */
+MUST_CHECK enum err_code etl_event_walk_records(const struct etl_event *ev,
+                                                etl_record_read_fn read,
+                                                void *ctx,
+                                                size_t *n_records,
+                                                struct err *err);
+/* The same as an etl_records_walk_fn (etl_stream_process), event being a struct etl_event. */
+MUST_CHECK enum err_code etl_event_records_walk(const void *event,
+                                                etl_record_read_fn read,
+                                                void *ctx,
+                                                size_t *n_records,
+                                                struct err *err);
 
 #endif

@@ -33,7 +33,6 @@ void etl_handler_init(struct etl_handler *h,
     }
     buf_init(&h->metrics, LIMIT_EMF_DOC_BYTES);
     json_index_init(&h->event_index, LIMIT_EVENT_INDEX_BYTES);
-    etl_stream_set_event_index(&h->stream, &h->event_index);
 }
 
 void etl_handler_set_export_clients(struct etl_handler *h,
@@ -159,9 +158,12 @@ static enum err_code handle_stream(struct etl_handler *h,
 {
     struct etl_stream_stats st;
     int64_t t0 = sys_mono_ms(h->sys);
-    enum err_code rc = etl_stream_process(&h->stream, &ev->records, ev->n_records, deadline_mono_ms,
+    enum err_code rc = etl_stream_process(&h->stream, etl_event_records_walk, ev, deadline_mono_ms,
                                           response, &st, err);
     int64_t duration = sys_mono_ms(h->sys) - t0;
+    if (st.event_rejected) {
+        return rc; /* not a batch: its error, as for any event we cannot take */
+    }
     if (rc == ERR_OK) {
         log_write(LOG_INFO,
                   (struct log_field[]){

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "ddb.h"
+#include "etl_ddbjson.h"
 #include "etl_partition.h"
 #include "etl_record.h"
 #include "etl_stream_batch.h"
@@ -49,11 +50,6 @@ void etl_stream_set_clients(struct etl_stream *s, aws_transport_fn new_transport
 void etl_stream_set_catalog(struct etl_stream *s, struct etl_catalog *catalog)
 {
     s->catalog = catalog;
-}
-
-void etl_stream_set_event_index(struct etl_stream *s, struct json_index *idx)
-{
-    s->event_index = idx;
 }
 
 static void stream_dq_free(struct etl_stream *s)
@@ -256,10 +252,10 @@ static bool is_ttl_delete(const struct json_val *ui)
 }
 
 /* The members read from a record, and from its dynamodb object. */
-enum { F_EVENT_NAME, F_EVENT_ID, F_ARN, F_USER, F_DYNAMODB, F_COUNT };
+enum { F_EVENT_NAME, F_EVENT_ID, F_ARN, F_USER, F_DYNAMODB, F_SOURCE, F_COUNT };
 static const char *const record_members[F_COUNT] = {
     [F_EVENT_NAME] = "eventName", [F_EVENT_ID] = "eventID",  [F_ARN] = "eventSourceARN",
-    [F_USER] = "userIdentity",    [F_DYNAMODB] = "dynamodb",
+    [F_USER] = "userIdentity",    [F_DYNAMODB] = "dynamodb", [F_SOURCE] = "eventSource",
 };
 enum { D_KEYS, D_NEW, D_OLD, D_SEQ, D_TIME, D_COUNT };
 static const char *const dynamodb_members[D_COUNT] = {
@@ -270,36 +266,32 @@ static const char *const dynamodb_members[D_COUNT] = {
     [D_TIME] = "ApproximateCreationDateTime",
 };
 
-#define MEMBERS_MAX 8 /* names read_members looks for at once */
-_Static_assert(F_COUNT <= MEMBERS_MAX && D_COUNT <= MEMBERS_MAX, "read_members' names fit");
-
-/* One walk over obj's members: found[i] gets the first member named names[i], as
- * json_object_get() would find it (names compared unescaped), or type JSON_NULL and an empty
- * span when there is none. Stops once every name is found. */
-static void
-read_members(const struct json_val *obj, const char *const *names, size_t n, struct json_val *found)
+/* Which of names the member name k is (-1: none), compared unescaped as json_object_get does. */
+static int member_of(const struct json_val *k, const char *const *names, size_t n)
 {
-    bool have[MEMBERS_MAX] = {false};
-    size_t left = n;
+    bool plain = json_string_is_plain(k);
+    struct cur name = json_string_inner(k);
     for (size_t i = 0; i < n; i++) {
-        found[i] = (struct json_val){.type = JSON_NULL};
-    }
-    struct json_iter it;
-    struct json_val k, v;
-    json_iter_init(&it, obj);
-    while (left > 0 && json_object_next(&it, &k, &v)) {
-        bool plain = json_string_is_plain(&k);
-        struct cur name = json_string_inner(&k);
-        for (size_t i = 0; i < n; i++) {
-            if (plain ? cur_eq_str(name, names[i]) : json_string_eq(&k, names[i])) {
-                if (!have[i]) {
-                    found[i] = v;
-                    have[i] = true;
-                    left--;
-                }
-                break;
-            }
+        if (plain ? cur_eq_str(name, names[i]) : json_string_eq(k, names[i])) {
+            return (int)i;
         }
+    }
+    return -1;
+}
+
+/* The first member of each name counts, as json_object_get would find it: JSON_NULL when none. */
+#define MEMBERS_MAX 8
+_Static_assert((int)F_COUNT <= MEMBERS_MAX && (int)D_COUNT <= MEMBERS_MAX, "members fit");
+struct members {
+    struct json_val v[MEMBERS_MAX];
+    bool have[MEMBERS_MAX];
+};
+
+static void members_init(struct members *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        m->v[i] = (struct json_val){.type = JSON_NULL};
+        m->have[i] = false;
     }
 }
 
@@ -315,6 +307,15 @@ enum rec_flaw {
     REC_NO_IMAGE,
 };
 
+/* The row the walk began: the image's columns, converted as the walk reached the image. */
+struct rec_row {
+    bool open; /* rb holds the item's columns; build_row finishes or drops the row */
+    struct etl_row_builder rb;
+    size_t row_offset;
+    const uint8_t *image; /* the image converted, and the Keys it was converted with (NULL: none) */
+    const uint8_t *keys;
+};
+
 /* What the one walk over a record found for build_row, beside what struct rec keeps. */
 struct rec_read {
     enum rec_flaw flaw;
@@ -325,6 +326,7 @@ struct rec_read {
     struct json_val keys;         /* type JSON_NULL: none */
     struct cur event_id;          /* the eventID's JSON string literal; len 0: none */
     struct cur arn;               /* eventSourceARN's JSON string literal; len 0: none */
+    struct rec_row row;
 };
 
 /* Keeps a record's sequence number in the batch's arena (some 24 bytes, not a fixed array in
@@ -343,107 +345,200 @@ static enum err_code keep_seq(struct batch *b, struct rec *r, const char *seq, s
     return rc;
 }
 
-/* Reads everything pass 1 needs from a record, in one walk over its members and one over its
- * dynamodb object's: into r its span, time and Keys; into rd its sequence number, the table's
- * ARN, eventID, operation and image, or the flaw that makes the record unusable (checked in the
- * order build_row reports them). */
-static void read_record(const struct json_val *record, struct rec *r, struct rec_read *rd)
+/* The operation an eventName names: 'I', 'M', 'R', or 0. */
+static char op_of(const struct json_val *name)
 {
-    struct json_val f[F_COUNT], d[D_COUNT];
+    return name->type != JSON_STRING        ? 0
+           : json_string_eq(name, "INSERT") ? 'I'
+           : json_string_eq(name, "MODIFY") ? 'M'
+           : json_string_eq(name, "REMOVE") ? 'R'
+                                            : 0;
+}
+
+/* Converts the image `at` stands at into a row begun in store, as the walk reaches it; returns
+ * the image's value (read whole again when the conversion fails: build_row then converts it
+ * from its text, as without the walk, and reports what it finds). */
+static struct json_val convert_image(struct json_iter *at,
+                                     const struct json_val *keys,
+                                     struct buf *store,
+                                     struct rec_row *row)
+{
+    struct json_iter before = *at;
+    struct json_val image = {JSON_NULL, {NULL, 0}, NULL, 0};
+    struct err ignored = ERR_INIT;
+    const uint8_t *start = at->p;
+    enum err_code rc = etl_record_begin(&row->rb, store, &row->row_offset, &ignored);
+    if (rc == ERR_OK) {
+        rc = etl_ddbjson_item_columns_at(&row->rb, at, keys, etl_meta_names, &ignored);
+        if (rc != ERR_OK) {
+            etl_row_abandon(&row->rb);
+        }
+    }
+    if (rc != ERR_OK) {
+        *at = before;
+        (void)json_array_next(at, &image);
+        return image;
+    }
+    row->open = true;
+    row->image = start;
+    row->keys = keys != NULL ? keys->raw.ptr : NULL;
+    return (struct json_val){JSON_OBJECT, cur_make(start, (size_t)(at->p - start)), NULL, 0};
+}
+
+/* The dynamodb object `at` stands at. The image this change writes is converted as the walk
+ * reaches it when the record's eventName came first (as DynamoDB sends it); otherwise build_row
+ * converts it afterwards. */
+static void walk_dynamodb(struct json_iter *at,
+                          const struct members *f,
+                          struct members *d,
+                          struct buf *store,
+                          struct rec_row *row)
+{
+    struct json_iter it;
+    struct json_val k, v;
+    enum json_type t;
+    char op = f->have[F_EVENT_NAME] ? op_of(&f->v[F_EVENT_NAME]) : 0;
+    int image = op == 0 ? -1 : (op == 'R' ? D_OLD : D_NEW);
+    members_init(d, D_COUNT);
+    (void)json_iter_enter(at, JSON_OBJECT, &it);
+    while (json_object_next_key(&it, &k)) {
+        int i = member_of(&k, dynamodb_members, D_COUNT);
+        if (i >= 0 && d->have[i]) {
+            i = -1;
+        }
+        if (i >= 0 && i == image && json_iter_peek(&it, &t) && t == JSON_OBJECT) {
+            bool keyed = d->have[D_KEYS] && d->v[D_KEYS].type == JSON_OBJECT;
+            d->v[i] = convert_image(&it, keyed ? &d->v[D_KEYS] : NULL, store, row);
+            d->have[i] = true;
+            continue;
+        }
+        if (!json_array_next(&it, &v)) {
+            break;
+        }
+        if (i >= 0) {
+            d->v[i] = v;
+            d->have[i] = true;
+        }
+    }
+    json_iter_leave(at, &it);
+}
+
+/*
+ * Reads a record in one walk (the event's, which checks it): into r its span, time and Keys;
+ * into rd its sequence number, the table's ARN, eventID, operation and image, or the flaw that
+ * makes the record unusable (checked in the order build_row reports them); the image is
+ * converted on the way when it can be (walk_dynamodb); into er what the event's checks need.
+ */
+static void read_record(struct json_iter *at,
+                        struct rec *r,
+                        struct rec_read *rd,
+                        struct buf *store,
+                        struct etl_record_seen *er)
+{
+    struct members f, d;
+    struct json_iter it;
+    struct json_val k, v;
+    enum json_type t;
     memset(rd, 0, sizeof(*rd));
     rd->keys.type = JSON_NULL;
-    r->raw = record->raw;
-    if (record->type != JSON_OBJECT) {
+    members_init(&f, F_COUNT);
+    members_init(&d, D_COUNT);
+    (void)json_iter_peek(at, &t);
+    const uint8_t *start = at->p;
+    if (!json_iter_enter(at, JSON_OBJECT, &it)) {
+        (void)json_array_next(at, &v);
+        r->raw = v.raw;
         rd->flaw = REC_NOT_OBJECT;
         return;
     }
-    read_members(record, record_members, F_COUNT, f);
-    if (f[F_ARN].type == JSON_STRING) {
-        rd->arn = f[F_ARN].raw;
+    er->is_object = true;
+    while (json_object_next_key(&it, &k)) {
+        int i = member_of(&k, record_members, F_COUNT);
+        if (i >= 0 && f.have[i]) {
+            i = -1;
+        }
+        if (i == F_DYNAMODB && json_iter_peek(&it, &t) && t == JSON_OBJECT) {
+            walk_dynamodb(&it, &f, &d, store, &rd->row);
+            f.v[i].type = JSON_OBJECT;
+            f.have[i] = true;
+            continue;
+        }
+        if (!json_array_next(&it, &v)) {
+            break;
+        }
+        if (i >= 0) {
+            f.v[i] = v;
+            f.have[i] = true;
+        }
     }
-    if (f[F_EVENT_ID].type == JSON_STRING) {
-        rd->event_id = f[F_EVENT_ID].raw;
+    json_iter_leave(at, &it);
+    r->raw = cur_make(start, at->p > start ? (size_t)(at->p - start) : 0);
+    er->has_source = f.have[F_SOURCE];
+    er->source = f.v[F_SOURCE];
+    if (f.v[F_ARN].type == JSON_STRING) {
+        rd->arn = f.v[F_ARN].raw;
     }
-    if (f[F_DYNAMODB].type != JSON_OBJECT) {
+    if (f.v[F_EVENT_ID].type == JSON_STRING) {
+        rd->event_id = f.v[F_EVENT_ID].raw;
+    }
+    if (f.v[F_DYNAMODB].type != JSON_OBJECT) {
         rd->flaw = REC_NO_DYNAMODB;
         return;
     }
-    read_members(&f[F_DYNAMODB], dynamodb_members, D_COUNT, d);
-    if (d[D_SEQ].type == JSON_STRING && json_string_copy(&d[D_SEQ], rd->seq, sizeof(rd->seq)) &&
+    if (d.v[D_SEQ].type == JSON_STRING && json_string_copy(&d.v[D_SEQ], rd->seq, sizeof(rd->seq)) &&
         !seq_ok(rd->seq)) {
         rd->seq[0] = '\0';
     }
-    if (d[D_TIME].type == JSON_NUMBER) {
-        r->has_ts = etl_stream_parse_time(d[D_TIME].raw, &r->ts_ms);
+    if (d.v[D_TIME].type == JSON_NUMBER) {
+        r->has_ts = etl_stream_parse_time(d.v[D_TIME].raw, &r->ts_ms);
     }
     if (rd->seq[0] == '\0') {
         rd->flaw = REC_NO_SEQ;
         return;
     }
-    const struct json_val *name = &f[F_EVENT_NAME];
+    const struct json_val *name = &f.v[F_EVENT_NAME];
     if (name->type != JSON_STRING) {
         rd->flaw = REC_NO_EVENT_NAME;
         return;
     }
-    rd->op = json_string_eq(name, "INSERT")   ? 'I'
-             : json_string_eq(name, "MODIFY") ? 'M'
-             : json_string_eq(name, "REMOVE") ? 'R'
-                                              : 0;
+    rd->op = op_of(name);
     if (rd->op == 0) {
         rd->flaw = REC_BAD_EVENT_NAME;
         return;
     }
-    bool has_keys = d[D_KEYS].type == JSON_OBJECT;
-    const struct json_val *image = &d[rd->op == 'R' ? D_OLD : D_NEW];
+    bool has_keys = d.v[D_KEYS].type == JSON_OBJECT;
+    const struct json_val *image = &d.v[rd->op == 'R' ? D_OLD : D_NEW];
     if (image->type != JSON_OBJECT) {
         /* KEYS_ONLY, or NEW_IMAGE/OLD_IMAGE without the image this change would use. */
         if (!has_keys) {
             rd->flaw = REC_NO_IMAGE;
             return;
         }
-        image = &d[D_KEYS];
+        image = &d.v[D_KEYS];
     }
     if (has_keys) {
-        rd->keys = d[D_KEYS];
-        r->keys = d[D_KEYS].raw;
+        rd->keys = d.v[D_KEYS];
+        r->keys = d.v[D_KEYS].raw;
     }
     rd->image = *image;
-    rd->ttl_delete = rd->op == 'R' && f[F_USER].type == JSON_OBJECT && is_ttl_delete(&f[F_USER]);
-}
-
-/* The time of the first record that has one, in batch order, else the epoch: what records
- * without a time are filed under. Usually the first record's, so this reads one record. */
-static int64_t first_record_time(const struct json_val *records)
-{
-    struct json_iter it;
-    struct json_val record, f, d;
-    json_iter_init(&it, records);
-    while (json_array_next(&it, &record)) {
-        const char *const dynamodb = "dynamodb", *const time = "ApproximateCreationDateTime";
-        int64_t ms;
-        if (record.type != JSON_OBJECT) {
-            continue;
-        }
-        read_members(&record, &dynamodb, 1, &f);
-        if (f.type != JSON_OBJECT) {
-            continue;
-        }
-        read_members(&f, &time, 1, &d);
-        if (d.type == JSON_NUMBER && etl_stream_parse_time(d.raw, &ms)) {
-            return ms;
-        }
-    }
-    return 0;
+    rd->ttl_delete =
+        rd->op == 'R' && f.v[F_USER].type == JSON_OBJECT && is_ttl_delete(&f.v[F_USER]);
 }
 
 /* Converts one record (read by read_record) into a row at the end of store, or says what makes
- * it unusable. */
-static enum err_code build_row(struct buf *store,
-                               struct rec *r,
-                               const struct rec_read *rd,
-                               const char *table,
-                               struct err *err)
+ * it unusable; a row read_record began is finished here, or dropped. */
+static enum err_code
+build_row(struct buf *store, struct rec *r, struct rec_read *rd, const char *table, struct err *err)
 {
+    struct rec_row *row = &rd->row;
+    /* The row begun in the walk holds this image, converted with these Keys (the image read_record
+     * chose, and Keys that came before it or none). */
+    bool begun = row->open && rd->flaw == REC_OK && row->image == rd->image.raw.ptr &&
+                 row->keys == (rd->keys.type == JSON_OBJECT ? rd->keys.raw.ptr : NULL);
+    if (row->open && !begun) {
+        etl_row_abandon(&row->rb);
+    }
+    row->open = false;
     switch (rd->flaw) {
     case REC_OK:
         break;
@@ -477,9 +572,14 @@ static enum err_code build_row(struct buf *store,
         .has_ttl_delete = removal,
         .ttl_delete = rd->ttl_delete,
     };
-    enum err_code rc =
-        etl_record_build(store, &rd->image, rd->keys.type == JSON_OBJECT ? &rd->keys : NULL, &meta,
-                         &r->row_offset, err);
+    enum err_code rc;
+    if (begun) {
+        r->row_offset = row->row_offset;
+        rc = etl_record_finish(&row->rb, &meta, err);
+    } else {
+        rc = etl_record_build(store, &rd->image, rd->keys.type == JSON_OBJECT ? &rd->keys : NULL,
+                              &meta, &r->row_offset, err);
+    }
     if (rc == ERR_OK) {
         r->row_len = store->len - r->row_offset;
     }
@@ -689,9 +789,156 @@ respond(const struct batch *b, struct buf *response, struct etl_stream_stats *st
     return jsonw_finish(&w);
 }
 
+/* Pass 1's state while the event's walk hands it the records, one at a time. */
+struct pass1 {
+    struct etl_stream *s;
+    struct batch *b;
+    struct etl_stream_stats *st;
+    size_t cap;           /* records b->recs (and b->tx) have room for */
+    const char *table;    /* the last ARN's table, in the batch's arena; NULL: none yet */
+    struct cur table_arn; /* that ARN's literal */
+};
+
+static enum err_code grow_recs(struct pass1 *p, size_t n, struct err *err)
+{
+    struct batch *b = p->b;
+    if (n <= p->cap) {
+        return ERR_OK;
+    }
+    size_t cap = p->cap < 64 ? 64 : p->cap * 2;
+    struct rec *recs = realloc(b->recs, cap * sizeof(*recs));
+    if (recs != NULL) {
+        b->recs = recs;
+        memset(recs + p->cap, 0, (cap - p->cap) * sizeof(*recs));
+    }
+    struct rec_tx *tx = NULL;
+    if (recs != NULL && p->s->tx != NULL) {
+        tx = realloc(b->tx, cap * sizeof(*tx));
+        if (tx != NULL) {
+            b->tx = tx;
+            memset(tx + p->cap, 0, (cap - p->cap) * sizeof(*tx));
+        }
+    }
+    if (recs == NULL || (p->s->tx != NULL && tx == NULL)) {
+        return err_set(err, ERR_NOMEM, "out of memory for %zu records", n);
+    }
+    p->cap = cap;
+    return ERR_OK;
+}
+
+/* The table a record's ARN names, kept in the batch's arena (once per run of one ARN). */
+static enum err_code table_of(struct pass1 *p, struct cur arn, const char **table, struct err *err)
+{
+    if (p->table == NULL || !cur_eq(arn, p->table_arn)) {
+        char name[LIMIT_TABLE_NAME_BYTES];
+        struct cur copy;
+        record_table(arn, name, sizeof(name));
+        enum err_code rc = etl_arena_copy(&p->b->keys, name, strlen(name) + 1, &copy, err);
+        if (rc != ERR_OK) {
+            return rc;
+        }
+        p->table = (const char *)copy.ptr;
+        p->table_arn = arn;
+    }
+    *table = p->table;
+    return ERR_OK;
+}
+
+/* The reader etl_event_walk_records hands each record to: read in one walk (read_record), then
+ * its row (with a transform: routed, mapped and filtered, staged). A record that cannot be used
+ * is marked quarantined; only a lack of memory or room is an error. */
+static enum err_code
+pass1_record(void *ctx, struct json_iter *at, size_t i, struct etl_record_seen *er, struct err *err)
+{
+    struct pass1 *p = ctx;
+    struct etl_stream *s = p->s;
+    struct batch *b = p->b;
+    struct rec_read rd;
+    enum err_code rc = grow_recs(p, i + 1, err);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    struct rec *r = &b->recs[i];
+    struct buf *store = s->tx != NULL ? &s->src : &s->store;
+    b->n_recs = i + 1;
+    if (s->tx != NULL) {
+        buf_reset(&s->src);
+    }
+    read_record(at, r, &rd, store, er);
+    bool invalid = at->chk != NULL && at->chk->failed; /* the event's walk reports that */
+    rc = invalid ? ERR_OK : keep_seq(b, r, rd.seq, err);
+    if (rc == ERR_OK && !invalid) {
+        rc = table_of(p, rd.arn, &r->table, err);
+    }
+    if (rc != ERR_OK || invalid) {
+        if (rd.row.open) {
+            etl_row_abandon(&rd.row.rb);
+        }
+        return rc;
+    }
+    struct err cerr = ERR_INIT;
+    enum err_code crc = build_row(store, r, &rd, r->table, &cerr);
+    if (crc == ERR_OK && s->tx != NULL) {
+        crc = etl_stream_tx_record(s, b, (uint32_t)i, r->table, p->st, &cerr);
+    }
+    if (crc == ERR_NOMEM || crc == ERR_TOO_LARGE) {
+        *err = cerr;
+        return crc;
+    }
+    if (crc != ERR_OK) {
+        r->quarantined = true;
+        r->error = strdup(cerr.msg);
+        if (r->error == NULL) {
+            return err_set(err, ERR_NOMEM, "out of memory");
+        }
+        p->st->quarantined++;
+    }
+    return ERR_OK;
+}
+
+/* After pass 1's walk, once the event passed its checks: each record filed under its group in
+ * batch order (records without a time under the batch's first known time; failing that, the
+ * epoch, 1970-01-01T00:00Z: a pure function of the batch either way, so a retry an hour later
+ * writes the same keys; DynamoDB always sends the time, sample events may not), and what pass 1
+ * set aside logged. */
+static enum err_code
+file_records(struct etl_stream *s, struct batch *b, struct etl_stream_stats *st, struct err *err)
+{
+    b->fallback_ms = 0;
+    for (size_t i = 0; i < b->n_recs; i++) {
+        if (b->recs[i].has_ts) {
+            b->fallback_ms = b->recs[i].ts_ms;
+            break;
+        }
+    }
+    enum err_code rc = ERR_OK;
+    for (size_t i = 0; rc == ERR_OK && i < b->n_recs; i++) {
+        const struct rec *r = &b->recs[i];
+        if (r->has_ts && (st->oldest_ts_ms < 0 || r->ts_ms < st->oldest_ts_ms)) {
+            st->oldest_ts_ms = r->ts_ms;
+        }
+        if (strcmp(r->table, UNKNOWN_TABLE) == 0) {
+            log_warn("Records[%zu]: eventSourceARN names no table; filing it under %s", i,
+                     UNKNOWN_TABLE);
+        }
+        char partition[ETL_PARTITION_MAX];
+        etl_stream_partition(s, b, r, partition, sizeof(partition));
+        if (r->quarantined) {
+            log_write(LOG_WARN,
+                      (struct log_field[]){LOG_STR("sequenceNumber", r->seq),
+                                           LOG_INT("index", (int64_t)i)},
+                      2, "record quarantined: %s", r->error);
+            rc = etl_stream_file(b, (uint32_t)i, r->table, partition, G_QUARANTINE, err);
+        } else if (s->tx == NULL) {
+            rc = etl_stream_file(b, (uint32_t)i, r->table, partition, G_DATA, err);
+        }
+    }
+    return rc;
+}
+
 enum err_code etl_stream_process(struct etl_stream *s,
-                                 const struct json_val *records,
-                                 size_t n_records,
+                                 etl_records_walk_fn walk,
+                                 const void *event,
                                  int64_t deadline_mono_ms,
                                  struct buf *response,
                                  struct etl_stream_stats *st,
@@ -702,88 +949,25 @@ enum err_code etl_stream_process(struct etl_stream *s,
     memset(st, 0, sizeof(*st));
     st->oldest_ts_ms = -1;
     buf_reset(&s->store);
-    enum err_code rc = ERR_OK;
-    st->records_in = n_records;
-    if (n_records > 0) {
-        b.recs = calloc(n_records, sizeof(*b.recs));
-        b.tx = s->tx != NULL ? calloc(n_records, sizeof(*b.tx)) : NULL;
-        if (b.recs == NULL || (s->tx != NULL && b.tx == NULL)) {
-            batch_free(&b);
-            return err_set(err, ERR_NOMEM, "out of memory for %zu records", n_records);
-        }
-    }
-    /* Records without a time are filed under the batch's first known time; failing that, under
-     * the epoch (1970-01-01T00:00Z): a pure function of the batch either way, so a retry an hour
-     * later writes the same keys. DynamoDB always sends the time; sample events may not. */
-    b.fallback_ms = first_record_time(records);
     buf_reset(&s->staged);
-    /* Pass 1: each record read in one walk, then its row and group (with a transform: routed,
-     * mapped and filtered rows, staged). A batch's records come from a table or two: the last
-     * ARN's table name is kept. */
-    char table[LIMIT_TABLE_NAME_BYTES] = "";
-    struct cur table_arn = cur_make(NULL, 0);
-    struct json_iter it;
-    struct json_val record;
-    json_iter_init(&it, records);
-    for (size_t i = 0; rc == ERR_OK && i < n_records && json_array_next(&it, &record); i++) {
-        struct rec *r = &b.recs[i];
-        struct rec_read rd;
-        b.n_recs = i + 1;
-        read_record(&record, r, &rd);
-        rc = keep_seq(&b, r, rd.seq, err);
-        if (rc != ERR_OK) {
-            break;
-        }
-        if (r->has_ts && (st->oldest_ts_ms < 0 || r->ts_ms < st->oldest_ts_ms)) {
-            st->oldest_ts_ms = r->ts_ms;
-        }
-        if (table_arn.ptr == NULL || rd.arn.len != table_arn.len ||
-            (rd.arn.len > 0 && memcmp(rd.arn.ptr, table_arn.ptr, rd.arn.len) != 0)) {
-            record_table(rd.arn, table, sizeof(table));
-            table_arn = rd.arn.len > 0 ? rd.arn : cur_make((const uint8_t *)"", 0);
-        }
-        if (strcmp(table, UNKNOWN_TABLE) == 0) {
-            log_warn("Records[%zu]: eventSourceARN names no table; filing it under %s", i,
-                     UNKNOWN_TABLE);
-        }
-        char partition[ETL_PARTITION_MAX];
-        etl_stream_partition(s, &b, r, partition, sizeof(partition));
-        struct err cerr = ERR_INIT;
-        struct buf *store = s->tx != NULL ? &s->src : &s->store;
-        if (s->tx != NULL) {
-            buf_reset(&s->src);
-        }
-        enum err_code crc = build_row(store, r, &rd, table, &cerr);
-        if (crc == ERR_OK && s->tx != NULL) {
-            crc = etl_stream_tx_record(s, &b, (uint32_t)i, table, st, &cerr);
-        }
-        if (crc == ERR_NOMEM || crc == ERR_TOO_LARGE) {
-            *err = cerr;
-            rc = crc;
-            break;
-        }
-        if (crc != ERR_OK) {
-            r->quarantined = true;
-            r->error = strdup(cerr.msg);
-            if (r->error == NULL) {
-                rc = err_set(err, ERR_NOMEM, "out of memory");
-                break;
-            }
-            st->quarantined++;
-            log_write(LOG_WARN,
-                      (struct log_field[]){LOG_STR("sequenceNumber", r->seq),
-                                           LOG_INT("index", (int64_t)i)},
-                      2, "record quarantined: %s", cerr.msg);
-            rc = etl_stream_file(&b, (uint32_t)i, table, partition, G_QUARANTINE, err);
-        } else if (s->tx == NULL) {
-            rc = etl_stream_file(&b, (uint32_t)i, table, partition, G_DATA, err);
-        }
+    /* Pass 1: the event's walk reads each record once (checking it), and pass1_record makes its
+     * row. Nothing is filed, logged or written before the whole event has passed its checks. */
+    struct pass1 p = {s, &b, st, 0, NULL, {NULL, 0}};
+    size_t n_records = 0;
+    enum err_code rc = walk(event, pass1_record, &p, &n_records, err);
+    if (rc == ERR_INVALID_INPUT) {
+        st->event_rejected = true;
+        batch_free(&b);
+        return rc;
+    }
+    st->records_in = n_records;
+    if (rc == ERR_OK) {
+        rc = file_records(s, &b, st, err);
     }
     /* With a transform: dedupe, then each staged row is checked and emitted into its group. */
     if (rc == ERR_OK && s->tx != NULL) {
         rc = etl_stream_tx_finish(s, &b, st, err);
     }
-    json_index_cleanup(s->event_index); /* pass 2 reads the records' text only */
     /* Pass 2: objects (none when a rule with action fail did not pass: the batch is retried,
      * then goes to the dead-letter queue). */
     if (rc == ERR_OK) {

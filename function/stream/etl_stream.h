@@ -57,6 +57,7 @@ struct etl_stream_stats {
     uint64_t bytes_written;
     int64_t oldest_ts_ms; /* -1 when no record had a timestamp */
     char failed_seq[64];  /* the reported itemIdentifier, "" when none */
+    bool event_rejected;  /* not a usable batch: the error says why, nothing was done */
 };
 
 struct etl_stream_worker; /* one concurrent object write: its render buffers and AWS client */
@@ -86,8 +87,7 @@ struct etl_stream {
     int64_t ref_read_ms;    /* when the references were last all forgotten (monotonic) */
     struct buf doc;         /* scratch for documents */
     struct buf doc2;
-    struct etl_catalog *catalog;    /* borrowed; NULL: no catalog */
-    struct json_index *event_index; /* borrowed; NULL: none (see etl_stream_set_event_index) */
+    struct etl_catalog *catalog; /* borrowed; NULL: no catalog */
 };
 
 void etl_stream_init(struct etl_stream *s,
@@ -113,14 +113,38 @@ MUST_CHECK enum err_code etl_stream_set_transform(struct etl_stream *s,
  * the catalog is tried again. */
 void etl_stream_set_catalog(struct etl_stream *s, struct etl_catalog *catalog);
 
-/* The index the event was validated with (etl_event_parse). Pass 2 reads only the records' text,
- * so a batch frees the index's entries after pass 1 (json_index_cleanup: the index stays usable
- * for the next event, and a walk over the records after that scans): a 6 MB batch's index is
- * some 0.5 MiB less at the batch's peak, when its objects are rendered. */
-void etl_stream_set_event_index(struct etl_stream *s, struct json_index *idx);
+/* What a record's reader tells the walk that handed it the record (the event's checks). */
+struct etl_record_seen {
+    bool is_object;
+    bool has_source;        /* it has an eventSource member */
+    struct json_val source; /* the first one's value */
+};
 
 /*
- * Processes a batch (the event's Records array, n_records long); deadline_mono_ms (0 = none)
+ * Reads the record `at` stands at: exactly one value, with json.h's checking iterators, walking
+ * every byte of it; an error return may leave `at` anywhere (the walk then reads the record
+ * again to check it). Errors are the reader's own (out of memory, a full buffer): a record the
+ * reader cannot use is for it to set aside, not an error.
+ */
+typedef enum err_code (*etl_record_read_fn)(void *ctx,
+                                            struct json_iter *at,
+                                            size_t index,
+                                            struct etl_record_seen *seen,
+                                            struct err *err);
+
+/* A walk over a batch's records (etl_event_walk_records, on the event it is given): hands each
+ * to read, in order, checks the event, and counts the records. */
+typedef enum err_code (*etl_records_walk_fn)(const void *event,
+                                             etl_record_read_fn read,
+                                             void *ctx,
+                                             size_t *n_records,
+                                             struct err *err);
+
+/*
+ * Processes a batch: walk(event, ...) hands over its records, which are read, converted and
+ * checked in that one walk. ERR_INVALID_INPUT, with stats->event_rejected,
+ * means the event is not a usable batch (invalid JSON, a record from elsewhere, an empty batch
+ * outside a tumbling window): nothing was written or logged. deadline_mono_ms (0 = none)
  * bounds the writes: no object is started with less than the configured margin left, and its
  * records are reported for retry instead. Objects are written concurrently; their names, bytes
  * and the answer do not depend on the order the writes finish in. On ERR_OK, response holds the
@@ -128,8 +152,8 @@ void etl_stream_set_event_index(struct etl_stream *s, struct json_index *idx);
  * the whole invocation fail, so Lambda retries it all.
  */
 MUST_CHECK enum err_code etl_stream_process(struct etl_stream *s,
-                                            const struct json_val *records,
-                                            size_t n_records,
+                                            etl_records_walk_fn walk,
+                                            const void *event,
                                             int64_t deadline_mono_ms,
                                             struct buf *response,
                                             struct etl_stream_stats *stats,

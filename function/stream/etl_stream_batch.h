@@ -22,8 +22,9 @@
 
 /* One record of the batch (a large batch has 10,000: fields are ordered to pack). */
 struct rec {
-    struct cur raw;  /* the record's JSON text, in the event */
-    const char *seq; /* its sequence number, in the batch's arena; "" when it has none */
+    struct cur raw;    /* the record's JSON text, in the event */
+    const char *seq;   /* its sequence number, in the batch's arena; "" when it has none */
+    const char *table; /* the table its eventSourceARN names, in the batch's arena */
     int64_t ts_ms;
     struct cur keys;   /* the record's dynamodb.Keys (JSON), when it has them */
     size_t row_offset; /* in the stream's store (emitted rows) */

@@ -34,6 +34,21 @@ static const struct sample_row sample_rows[] = {
     {"aws-lambda-go__apigw-request.json", ERR_INVALID_INPUT, 0, 0, "UnsupportedEvent"},
 };
 
+/* etl_event_parse, then a stream batch's walk over its records (checking only). */
+static enum err_code parse_all(struct cur body,
+                               struct json_index *index,
+                               struct etl_event *ev,
+                               size_t *n,
+                               struct err *err)
+{
+    enum err_code rc = etl_event_parse(body, index, ev, err);
+    *n = 0;
+    if (rc == ERR_OK && ev->kind == ETL_EVENT_STREAM) {
+        rc = etl_event_walk_records(ev, NULL, NULL, n, err);
+    }
+    return rc;
+}
+
 static void test_sample_row(void **state)
 {
     const struct sample_row *row = *state;
@@ -45,10 +60,11 @@ static void test_sample_row(void **state)
     struct err err = ERR_INIT;
     struct json_index index;
     json_index_init(&index, 1024 * 1024);
-    assert_int_equal(etl_event_parse(buf_cur(&body), &index, &ev, &err), row->code);
+    size_t n = 0;
+    assert_int_equal(parse_all(buf_cur(&body), &index, &ev, &n, &err), row->code);
     if (row->code == ERR_OK) {
         assert_int_equal(ev.kind, row->kind);
-        assert_int_equal(ev.n_records, row->n_records);
+        assert_int_equal(n, row->n_records);
     } else {
         assert_string_equal(err.type, row->type);
     }
@@ -86,6 +102,24 @@ static const struct inline_row inline_rows[] = {
     {"export_request", "{\"export\":{\"table\":\"t\"}}", ERR_OK, NULL, NULL},
     {"escaped_source", "{\"Records\":[{\"eventSource\":\"aws:dynam\\u006fdb\"}]}", ERR_OK, NULL,
      NULL},
+    /* The records are checked as they are read: invalid JSON anywhere still wins. */
+    {"invalid_after_unsupported",
+     "{\"Records\":[{\"eventSource\":\"aws:s3\"},{\"eventSource\":\"aws:dynamodb\",\"x\":tru}]}",
+     ERR_INVALID_INPUT, "InvalidEvent", "invalid JSON at byte 71: unexpected character"},
+    {"invalid_after_records", "{\"Records\":[{\"eventSource\":\"aws:s3\"}],\"shardId\":}",
+     ERR_INVALID_INPUT, "InvalidEvent", "invalid JSON at byte 48: unexpected character"},
+    {"invalid_before_records", "{\"a\":[1,],\"Records\":[]}", ERR_INVALID_INPUT, "InvalidEvent",
+     "invalid JSON at byte 8: unexpected character"},
+    {"trailing_data", "{\"Records\":[{\"eventSource\":\"aws:dynamodb\"}]} x", ERR_INVALID_INPUT,
+     "InvalidEvent", "trailing data"},
+    {"too_deep_in_record",
+     "{\"Records\":[{\"eventSource\":\"aws:dynamodb\",\"d\":"
+     "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+     "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+     "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}]}",
+     ERR_INVALID_INPUT, "InvalidEvent", "nesting too deep"},
+    {"second_records_ignored", "{\"Records\":[{\"eventSource\":\"aws:dynamodb\"}],\"Records\":{}}",
+     ERR_OK, NULL, NULL},
 };
 
 static void test_inline_row(void **state)
@@ -93,18 +127,122 @@ static void test_inline_row(void **state)
     const struct inline_row *row = *state;
     struct etl_event ev;
     struct err err = ERR_INIT;
-    assert_int_equal(etl_event_parse(cur_from_str(row->body), NULL, &ev, &err), row->code);
+    size_t n = 0;
+    assert_int_equal(parse_all(cur_from_str(row->body), NULL, &ev, &n, &err), row->code);
     if (row->code != ERR_OK) {
         assert_string_equal(err.type, row->type);
         assert_non_null(strstr(err.msg, row->msg_part));
     }
 }
 
+/* Every one-byte variant of a two-record batch (replaced, removed, cut off): InvalidEvent exactly
+ * when json_validate fails, with its message, as when the event was validated whole first. */
+static void test_walk_like_validate(void **state)
+{
+    (void)state;
+    static const char base[] =
+        "{\"x\":[1],\"Records\":[{\"eventSource\":\"aws:dynamodb\",\"dynamodb\":{\"Keys\":"
+        "{\"pk\":{\"S\":\"a\\u00e9\"}},\"N\":-1.5e3}},{\"eventSource\":\"aws:dynamodb\",\"b\":[true,"
+        "false,null]}],\"shardId\":\"s\"}";
+    static const char subs[] = "\"\\,:{}[] x\x01\xff"
+                               "1-e";
+    size_t n = sizeof(base) - 1;
+    char text[sizeof(base)];
+    for (size_t i = 0; i <= n; i++) {
+        for (size_t k = 0; k <= sizeof(subs); k++) {
+            size_t len = n;
+            if (i == n && k < sizeof(subs)) {
+                continue; /* only a cut at the end */
+            }
+            memcpy(text, base, n);
+            if (k < sizeof(subs) - 1) {
+                text[i] = subs[k];
+            } else if (k == sizeof(subs) - 1) {
+                memmove(text + i, text + i + 1, n - i - 1); /* removed */
+                len = n - 1;
+            } else {
+                len = i; /* cut off */
+            }
+            struct etl_event ev;
+            struct json_val root;
+            struct err err = ERR_INIT, verr = ERR_INIT;
+            size_t records = 0;
+            enum err_code rc = parse_all(cur_make(text, len), NULL, &ev, &records, &err);
+            bool valid =
+                json_validate(cur_make(text, len), ETL_EVENT_MAX_DEPTH, &root, &verr) == ERR_OK;
+            bool invalid_event = rc != ERR_OK && strcmp(err.type, "InvalidEvent") == 0;
+            if (invalid_event == valid ||
+                (!valid && strcmp(err.msg + strlen("event is not valid JSON: "), verr.msg) != 0)) {
+                fail_msg("%.*s: %s / %s", (int)len, text, rc == ERR_OK ? "ok" : err.msg,
+                         valid ? "valid" : verr.msg);
+            }
+        }
+    }
+}
+
+/* A reader that fails on the record at index `fail_at`, counting its calls. */
+struct counting {
+    size_t calls;
+    size_t fail_at;
+};
+
+static enum err_code
+count_read(void *ctx, struct json_iter *at, size_t i, struct etl_record_seen *seen, struct err *err)
+{
+    struct counting *c = ctx;
+    struct json_val rec;
+    c->calls++;
+    if (i == c->fail_at) {
+        return err_set(err, ERR_NOMEM, "the reader ran out");
+    }
+    if (json_array_next(at, &rec) && rec.type == JSON_OBJECT) {
+        seen->is_object = true;
+        seen->has_source = json_object_get(&rec, "eventSource", &seen->source);
+    }
+    return ERR_OK;
+}
+
+/* The reader's error comes after invalid JSON and unsupported records, before nothing else; the
+ * records after it are not read. */
+static void test_reader_error(void **state)
+{
+    (void)state;
+    const char *three = "{\"Records\":[{\"eventSource\":\"aws:dynamodb\"},"
+                        "{\"eventSource\":\"aws:dynamodb\"},{\"eventSource\":\"aws:dynamodb\"}]}";
+    const char *then_invalid = "{\"Records\":[{\"eventSource\":\"aws:dynamodb\"},"
+                               "{\"eventSource\":\"aws:dynamodb\"},{\"eventSource\":}]}";
+    const char *unsupported_first = "{\"Records\":[{\"eventSource\":\"aws:sqs\"},"
+                                    "{\"eventSource\":\"aws:dynamodb\"}]}";
+    struct etl_event ev;
+    struct err err = ERR_INIT;
+    size_t n = 9;
+    struct counting c = {0, 1};
+    assert_int_equal(etl_event_parse(cur_from_str(three), NULL, &ev, &err), ERR_OK);
+    assert_int_equal(etl_event_walk_records(&ev, count_read, &c, &n, &err), ERR_NOMEM);
+    assert_string_equal(err.msg, "the reader ran out");
+    assert_int_equal(c.calls, 2);
+    assert_int_equal(n, 0);
+    c = (struct counting){0, 99}; /* walked again: the event is unchanged */
+    assert_int_equal(etl_event_walk_records(&ev, count_read, &c, &n, &err), ERR_OK);
+    assert_int_equal(c.calls, 3);
+    assert_int_equal(n, 3);
+    c = (struct counting){0, 1};
+    assert_int_equal(etl_event_parse(cur_from_str(then_invalid), NULL, &ev, &err), ERR_OK);
+    assert_int_equal(etl_event_walk_records(&ev, count_read, &c, &n, &err), ERR_INVALID_INPUT);
+    assert_string_equal(err.type, "InvalidEvent");
+    c = (struct counting){0, 1};
+    assert_int_equal(etl_event_parse(cur_from_str(unsupported_first), NULL, &ev, &err), ERR_OK);
+    assert_int_equal(etl_event_walk_records(&ev, count_read, &c, &n, &err), ERR_INVALID_INPUT);
+    assert_string_equal(err.type, "UnsupportedEvent");
+    assert_non_null(strstr(err.msg, "Records[0].eventSource \"aws:sqs\""));
+    assert_int_equal(c.calls, 1);
+}
+
 int main(void)
 {
     enum { NS = sizeof(sample_rows) / sizeof(sample_rows[0]) };
     enum { NI = sizeof(inline_rows) / sizeof(inline_rows[0]) };
-    struct CMUnitTest tests[NS + NI];
+    struct CMUnitTest tests[NS + NI + 2];
     for (size_t i = 0; i < NS; i++) {
         tests[i] = (struct CMUnitTest){sample_rows[i].name, test_sample_row, NULL, NULL,
                                        (void *)&sample_rows[i]};
@@ -113,5 +251,7 @@ int main(void)
         tests[NS + i] = (struct CMUnitTest){inline_rows[i].name, test_inline_row, NULL, NULL,
                                             (void *)&inline_rows[i]};
     }
-    return _cmocka_run_group_tests("event", tests, NS + NI, NULL, NULL);
+    tests[NS + NI] = (struct CMUnitTest)cmocka_unit_test(test_walk_like_validate);
+    tests[NS + NI + 1] = (struct CMUnitTest)cmocka_unit_test(test_reader_error);
+    return _cmocka_run_group_tests("event", tests, NS + NI + 2, NULL, NULL);
 }

@@ -72,7 +72,7 @@ static enum err_code tx_process(struct txrun *t, const struct ete_rec *recs, siz
     err_clear(&t->err);
     ete_stream_event(recs, n, &t->event);
     ete_parse_event(&t->event, &t->ev);
-    return etl_stream_process(&t->stream, &t->ev.records, t->ev.n_records, 0, &t->response, &t->st,
+    return etl_stream_process(&t->stream, etl_event_records_walk, &t->ev, 0, &t->response, &t->st,
                               &t->err);
 }
 
