@@ -68,7 +68,7 @@ for t in "${targets[@]}"; do
     log "replay $t: ${#files[@]} inputs ok"
   else
     log "replay $t: FAILED ($out/logs/$t.replay.log)"
-    grep -E '^(==[0-9]+==ERROR|SUMMARY|Running:|.*runtime error|.*invariant broken)' \
+    grep -aE '^(==[0-9]+==ERROR|SUMMARY|Running:|.*runtime error|.*invariant broken)' \
       "$out/logs/$t.replay.log" | tail -n 5 >&2 || true
     failed=1
   fi
@@ -94,13 +94,13 @@ report() {
   local execs rate cov corp
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$logf" | tail -n 1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$logf" | tail -n 1)
-  cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$logf" | tail -n 1 | sed 's/cov: //; s/ ft: /, features /')
-  corp=$(grep -oE 'corp: [0-9]+/[0-9]+[a-zA-Z]*' "$logf" | tail -n 1 | sed 's/corp: //')
+  cov=$(grep -aoE 'cov: [0-9]+ ft: [0-9]+' "$logf" | tail -n 1 | sed 's/cov: //; s/ ft: /, features /')
+  corp=$(grep -aoE 'corp: [0-9]+/[0-9]+[a-zA-Z]*' "$logf" | tail -n 1 | sed 's/corp: //')
   printf '%-11s execs %-10s exec/s %-7s corpus %-12s cov %s\n' "$t" "${execs:-?}" "${rate:-?}" \
     "${corp:-?}" "${cov:-?}"
   if [ "$rc" -ne 0 ]; then
     printf '%-11s CRASH (exit %s): %s\n' "$t" "$rc" "$logf"
-    grep -E '(==[0-9]+==ERROR|SUMMARY|runtime error|invariant broken|ALARM|Test unit written)' \
+    grep -aE '(==[0-9]+==ERROR|SUMMARY|runtime error|invariant broken|ALARM|Test unit written)' \
       "$logf" | head -n 6 | sed 's/^/            /'
     return 1
   fi
