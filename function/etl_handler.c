@@ -32,7 +32,6 @@ void etl_handler_init(struct etl_handler *h,
         etl_export_set_catalog(&h->export_, &h->catalog);
     }
     buf_init(&h->metrics, LIMIT_EMF_DOC_BYTES);
-    json_index_init(&h->event_index, LIMIT_EVENT_INDEX_BYTES);
 }
 
 void etl_handler_set_export_clients(struct etl_handler *h,
@@ -64,7 +63,6 @@ void etl_handler_cleanup(struct etl_handler *h)
     etl_stream_cleanup(&h->stream);
     etl_catalog_cleanup(&h->catalog);
     buf_cleanup(&h->metrics);
-    json_index_cleanup(&h->event_index);
 }
 
 /* Logs m as one EMF document; a failure to render only loses the metrics. */
@@ -188,7 +186,7 @@ enum err_code etl_handler_invoke(void *ctx,
 {
     struct etl_handler *h = ctx;
     struct etl_event ev;
-    enum err_code rc = etl_event_parse(buf_cur(&inv->event), &h->event_index, &ev, err);
+    enum err_code rc = etl_event_parse(buf_cur(&inv->event), NULL, &ev, err);
     if (rc != ERR_OK) {
         return rc;
     }

@@ -15,7 +15,6 @@
 #include "etl_export.h"
 #include "etl_sink.h"
 #include "etl_stream.h"
-#include "json.h"
 #include "rt_loop.h"
 #include "sys.h"
 
@@ -29,8 +28,6 @@ struct etl_handler {
     struct etl_catalog catalog;            /* ETL_CATALOG_DATABASE; off without it or without AWS */
     struct etl_catalog_stats catalog_seen; /* catalog.stats at the last metrics */
     struct buf metrics;                    /* one EMF document */
-    /* The event's structural index, kept from one invocation to the next (bounded). */
-    struct json_index event_index;
 };
 
 void etl_handler_init(struct etl_handler *h,

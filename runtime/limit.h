@@ -103,12 +103,6 @@
 /* Buffers kept between invocations (the stream's row store and object): kept warm up to this,
  * freed beyond, so one large batch does not pin its memory. */
 #define LIMIT_KEEP_WARM_BYTES (8 * 1024 * 1024)
-/* The event's structural index (json.h): 12 bytes per container of 64 bytes or more, some 9% of
- * a stream event (92 kB for the bench's 1.03 MB, 1,000 records). Lambda sends at most 6 MB and
- * 10,000 records (BatchSize) at once, about five entries a record: some 600 kB at most for a
- * stream batch. Kept between invocations. Past this bound (other events, deep nesting), the
- * containers left are scanned as without an index. */
-#define LIMIT_EVENT_INDEX_BYTES (1024 * 1024)
 /* Small documents read back: run.json, _SUCCESS. */
 #define LIMIT_SMALL_DOC_BYTES (1024 * 1024)
 /* A snapshot checkpoint read back (its schema part grows with the attribute names). */
