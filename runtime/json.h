@@ -6,7 +6,8 @@
  *   json_string_unescape (into the caller's buf).
  * Contract: json_validate() checks RFC 8259 syntax, UTF-8 and a nesting limit once; the
  *   iterators and getters then walk that validated text (they stay in bounds on any input, but
- *   only validated text gives meaningful answers).
+ *   only validated text gives meaningful answers). Or the iterators check as they walk, and
+ *   one walk does both (json_check_begin, below).
  * Index: json_validate_indexed() also notes where each larger container ends, so the iterators
  *   step over it without scanning it again; values found in that text carry the index (which must
  *   outlive them). Every answer is the same with or without an index: only the work differs.
