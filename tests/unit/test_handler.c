@@ -355,6 +355,14 @@ static const struct bad_event_row bad_event_rows[] = {
      "UnsupportedEvent", "source \"aws.ec2\""},
     {"event_array", "[1,2]", "UnsupportedEvent", "a JSON array"},
     {"event_empty_records", "{\"Records\":[]}", "UnsupportedEvent", "an empty Records array"},
+    /* Records read (one converted, one set aside) before the walk reaches the error: nothing of
+     * them is filed, logged or written. */
+    {"event_invalid_after_records",
+     "{\"Records\":[{\"eventSource\":\"aws:dynamodb\",\"eventName\":\"INSERT\",\"dynamodb\":"
+     "{\"SequenceNumber\":\"1\",\"NewImage\":{\"pk\":{\"S\":\"a\"}}}},{\"eventSource\":"
+     "\"aws:dynamodb\",\"eventName\":\"INSERT\",\"dynamodb\":{\"SequenceNumber\":\"2\"}}],"
+     "\"window\":{\"start\":}}",
+     "InvalidEvent", "event is not valid JSON: invalid JSON at byte 231"},
 };
 
 /* The right errorType and a message saying what was seen; nothing is requested or written. */
@@ -369,6 +377,8 @@ static void test_bad_event_row(void **state)
     assert_int_equal(buf_cstr(&f->response)[0], '\0');
     /* Neither a stream nor a snapshot invocation: no metrics document (README, "Metrics"). */
     assert_int_equal(emf_lines(f), 0);
+    assert_int_equal(ete_log_count(f->e, "quarantined"), 0);
+    assert_int_equal(ete_log_count(f->e, "stream batch processed"), 0);
     fixture_free(f);
 }
 
