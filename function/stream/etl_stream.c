@@ -124,6 +124,7 @@ static void batch_free(struct batch *b)
     etl_names_cleanup(&b->seen);
     free(b->recs);
     free(b->tx);
+    free(b->tables);
     for (size_t i = 0; i < b->n_groups; i++) {
         free(b->groups[i].recs);
     }
@@ -581,7 +582,7 @@ build_row(struct buf *store, struct rec *r, struct rec_read *rd, const char *tab
                               &meta, &r->row_offset, err);
     }
     if (rc == ERR_OK) {
-        r->row_len = store->len - r->row_offset;
+        r->row_len = (uint32_t)(store->len - r->row_offset);
     }
     return rc;
 }
@@ -794,11 +795,14 @@ struct pass1 {
     struct etl_stream *s;
     struct batch *b;
     struct etl_stream_stats *st;
-    size_t cap;           /* records b->recs (and b->tx) have room for */
-    const char *table;    /* the last ARN's table, in the batch's arena; NULL: none yet */
+    size_t cap; /* records b->recs (and b->tx) have room for */
+    bool have_table;
+    uint32_t table;       /* the last ARN's table (b->tables) */
     struct cur table_arn; /* that ARN's literal */
 };
 
+/* Room for n records: the count is known only once the walk ends, so the arrays double (records
+ * are zeroed as they are used: the pages of the room not used yet stay untouched). */
 static enum err_code grow_recs(struct pass1 *p, size_t n, struct err *err)
 {
     struct batch *b = p->b;
@@ -809,14 +813,12 @@ static enum err_code grow_recs(struct pass1 *p, size_t n, struct err *err)
     struct rec *recs = realloc(b->recs, cap * sizeof(*recs));
     if (recs != NULL) {
         b->recs = recs;
-        memset(recs + p->cap, 0, (cap - p->cap) * sizeof(*recs));
     }
     struct rec_tx *tx = NULL;
     if (recs != NULL && p->s->tx != NULL) {
         tx = realloc(b->tx, cap * sizeof(*tx));
         if (tx != NULL) {
             b->tx = tx;
-            memset(tx + p->cap, 0, (cap - p->cap) * sizeof(*tx));
         }
     }
     if (recs == NULL || (p->s->tx != NULL && tx == NULL)) {
@@ -826,18 +828,37 @@ static enum err_code grow_recs(struct pass1 *p, size_t n, struct err *err)
     return ERR_OK;
 }
 
-/* The table a record's ARN names, kept in the batch's arena (once per run of one ARN). */
-static enum err_code table_of(struct pass1 *p, struct cur arn, const char **table, struct err *err)
+/* The table a record's ARN names (an index into b->tables, where each name is once). A batch's
+ * records come from a table or two, in runs of one ARN: the last ARN's table is kept. */
+static enum err_code table_of(struct pass1 *p, struct cur arn, uint32_t *table, struct err *err)
 {
-    if (p->table == NULL || !cur_eq(arn, p->table_arn)) {
+    struct batch *b = p->b;
+    if (!p->have_table || !cur_eq(arn, p->table_arn)) {
         char name[LIMIT_TABLE_NAME_BYTES];
-        struct cur copy;
         record_table(arn, name, sizeof(name));
-        enum err_code rc = etl_arena_copy(&p->b->keys, name, strlen(name) + 1, &copy, err);
-        if (rc != ERR_OK) {
-            return rc;
+        size_t t = 0;
+        while (t < b->n_tables && strcmp(b->tables[t], name) != 0) {
+            t++;
         }
-        p->table = (const char *)copy.ptr;
+        if (t == b->n_tables) {
+            struct cur copy;
+            if (b->n_tables == b->cap_tables) {
+                size_t cap = b->cap_tables < 4 ? 4 : b->cap_tables * 2;
+                const char **grown = realloc(b->tables, cap * sizeof(*grown));
+                if (grown == NULL) {
+                    return err_set(err, ERR_NOMEM, "out of memory for the batch's tables");
+                }
+                b->tables = grown;
+                b->cap_tables = cap;
+            }
+            enum err_code rc = etl_arena_copy(&b->keys, name, strlen(name) + 1, &copy, err);
+            if (rc != ERR_OK) {
+                return rc;
+            }
+            b->tables[b->n_tables++] = (const char *)copy.ptr;
+        }
+        p->have_table = true;
+        p->table = (uint32_t)t;
         p->table_arn = arn;
     }
     *table = p->table;
@@ -860,6 +881,10 @@ pass1_record(void *ctx, struct json_iter *at, size_t i, struct etl_record_seen *
     }
     struct rec *r = &b->recs[i];
     struct buf *store = s->tx != NULL ? &s->src : &s->store;
+    memset(r, 0, sizeof(*r));
+    if (b->tx != NULL) {
+        memset(&b->tx[i], 0, sizeof(b->tx[i]));
+    }
     b->n_recs = i + 1;
     if (s->tx != NULL) {
         buf_reset(&s->src);
@@ -877,9 +902,10 @@ pass1_record(void *ctx, struct json_iter *at, size_t i, struct etl_record_seen *
         return rc;
     }
     struct err cerr = ERR_INIT;
-    enum err_code crc = build_row(store, r, &rd, r->table, &cerr);
+    const char *table = b->tables[r->table];
+    enum err_code crc = build_row(store, r, &rd, table, &cerr);
     if (crc == ERR_OK && s->tx != NULL) {
-        crc = etl_stream_tx_record(s, b, (uint32_t)i, r->table, p->st, &cerr);
+        crc = etl_stream_tx_record(s, b, (uint32_t)i, table, p->st, &cerr);
     }
     if (crc == ERR_NOMEM || crc == ERR_TOO_LARGE) {
         *err = cerr;
@@ -914,10 +940,11 @@ file_records(struct etl_stream *s, struct batch *b, struct etl_stream_stats *st,
     enum err_code rc = ERR_OK;
     for (size_t i = 0; rc == ERR_OK && i < b->n_recs; i++) {
         const struct rec *r = &b->recs[i];
+        const char *table = b->tables[r->table];
         if (r->has_ts && (st->oldest_ts_ms < 0 || r->ts_ms < st->oldest_ts_ms)) {
             st->oldest_ts_ms = r->ts_ms;
         }
-        if (strcmp(r->table, UNKNOWN_TABLE) == 0) {
+        if (strcmp(table, UNKNOWN_TABLE) == 0) {
             log_warn("Records[%zu]: eventSourceARN names no table; filing it under %s", i,
                      UNKNOWN_TABLE);
         }
@@ -928,9 +955,9 @@ file_records(struct etl_stream *s, struct batch *b, struct etl_stream_stats *st,
                       (struct log_field[]){LOG_STR("sequenceNumber", r->seq),
                                            LOG_INT("index", (int64_t)i)},
                       2, "record quarantined: %s", r->error);
-            rc = etl_stream_file(b, (uint32_t)i, r->table, partition, G_QUARANTINE, err);
+            rc = etl_stream_file(b, (uint32_t)i, table, partition, G_QUARANTINE, err);
         } else if (s->tx == NULL) {
-            rc = etl_stream_file(b, (uint32_t)i, r->table, partition, G_DATA, err);
+            rc = etl_stream_file(b, (uint32_t)i, table, partition, G_DATA, err);
         }
     }
     return rc;
@@ -952,7 +979,7 @@ enum err_code etl_stream_process(struct etl_stream *s,
     buf_reset(&s->staged);
     /* Pass 1: the event's walk reads each record once (checking it), and pass1_record makes its
      * row. Nothing is filed, logged or written before the whole event has passed its checks. */
-    struct pass1 p = {s, &b, st, 0, NULL, {NULL, 0}};
+    struct pass1 p = {s, &b, st, 0, false, 0, {NULL, 0}};
     size_t n_records = 0;
     enum err_code rc = walk(event, pass1_record, &p, &n_records, err);
     if (rc == ERR_INVALID_INPUT) {

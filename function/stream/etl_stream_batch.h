@@ -22,15 +22,15 @@
 
 /* One record of the batch (a large batch has 10,000: fields are ordered to pack). */
 struct rec {
-    struct cur raw;    /* the record's JSON text, in the event */
-    const char *seq;   /* its sequence number, in the batch's arena; "" when it has none */
-    const char *table; /* the table its eventSourceARN names, in the batch's arena */
+    struct cur raw;  /* the record's JSON text, in the event */
+    const char *seq; /* its sequence number, in the batch's arena; "" when it has none */
     int64_t ts_ms;
     struct cur keys;   /* the record's dynamodb.Keys (JSON), when it has them */
     size_t row_offset; /* in the stream's store (emitted rows) */
-    size_t row_len;
-    char *error; /* conversion error (quarantined records), owned */
+    char *error;       /* conversion error (quarantined records), owned */
+    uint32_t row_len;  /* about its record's size: events are at most 6 MB */
     uint32_t group;
+    uint32_t table; /* the table its eventSourceARN names: an index into the batch's tables */
     bool has_ts;
     bool durable; /* written, or nothing to write (filtered) */
     bool quarantined;
@@ -74,7 +74,10 @@ struct batch {
     struct chunk *chunks;
     size_t n_chunks;
     size_t cap_chunks;
-    struct etl_arena keys; /* sequence numbers, dedupe keys and failed casts */
+    const char **tables; /* the batch's tables, each once, in the arena */
+    size_t n_tables;
+    size_t cap_tables;
+    struct etl_arena keys; /* sequence numbers, dedupe keys, failed casts and table names */
     struct etl_names seen; /* dedupe: keys already kept (borrowing the arena) */
 };
 

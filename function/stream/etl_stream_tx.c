@@ -29,7 +29,7 @@ static enum err_code emit(struct etl_stream *s,
     struct rec *r = &b->recs[rec];
     enum err_code rc = etl_transform_emit(s->tx, extra, &s->store, &r->row_offset, err);
     if (rc == ERR_OK) {
-        r->row_len = s->store.len - r->row_offset;
+        r->row_len = (uint32_t)(s->store.len - r->row_offset);
         rc = etl_stream_file(b, rec, s->spec->datasets[b->tx[rec].dataset].name, partition, kind,
                              err);
     }
