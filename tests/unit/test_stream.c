@@ -252,6 +252,31 @@ static void test_split_row(void **state)
     ete_free(e);
 }
 
+/* More records than Lambda sends in one batch (10,000; a local event may hold more): the
+ * records' room grows past its first reserve twice, and every row is written. */
+static void test_more_records_than_lambda_sends(void **state)
+{
+    (void)state;
+    enum { N = 20001 };
+    struct etl_test_env *e = ete_new(NULL);
+    struct ete_rec *recs = calloc(N, sizeof(*recs));
+    char(*seqs)[8] = calloc(N, sizeof(*seqs));
+    assert_non_null(recs);
+    assert_non_null(seqs);
+    same_group(recs, seqs, N);
+    struct run r;
+    run_init(&r, e, recs, N);
+    assert_int_equal(run_process(&r, 0), ERR_OK);
+    assert_string_equal(buf_cstr(&r.response), "{\"batchItemFailures\":[]}");
+    assert_int_equal(r.st.records_in, N);
+    assert_int_equal(r.st.records_out, N);
+    assert_int_equal(r.st.quarantined, 0);
+    run_cleanup(&r);
+    free(recs);
+    free(seqs);
+    ete_free(e);
+}
+
 /* ETL_MAX_OBJECT_BYTES: no object's uncompressed text is over the limit, and every row is in one
  * of them, in order. (The limit is applied to the rows' in-memory size, which is larger than
  * their JSON text, so objects come out smaller than the limit allows: see the report of #9.) */
@@ -1158,6 +1183,7 @@ int main(void)
     static const struct CMUnitTest plain[] = {
         cmocka_unit_test(test_two_tables_two_hours),
         cmocka_unit_test(test_split_by_bytes),
+        cmocka_unit_test(test_more_records_than_lambda_sends),
         cmocka_unit_test(test_csv_objects),
         cmocka_unit_test(test_record_members_any_order),
         cmocka_unit_test(test_record_without_sequence_number),
