@@ -152,17 +152,22 @@ enum err_code etl_event_walk_records(const struct etl_event *ev,
     root.chk = members.chk = &chk;
     (void)json_iter_enter(&members, JSON_ARRAY, &recs);
     for (; json_iter_peek(&recs, &t); i++) {
-        if (!supported || read_rc != ERR_OK) {
+        if (!supported) {
             (void)json_array_next(&recs, &v);
             continue;
         }
         struct json_iter before = recs;
         struct etl_record_seen rec = {false, false, {JSON_NULL, {NULL, 0}, NULL, 0}};
-        read_rc = read != NULL ? read(ctx, &recs, i, &rec, err) : check_record(&recs, &rec);
-        if (read_rc != ERR_OK) {
+        enum err_code rc = read != NULL && read_rc == ERR_OK ? read(ctx, &recs, i, &rec, err)
+                                                             : check_record(&recs, &rec);
+        if (rc != ERR_OK) {
+            /* The record is checked again, and looked at as the walk's own reader would. */
+            read_rc = rc;
             recs = before;
-            (void)json_array_next(&recs, &v);
-        } else if (!chk.failed) {
+            rec = (struct etl_record_seen){false, false, {JSON_NULL, {NULL, 0}, NULL, 0}};
+            (void)check_record(&recs, &rec);
+        }
+        if (!chk.failed) {
             supported = record_supported(&rec, i, &first_unsupported);
         }
     }

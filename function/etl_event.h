@@ -46,11 +46,12 @@ etl_event_parse(struct cur body, struct json_index *index, struct etl_event *ev,
 
 /*
  * Walks a STREAM event's records in order, each read by `read` (etl_stream.h; NULL: only
- * checked), and the
- * rest of the event. Once a record is from another source than DynamoDB, or read fails, the
- * records after it are only checked. The result, first that applies: InvalidEvent (the JSON),
- * UnsupportedEvent (the first record not from DynamoDB), read's error, UnsupportedEvent (an
- * empty Records array outside a tumbling window), or ERR_OK with *n_records. Can be walked
+ * checked), and the rest of the event. Once a record is from another source than DynamoDB, the
+ * records after it are only checked; once read fails, they are not handed to it any more (the
+ * walk still looks at their eventSource). The result, first that applies: InvalidEvent (the
+ * JSON), UnsupportedEvent (the first record not from DynamoDB), read's first error,
+ * UnsupportedEvent (an empty Records array outside a tumbling window), or ERR_OK with
+ * *n_records: the order of the checks when the event was validated whole first. Can be walked
  * again (the event is not changed).
  */
 MUST_CHECK enum err_code etl_event_walk_records(const struct etl_event *ev,

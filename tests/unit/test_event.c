@@ -236,6 +236,16 @@ static void test_reader_error(void **state)
     assert_string_equal(err.type, "UnsupportedEvent");
     assert_non_null(strstr(err.msg, "Records[0].eventSource \"aws:sqs\""));
     assert_int_equal(c.calls, 1);
+    /* A record from elsewhere after the reader failed is still found. */
+    const char *unsupported_after =
+        "{\"Records\":[{\"eventSource\":\"aws:dynamodb\"},"
+        "{\"eventSource\":\"aws:dynamodb\"},{\"eventSource\":\"aws:s3\"}]}";
+    c = (struct counting){0, 0};
+    assert_int_equal(etl_event_parse(cur_from_str(unsupported_after), NULL, &ev, &err), ERR_OK);
+    assert_int_equal(etl_event_walk_records(&ev, count_read, &c, &n, &err), ERR_INVALID_INPUT);
+    assert_string_equal(err.type, "UnsupportedEvent");
+    assert_non_null(strstr(err.msg, "Records[2].eventSource \"aws:s3\""));
+    assert_int_equal(c.calls, 1);
 }
 
 int main(void)
