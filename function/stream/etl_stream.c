@@ -327,6 +327,7 @@ struct rec_read {
     struct json_val keys;         /* type JSON_NULL: none */
     struct cur event_id;          /* the eventID's JSON string literal; len 0: none */
     struct cur arn;               /* eventSourceARN's JSON string literal; len 0: none */
+    struct cur raw;               /* the record's text */
     struct rec_row row;
 };
 
@@ -425,8 +426,8 @@ static void walk_dynamodb(struct json_iter *at,
 }
 
 /*
- * Reads a record in one walk (the event's, which checks it): into r its span, time and Keys;
- * into rd its sequence number, the table's ARN, eventID, operation and image, or the flaw that
+ * Reads a record in one walk (the event's, which checks it): into r its time; into rd its span,
+ * Keys, sequence number, the table's ARN, eventID, operation and image, or the flaw that
  * makes the record unusable (checked in the order build_row reports them); the image is
  * converted on the way when it can be (walk_dynamodb); into er what the event's checks need.
  */
@@ -448,7 +449,7 @@ static void read_record(struct json_iter *at,
     const uint8_t *start = at->p;
     if (!json_iter_enter(at, JSON_OBJECT, &it)) {
         (void)json_array_next(at, &v);
-        r->raw = v.raw;
+        rd->raw = v.raw;
         rd->flaw = REC_NOT_OBJECT;
         return;
     }
@@ -473,7 +474,7 @@ static void read_record(struct json_iter *at,
         }
     }
     json_iter_leave(at, &it);
-    r->raw = cur_make(start, at->p > start ? (size_t)(at->p - start) : 0);
+    rd->raw = cur_make(start, at->p > start ? (size_t)(at->p - start) : 0);
     er->has_source = f.have[F_SOURCE];
     er->source = f.v[F_SOURCE];
     if (f.v[F_ARN].type == JSON_STRING) {
@@ -519,7 +520,6 @@ static void read_record(struct json_iter *at,
     }
     if (has_keys) {
         rd->keys = d.v[D_KEYS];
-        r->keys = d.v[D_KEYS].raw;
     }
     rd->image = *image;
     rd->ttl_delete =
@@ -624,7 +624,7 @@ static enum err_code plan_chunks(struct etl_stream *s, struct batch *b, struct e
         struct group *grp = &b->groups[g];
         size_t begin = 0, bytes = 0;
         for (size_t i = 0; i < grp->n; i++) {
-            size_t len = grp->kind == G_QUARANTINE ? b->recs[grp->recs[i]].raw.len
+            size_t len = grp->kind == G_QUARANTINE ? b->recs[grp->recs[i]].raw_len
                                                    : b->recs[grp->recs[i]].row_len;
             bool full = (int64_t)(i - begin) >= s->cfg->max_object_records ||
                         (i > begin && (int64_t)(bytes + len) > s->cfg->max_object_bytes);
@@ -870,6 +870,25 @@ static enum err_code table_of(struct pass1 *p, struct cur arn, uint32_t *table, 
     return ERR_OK;
 }
 
+/* Keeps span as an offset into the batch's text (from its first record on) and a length. */
+static enum err_code
+keep_span(struct batch *b, struct cur span, uint32_t *at, uint32_t *len, struct err *err)
+{
+    if (span.len == 0) {
+        *at = *len = 0;
+        return ERR_OK;
+    }
+    if (b->text == NULL) {
+        b->text = span.ptr;
+    }
+    if (span.ptr < b->text || (size_t)(span.ptr - b->text) > UINT32_MAX - span.len) {
+        return err_set(err, ERR_TOO_LARGE, "a batch's records span more than 4 GiB of event");
+    }
+    *at = (uint32_t)(span.ptr - b->text);
+    *len = (uint32_t)span.len;
+    return ERR_OK;
+}
+
 /* The reader etl_event_walk_records hands each record to: read in one walk (read_record), then
  * its row (with a transform: routed, mapped and filtered, staged). A record that cannot be used
  * is marked quarantined; only a lack of memory or room is an error. */
@@ -899,6 +918,12 @@ pass1_record(void *ctx, struct json_iter *at, size_t i, struct etl_record_seen *
     rc = invalid ? ERR_OK : keep_seq(b, r, rd.seq, err);
     if (rc == ERR_OK && !invalid) {
         rc = table_of(p, rd.arn, &r->table, err);
+    }
+    if (rc == ERR_OK && !invalid) {
+        rc = keep_span(b, rd.raw, &r->raw_at, &r->raw_len, err);
+    }
+    if (rc == ERR_OK && !invalid && rd.keys.type == JSON_OBJECT) {
+        rc = keep_span(b, rd.keys.raw, &r->keys_at, &r->keys_len, err);
     }
     if (rc != ERR_OK || invalid) {
         if (rd.row.open) {

@@ -20,15 +20,17 @@
 
 #define ETL_STREAM_SEQ_MAX 64
 
-/* One record of the batch (a large batch has 10,000: fields are ordered to pack). */
+/* One record of the batch (a large batch has 10,000: fields are ordered to pack, 64 bytes). */
 struct rec {
-    struct cur raw;  /* the record's JSON text, in the event */
     const char *seq; /* its sequence number, in the batch's arena; "" when it has none */
     int64_t ts_ms;
-    struct cur keys;   /* the record's dynamodb.Keys (JSON), when it has them */
     size_t row_offset; /* in the stream's store (emitted rows) */
     char *error;       /* conversion error (quarantined records), owned */
-    uint32_t row_len;  /* about its record's size: events are at most 6 MB */
+    uint32_t raw_at;   /* the record's JSON text, in the event (rec_raw) */
+    uint32_t raw_len;
+    uint32_t keys_at; /* its dynamodb.Keys (JSON); keys_len 0: none (rec_keys) */
+    uint32_t keys_len;
+    uint32_t row_len; /* about its record's size: events are at most 6 MB */
     uint32_t group;
     uint32_t table; /* the table its eventSourceARN names: an index into the batch's tables */
     bool has_ts;
@@ -65,7 +67,8 @@ struct chunk {
 
 struct batch {
     struct rec *recs;
-    struct rec_tx *tx; /* parallel to recs, with a transform only */
+    const uint8_t *text; /* where the records' spans are counted from: the first record */
+    struct rec_tx *tx;   /* parallel to recs, with a transform only */
     size_t n_recs;
     int64_t fallback_ms; /* the time of records that have none */
     struct group *groups;
@@ -80,6 +83,17 @@ struct batch {
     struct etl_arena keys; /* sequence numbers, dedupe keys, failed casts and table names */
     struct etl_names seen; /* dedupe: keys already kept (borrowing the arena) */
 };
+
+/* A record's text and its Keys' (len 0: none), in the event. */
+static inline struct cur rec_raw(const struct batch *b, const struct rec *r)
+{
+    return cur_make(b->text + r->raw_at, r->raw_len);
+}
+
+static inline struct cur rec_keys(const struct batch *b, const struct rec *r)
+{
+    return r->keys_len > 0 ? cur_make(b->text + r->keys_at, r->keys_len) : cur_make(NULL, 0);
+}
 
 /* The group of (name, partition, kind), made when new. */
 MUST_CHECK enum err_code etl_stream_group(struct batch *b,

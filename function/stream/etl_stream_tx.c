@@ -55,7 +55,7 @@ dedupe_key(struct etl_stream *s, struct batch *b, uint32_t rec, const char *tabl
             rc = buf_append_byte(&s->text, 0x1f, err);
         }
         if (rc == ERR_OK) {
-            rc = buf_append_cur(&s->text, r->keys, err);
+            rc = buf_append_cur(&s->text, rec_keys(b, r), err);
         }
     }
     if (rc == ERR_OK) {

@@ -92,7 +92,7 @@ static enum err_code render_quarantine(struct buf *text,
         jsonw_key(&jw, "error");
         jsonw_str(&jw, r->error);
         jsonw_key(&jw, "record");
-        jsonw_raw(&jw, r->raw);
+        jsonw_raw(&jw, rec_raw(b, r));
         jsonw_end(&jw);
         jsonw_text(&jw, "\n");
         rc = jsonw_finish(&jw);
@@ -165,8 +165,8 @@ static enum err_code render_chunk(const struct etl_stream *s,
         rc = render_quarantine(text, &w, b, grp, c, err);
     } else {
         for (size_t i = c->begin; rc == ERR_OK && i < c->end; i++) {
-            struct etl_row_ref row = {&s->store, b->recs[grp->recs[i]].row_offset,
-                                      b->recs[grp->recs[i]].raw};
+            const struct rec *r = &b->recs[grp->recs[i]];
+            struct etl_row_ref row = {&s->store, r->row_offset, rec_raw(b, r)};
             rc = etl_writer_row(&w, &row, err);
         }
     }
