@@ -321,6 +321,7 @@ struct rec_row {
 struct rec_read {
     enum rec_flaw flaw;
     char seq[ETL_STREAM_SEQ_MAX]; /* "" when none (or not a usable one) */
+    struct cur seq_literal;       /* the SequenceNumber string's text between its quotes */
     char op;                      /* 'I', 'M' or 'R' */
     bool ttl_delete;              /* a REMOVE by DynamoDB's TTL */
     struct json_val image;        /* the image to write (Keys when the view has none) */
@@ -331,20 +332,29 @@ struct rec_read {
     struct rec_row row;
 };
 
-/* Keeps a record's sequence number in the batch's arena (some 24 bytes, not a fixed array in
- * each of up to 10,000 records). */
-static enum err_code keep_seq(struct batch *b, struct rec *r, const char *seq, struct err *err)
+/* Keeps where a record's sequence number is: its digits in the event (no copy, and no fixed
+ * array in each of up to 10,000 records), or a copy in the batch's arena when the event wrote
+ * them with escapes. */
+static enum err_code
+keep_seq(struct batch *b, struct rec *r, const struct rec_read *rd, struct err *err)
 {
+    size_t n = strlen(rd->seq);
     r->seq = "";
-    if (seq[0] == '\0') {
+    r->seq_len = 0;
+    if (n == 0) {
         return ERR_OK;
     }
-    struct cur copy;
-    enum err_code rc = etl_arena_copy(&b->keys, seq, strlen(seq) + 1, &copy, err);
-    if (rc == ERR_OK) {
-        r->seq = (const char *)copy.ptr;
+    _Static_assert(ETL_STREAM_SEQ_MAX <= UINT8_MAX + 1, "seq_len holds a sequence number");
+    struct cur digits = rd->seq_literal;
+    if (!cur_eq(digits, cur_make(rd->seq, n))) {
+        enum err_code rc = etl_arena_copy(&b->keys, rd->seq, n, &digits, err);
+        if (rc != ERR_OK) {
+            return rc;
+        }
     }
-    return rc;
+    r->seq = (const char *)digits.ptr;
+    r->seq_len = (uint8_t)n;
+    return ERR_OK;
 }
 
 /* The operation an eventName names: 'I', 'M', 'R', or 0. */
@@ -491,6 +501,7 @@ static void read_record(struct json_iter *at,
         !seq_ok(rd->seq)) {
         rd->seq[0] = '\0';
     }
+    rd->seq_literal = json_string_inner(&d.v[D_SEQ]);
     if (d.v[D_TIME].type == JSON_NUMBER) {
         r->has_ts = etl_stream_parse_time(d.v[D_TIME].raw, &r->ts_ms);
     }
@@ -767,7 +778,8 @@ respond(const struct batch *b, struct buf *response, struct etl_stream_stats *st
         return buf_append_str(response, "{\"batchItemFailures\":[]}", err);
     }
     const struct rec *r = &b->recs[first_bad];
-    if (r->seq[0] == '\0') {
+    char seq[ETL_STREAM_SEQ_MAX];
+    if (r->seq_len == 0) {
         (void)err_set(
             err, ERR_TRANSPORT,
             "Records[%zu] has no SequenceNumber and could not be written: failing the whole batch so Lambda retries it",
@@ -775,7 +787,7 @@ respond(const struct batch *b, struct buf *response, struct etl_stream_stats *st
         err_set_type(err, "BatchWriteFailed");
         return ERR_TRANSPORT;
     }
-    snprintf(st->failed_seq, sizeof(st->failed_seq), "%s", r->seq);
+    snprintf(st->failed_seq, sizeof(st->failed_seq), "%s", rec_seq(r, seq));
     struct jsonw w;
     jsonw_init(&w, response, err);
     jsonw_object(&w, JSONW_COMPACT);
@@ -783,7 +795,7 @@ respond(const struct batch *b, struct buf *response, struct etl_stream_stats *st
     jsonw_array(&w, JSONW_COMPACT);
     jsonw_object(&w, JSONW_COMPACT);
     jsonw_key(&w, "itemIdentifier");
-    jsonw_str(&w, r->seq);
+    jsonw_str(&w, seq);
     jsonw_end(&w);
     jsonw_end(&w);
     jsonw_end(&w);
@@ -915,7 +927,7 @@ pass1_record(void *ctx, struct json_iter *at, size_t i, struct etl_record_seen *
     }
     read_record(at, r, &rd, store, er);
     bool invalid = at->chk != NULL && at->chk->failed; /* the event's walk reports that */
-    rc = invalid ? ERR_OK : keep_seq(b, r, rd.seq, err);
+    rc = invalid ? ERR_OK : keep_seq(b, r, &rd, err);
     if (rc == ERR_OK && !invalid) {
         rc = table_of(p, rd.arn, &r->table, err);
     }
@@ -981,8 +993,9 @@ file_records(struct etl_stream *s, struct batch *b, struct etl_stream_stats *st,
         char partition[ETL_PARTITION_MAX];
         etl_stream_partition(s, b, r, partition, sizeof(partition));
         if (r->quarantined) {
+            char seq[ETL_STREAM_SEQ_MAX];
             log_write(LOG_WARN,
-                      (struct log_field[]){LOG_STR("sequenceNumber", r->seq),
+                      (struct log_field[]){LOG_STR("sequenceNumber", rec_seq(r, seq)),
                                            LOG_INT("index", (int64_t)i)},
                       2, "record quarantined: %s", r->error);
             rc = etl_stream_file(b, (uint32_t)i, table, partition, G_QUARANTINE, err);

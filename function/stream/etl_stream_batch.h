@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "etl_arena.h"
 #include "etl_names.h"
@@ -22,7 +23,8 @@
 
 /* One record of the batch (a large batch has 10,000: fields are ordered to pack, 64 bytes). */
 struct rec {
-    const char *seq; /* its sequence number, in the batch's arena; "" when it has none */
+    const char *seq; /* its sequence number's seq_len digits, not NUL-terminated (rec_seq): in the
+                      * event, or in the batch's arena when the event escaped them */
     int64_t ts_ms;
     size_t row_offset; /* in the stream's store (emitted rows) */
     char *error;       /* conversion error (quarantined records), owned */
@@ -36,6 +38,7 @@ struct rec {
     bool has_ts;
     bool durable; /* written, or nothing to write (filtered) */
     bool quarantined;
+    uint8_t seq_len; /* 0: it has none */
 };
 
 /* What a transform adds to a record (struct batch's tx, only with a transform). */
@@ -83,6 +86,14 @@ struct batch {
     struct etl_arena keys; /* sequence numbers, dedupe keys, failed casts and table names */
     struct etl_names seen; /* dedupe: keys already kept (borrowing the arena) */
 };
+
+/* A record's sequence number as a C string in out ("" when it has none). */
+static inline const char *rec_seq(const struct rec *r, char out[ETL_STREAM_SEQ_MAX])
+{
+    memcpy(out, r->seq, r->seq_len);
+    out[r->seq_len] = '\0';
+    return out;
+}
 
 /* A record's text and its Keys' (len 0: none), in the event. */
 static inline struct cur rec_raw(const struct batch *b, const struct rec *r)

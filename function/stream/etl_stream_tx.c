@@ -213,8 +213,11 @@ static enum err_code evaluate(struct etl_stream *s,
      * same evaluation. */
     char id[ETL_DQ_RUN_ID_MAX];
     etl_stream_partition(s, b, first, partition, sizeof(partition));
-    snprintf(key, sizeof(key), "%s/dq/%s/%s-%s.json", ds->name, partition, first->seq, last->seq);
-    snprintf(id, sizeof(id), "%s/%s-%s", partition, first->seq, last->seq);
+    char first_seq[ETL_STREAM_SEQ_MAX], last_seq[ETL_STREAM_SEQ_MAX];
+    (void)rec_seq(first, first_seq);
+    (void)rec_seq(last, last_seq);
+    snprintf(key, sizeof(key), "%s/dq/%s/%s-%s.json", ds->name, partition, first_seq, last_seq);
+    snprintf(id, sizeof(id), "%s/%s-%s", partition, first_seq, last_seq);
     struct etl_dq_run_eval in = {
         .reference = ref,
         .history = buf_cur(&s->doc),

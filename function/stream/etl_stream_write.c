@@ -191,8 +191,9 @@ static enum err_code chunk_stem(const struct etl_stream *s,
                                 struct err *err)
 {
     const struct group *grp = &b->groups[c->group];
-    const char *first = b->recs[grp->recs[c->begin]].seq;
-    const char *last = b->recs[grp->recs[c->end - 1]].seq;
+    char first[ETL_STREAM_SEQ_MAX], last[ETL_STREAM_SEQ_MAX];
+    (void)rec_seq(&b->recs[grp->recs[c->begin]], first);
+    (void)rec_seq(&b->recs[grp->recs[c->end - 1]], last);
     struct etl_encoding enc = group_encoding(s, grp);
     etl_writer_extension(&enc, ext, ext_cap);
     int n;

@@ -777,6 +777,38 @@ static void test_record_members_any_order(void **state)
     ete_free(e);
 }
 
+/* A SequenceNumber written with escapes ("7\u0030\u0031" is 701) names objects and rows by its
+ * digits, as one written plainly does. */
+static void test_escaped_sequence_number(void **state)
+{
+    (void)state;
+    struct etl_test_env *e = ete_new(NULL);
+    const char *text =
+        "{\"Records\":["
+        "{\"eventName\":\"INSERT\",\"eventSource\":\"aws:dynamodb\",\"dynamodb\":{"
+        "\"ApproximateCreationDateTime\":1764028801,\"Keys\":{\"pk\":{\"S\":\"a\"}},"
+        "\"NewImage\":{\"pk\":{\"S\":\"a\"}},\"SequenceNumber\":\"7\\u0030\\u0031\"},"
+        "\"eventSourceARN\":\"" ETE_ARN "Orders/stream/x\"},"
+        "{\"eventName\":\"INSERT\",\"eventSource\":\"aws:dynamodb\",\"dynamodb\":{"
+        "\"ApproximateCreationDateTime\":1764028802,\"Keys\":{\"pk\":{\"S\":\"b\"}},"
+        "\"NewImage\":{\"pk\":{\"S\":\"b\"}},\"SequenceNumber\":\"702\"},"
+        "\"eventSourceARN\":\"" ETE_ARN "Orders/stream/x\"}]}";
+    struct run r;
+    memset(&r, 0, sizeof(r));
+    buf_init(&r.response, 0);
+    assert_int_equal(etl_event_parse(cur_from_str(text), NULL, &r.ev, &r.err), ERR_OK);
+    etl_stream_init(&r.stream, &e->cfg.stream, &e->sink, &e->fs.sys);
+    assert_int_equal(run_process(&r, 0), ERR_OK);
+    assert_string_equal(buf_cstr(&r.response), "{\"batchItemFailures\":[]}");
+    struct buf obj = BUF_INIT(0);
+    ete_text(e, "Orders/changes/" H00 "701-702.jsonl.gz", &obj);
+    ete_assert_contains(buf_cstr(&obj), "\"_seq\":\"701\"");
+    ete_assert_contains(buf_cstr(&obj), "\"_seq\":\"702\"");
+    buf_cleanup(&obj);
+    run_cleanup(&r);
+    ete_free(e);
+}
+
 static void test_csv_objects(void **state)
 {
     (void)state;
@@ -1186,6 +1218,7 @@ int main(void)
         cmocka_unit_test(test_more_records_than_lambda_sends),
         cmocka_unit_test(test_csv_objects),
         cmocka_unit_test(test_record_members_any_order),
+        cmocka_unit_test(test_escaped_sequence_number),
         cmocka_unit_test(test_record_without_sequence_number),
         cmocka_unit_test(test_same_key_other_bytes),
         cmocka_unit_test(test_file_output_same_bytes),
