@@ -131,6 +131,9 @@ static bool find_records(struct cur body, struct etl_event *ev)
     return false;
 }
 
+/* What a reader has seen before it reads a record. */
+static const struct etl_record_seen NOTHING_SEEN = {false, false, {JSON_NULL, {NULL, 0}, NULL, 0}};
+
 enum err_code etl_event_walk_records(const struct etl_event *ev,
                                      etl_record_read_fn read,
                                      void *ctx,
@@ -157,14 +160,14 @@ enum err_code etl_event_walk_records(const struct etl_event *ev,
             continue;
         }
         struct json_iter before = recs;
-        struct etl_record_seen rec = {false, false, {JSON_NULL, {NULL, 0}, NULL, 0}};
+        struct etl_record_seen rec = NOTHING_SEEN;
         enum err_code rc = read != NULL && read_rc == ERR_OK ? read(ctx, &recs, i, &rec, err)
                                                              : check_record(&recs, &rec);
         if (rc != ERR_OK) {
             /* The record is checked again, and looked at as the walk's own reader would. */
             read_rc = rc;
             recs = before;
-            rec = (struct etl_record_seen){false, false, {JSON_NULL, {NULL, 0}, NULL, 0}};
+            rec = NOTHING_SEEN;
             (void)check_record(&recs, &rec);
         }
         if (!chk.failed) {

@@ -267,19 +267,6 @@ static const char *const dynamodb_members[D_COUNT] = {
     [D_TIME] = "ApproximateCreationDateTime",
 };
 
-/* Which of names the member name k is (-1: none), compared unescaped as json_object_get does. */
-static int member_of(const struct json_val *k, const char *const *names, size_t n)
-{
-    bool plain = json_string_is_plain(k);
-    struct cur name = json_string_inner(k);
-    for (size_t i = 0; i < n; i++) {
-        if (plain ? cur_eq_str(name, names[i]) : json_string_eq(k, names[i])) {
-            return (int)i;
-        }
-    }
-    return -1;
-}
-
 /* The first member of each name counts, as json_object_get would find it: JSON_NULL when none. */
 #define MEMBERS_MAX 8
 _Static_assert((int)F_COUNT <= MEMBERS_MAX && (int)D_COUNT <= MEMBERS_MAX, "members fit");
@@ -294,6 +281,27 @@ static void members_init(struct members *m, size_t n)
         m->v[i] = (struct json_val){.type = JSON_NULL};
         m->have[i] = false;
     }
+}
+
+/* Which of names the member named k is, when it is the first of that name (-1: another name, or
+ * a later one), compared unescaped as json_object_get does. */
+static int
+first_member(const struct members *m, const struct json_val *k, const char *const *names, size_t n)
+{
+    bool plain = json_string_is_plain(k);
+    struct cur name = json_string_inner(k);
+    for (size_t i = 0; i < n; i++) {
+        if (plain ? cur_eq_str(name, names[i]) : json_string_eq(k, names[i])) {
+            return m->have[i] ? -1 : (int)i;
+        }
+    }
+    return -1;
+}
+
+static void members_set(struct members *m, int i, struct json_val v)
+{
+    m->v[i] = v;
+    m->have[i] = true;
 }
 
 /* What makes a record unusable, in the order build_row checks it; its message is written only
@@ -401,7 +409,7 @@ static struct json_val convert_image(struct json_iter *at,
  * reaches it when the record's eventName came first (as DynamoDB sends it); otherwise build_row
  * converts it afterwards. */
 static void walk_dynamodb(struct json_iter *at,
-                          const struct members *f,
+                          char op,
                           struct members *d,
                           struct buf *store,
                           struct rec_row *row)
@@ -409,27 +417,15 @@ static void walk_dynamodb(struct json_iter *at,
     struct json_iter it;
     struct json_val k, v;
     enum json_type t;
-    char op = f->have[F_EVENT_NAME] ? op_of(&f->v[F_EVENT_NAME]) : 0;
     int image = op == 0 ? -1 : (op == 'R' ? D_OLD : D_NEW);
-    members_init(d, D_COUNT);
     (void)json_iter_enter(at, JSON_OBJECT, &it);
     while (json_object_next_key(&it, &k)) {
-        int i = member_of(&k, dynamodb_members, D_COUNT);
-        if (i >= 0 && d->have[i]) {
-            i = -1;
-        }
+        int i = first_member(d, &k, dynamodb_members, D_COUNT);
         if (i >= 0 && i == image && json_iter_peek(&it, &t) && t == JSON_OBJECT) {
             bool keyed = d->have[D_KEYS] && d->v[D_KEYS].type == JSON_OBJECT;
-            d->v[i] = convert_image(&it, keyed ? &d->v[D_KEYS] : NULL, store, row);
-            d->have[i] = true;
-            continue;
-        }
-        if (!json_array_next(&it, &v)) {
-            break;
-        }
-        if (i >= 0) {
-            d->v[i] = v;
-            d->have[i] = true;
+            members_set(d, i, convert_image(&it, keyed ? &d->v[D_KEYS] : NULL, store, row));
+        } else if (json_array_next(&it, &v) && i >= 0) {
+            members_set(d, i, v);
         }
     }
     json_iter_leave(at, &it);
@@ -465,22 +461,12 @@ static void read_record(struct json_iter *at,
     }
     er->is_object = true;
     while (json_object_next_key(&it, &k)) {
-        int i = member_of(&k, record_members, F_COUNT);
-        if (i >= 0 && f.have[i]) {
-            i = -1;
-        }
+        int i = first_member(&f, &k, record_members, F_COUNT);
         if (i == F_DYNAMODB && json_iter_peek(&it, &t) && t == JSON_OBJECT) {
-            walk_dynamodb(&it, &f, &d, store, &rd->row);
-            f.v[i].type = JSON_OBJECT;
-            f.have[i] = true;
-            continue;
-        }
-        if (!json_array_next(&it, &v)) {
-            break;
-        }
-        if (i >= 0) {
-            f.v[i] = v;
-            f.have[i] = true;
+            walk_dynamodb(&it, op_of(&f.v[F_EVENT_NAME]), &d, store, &rd->row);
+            members_set(&f, i, (struct json_val){.type = JSON_OBJECT});
+        } else if (json_array_next(&it, &v) && i >= 0) {
+            members_set(&f, i, v);
         }
     }
     json_iter_leave(at, &it);
