@@ -202,6 +202,19 @@ count_read(void *ctx, struct json_iter *at, size_t i, struct etl_record_seen *se
     return ERR_OK;
 }
 
+/* Parses text and walks it with count_read failing at fail_at (counted in *c). */
+static enum err_code walk_counting(const char *text,
+                                   size_t fail_at,
+                                   struct etl_event *ev,
+                                   struct counting *c,
+                                   size_t *n,
+                                   struct err *err)
+{
+    *c = (struct counting){0, fail_at};
+    assert_int_equal(etl_event_parse(cur_from_str(text), NULL, ev, err), ERR_OK);
+    return etl_event_walk_records(ev, count_read, c, n, err);
+}
+
 /* The reader's error comes after invalid JSON and unsupported records, before nothing else; the
  * records after it are not read. */
 static void test_reader_error(void **state)
@@ -213,12 +226,14 @@ static void test_reader_error(void **state)
                                "{\"eventSource\":\"aws:dynamodb\"},{\"eventSource\":}]}";
     const char *unsupported_first = "{\"Records\":[{\"eventSource\":\"aws:sqs\"},"
                                     "{\"eventSource\":\"aws:dynamodb\"}]}";
+    const char *unsupported_after =
+        "{\"Records\":[{\"eventSource\":\"aws:dynamodb\"},"
+        "{\"eventSource\":\"aws:dynamodb\"},{\"eventSource\":\"aws:s3\"}]}";
     struct etl_event ev;
     struct err err = ERR_INIT;
     size_t n = 9;
-    struct counting c = {0, 1};
-    assert_int_equal(etl_event_parse(cur_from_str(three), NULL, &ev, &err), ERR_OK);
-    assert_int_equal(etl_event_walk_records(&ev, count_read, &c, &n, &err), ERR_NOMEM);
+    struct counting c;
+    assert_int_equal(walk_counting(three, 1, &ev, &c, &n, &err), ERR_NOMEM);
     assert_string_equal(err.msg, "the reader ran out");
     assert_int_equal(c.calls, 2);
     assert_int_equal(n, 0);
@@ -226,23 +241,14 @@ static void test_reader_error(void **state)
     assert_int_equal(etl_event_walk_records(&ev, count_read, &c, &n, &err), ERR_OK);
     assert_int_equal(c.calls, 3);
     assert_int_equal(n, 3);
-    c = (struct counting){0, 1};
-    assert_int_equal(etl_event_parse(cur_from_str(then_invalid), NULL, &ev, &err), ERR_OK);
-    assert_int_equal(etl_event_walk_records(&ev, count_read, &c, &n, &err), ERR_INVALID_INPUT);
+    assert_int_equal(walk_counting(then_invalid, 1, &ev, &c, &n, &err), ERR_INVALID_INPUT);
     assert_string_equal(err.type, "InvalidEvent");
-    c = (struct counting){0, 1};
-    assert_int_equal(etl_event_parse(cur_from_str(unsupported_first), NULL, &ev, &err), ERR_OK);
-    assert_int_equal(etl_event_walk_records(&ev, count_read, &c, &n, &err), ERR_INVALID_INPUT);
+    assert_int_equal(walk_counting(unsupported_first, 1, &ev, &c, &n, &err), ERR_INVALID_INPUT);
     assert_string_equal(err.type, "UnsupportedEvent");
     assert_non_null(strstr(err.msg, "Records[0].eventSource \"aws:sqs\""));
     assert_int_equal(c.calls, 1);
     /* A record from elsewhere after the reader failed is still found. */
-    const char *unsupported_after =
-        "{\"Records\":[{\"eventSource\":\"aws:dynamodb\"},"
-        "{\"eventSource\":\"aws:dynamodb\"},{\"eventSource\":\"aws:s3\"}]}";
-    c = (struct counting){0, 0};
-    assert_int_equal(etl_event_parse(cur_from_str(unsupported_after), NULL, &ev, &err), ERR_OK);
-    assert_int_equal(etl_event_walk_records(&ev, count_read, &c, &n, &err), ERR_INVALID_INPUT);
+    assert_int_equal(walk_counting(unsupported_after, 0, &ev, &c, &n, &err), ERR_INVALID_INPUT);
     assert_string_equal(err.type, "UnsupportedEvent");
     assert_non_null(strstr(err.msg, "Records[2].eventSource \"aws:s3\""));
     assert_int_equal(c.calls, 1);

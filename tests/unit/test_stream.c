@@ -92,6 +92,16 @@ static void run_init(struct run *r, struct etl_test_env *e, const struct ete_rec
     etl_stream_init(&r->stream, &e->cfg.stream, &e->sink, &e->fs.sys);
 }
 
+/* The same for an event written out in full (text must outlive r). */
+static void run_init_text(struct run *r, struct etl_test_env *e, const char *text)
+{
+    memset(r, 0, sizeof(*r));
+    buf_init(&r->event, 0);
+    buf_init(&r->response, 0);
+    assert_int_equal(etl_event_parse(cur_from_str(text), NULL, &r->ev, &r->err), ERR_OK);
+    etl_stream_init(&r->stream, &e->cfg.stream, &e->sink, &e->fs.sys);
+}
+
 /* Processes the batch (again); deadline is monotonic, 0 for none. */
 static enum err_code run_process(struct run *r, int64_t deadline)
 {
@@ -735,13 +745,9 @@ static void test_record_without_sequence_number(void **state)
     }
 }
 
-/* ---- CSV ---------------------------------------------------------------------------------- */
-
-/* ETL_FORMAT=csv: RFC 4180 with CRLF, a header of the object's columns in first-seen order,
- * nested values as JSON text, NULL and missing values empty; quarantine stays JSON Lines. */
-/* Each record is read in one walk over its members, through the event's index, with the answers
- * json_object_get gives: members in any order, a name spelt with escapes, and the first of two
- * members of one name (a second eventName or dynamodb is ignored). */
+/* Each record is read in one walk over its members, with the answers json_object_get gives: members
+ * in any order, a name spelt with escapes, and the first of two members of one name (a second
+ * eventName or dynamodb is ignored). */
 static void test_record_members_any_order(void **state)
 {
     (void)state;
@@ -757,10 +763,7 @@ static void test_record_members_any_order(void **state)
         "\"dynamodb\":{\"SequenceNumber\":\"702\",\"Keys\":{\"pk\":{\"S\":\"b\"}}},"
         "\"eventSourceARN\":\"" ETE_ARN "Orders/stream/x\"}]}";
     struct run r;
-    memset(&r, 0, sizeof(r));
-    buf_init(&r.response, 0);
-    assert_int_equal(etl_event_parse(cur_from_str(text), NULL, &r.ev, &r.err), ERR_OK);
-    etl_stream_init(&r.stream, &e->cfg.stream, &e->sink, &e->fs.sys);
+    run_init_text(&r, e, text);
     assert_int_equal(run_process(&r, 0), ERR_OK);
     assert_string_equal(buf_cstr(&r.response), "{\"batchItemFailures\":[]}");
     struct buf good = BUF_INIT(0), bad = BUF_INIT(0);
@@ -794,10 +797,7 @@ static void test_escaped_sequence_number(void **state)
         "\"NewImage\":{\"pk\":{\"S\":\"b\"}},\"SequenceNumber\":\"702\"},"
         "\"eventSourceARN\":\"" ETE_ARN "Orders/stream/x\"}]}";
     struct run r;
-    memset(&r, 0, sizeof(r));
-    buf_init(&r.response, 0);
-    assert_int_equal(etl_event_parse(cur_from_str(text), NULL, &r.ev, &r.err), ERR_OK);
-    etl_stream_init(&r.stream, &e->cfg.stream, &e->sink, &e->fs.sys);
+    run_init_text(&r, e, text);
     assert_int_equal(run_process(&r, 0), ERR_OK);
     assert_string_equal(buf_cstr(&r.response), "{\"batchItemFailures\":[]}");
     struct buf obj = BUF_INIT(0);
@@ -809,6 +809,10 @@ static void test_escaped_sequence_number(void **state)
     ete_free(e);
 }
 
+/* ---- CSV ---------------------------------------------------------------------------------- */
+
+/* ETL_FORMAT=csv: RFC 4180 with CRLF, a header of the object's columns in first-seen order,
+ * nested values as JSON text, NULL and missing values empty; quarantine stays JSON Lines. */
 static void test_csv_objects(void **state)
 {
     (void)state;
