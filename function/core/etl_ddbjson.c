@@ -602,30 +602,9 @@ enum err_code etl_ddbjson_item_columns(struct etl_row_builder *b,
                                        const char *const *reserved,
                                        struct err *err)
 {
-    if (item->type != JSON_OBJECT) {
-        return err_set(err, ERR_INVALID_INPUT, "item image is not an object");
-    }
-    unsigned seen = 0;
-    if (keys == NULL || keys == item || keys->type != JSON_OBJECT) {
-        return item_walk(b, item, NULL, 0, &seen, reserved, err);
-    }
-    /* Key attributes the image lacks come first. Images almost always carry their keys: find
-     * them by name while converting the image, and only if one is not found start again with
-     * keys_first, which looks each key up (an image's name with escapes is not compared: if it
-     * is a key's, keys_first finds it). An error starts again too, so that the error is the one
-     * keys_first alone would give. */
-    struct cur names[KEY_NAMES_MAX];
-    size_t n_names = 0;
-    if (!plain_key_names(keys, names, &n_names)) {
-        return keys_first(b, item, keys, reserved, err);
-    }
-    struct etl_row_mark mark = etl_row_mark(b);
-    enum err_code rc = item_walk(b, item, names, n_names, &seen, reserved, err);
-    if (rc == ERR_OK && seen == (1u << n_names) - 1) {
-        return ERR_OK;
-    }
-    etl_row_rewind(b, mark);
-    return keys_first(b, item, keys, reserved, err);
+    struct json_iter one;
+    json_iter_single(&one, item);
+    return etl_ddbjson_item_columns_at(b, &one, keys == item ? NULL : keys, reserved, err);
 }
 
 enum err_code etl_ddbjson_item_columns_at(struct etl_row_builder *b,
@@ -643,8 +622,12 @@ enum err_code etl_ddbjson_item_columns_at(struct etl_row_builder *b,
     struct cur names[KEY_NAMES_MAX];
     size_t n_names = 0;
     bool with_keys = keys != NULL && keys->type == JSON_OBJECT;
+    /* Key attributes the image lacks come first. Images almost always carry their keys: find
+     * them by name while converting the image, and only if one is not found start again with
+     * keys_first, which looks each key up (an image's name with escapes is not compared: if it
+     * is a key's, keys_first finds it). An error starts again too, so that the error is the one
+     * keys_first alone would give. */
     if (!with_keys || plain_key_names(keys, names, &n_names)) {
-        /* As etl_ddbjson_item_columns: the image's own walk, which finds the keys in it. */
         struct etl_row_mark mark = etl_row_mark(b);
         enum err_code rc =
             item_walk_at(b, &it, with_keys ? names : NULL, n_names, &seen, reserved, err);
@@ -657,8 +640,7 @@ enum err_code etl_ddbjson_item_columns_at(struct etl_row_builder *b,
         }
         etl_row_rewind(b, mark);
     }
-    /* A key the image lacks, or an error: the image read whole, then as etl_ddbjson_item_columns
-     * goes on. */
+    /* A key the image lacks, or an error: the image read whole, for keys_first. */
     *at = before;
     if (!json_array_next(at, &item)) {
         return err_set(err, ERR_INVALID_INPUT, "item image is not valid JSON");
