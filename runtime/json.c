@@ -23,6 +23,23 @@ struct scan {
     bool idx_full;          /* entries reached their max: later containers get none */
 };
 
+/* What a failure says: the validator and the checking walk use the same words. */
+static const char E_DEPTH[] = "nesting too deep";
+static const char E_KEY[] = "expected a string key";
+static const char E_COLON[] = "expected ':'";
+static const char E_CHAR[] = "unexpected character";
+static const char E_END[] = "unexpected end of input";
+
+static const char *unterminated(bool object)
+{
+    return object ? "unterminated object" : "unterminated array";
+}
+
+static const char *expected_separator(bool object)
+{
+    return object ? "expected ',' or '}'" : "expected ',' or ']'";
+}
+
 static enum err_code fail(struct scan *s, const char *what)
 {
     return err_set(s->err, ERR_INVALID_INPUT, "invalid JSON at byte %zu: %s",
@@ -326,7 +343,7 @@ static enum err_code scan_container(struct scan *s, bool is_object)
 {
     uint8_t close = is_object ? '}' : ']';
     if (++s->depth > s->max_depth) {
-        return fail(s, "nesting too deep");
+        return fail(s, E_DEPTH);
     }
     uint32_t ord = index_open(s);
     s->p++;
@@ -342,7 +359,7 @@ static enum err_code scan_container(struct scan *s, bool is_object)
         if (is_object) {
             skip_ws(s);
             if (s->p >= s->end || *s->p != '"') {
-                return fail(s, "expected a string key");
+                return fail(s, E_KEY);
             }
             enum err_code rc = scan_string(s);
             if (rc != ERR_OK) {
@@ -350,7 +367,7 @@ static enum err_code scan_container(struct scan *s, bool is_object)
             }
             skip_ws(s);
             if (s->p >= s->end || *s->p != ':') {
-                return fail(s, "expected ':'");
+                return fail(s, E_COLON);
             }
             s->p++;
         }
@@ -360,7 +377,7 @@ static enum err_code scan_container(struct scan *s, bool is_object)
         }
         skip_ws(s);
         if (s->p >= s->end) {
-            return fail(s, is_object ? "unterminated object" : "unterminated array");
+            return fail(s, unterminated(is_object));
         }
         if (*s->p == ',') {
             s->p++;
@@ -372,7 +389,7 @@ static enum err_code scan_container(struct scan *s, bool is_object)
             index_close(s, ord);
             return ERR_OK;
         }
-        return fail(s, is_object ? "expected ',' or '}'" : "expected ',' or ']'");
+        return fail(s, expected_separator(is_object));
     }
 }
 
@@ -380,7 +397,7 @@ static enum err_code scan_literal(struct scan *s, const char *lit)
 {
     size_t n = strlen(lit);
     if ((size_t)(s->end - s->p) < n || memcmp(s->p, lit, n) != 0) {
-        return fail(s, "unexpected character");
+        return fail(s, E_CHAR);
     }
     s->p += n;
     return ERR_OK;
@@ -390,7 +407,7 @@ static enum err_code scan_value(struct scan *s, struct json_val *out)
 {
     skip_ws(s);
     if (s->p >= s->end) {
-        return fail(s, "unexpected end of input");
+        return fail(s, E_END);
     }
     const uint8_t *start = s->p;
     enum err_code rc;
@@ -424,7 +441,7 @@ static enum err_code scan_value(struct scan *s, struct json_val *out)
     default: {
         size_t n = number_len(s->p, s->end);
         if (n == 0) {
-            return fail(s, "unexpected character");
+            return fail(s, E_CHAR);
         }
         out->type = JSON_NUMBER;
         s->p += n;
@@ -627,8 +644,7 @@ static bool check_next_item(struct json_iter *it)
     uint8_t close = it->object ? '}' : ']';
     if (it->state == CK_SEP) {
         if (p >= it->end) {
-            return check_fail(it->chk, p,
-                              it->object ? "unterminated object" : "unterminated array");
+            return check_fail(it->chk, p, unterminated(it->object));
         }
         if (*p == ',') {
             it->p = p + 1;
@@ -636,8 +652,7 @@ static bool check_next_item(struct json_iter *it)
             return true;
         }
         if (*p != close) {
-            return check_fail(it->chk, p,
-                              it->object ? "expected ',' or '}'" : "expected ',' or ']'");
+            return check_fail(it->chk, p, expected_separator(it->object));
         }
     } else if (p >= it->end || *p != close) {
         it->p = p;
@@ -698,7 +713,7 @@ static bool check_next_key(struct json_iter *it, struct json_val *key)
     }
     const uint8_t *p = skip_ws_p(it->p, it->end);
     if (p >= it->end || *p != '"') {
-        return check_fail(it->chk, p, "expected a string key");
+        return check_fail(it->chk, p, E_KEY);
     }
     struct scan s = check_scan(it, p);
     if (scan_string(&s) != ERR_OK) {
@@ -708,14 +723,14 @@ static bool check_next_key(struct json_iter *it, struct json_val *key)
     *key = (struct json_val){JSON_STRING, cur_make(p, (size_t)(s.p - p)), NULL, 0};
     p = skip_ws_p(s.p, it->end);
     if (p >= it->end || *p != ':') {
-        return check_fail(it->chk, p, "expected ':'");
+        return check_fail(it->chk, p, E_COLON);
     }
     it->p = p + 1;
     it->state = CK_VALUE;
     return true;
 }
 
-/* A byte a JSON value can start with (scan_value fails on any other, "unexpected character"). */
+/* A byte a JSON value can start with (scan_value fails on any other, E_CHAR). */
 static bool value_start(uint8_t c)
 {
     return c == '{' || c == '[' || c == '"' || c == 't' || c == 'f' || c == 'n' || c == '-' ||
@@ -730,10 +745,10 @@ static bool check_peek(struct json_iter *it, enum json_type *type)
     const uint8_t *p = skip_ws_p(it->p, it->end);
     it->p = p;
     if (p >= it->end) {
-        return check_fail(it->chk, p, "unexpected end of input");
+        return check_fail(it->chk, p, E_END);
     }
     if (!value_start(*p)) {
-        return check_fail(it->chk, p, "unexpected character");
+        return check_fail(it->chk, p, E_CHAR);
     }
     *type = type_at(*p);
     return true;
@@ -746,7 +761,7 @@ static bool check_enter(struct json_iter *it, enum json_type type, struct json_i
         return false;
     }
     if (it->depth + 1 > it->chk->max_depth) {
-        return check_fail(it->chk, it->p, "nesting too deep");
+        return check_fail(it->chk, it->p, E_DEPTH);
     }
     *inner = (struct json_iter){.p = it->p + 1,
                                 .end = it->end,
