@@ -106,9 +106,11 @@ def cpu_figures(tmp, bootstrap, codec_bench):
     return rows
 
 
+# "inside" first: it is the reading the README's latency targets are checked against (S3's own
+# work is inside the latency S3's clients see); "added" counts the stand-in's time on top.
 READINGS = {
-    "added": ("latency added before s3rver's own time", False),
     "inside": ("s3rver's own time inside the latency", True),
+    "added": ("latency added before s3rver's own time", False),
 }
 
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # scripts/bench.sh - measures the figures in the README's Benchmarks section (never asserted in
 # tests): cold start, warm batch latency to a directory and to s3rver, the same behind a proxy that
-# adds S3's typical latency per request (with the requests per invocation; two readings: the
-# latency added before s3rver's own time, and s3rver's time inside it), peak RSS for a near-6
+# adds S3's typical latency per request (with the requests per invocation; two readings:
+# s3rver's own time inside the latency, and the latency added before it), peak RSS for a near-6
 # MB batch, and (callgrind) a warm batch's instructions against zlib level 6 alone, with each gzip
 # level's cost. Usage: scripts/bench.sh [--runs N] [--only latency] [--cpu (only the callgrind/codec
 # figures)] [--latency-reading both|added|inside] [--latency-put-post MS] ... (scripts/bench.py
