@@ -118,7 +118,7 @@ static bool find_records(struct cur body, struct etl_event *ev)
     if (!json_iter_peek(&ev->root_it, &t) || t != JSON_OBJECT) {
         return false;
     }
-    ev->root = (struct json_val){JSON_OBJECT, cur_make(ev->root_it.p, 0), NULL, 0};
+    ev->root = (struct json_val){JSON_OBJECT, cur_make(ev->root_it.p, 0)};
     (void)json_iter_enter(&ev->root_it, JSON_OBJECT, &ev->members);
     while (json_object_next_key(&ev->members, &k)) {
         if (json_string_eq(&k, "Records")) {
@@ -132,7 +132,7 @@ static bool find_records(struct cur body, struct etl_event *ev)
 }
 
 /* What a reader has seen before it reads a record. */
-static const struct etl_record_seen NOTHING_SEEN = {false, false, {JSON_NULL, {NULL, 0}, NULL, 0}};
+static const struct etl_record_seen NOTHING_SEEN = {false, false, {JSON_NULL, {NULL, 0}}};
 
 enum err_code etl_event_walk_records(const struct etl_event *ev,
                                      etl_record_read_fn read,
@@ -192,7 +192,7 @@ enum err_code etl_event_walk_records(const struct etl_event *ev,
     if (i == 0) {
         /* Lambda sends an empty batch only for a tumbling window's final invocation. */
         const uint8_t *start = ev->root.raw.ptr;
-        struct json_val whole = {JSON_OBJECT, cur_make(start, (size_t)(root.p - start)), NULL, 0};
+        struct json_val whole = {JSON_OBJECT, cur_make(start, (size_t)(root.p - start))};
         if (!json_object_get(&whole, "shardId", &v) && !json_object_get(&whole, "window", &v)) {
             return unsupported(err, "an empty Records array");
         }
@@ -200,8 +200,7 @@ enum err_code etl_event_walk_records(const struct etl_event *ev,
     return ERR_OK;
 }
 
-enum err_code
-etl_event_parse(struct cur body, struct json_index *index, struct etl_event *ev, struct err *err)
+enum err_code etl_event_parse(struct cur body, struct etl_event *ev, struct err *err)
 {
     memset(ev, 0, sizeof(*ev));
     ev->time.type = JSON_NULL;
@@ -210,7 +209,7 @@ etl_event_parse(struct cur body, struct json_index *index, struct etl_event *ev,
         return ERR_OK;
     }
     struct err found = ERR_INIT;
-    if (json_validate_indexed(body, ETL_EVENT_MAX_DEPTH, index, &ev->root, &found) != ERR_OK) {
+    if (json_validate(body, ETL_EVENT_MAX_DEPTH, &ev->root, &found) != ERR_OK) {
         return invalid_json(err, &found);
     }
     if (ev->root.type != JSON_OBJECT) {

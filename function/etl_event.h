@@ -39,10 +39,9 @@ struct etl_event {
     struct json_iter members; /* its members, at the Records array */
 };
 
-/* Reads body up to a stream batch's Records array, or validates it whole (filling index, which
- * may be NULL) and recognises any other event. */
-MUST_CHECK enum err_code
-etl_event_parse(struct cur body, struct json_index *index, struct etl_event *ev, struct err *err);
+/* Reads body up to a stream batch's Records array, or validates it whole and recognises any
+ * other event. */
+MUST_CHECK enum err_code etl_event_parse(struct cur body, struct etl_event *ev, struct err *err);
 
 /*
  * Walks a STREAM event's records in order, each read by `read` (etl_stream.h; NULL: only

@@ -186,7 +186,7 @@ enum err_code etl_handler_invoke(void *ctx,
 {
     struct etl_handler *h = ctx;
     struct etl_event ev;
-    enum err_code rc = etl_event_parse(buf_cur(&inv->event), NULL, &ev, err);
+    enum err_code rc = etl_event_parse(buf_cur(&inv->event), &ev, err);
     if (rc != ERR_OK) {
         return rc;
     }

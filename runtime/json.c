@@ -1,16 +1,12 @@
 /*
  * json.c - RFC 8259 validation and span iteration without building a tree.
  * The validator is recursive with an explicit depth limit, so hostile nesting cannot exhaust the
- * stack; the iterators skip values by scanning brackets and strings, or, over indexed text, jump
- * over the larger containers to the end the validator noted.
+ * stack; the iterators skip values by scanning brackets and strings.
  */
 #include "json.h"
 
 #include <stdint.h>
 #include <string.h>
-
-/* The entry of a container that has none. */
-#define NO_ENTRY UINT32_MAX
 
 struct scan {
     const uint8_t *p;
@@ -19,8 +15,6 @@ struct scan {
     int depth;
     int max_depth;
     struct err *err;
-    struct json_index *idx; /* NULL: not indexing */
-    bool idx_full;          /* entries reached their max: later containers get none */
 };
 
 /* What a failure says: the validator and the checking walk use the same words. */
@@ -293,65 +287,17 @@ bool json_is_number(const char *s, size_t n)
 
 static enum err_code scan_value(struct scan *s, struct json_val *out);
 
-static struct json_index_entry *index_entries(const struct json_index *idx)
-{
-    return (struct json_index_entry *)(void *)idx->entries.data;
-}
-
-/* The entry of the container opening at s->p (NO_ENTRY when not indexing or full). Entries are
- * made as containers open, so they stay in start order; the end is filled in when it closes. */
-static uint32_t index_open(struct scan *s)
-{
-    struct buf *e = s->idx != NULL ? &s->idx->entries : NULL;
-    if (e == NULL || s->idx_full) {
-        return NO_ENTRY;
-    }
-    if (e->len + sizeof(struct json_index_entry) >= e->cap) { /* buf keeps a NUL after len */
-        struct err ignored = ERR_INIT;
-        if (buf_reserve(e, sizeof(struct json_index_entry), &ignored) != ERR_OK) {
-            s->idx_full = true; /* at max_bytes (or out of memory): scan the rest later */
-            return NO_ENTRY;
-        }
-    }
-    uint32_t ord = (uint32_t)(e->len / sizeof(struct json_index_entry));
-    index_entries(s->idx)[ord].start = (uint32_t)(s->p - s->start);
-    e->len += sizeof(struct json_index_entry);
-    e->data[e->len] = '\0';
-    return ord;
-}
-
-/* Completes the entry of the container that just closed (s->p is past its bracket); a short
- * one is dropped again. It is the last entry then: its descendants are shorter still. */
-static void index_close(struct scan *s, uint32_t ord)
-{
-    if (ord == NO_ENTRY) {
-        return;
-    }
-    struct buf *e = &s->idx->entries;
-    struct json_index_entry *en = &index_entries(s->idx)[ord];
-    size_t n = e->len / sizeof(*en);
-    en->end = (uint32_t)(s->p - s->start);
-    if (en->end - en->start < JSON_INDEX_MIN_BYTES && ord + 1 == n) {
-        e->len -= sizeof(*en);
-        e->data[e->len] = '\0';
-        return;
-    }
-    en->after = (uint32_t)n;
-}
-
 static enum err_code scan_container(struct scan *s, bool is_object)
 {
     uint8_t close = is_object ? '}' : ']';
     if (++s->depth > s->max_depth) {
         return fail(s, E_DEPTH);
     }
-    uint32_t ord = index_open(s);
     s->p++;
     skip_ws(s);
     if (s->p < s->end && *s->p == close) {
         s->p++;
         s->depth--;
-        index_close(s, ord);
         return ERR_OK;
     }
     for (;;) {
@@ -386,7 +332,6 @@ static enum err_code scan_container(struct scan *s, bool is_object)
         if (*s->p == close) {
             s->p++;
             s->depth--;
-            index_close(s, ord);
             return ERR_OK;
         }
         return fail(s, expected_separator(is_object));
@@ -411,8 +356,6 @@ static enum err_code scan_value(struct scan *s, struct json_val *out)
     }
     const uint8_t *start = s->p;
     enum err_code rc;
-    out->idx = NULL;
-    out->first = 0;
     switch (*s->p) {
     case '{':
         out->type = JSON_OBJECT;
@@ -455,39 +398,9 @@ static enum err_code scan_value(struct scan *s, struct json_val *out)
     return rc;
 }
 
-void json_index_init(struct json_index *idx, size_t max_bytes)
+enum err_code json_validate(struct cur text, int max_depth, struct json_val *root, struct err *err)
 {
-    idx->base = NULL;
-    buf_init(&idx->entries, max_bytes);
-}
-
-void json_index_cleanup(struct json_index *idx)
-{
-    if (idx == NULL) {
-        return;
-    }
-    idx->base = NULL;
-    buf_cleanup(&idx->entries);
-}
-
-size_t json_index_count(const struct json_index *idx)
-{
-    return idx->entries.len / sizeof(struct json_index_entry);
-}
-
-enum err_code json_validate_indexed(struct cur text,
-                                    int max_depth,
-                                    struct json_index *idx,
-                                    struct json_val *root,
-                                    struct err *err)
-{
-    struct scan s = {text.ptr, text.ptr, text.ptr + text.len, 0, max_depth, err, NULL, false};
-    if (idx != NULL) {
-        buf_reset(&idx->entries);
-        idx->base = text.ptr;
-        /* Entries hold 32-bit offsets. */
-        s.idx = text.len <= UINT32_MAX ? idx : NULL;
-    }
+    struct scan s = {text.ptr, text.ptr, text.ptr + text.len, 0, max_depth, err};
     if (text.len == 0) {
         return err_set(err, ERR_INVALID_INPUT, "invalid JSON: empty input");
     }
@@ -499,19 +412,7 @@ enum err_code json_validate_indexed(struct cur text,
     if (s.p != s.end) {
         return fail(&s, "trailing data after the JSON value");
     }
-    if (s.idx != NULL) {
-        root->idx = s.idx;
-        /* Entry 0 is the root's when it has one; its descendants' entries follow it. */
-        bool root_entry = json_index_count(s.idx) > 0 &&
-                          text.ptr + index_entries(s.idx)[0].start == root->raw.ptr;
-        root->first = root_entry ? 1 : 0;
-    }
     return ERR_OK;
-}
-
-enum err_code json_validate(struct cur text, int max_depth, struct json_val *root, struct err *err)
-{
-    return json_validate_indexed(text, max_depth, NULL, root, err);
 }
 
 /* ---- iteration over validated text ---- */
@@ -634,7 +535,7 @@ static bool check_fail(struct json_check *c, const uint8_t *at, const char *what
 static struct scan check_scan(const struct json_iter *it, const uint8_t *p)
 {
     struct json_check *c = it->chk;
-    return (struct scan){p, c->start, c->end, it->depth, c->max_depth, &c->err, NULL, false};
+    return (struct scan){p, c->start, c->end, it->depth, c->max_depth, &c->err};
 }
 
 /* From CK_FIRST or CK_SEP to the next item (CK_ITEM), or to the closing bracket (false). */
@@ -720,7 +621,7 @@ static bool check_next_key(struct json_iter *it, struct json_val *key)
         it->chk->failed = true;
         return false;
     }
-    *key = (struct json_val){JSON_STRING, cur_make(p, (size_t)(s.p - p)), NULL, 0};
+    *key = (struct json_val){JSON_STRING, cur_make(p, (size_t)(s.p - p))};
     p = skip_ws_p(s.p, it->end);
     if (p >= it->end || *p != ':') {
         return check_fail(it->chk, p, E_COLON);
@@ -813,8 +714,6 @@ bool json_check_end(struct json_check *chk, const struct json_iter *root)
 
 void json_iter_init(struct json_iter *it, const struct json_val *container)
 {
-    it->idx = NULL;
-    it->next = 0;
     it->chk = NULL;
     if ((container->type != JSON_OBJECT && container->type != JSON_ARRAY) ||
         container->raw.len < 2) {
@@ -823,29 +722,6 @@ void json_iter_init(struct json_iter *it, const struct json_val *container)
     }
     it->p = container->raw.ptr + 1;
     it->end = container->raw.ptr + container->raw.len - 1; /* at the closing bracket */
-    it->idx = container->idx;
-    it->next = container->first;
-}
-
-/* The end of the container at p from the index, or NULL when it has no entry there (a short
- * container, or one past the index's max: the caller scans). The offsets are checked against
- * the iterator's bounds, so a stale or foreign index can cost a scan but never a wrong span. */
-static const uint8_t *indexed_end(struct json_iter *it, const uint8_t *p, uint32_t *first)
-{
-    const struct json_index *x = it->idx;
-    *first = it->next;
-    if (it->next >= json_index_count(x)) {
-        return NULL;
-    }
-    const struct json_index_entry *en = &index_entries(x)[it->next];
-    uintptr_t off = (uintptr_t)p - (uintptr_t)x->base;
-    if (off != en->start || en->end <= en->start ||
-        (uintptr_t)(it->end - p) < (uintptr_t)(en->end - en->start)) {
-        return NULL;
-    }
-    *first = it->next + 1;
-    it->next = en->after;
-    return p + (en->end - en->start);
 }
 
 static bool next_value(struct json_iter *it, struct json_val *value)
@@ -856,16 +732,7 @@ static bool next_value(struct json_iter *it, struct json_val *value)
     if (p >= it->end || *p == ']' || *p == '}') {
         return false;
     }
-    const uint8_t *e = NULL;
-    value->idx = it->idx;
-    value->first = it->next;
-    if (it->idx != NULL && (*p == '{' || *p == '[')) {
-        value->type = type_at(*p);
-        e = indexed_end(it, p, &value->first);
-    }
-    if (e == NULL) {
-        e = skip_value_p(p, it->end, &value->type);
-    }
+    const uint8_t *e = skip_value_p(p, it->end, &value->type);
     value->raw = cur_make(p, (size_t)(e - p));
     it->p = past_separator(e, it->end);
     return true;
@@ -893,8 +760,6 @@ bool json_object_next_key(struct json_iter *it, struct json_val *key)
     }
     const uint8_t *e = skip_string_p(p, it->end);
     key->type = JSON_STRING;
-    key->idx = NULL;
-    key->first = 0;
     key->raw = cur_make(p, (size_t)(e - p));
     p = skip_ws_p(e, it->end);
     if (p < it->end && *p == ':') {
@@ -936,19 +801,7 @@ bool json_iter_enter(struct json_iter *it, enum json_type type, struct json_iter
         found != type) {
         return false;
     }
-    const uint8_t *p = it->p;
-    *inner = (struct json_iter){p + 1, it->end, it->idx, it->next};
-    if (it->idx != NULL) {
-        /* An indexed container: its end is known (the inner iterator stops at the bracket),
-         * and its descendants' entries start after its own. */
-        struct json_iter probe = *it;
-        uint32_t first;
-        const uint8_t *e = indexed_end(&probe, p, &first);
-        if (e != NULL) {
-            inner->end = e - 1;
-            inner->next = first;
-        }
-    }
+    *inner = (struct json_iter){.p = it->p + 1, .end = it->end};
     return true;
 }
 
@@ -963,7 +816,6 @@ void json_iter_leave(struct json_iter *it, const struct json_iter *inner)
         p++;
     }
     it->p = past_separator(p, it->end);
-    it->next = inner->next;
 }
 
 void json_iter_single(struct json_iter *it, const struct json_val *value)
@@ -971,16 +823,6 @@ void json_iter_single(struct json_iter *it, const struct json_val *value)
     it->chk = NULL;
     it->p = value->raw.ptr;
     it->end = value->raw.ptr != NULL ? value->raw.ptr + value->raw.len : NULL;
-    it->idx = value->idx;
-    it->next = value->first;
-    /* An indexed container's own entry is the one before its descendants': start there, as an
-     * iterator reaching the value would. */
-    const struct json_index *x = value->idx;
-    if (x != NULL && value->first > 0 && value->first - 1 < json_index_count(x) &&
-        (uintptr_t)value->raw.ptr - (uintptr_t)x->base ==
-            index_entries(x)[value->first - 1].start) {
-        it->next = value->first - 1;
-    }
 }
 
 size_t json_count(const struct json_val *container)

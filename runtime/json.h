@@ -8,9 +8,6 @@
  *   iterators and getters then walk that validated text (they stay in bounds on any input, but
  *   only validated text gives meaningful answers). Or the iterators check as they walk, and
  *   one walk does both (json_check_begin, below).
- * Index: json_validate_indexed() also notes where each larger container ends, so the iterators
- *   step over it without scanning it again; values found in that text carry the index (which must
- *   outlive them). Every answer is the same with or without an index: only the work differs.
  */
 #ifndef ETL_JSON_H
 #define ETL_JSON_H
@@ -32,65 +29,24 @@ enum json_type {
     JSON_OBJECT
 };
 
-struct json_index;
-
 struct json_val {
     enum json_type type;
     struct cur raw; /* the exact text: quotes included for strings, brackets for containers */
-    /* Set by the iterators over indexed text, NULL otherwise (then iteration scans). */
-    const struct json_index *idx;
-    uint32_t first; /* the index entry where this container's descendants would start */
 };
 
 /* Validates text as one JSON value (surrounding whitespace allowed); *root spans it. */
 MUST_CHECK enum err_code
 json_validate(struct cur text, int max_depth, struct json_val *root, struct err *err);
 
-/*
- * Where the containers of one validated text end, in the order they start. Only containers of
- * JSON_INDEX_MIN_BYTES or more get an entry: most DynamoDB type descriptors ({"S":"..."}) are
- * shorter and cheap to scan, and leaving them out halves the index (the bench's 1.03 MB event of
- * 1,000 records: 7,690 entries, 92 kB; at 24 bytes, 15,312 entries for 2.5% fewer instructions
- * per batch). Entries stop at max_bytes; containers past that are scanned, as without an index.
- * Ownership: the index owns its entries and is reused document after document (one at a time);
- * json_index_cleanup frees them; the index stays usable (the next validation fills it again).
- */
-#define JSON_INDEX_MIN_BYTES 64
-
-struct json_index_entry {
-    uint32_t start; /* offsets into the text */
-    uint32_t end;   /* just past the closing bracket */
-    uint32_t after; /* the entry of the next container starting after this one ends */
-};
-
-struct json_index {
-    const uint8_t *base; /* the text indexed */
-    struct buf entries;  /* struct json_index_entry[], in start order */
-};
-
-void json_index_init(struct json_index *idx, size_t max_bytes);
-void json_index_cleanup(struct json_index *idx);
-/* Number of entries (for tests and figures). */
-size_t json_index_count(const struct json_index *idx);
-
-/* json_validate, also filling idx (replacing what it held) for *root and the values inside. */
-MUST_CHECK enum err_code json_validate_indexed(struct cur text,
-                                               int max_depth,
-                                               struct json_index *idx,
-                                               struct json_val *root,
-                                               struct err *err);
-
 struct json_check;
 
 struct json_iter {
     const uint8_t *p;
     const uint8_t *end;
-    const struct json_index *idx; /* NULL: scan */
-    uint32_t next;                /* the entry of the next indexed container at or after p */
-    struct json_check *chk;       /* NULL: the text was validated; else checked as walked */
-    int depth;                    /* checked: containers open, the iterated one included */
-    uint8_t state;                /* checked: what the grammar expects at p */
-    bool object;                  /* checked: iterating an object's members */
+    struct json_check *chk; /* NULL: the text was validated; else checked as walked */
+    int depth;              /* checked: containers open, the iterated one included */
+    uint8_t state;          /* checked: what the grammar expects at p */
+    bool object;            /* checked: iterating an object's members */
 };
 
 /* Starts iterating an object's members or an array's elements. */

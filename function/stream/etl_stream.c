@@ -384,7 +384,7 @@ static struct json_val convert_image(struct json_iter *at,
                                      struct rec_row *row)
 {
     struct json_iter before = *at;
-    struct json_val image = {JSON_NULL, {NULL, 0}, NULL, 0};
+    struct json_val image = {JSON_NULL, {NULL, 0}};
     struct err ignored = ERR_INIT;
     const uint8_t *start = at->p;
     enum err_code rc = etl_record_begin(&row->rb, store, &row->row_offset, &ignored);
@@ -402,7 +402,7 @@ static struct json_val convert_image(struct json_iter *at,
     row->open = true;
     row->image = start;
     row->keys = keys != NULL ? keys->raw.ptr : NULL;
-    return (struct json_val){JSON_OBJECT, cur_make(start, (size_t)(at->p - start)), NULL, 0};
+    return (struct json_val){JSON_OBJECT, cur_make(start, (size_t)(at->p - start))};
 }
 
 /* The dynamodb object `at` stands at. The image this change writes is converted as the walk

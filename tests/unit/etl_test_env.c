@@ -224,7 +224,7 @@ void ete_stream_event(const struct ete_rec *recs, size_t n, struct buf *out)
 void ete_parse_event(const struct buf *text, struct etl_event *ev)
 {
     struct err err = ERR_INIT;
-    if (etl_event_parse(buf_cur(text), NULL, ev, &err) != ERR_OK) {
+    if (etl_event_parse(buf_cur(text), ev, &err) != ERR_OK) {
         fail_msg("etl_event_parse: %s", err.msg);
     }
 }

@@ -93,7 +93,7 @@ static const struct value_row value_rows[] = {
      " { \"M\" : { \"a\" : { \"N\" : \"1\" } , \"b\" : { \"L\" : [ { \"S\" : \"x\" } ,"
      " { \"NULL\" : true } , { \"SS\" : [ \"p\" , \"q\" ] } ] } , \"c\" : { \"M\" : { } } } } ",
      ERR_OK, "{\"a\":1,\"b\":[\"x\",null,[\"p\",\"q\"]],\"c\":{}}", ETL_T_M},
-    /* Nested containers, empty ones, and one past the index's 64 bytes among short ones. */
+    /* Nested containers, empty ones, and a long one among short ones. */
     {"nested_mixed",
      "{\"L\":[{\"L\":[{\"L\":[]}]},{\"M\":{}},{\"M\":{\"long\":{\"S\":\"a string long enough that"
      " its map is indexed on its own\"},\"n\":{\"NS\":[\"1\",\"2\"]}}},{\"BOOL\":false}]}",
@@ -103,41 +103,31 @@ static const struct value_row value_rows[] = {
      ETL_T_L},
 };
 
-/* Each row is converted from text validated without an index and with one (a roomy one, and
- * one that fills after one entry): the answer is the same. */
 static void test_value_row(void **state)
 {
     const struct value_row *row = *state;
-    const size_t maxes[] = {0, 1024 * 1024, sizeof(struct json_index_entry)};
-    for (size_t m = 0; m < sizeof(maxes) / sizeof(maxes[0]); m++) {
-        struct json_index index;
-        json_index_init(&index, maxes[m]);
-        struct json_val v;
-        struct err err = ERR_INIT;
-        assert_int_equal(json_validate_indexed(cur_from_str(row->typed), 128,
-                                               maxes[m] ? &index : NULL, &v, &err),
-                         ERR_OK);
-        struct buf out = BUF_INIT(0);
-        struct etl_path path;
-        etl_path_init(&path);
-        path.seg[0] = (struct etl_path_seg){cur_from_str("a"), 0};
-        path.n = 1;
-        enum etl_type type = ETL_T_NULL;
-        assert_int_equal(etl_ddbjson_value(&v, &out, &type, 1, &path, &err), row->code);
-        if (row->code == ERR_OK) {
-            assert_string_equal(buf_cstr(&out), row->expected);
-            assert_int_equal(type, row->type);
-            /* The output is valid JSON. */
-            struct json_val back;
-            assert_int_equal(json_validate(buf_cur(&out), 128, &back, &err), ERR_OK);
-        } else {
-            if (strstr(err.msg, row->expected) == NULL) {
-                fail_msg("message \"%s\" lacks \"%s\"", err.msg, row->expected);
-            }
+    struct json_val v;
+    struct err err = ERR_INIT;
+    assert_int_equal(json_validate(cur_from_str(row->typed), 128, &v, &err), ERR_OK);
+    struct buf out = BUF_INIT(0);
+    struct etl_path path;
+    etl_path_init(&path);
+    path.seg[0] = (struct etl_path_seg){cur_from_str("a"), 0};
+    path.n = 1;
+    enum etl_type type = ETL_T_NULL;
+    assert_int_equal(etl_ddbjson_value(&v, &out, &type, 1, &path, &err), row->code);
+    if (row->code == ERR_OK) {
+        assert_string_equal(buf_cstr(&out), row->expected);
+        assert_int_equal(type, row->type);
+        /* The output is valid JSON. */
+        struct json_val back;
+        assert_int_equal(json_validate(buf_cur(&out), 128, &back, &err), ERR_OK);
+    } else {
+        if (strstr(err.msg, row->expected) == NULL) {
+            fail_msg("message \"%s\" lacks \"%s\"", err.msg, row->expected);
         }
-        buf_cleanup(&out);
-        json_index_cleanup(&index);
     }
+    buf_cleanup(&out);
 }
 
 /* {"M":{"n":{"M":{"n":...{"S":"leaf"}}}}} with `levels` maps. */

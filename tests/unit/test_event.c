@@ -35,13 +35,9 @@ static const struct sample_row sample_rows[] = {
 };
 
 /* etl_event_parse, then a stream batch's walk over its records (checking only). */
-static enum err_code parse_all(struct cur body,
-                               struct json_index *index,
-                               struct etl_event *ev,
-                               size_t *n,
-                               struct err *err)
+static enum err_code parse_all(struct cur body, struct etl_event *ev, size_t *n, struct err *err)
 {
-    enum err_code rc = etl_event_parse(body, index, ev, err);
+    enum err_code rc = etl_event_parse(body, ev, err);
     *n = 0;
     if (rc == ERR_OK && ev->kind == ETL_EVENT_STREAM) {
         rc = etl_event_walk_records(ev, NULL, NULL, n, err);
@@ -58,17 +54,14 @@ static void test_sample_row(void **state)
     test_read_file(path, &body);
     struct etl_event ev;
     struct err err = ERR_INIT;
-    struct json_index index;
-    json_index_init(&index, 1024 * 1024);
     size_t n = 0;
-    assert_int_equal(parse_all(buf_cur(&body), &index, &ev, &n, &err), row->code);
+    assert_int_equal(parse_all(buf_cur(&body), &ev, &n, &err), row->code);
     if (row->code == ERR_OK) {
         assert_int_equal(ev.kind, row->kind);
         assert_int_equal(n, row->n_records);
     } else {
         assert_string_equal(err.type, row->type);
     }
-    json_index_cleanup(&index);
     buf_cleanup(&body);
 }
 
@@ -128,7 +121,7 @@ static void test_inline_row(void **state)
     struct etl_event ev;
     struct err err = ERR_INIT;
     size_t n = 0;
-    assert_int_equal(parse_all(cur_from_str(row->body), NULL, &ev, &n, &err), row->code);
+    assert_int_equal(parse_all(cur_from_str(row->body), &ev, &n, &err), row->code);
     if (row->code != ERR_OK) {
         assert_string_equal(err.type, row->type);
         assert_non_null(strstr(err.msg, row->msg_part));
@@ -167,7 +160,7 @@ static void test_walk_like_validate(void **state)
             struct json_val root;
             struct err err = ERR_INIT, verr = ERR_INIT;
             size_t records = 0;
-            enum err_code rc = parse_all(cur_make(text, len), NULL, &ev, &records, &err);
+            enum err_code rc = parse_all(cur_make(text, len), &ev, &records, &err);
             bool valid =
                 json_validate(cur_make(text, len), ETL_EVENT_MAX_DEPTH, &root, &verr) == ERR_OK;
             bool invalid_event = rc != ERR_OK && strcmp(err.type, "InvalidEvent") == 0;
@@ -211,7 +204,7 @@ static enum err_code walk_counting(const char *text,
                                    struct err *err)
 {
     *c = (struct counting){0, fail_at};
-    assert_int_equal(etl_event_parse(cur_from_str(text), NULL, ev, err), ERR_OK);
+    assert_int_equal(etl_event_parse(cur_from_str(text), ev, err), ERR_OK);
     return etl_event_walk_records(ev, count_read, c, n, err);
 }
 

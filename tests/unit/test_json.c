@@ -176,86 +176,6 @@ static void test_is_number(void **state)
     assert_false(json_is_number("", 0));
 }
 
-/* Walks a (indexed) and b (scanned) in step: every span must be the same. */
-static void assert_same_walk(const struct json_val *a, const struct json_val *b)
-{
-    assert_int_equal(a->type, b->type);
-    assert_ptr_equal(a->raw.ptr, b->raw.ptr);
-    assert_int_equal(a->raw.len, b->raw.len);
-    if (a->type != JSON_OBJECT && a->type != JSON_ARRAY) {
-        return;
-    }
-    struct json_iter ia, ib;
-    struct json_val ka, va, kb, vb;
-    json_iter_init(&ia, a);
-    json_iter_init(&ib, b);
-    for (;;) {
-        bool more =
-            a->type == JSON_OBJECT ? json_object_next(&ia, &ka, &va) : json_array_next(&ia, &va);
-        bool more_b =
-            a->type == JSON_OBJECT ? json_object_next(&ib, &kb, &vb) : json_array_next(&ib, &vb);
-        assert_int_equal(more, more_b);
-        if (!more) {
-            break;
-        }
-        if (a->type == JSON_OBJECT) {
-            assert_ptr_equal(ka.raw.ptr, kb.raw.ptr);
-            assert_int_equal(ka.raw.len, kb.raw.len);
-        }
-        assert_same_walk(&va, &vb);
-    }
-}
-
-/* The index changes the work, never an answer: with a roomy index, one that fills after two
- * entries, and none, every span is the same, and json_object_get finds the same member. */
-static void test_index_same_spans(void **state)
-{
-    (void)state;
-    const char *text =
-        "{\"Records\":[{\"eventName\":\"INSERT\",\"dynamodb\":{\"Keys\":{\"pk\":{\"S\":\"a\"}},"
-        "\"NewImage\":{\"pk\":{\"S\":\"a\"},\"m\":{\"M\":{\"deep\":{\"L\":[{\"S\":\"x\"},{\"N\":\"1\"},"
-        "{\"M\":{\"k\":{\"S\":\"a string long enough to be indexed on its own, past 64 bytes\"}}}]}}},"
-        "\"e\":{\"M\":{}},\"l\":{\"L\":[]}}},\"eventSource\":\"aws:dynamodb\"},[],{},"
-        "[[[[\"nested arrays, long enough to be indexed on their own: 64 bytes and more\"]]]]],"
-        "\"tail\":{\"x\":[1,2,3]},\"after\":\"the end\"}";
-    const size_t maxes[] = {1024 * 1024, 2 * sizeof(struct json_index_entry), 0};
-    struct json_val plain;
-    struct err err = ERR_INIT;
-    assert_int_equal(json_validate(cur_from_str(text), 64, &plain, &err), ERR_OK);
-    for (size_t m = 0; m < sizeof(maxes) / sizeof(maxes[0]); m++) {
-        struct json_index index;
-        json_index_init(&index, maxes[m]);
-        struct json_val root, a, b;
-        assert_int_equal(
-            json_validate_indexed(cur_from_str(text), 64, maxes[m] ? &index : NULL, &root, &err),
-            ERR_OK);
-        if (maxes[m] > 0) {
-            assert_non_null(root.idx);
-            assert_true(json_index_count(&index) <= maxes[m] / sizeof(struct json_index_entry));
-            assert_true(json_index_count(&index) >= 2);
-        } else {
-            assert_null(root.idx);
-        }
-        assert_same_walk(&root, &plain);
-        assert_true(json_object_get(&root, "after", &a));
-        assert_true(json_object_get(&plain, "after", &b));
-        assert_ptr_equal(a.raw.ptr, b.raw.ptr);
-        /* The index of another text: look-ups scan, and still agree. */
-        struct json_index other;
-        struct json_val other_root;
-        json_index_init(&other, 1024 * 1024);
-        assert_int_equal(
-            json_validate_indexed(
-                cur_from_str("[[\"another text entirely, long enough to be indexed itself\"]]"), 8,
-                &other, &other_root, &err),
-            ERR_OK);
-        root.idx = &other;
-        assert_same_walk(&root, &plain);
-        json_index_cleanup(&other);
-        json_index_cleanup(&index);
-    }
-}
-
 /* Strings are scanned eight bytes at a time: every special byte is found wherever it falls in
  * or across a word, and the error names its exact offset. */
 static void test_string_every_position(void **state)
@@ -316,8 +236,7 @@ static void test_string_every_position(void **state)
 /*
  * Reads the value `at` stands at by entering it (json_iter_peek, json_object_next_key,
  * json_iter_enter/leave), checking every type and span against ref (read with json_iter_init
- * and json_object_next), and that the outer iterator ends where json_array_next leaves it, index
- * position included (so later look-ups still find their entries).
+ * and json_object_next), and that the outer iterator ends where json_array_next leaves it.
  */
 static void assert_entered_walk(struct json_iter *at, const struct json_val *ref)
 {
@@ -365,11 +284,10 @@ static void assert_entered_walk(struct json_iter *at, const struct json_val *ref
     assert_false(json_object_next(&inner, &none_key, &none));
     json_iter_leave(at, &inner);
     assert_ptr_equal(at->p, skipped.p);
-    assert_int_equal(at->next, skipped.next);
 }
 
-/* Entering values as they come gives the spans of skipping them and iterating each, with and
- * without an index (roomy, filling after two entries), whitespace anywhere. */
+/* Entering values as they come gives the spans of skipping them and iterating each, whitespace
+ * anywhere. */
 static void test_enter_same_spans(void **state)
 {
     (void)state;
@@ -385,23 +303,15 @@ static void test_enter_same_spans(void **state)
         "\"a lone string\"",
         "[]",
     };
-    const size_t maxes[] = {0, 1024 * 1024, 2 * sizeof(struct json_index_entry)};
     for (size_t t = 0; t < sizeof(texts) / sizeof(texts[0]); t++) {
-        for (size_t m = 0; m < sizeof(maxes) / sizeof(maxes[0]); m++) {
-            struct json_index index;
-            struct json_val root;
-            struct err err = ERR_INIT;
-            json_index_init(&index, maxes[m]);
-            assert_int_equal(json_validate_indexed(cur_from_str(texts[t]), 64,
-                                                   maxes[m] ? &index : NULL, &root, &err),
-                             ERR_OK);
-            struct json_iter one;
-            enum json_type type;
-            json_iter_single(&one, &root);
-            assert_entered_walk(&one, &root);
-            assert_false(json_iter_peek(&one, &type)); /* the single value was all */
-            json_index_cleanup(&index);
-        }
+        struct json_val root;
+        struct err err = ERR_INIT;
+        assert_int_equal(json_validate(cur_from_str(texts[t]), 64, &root, &err), ERR_OK);
+        struct json_iter one;
+        enum json_type type;
+        json_iter_single(&one, &root);
+        assert_entered_walk(&one, &root);
+        assert_false(json_iter_peek(&one, &type)); /* the single value was all */
     }
 }
 
@@ -514,7 +424,7 @@ static void test_check_same_as_validate(void **state)
 int main(void)
 {
     enum { N = sizeof(validate_rows) / sizeof(validate_rows[0]) };
-    struct CMUnitTest tests[N + 11];
+    struct CMUnitTest tests[N + 10];
     for (size_t i = 0; i < N; i++) {
         tests[i] = (struct CMUnitTest){validate_rows[i].name, test_validate_row, NULL, NULL,
                                        (void *)&validate_rows[i]};
@@ -526,9 +436,8 @@ int main(void)
     tests[N + 4] = (struct CMUnitTest)cmocka_unit_test(test_unescape);
     tests[N + 5] = (struct CMUnitTest)cmocka_unit_test(test_is_number);
     tests[N + 6] = (struct CMUnitTest)cmocka_unit_test(test_unescape_short_span);
-    tests[N + 7] = (struct CMUnitTest)cmocka_unit_test(test_index_same_spans);
-    tests[N + 8] = (struct CMUnitTest)cmocka_unit_test(test_string_every_position);
-    tests[N + 9] = (struct CMUnitTest)cmocka_unit_test(test_enter_same_spans);
-    tests[N + 10] = (struct CMUnitTest)cmocka_unit_test(test_check_same_as_validate);
-    return _cmocka_run_group_tests("json", tests, N + 11, NULL, NULL);
+    tests[N + 7] = (struct CMUnitTest)cmocka_unit_test(test_string_every_position);
+    tests[N + 8] = (struct CMUnitTest)cmocka_unit_test(test_enter_same_spans);
+    tests[N + 9] = (struct CMUnitTest)cmocka_unit_test(test_check_same_as_validate);
+    return _cmocka_run_group_tests("json", tests, N + 10, NULL, NULL);
 }

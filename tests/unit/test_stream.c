@@ -98,7 +98,7 @@ static void run_init_text(struct run *r, struct etl_test_env *e, const char *tex
     memset(r, 0, sizeof(*r));
     buf_init(&r->event, 0);
     buf_init(&r->response, 0);
-    assert_int_equal(etl_event_parse(cur_from_str(text), NULL, &r->ev, &r->err), ERR_OK);
+    assert_int_equal(etl_event_parse(cur_from_str(text), &r->ev, &r->err), ERR_OK);
     etl_stream_init(&r->stream, &e->cfg.stream, &e->sink, &e->fs.sys);
 }
 
