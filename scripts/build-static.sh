@@ -54,3 +54,4 @@ cp events/transform-single-table.json dist/transform-single-table.json
 (cd dist && zip -q -X -9 function.zip bootstrap transform-single-table.json)
 log "dist/bootstrap: $size bytes, $desc"
 log "dist/function.zip: $(stat -c %s dist/function.zip) bytes"
+log "$(python3 scripts/hot-text.py --check 2>&1)"
