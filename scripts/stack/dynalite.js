@@ -76,6 +76,19 @@ function main() {
     if (typeof server.closeAllConnections === 'function') server.closeAllConnections();
   });
 
+  // dynalite rethrows a request's 'error' (index.js: req.on('error', function (err) { throw err })),
+  // so a client that goes away mid-body (a bootstrap killed inside a request, as
+  // test_crash_points does) took the whole stand-in down. DynamoDB drops that request and serves
+  // the next: so does this. Any other uncaught error still stops the process.
+  process.on('uncaughtException', err => {
+    if (err && err.code === 'ECONNRESET') {
+      process.stderr.write(`dynalite.js: a client went away mid-request (${err.message}); serving on\n`);
+      return;
+    }
+    process.stderr.write(`dynalite.js: ${err && err.stack ? err.stack : err}\n`);
+    process.exit(1);
+  });
+
   server.on('error', err => {
     process.stderr.write(`dynalite.js: ${err && err.stack ? err.stack : err}\n`);
     process.exit(1);

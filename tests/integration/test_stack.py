@@ -405,6 +405,23 @@ class FaultTest(unittest.TestCase):
             time.sleep(0.05)
         self.assertEqual([p for p in pids if _alive(p)], [])
 
+    def test_dynalite_survives_a_client_gone_mid_request(self):
+        """A bootstrap killed inside a request (test_crash_points) leaves dynalite a body cut
+        short; dynalite itself rethrows that and exited, which failed every later scenario. The
+        launcher drops the request and serves on, as DynamoDB does."""
+        import socket
+        import urllib.parse
+        with LocalStack(proxy=False, buckets=()) as st:
+            port = urllib.parse.urlparse(st.dynamodb_upstream_url).port
+            for _ in range(2):
+                s = socket.create_connection(("127.0.0.1", port))
+                s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n"
+                          b"X-Amz-Target: DynamoDB_20120810.ListTables\r\n\r\n{\"a\":")
+                time.sleep(0.2)
+                s.close()
+                time.sleep(0.2)
+            self.assertEqual(st.aws("dynamodb", "list-tables")["TableNames"], [])
+
 
 @unittest.skipUnless(HAVE_BOTOCORE, "needs botocore (/usr/bin/python3)")
 class RelayTest(unittest.TestCase):
